@@ -1,0 +1,66 @@
+"""The one mechanism that marks personal data (UU PDP) in the event schema.
+
+A field typed `PersonalStr` carries `"x-personal-data": true` in its JSON Schema and in the
+pydantic field metadata. `masked()` walks any model and replaces those values, so logs and
+dead-letter inspection never print a NIK, phone number, name, email or address. Field-level
+encryption can hook into the same marker later.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from functools import cache
+from typing import Annotated, Any, get_args, get_origin
+
+from pydantic import BaseModel, Field
+from pydantic.fields import FieldInfo
+
+PERSONAL_DATA_KEY = "x-personal-data"
+MASK = "***"
+
+PersonalStr = Annotated[str, Field(json_schema_extra={PERSONAL_DATA_KEY: True})]
+
+
+def _marks_personal(meta: object) -> bool:
+    extra = getattr(meta, "json_schema_extra", None)
+    return isinstance(extra, dict) and bool(extra.get(PERSONAL_DATA_KEY))
+
+
+def _annotation_is_personal(annotation: object) -> bool:
+    # `PersonalStr | None` keeps the marker inside the union's Annotated member.
+    if get_origin(annotation) is Annotated:
+        return any(_marks_personal(meta) for meta in get_args(annotation)[1:])
+    return any(_annotation_is_personal(arg) for arg in get_args(annotation))
+
+
+def is_personal(field: FieldInfo) -> bool:
+    return (
+        _marks_personal(field)
+        or any(_marks_personal(meta) for meta in field.metadata)
+        or _annotation_is_personal(field.annotation)
+    )
+
+
+@cache
+def personal_field_names(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(name for name, field in model.model_fields.items() if is_personal(field))
+
+
+def masked(value: Any) -> Any:
+    """A JSON-ready copy of `value` with every personal-data field replaced by a mask."""
+    if isinstance(value, BaseModel):
+        personal = personal_field_names(type(value))
+        result: dict[str, Any] = {}
+        for name in type(value).model_fields:
+            item = getattr(value, name)
+            result[name] = MASK if name in personal and item is not None else masked(item)
+        return result
+    if isinstance(value, list | tuple):
+        return [masked(item) for item in value]
+    if isinstance(value, dict):
+        return {key: masked(item) for key, item in value.items()}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,212 @@
+"""`lapor`: run the system, its infrastructure and its tools from one command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from services import infra
+
+cli = typer.Typer(help="Lapor complaint pipeline.", no_args_is_help=True, add_completion=False)
+infra_cli = typer.Typer(
+    help="Local Kafka (KRaft) and PostgreSQL, without Docker.", no_args_is_help=True
+)
+topics_cli = typer.Typer(help="Kafka topics.", no_args_is_help=True)
+schemas_cli = typer.Typer(help="The event schema documents.", no_args_is_help=True)
+cli.add_typer(infra_cli, name="infra")
+cli.add_typer(topics_cli, name="topics")
+cli.add_typer(schemas_cli, name="schemas")
+
+SERVICE_PORTS = {"intake": 8000, "triage": 8001, "routing": 8002, "notifier": 8003}
+
+
+def _service_env(config: infra.InfraConfig, port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "LAPOR_KAFKA_BOOTSTRAP": os.environ.get("LAPOR_KAFKA_BOOTSTRAP", config.kafka_bootstrap),
+        "LAPOR_DATABASE_URL": os.environ.get("LAPOR_DATABASE_URL", config.database_url),
+        "LAPOR_HTTP_PORT": str(port),
+    }
+
+
+@infra_cli.command("up")
+def infra_up() -> None:
+    """Install on first use, then start Kafka and PostgreSQL, and wait until both are ready."""
+    started = time.monotonic()
+    config = infra.up()
+    typer.echo(f"infra ready in {time.monotonic() - started:.1f}s")
+    typer.echo(f"  LAPOR_KAFKA_BOOTSTRAP={config.kafka_bootstrap}")
+    typer.echo(f"  LAPOR_DATABASE_URL={config.database_url}")
+
+
+@infra_cli.command("down")
+def infra_down() -> None:
+    """Stop Kafka and PostgreSQL (data is kept in .lapor/)."""
+    infra.down()
+
+
+@infra_cli.command("status")
+def infra_status() -> None:
+    for name, state in infra.status().items():
+        typer.echo(f"{name:10} {state}")
+
+
+@topics_cli.command("create")
+def topics_create() -> None:
+    """Create every topic declared in schemas.topics that does not exist yet."""
+    from services.messaging.kafka import ensure_topics
+
+    bootstrap = os.environ.get(
+        "LAPOR_KAFKA_BOOTSTRAP", infra.InfraConfig.from_env().kafka_bootstrap
+    )
+    created = asyncio.run(ensure_topics(bootstrap))
+    typer.echo("created: " + (", ".join(created) if created else "nothing (all exist)"))
+
+
+@schemas_cli.command("export")
+def schemas_export(
+    check: Annotated[bool, typer.Option(help="Fail if the checked-in files are stale.")] = False,
+) -> None:
+    """Write the JSON Schema and AsyncAPI 3.0 documents to schemas/generated/."""
+    from schemas import export
+
+    if check:
+        stale = export.stale_files()
+        if stale:
+            typer.echo(f"stale: {', '.join(stale)}; run `lapor schemas export`", err=True)
+            raise typer.Exit(1)
+        typer.echo("schema documents are up to date")
+        return
+    for path in export.write():
+        typer.echo(f"wrote {path}")
+
+
+@cli.command("run")
+def run(
+    service: Annotated[str, typer.Argument(help="intake | triage | routing | notifier")],
+) -> None:
+    """Run one service in the foreground (configured from LAPOR_* variables)."""
+    if service not in SERVICE_PORTS:
+        raise typer.BadParameter(f"unknown service {service!r}")
+    os.execv(sys.executable, [sys.executable, "-m", f"services.{service}"])
+
+
+def _run_dir(config: infra.InfraConfig) -> Path:
+    path = config.state_dir / "run"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _alive(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid
+
+
+def _wait_ready(url: str, timeout: float = 120.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+@cli.command("up")
+def up() -> None:
+    """Start the whole system: infrastructure, topics and the four services."""
+    from services.messaging.kafka import ensure_topics
+
+    config = infra.up()
+    asyncio.run(ensure_topics(config.kafka_bootstrap))
+    logs = config.state_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    run_dir = _run_dir(config)
+    for service, port in SERVICE_PORTS.items():
+        pid_file = run_dir / f"{service}.pid"
+        if _alive(pid_file):
+            continue
+        with (logs / f"{service}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{service}"],
+                env=_service_env(config, port),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=infra.REPO_ROOT,
+            )
+        pid_file.write_text(str(process.pid))
+    failed = []
+    for service, port in SERVICE_PORTS.items():
+        if not _wait_ready(f"http://127.0.0.1:{port}/readyz"):
+            failed.append(service)
+    if failed:
+        typer.echo(f"not ready: {', '.join(failed)}; see {logs}/", err=True)
+        raise typer.Exit(1)
+    typer.echo("Lapor is up:")
+    typer.echo("  intake    http://127.0.0.1:8000  (API docs: /docs, POST /v1/complaints)")
+    for service in ("triage", "routing", "notifier"):
+        typer.echo(f"  {service:9} http://127.0.0.1:{SERVICE_PORTS[service]}/readyz")
+    typer.echo(f"  logs      {logs}/")
+    typer.echo("Stop with: lapor down")
+
+
+@cli.command("down")
+def down(
+    keep_infra: Annotated[bool, typer.Option(help="Leave Kafka and PostgreSQL running.")] = False,
+) -> None:
+    """Stop the services (SIGTERM: they finish in-flight work), then the infrastructure."""
+    config = infra.InfraConfig.from_env()
+    run_dir = _run_dir(config)
+    for service in SERVICE_PORTS:
+        pid_file = run_dir / f"{service}.pid"
+        pid = _alive(pid_file)
+        if pid is None:
+            continue
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _alive(pid_file):
+            time.sleep(0.2)
+        if _alive(pid_file):
+            os.kill(pid, signal.SIGKILL)
+        pid_file.unlink(missing_ok=True)
+        typer.echo(f"stopped {service}")
+    if not keep_infra:
+        infra.down(config)
+
+
+@cli.command("status")
+def status() -> None:
+    """Infrastructure state and each service's readiness."""
+    infra_status()
+    run_dir = _run_dir(infra.InfraConfig.from_env())
+    for service, port in SERVICE_PORTS.items():
+        pid = _alive(run_dir / f"{service}.pid")
+        state = "stopped"
+        if pid:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                ready = False
+            state = f"pid {pid}, {'ready' if ready else 'not ready'}, http://127.0.0.1:{port}"
+        typer.echo(f"{service:10} {state}")
+
+
+def main() -> None:
+    cli()

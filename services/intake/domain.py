@@ -1,0 +1,108 @@
+"""Intake's pure domain: turning a submission into a `ComplaintReceived` event, and the
+citizen-facing status that each downstream event means. No I/O here."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from schemas.events import (
+    Channel,
+    ComplaintReceived,
+    ComplaintReceivedPayload,
+    Eligibility,
+    Event,
+    Language,
+    Location,
+    Reporter,
+)
+
+PRODUCER = "intake"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A complaint as the citizen handed it in, already validated at the edge."""
+
+    channel: Channel
+    name: str
+    nik: str | None
+    phone: str | None
+    email: str | None
+    description: str
+    region_code: str | None = None
+    city: str | None = None
+    address: str | None = None
+    language: Language = Language.INDONESIAN
+    anonymous: bool = False
+    secret: bool = False
+    in_court: bool = False
+    filed_before: bool = False
+
+
+def complaint_received(
+    submission: Submission, complaint_id: uuid.UUID, tracking_code: str, now: datetime
+) -> ComplaintReceived:
+    return ComplaintReceived(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer=PRODUCER,
+        occurred_at=now,
+        payload=ComplaintReceivedPayload(
+            tracking_code=tracking_code,
+            channel=submission.channel,
+            reporter=Reporter(
+                name=submission.name,
+                nik=submission.nik,
+                phone=submission.phone,
+                email=submission.email,
+                language=submission.language,
+            ),
+            description=submission.description,
+            location=Location(
+                region_code=submission.region_code, city=submission.city, address=submission.address
+            ),
+            eligibility=Eligibility(
+                in_court=submission.in_court, filed_before=submission.filed_before
+            ),
+            anonymous=submission.anonymous,
+            secret=submission.secret,
+            received_at=now,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    status: str
+    rank: int
+    detail: str | None = None
+    agency_name: str | None = None
+
+
+def status_change(event: Event) -> StatusChange | None:
+    """What a downstream event means for the citizen's status page; None if nothing.
+
+    Events from different topics can arrive in any order, so each status has a rank and the
+    read model keeps the highest one reached.
+    """
+    match event.event_type:
+        case "ComplaintAccepted":
+            return StatusChange("verified", 10, f"category: {event.payload.category}")
+        case "ComplaintNeedsReview":
+            return StatusChange("under_review", 5, "being checked by the back office")
+        case "ComplaintRejected":
+            codes = ", ".join(reason.code for reason in event.payload.reasons)
+            return StatusChange("rejected", 10, codes)
+        case "ComplaintDuplicateDetected":
+            return StatusChange(
+                "duplicate", 10, f"joined report {event.payload.original_tracking_code}"
+            )
+        case "CaseAssigned":
+            return StatusChange(
+                "forwarded_to_agency", 20, event.payload.agency_name, event.payload.agency_name
+            )
+        case "CitizenNotified":
+            return StatusChange("notified", -1, event.payload.template)
+    return None

@@ -1,0 +1,41 @@
+"""Intake's event handlers: keep the citizen-facing status read model from downstream events.
+
+Reads: lapor.complaints.triaged.v1, lapor.cases.v1, lapor.notifications.v1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from schemas.events import Event, EventEnvelope
+from services.intake import repository
+from services.intake.domain import status_change
+
+
+async def update_status(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
+    change = status_change(event)
+    if change is not None:
+        await repository.apply_status(
+            conn,
+            event_id=event.event_id,
+            complaint_id=event.complaint_id,
+            event_type=event.event_type,
+            occurred_at=event.occurred_at,
+            change=change,
+        )
+    return ()
+
+
+HANDLERS = {
+    event_type: update_status
+    for event_type in (
+        "ComplaintAccepted",
+        "ComplaintRejected",
+        "ComplaintNeedsReview",
+        "ComplaintDuplicateDetected",
+        "CaseAssigned",
+        "CitizenNotified",
+    )
+}

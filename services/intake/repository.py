@@ -1,0 +1,113 @@
+"""Intake's PostgreSQL adapter: the complaints table and the status read model."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.intake.domain import StatusChange
+
+
+@dataclass(frozen=True)
+class StoredComplaint:
+    complaint_id: uuid.UUID
+    tracking_code: str
+    request_fingerprint: str | None
+
+
+async def find_by_idempotency_key(conn: asyncpg.Connection, key: str) -> StoredComplaint | None:
+    row = await conn.fetchrow(
+        "SELECT complaint_id, tracking_code, request_fingerprint FROM complaints"
+        " WHERE idempotency_key = $1",
+        key,
+    )
+    return StoredComplaint(**row) if row else None
+
+
+async def insert_complaint(
+    conn: asyncpg.Connection,
+    *,
+    complaint_id: uuid.UUID,
+    tracking_code: str,
+    channel: str,
+    received_at: datetime,
+    idempotency_key: str | None,
+    request_fingerprint: str | None,
+) -> bool:
+    """Insert a new complaint; False when the idempotency key was taken concurrently."""
+    inserted = await conn.fetchval(
+        "INSERT INTO complaints (complaint_id, tracking_code, channel, idempotency_key,"
+        " request_fingerprint, received_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)"
+        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING true",
+        complaint_id,
+        tracking_code,
+        channel,
+        idempotency_key,
+        request_fingerprint,
+        received_at,
+    )
+    if inserted:
+        await conn.execute(
+            "INSERT INTO complaint_timeline (event_id, complaint_id, event_type, status,"
+            " occurred_at) VALUES ($1, $2, 'ComplaintReceived', 'received', $3)",
+            uuid.uuid5(complaint_id, "received"),
+            complaint_id,
+            received_at,
+        )
+    return bool(inserted)
+
+
+async def apply_status(
+    conn: asyncpg.Connection,
+    *,
+    event_id: uuid.UUID,
+    complaint_id: uuid.UUID,
+    event_type: str,
+    occurred_at: datetime,
+    change: StatusChange,
+) -> None:
+    await conn.execute(
+        "INSERT INTO complaint_timeline (event_id, complaint_id, event_type, status, detail,"
+        " occurred_at) SELECT $1, $2, $3, $4, $5, $6"
+        " WHERE EXISTS (SELECT 1 FROM complaints WHERE complaint_id = $2)"
+        " ON CONFLICT (event_id) DO NOTHING",
+        event_id,
+        complaint_id,
+        event_type,
+        change.status,
+        change.detail,
+        occurred_at,
+    )
+    if change.rank >= 0:
+        await conn.execute(
+            "UPDATE complaints SET status = $2, status_rank = $3, status_detail = $4,"
+            " agency_name = coalesce($5, agency_name), updated_at = now()"
+            " WHERE complaint_id = $1 AND status_rank <= $3",
+            complaint_id,
+            change.status,
+            change.rank,
+            change.detail,
+            change.agency_name,
+        )
+
+
+async def status_view(conn: asyncpg.Connection, tracking_code: str) -> dict[str, object] | None:
+    row = await conn.fetchrow(
+        "SELECT complaint_id, tracking_code, channel, status, status_detail, agency_name,"
+        " received_at, updated_at FROM complaints WHERE tracking_code = $1",
+        tracking_code,
+    )
+    if row is None:
+        return None
+    timeline = await conn.fetch(
+        "SELECT event_type, status, detail, occurred_at FROM complaint_timeline"
+        " WHERE complaint_id = $1 ORDER BY occurred_at, event_type",
+        row["complaint_id"],
+    )
+    view = dict(row)
+    view.pop("complaint_id")
+    view["timeline"] = [dict(entry) for entry in timeline]
+    return view

@@ -1,0 +1,32 @@
+"""Wires intake's adapters into a runnable service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from schemas.topics import CASES, COMPLAINTS_TRIAGED, NOTIFICATIONS
+from services.intake.api import create_app
+from services.intake.handlers import HANDLERS
+from services.messaging.runtime import ServiceRuntime, Settings
+
+SERVICE = "intake"
+DEFAULT_PORT = 8000
+
+
+def build(settings: Settings) -> ServiceRuntime:
+    if settings.http_port == 0:
+        settings.http_port = DEFAULT_PORT
+    runtime = ServiceRuntime(
+        service=SERVICE,
+        settings=settings,
+        migrations=Path(__file__).parent / "migrations",
+        consumes=[COMPLAINTS_TRIAGED.name, CASES.name, NOTIFICATIONS.name],
+        handlers=HANDLERS,
+    )
+
+    def pool():  # the pool exists once the runtime has started
+        assert runtime.pool is not None
+        return runtime.pool
+
+    runtime.app = create_app(pool)
+    return runtime

@@ -1,0 +1,240 @@
+"""The batch consumer loop shared by every database-backed service.
+
+For each batch read with `getmany`:
+1. decode every record; what does not parse goes to the dead-letter list with the reason;
+2. in one database transaction: mark the batch's event ids in `processed_events` (repeats
+   are skipped), run each new event's handler in a savepoint, and put the events it returns
+   into the outbox; a handler that raises rolls back only its own savepoint and its event is
+   dead-lettered;
+3. commit the transaction, then publish the dead letters, and only then commit the offsets.
+
+A crash anywhere before step 3's offset commit redelivers the batch, and the processed-events
+table turns the redelivery into a no-op. Database outages abort the batch (no offsets
+committed) rather than dead-lettering good events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from pydantic import ValidationError
+
+from schemas.events import Event, EventEnvelope, parse_event
+from services.messaging import outbox
+from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
+from services.messaging.observability import (
+    CONSUMER_LAG,
+    EVENTS_IN,
+    HANDLE_SECONDS,
+    correlation_id_var,
+)
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Event, asyncpg.Connection], Awaitable[Sequence[EventEnvelope]]]
+MAX_MESSAGE_BYTES = 1024 * 1024
+
+# Failures of the infrastructure, not of the event: retry the whole batch instead.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncio.TimeoutError,
+)
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """A reason that names the fields and problems but never echoes the input (PII)."""
+    parts = []
+    for item in error.errors(include_input=False, include_url=False)[:10]:
+        location = ".".join(str(part) for part in item["loc"]) or "<root>"
+        parts.append(f"{location}: {item['msg']}")
+    return "invalid event: " + "; ".join(parts)
+
+
+def decode(record: ConsumerRecord) -> Event | str:
+    """The event in a record, or the reason it cannot be one."""
+    value = record.value
+    if value is None:
+        return "empty message (tombstone) on an event topic"
+    if len(value) > MAX_MESSAGE_BYTES:
+        return f"message of {len(value)} bytes exceeds the {MAX_MESSAGE_BYTES} byte limit"
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"invalid UTF-8 at byte {error.start}"
+    try:
+        return parse_event(value)
+    except ValidationError as error:
+        return describe_validation_error(error)
+
+
+@dataclass
+class BatchResult:
+    handled: int = 0
+    skipped_duplicates: int = 0
+    dead_lettered: int = 0
+
+
+class ConsumerLoop:
+    def __init__(
+        self,
+        *,
+        service: str,
+        bootstrap: str,
+        topics: Sequence[str],
+        group_id: str,
+        pool: asyncpg.Pool,
+        dead_letters: DeadLetterPublisher,
+        handlers: Mapping[str, Handler],
+        max_records: int = 500,
+    ) -> None:
+        self.service = service
+        self.bootstrap = bootstrap
+        self.topics = list(topics)
+        self.group_id = group_id
+        self.pool = pool
+        self.dead_letters = dead_letters
+        self.handlers = dict(handlers)
+        self.max_records = max_records
+        self.consumer: AIOKafkaConsumer | None = None
+        self.assigned = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            client_id=f"{self.service}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.max_records,
+            fetch_max_bytes=16 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
+        self.consumer = consumer
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                if consumer.assignment():
+                    self.assigned.set()
+                if not batches:
+                    continue
+                await self.process_with_retry(batches, stop)
+                await self._commit(consumer, batches)
+                self._record_lag(consumer, batches)
+        finally:
+            await consumer.stop()
+            self.consumer = None
+
+    async def process_with_retry(
+        self, batches: Mapping[TopicPartition, list[ConsumerRecord]], stop: asyncio.Event
+    ) -> BatchResult:
+        delay = 0.2
+        while True:
+            try:
+                return await self.process(batches)
+            except TRANSIENT_ERRORS as error:
+                if stop.is_set():
+                    raise
+                log.warning(
+                    "batch failed on infrastructure; retrying", extra={"error": repr(error)}
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def process(self, batches: Mapping[TopicPartition, list[ConsumerRecord]]) -> BatchResult:
+        started = time.perf_counter()
+        result = BatchResult()
+        letters: list[DeadLetter] = []
+        decoded: list[tuple[ConsumerRecord, Event]] = []
+        for records in batches.values():
+            for record in records:
+                EVENTS_IN.labels(self.service, record.topic).inc()
+                item = decode(record)
+                if isinstance(item, str):
+                    letters.append(_letter(record, item))
+                elif item.event_type in self.handlers:
+                    decoded.append((record, item))
+
+        if decoded:
+            async with self.pool.acquire() as conn, conn.transaction():
+                fresh = set(
+                    await conn.fetchval(
+                        "WITH inserted AS (INSERT INTO processed_events (event_id)"
+                        " SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id)"
+                        " SELECT coalesce(array_agg(event_id), '{}') FROM inserted",
+                        list({event.event_id for _, event in decoded}),
+                    )
+                )
+                for record, event in decoded:
+                    if event.event_id not in fresh:
+                        result.skipped_duplicates += 1
+                        continue
+                    fresh.discard(event.event_id)  # a repeat inside the batch is a duplicate too
+                    token = correlation_id_var.set(str(event.correlation_id))
+                    try:
+                        async with conn.transaction():
+                            outgoing = await self.handlers[event.event_type](event, conn)
+                            await outbox.enqueue(conn, outgoing)
+                        result.handled += 1
+                    except TRANSIENT_ERRORS:
+                        raise
+                    except Exception as error:
+                        log.exception("handler failed", extra={"event_type": event.event_type})
+                        await conn.execute(
+                            "DELETE FROM processed_events WHERE event_id = $1", event.event_id
+                        )
+                        letters.append(
+                            _letter(record, f"handler error: {type(error).__name__}: {error}")
+                        )
+                    finally:
+                        correlation_id_var.reset(token)
+
+        if letters:
+            await self.dead_letters.publish(letters)
+            result.dead_lettered = len(letters)
+        HANDLE_SECONDS.labels(self.service).observe(time.perf_counter() - started)
+        return result
+
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, list[ConsumerRecord]]
+    ) -> None:
+        offsets = {tp: records[-1].offset + 1 for tp, records in batches.items() if records}
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError, KafkaError) as error:
+            # The partitions moved to another instance mid-batch; it will redeliver and the
+            # processed-events table makes that harmless.
+            log.warning("offset commit failed after rebalance", extra={"error": repr(error)})
+
+    def _record_lag(
+        self, consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, list[ConsumerRecord]]
+    ) -> None:
+        for tp, records in batches.items():
+            highwater = consumer.highwater(tp)
+            if highwater is not None and records:
+                CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
+                    max(0, highwater - records[-1].offset - 1)
+                )
+
+
+def _letter(record: ConsumerRecord, reason: str) -> DeadLetter:
+    return DeadLetter(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        reason=reason,
+    )

@@ -1,0 +1,144 @@
+"""Transactional outbox: events are written to the service's `outbox` table in the same
+transaction as the state change that caused them; the relay publishes them and deletes the
+rows once the broker has acknowledged them.
+
+One relay per service publishes at a time (a PostgreSQL advisory lock elects it), so rows go
+out in insertion order. A crash between publish and delete republishes a few rows; the event
+ids are unchanged, so consumers' idempotency tables absorb the repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import zlib
+from collections.abc import Sequence
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from schemas.events import EventEnvelope
+from services.messaging.kafka import event_record
+from services.messaging.observability import EVENTS_OUT, OUTBOX_BACKLOG
+
+log = logging.getLogger(__name__)
+
+
+async def enqueue(conn: asyncpg.Connection, events: Sequence[EventEnvelope]) -> None:
+    """Add events to the outbox inside the caller's transaction. Repeats are ignored."""
+    if not events:
+        return
+    rows = []
+    for event in events:
+        topic, key, value, headers = event_record(event)
+        rows.append(
+            (
+                event.event_id,
+                topic,
+                key,
+                value,
+                json.dumps([[name, raw.decode()] for name, raw in headers]),
+            )
+        )
+    await conn.executemany(
+        "INSERT INTO outbox (event_id, topic, key, payload, headers)"
+        " VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (event_id) DO NOTHING",
+        rows,
+    )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        service: str,
+        schema: str,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.pool = pool
+        self.producer = producer
+        self.service = service
+        self.schema = schema
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self.lock_key = zlib.crc32(f"lapor-outbox-{schema}".encode())
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self._run_as_leader(stop)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning(
+                    "outbox relay lost its connection; retrying", extra={"error": repr(error)}
+                )
+                await _sleep_or_stop(stop, 1.0)
+
+    async def _run_as_leader(self, stop: asyncio.Event) -> None:
+        async with self.pool.acquire() as leader_conn:
+            while not await leader_conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key):
+                if await _sleep_or_stop(stop, 2.0):
+                    return
+            channel = f"{self.schema}_outbox"
+            await leader_conn.add_listener(channel, self._on_notify)
+            try:
+                while not stop.is_set():
+                    self._wake.clear()
+                    published = await self.relay_once()
+                    if published < self.batch_size:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                # Drain what the final consumer batch committed before we exit.
+                while await self.relay_once():
+                    pass
+            finally:
+                with contextlib.suppress(Exception):
+                    await leader_conn.remove_listener(channel, self._on_notify)
+                    await leader_conn.execute("SELECT pg_advisory_unlock($1)", self.lock_key)
+
+    async def relay_once(self) -> int:
+        """Publish one batch of outbox rows; returns how many were published."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT id, topic, key, payload, headers FROM outbox ORDER BY id LIMIT $1",
+                self.batch_size,
+            )
+            if not rows:
+                OUTBOX_BACKLOG.labels(self.service).set(0)
+                return 0
+            futures = []
+            for row in rows:
+                headers = [(name, value.encode()) for name, value in json.loads(row["headers"])]
+                futures.append(
+                    await self.producer.send(
+                        row["topic"], value=row["payload"], key=row["key"], headers=headers
+                    )
+                )
+            await asyncio.gather(*futures)
+            await conn.execute(
+                "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+            )
+            for row in rows:
+                EVENTS_OUT.labels(self.service, row["topic"]).inc()
+            if len(rows) == self.batch_size:
+                OUTBOX_BACKLOG.labels(self.service).set(
+                    await conn.fetchval("SELECT count(*) FROM outbox")
+                )
+            else:
+                OUTBOX_BACKLOG.labels(self.service).set(0)
+            return len(rows)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep unless stop is set first; returns True when stopping."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()

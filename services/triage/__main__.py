@@ -1,0 +1,16 @@
+"""Run triage as a faust worker: `python -m services.triage`."""
+
+import asyncio
+
+from faust.worker import Worker
+
+from services.messaging.kafka import ensure_topics
+from services.messaging.observability import configure_logging
+from services.triage.app import SERVICE, app, settings
+
+configure_logging(SERVICE, settings.log_level)
+asyncio.run(ensure_topics(settings.kafka_bootstrap))
+# Keep Lapor's JSON logging with personal-data scrubbing instead of mode's plain handler.
+Worker(
+    app, loglevel=settings.log_level.lower(), quiet=True, override_logging=False
+).execute_from_commandline()
