@@ -32,6 +32,11 @@ def topic_prefix() -> str:
     return os.environ.get("LAPOR_TOPIC_PREFIX", "")
 
 
+def consumer_group(service: str) -> str:
+    """A service's consumer group; all its instances share it and split the partitions."""
+    return f"{topic_prefix()}lapor-{service}"
+
+
 COMPLAINTS_INTAKE = TopicSpec(
     base_name="lapor.complaints.intake.v1",
     event_types=("ComplaintReceived", "ComplaintUpdated"),

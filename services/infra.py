@@ -100,6 +100,7 @@ def install_kafka(config: InfraConfig) -> None:
             "mvn",
             "-q",
             "-B",
+            "-Dstyle.color=never",
             "-f",
             str(REPO_ROOT / "scripts" / "kafka" / "pom.xml"),
             "dependency:copy-dependencies",

@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.topics import consumer_group
 from services.messaging.consumer import ConsumerLoop, Handler
 from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetterPublisher
@@ -126,7 +127,7 @@ class ServiceRuntime:
                 service=self.service,
                 bootstrap=self.settings.kafka_bootstrap,
                 topics=self.consumes,
-                group_id=f"lapor-{self.service}",
+                group_id=consumer_group(self.service),
                 pool=self.pool,
                 dead_letters=DeadLetterPublisher(self.producer, self.service),
                 handlers=self.handlers,

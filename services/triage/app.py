@@ -16,6 +16,7 @@ the message.
 from __future__ import annotations
 
 import logging
+import tempfile
 from typing import Any
 
 import faust
@@ -27,6 +28,7 @@ from schemas.topics import (
     COMPLAINTS_INTAKE,
     COMPLAINTS_TRIAGED,
     DEFAULT_PARTITIONS,
+    consumer_group,
     dead_letter_topic,
 )
 from services.messaging.consumer import decode
@@ -56,7 +58,7 @@ class TriageApp(faust.App):
 
 settings = Settings()
 app = TriageApp(
-    "lapor-triage",
+    consumer_group(SERVICE),
     broker=f"kafka://{settings.kafka_bootstrap}",
     store="memory://",
     topic_partitions=DEFAULT_PARTITIONS,
@@ -68,6 +70,8 @@ app = TriageApp(
     web_port=settings.http_port or DEFAULT_PORT,
     web_in_thread=False,
     table_standby_replicas=0,
+    # Tables use the memory store (state lives in changelog topics); faust still wants a dir.
+    datadir=tempfile.mkdtemp(prefix="lapor-triage-"),
     broker_commit_every=500,
     broker_commit_interval=1.0,
 )

@@ -168,8 +168,9 @@ class Assessment:
 
 def normalise(text: str) -> str:
     """Lower case, accents folded, punctuation to spaces, single spaces."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " ".join(re.sub(r"[^a-z0-9\- ]+", " ", folded.lower()).split())
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    folded = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(re.sub(r"[^a-z0-9\-]+", " ", folded).split())
 
 
 def _contains(normalised: str, term: str) -> bool:

@@ -1,0 +1,98 @@
+"""Test infrastructure: a real Kafka broker and a real PostgreSQL server.
+
+Where they come from, in order:
+1. `LAPOR_KAFKA_BOOTSTRAP` and `LAPOR_DATABASE_URL` in the environment (an existing stack);
+2. testcontainers, when a Docker engine answers (`apache/kafka` and `postgres` images);
+3. otherwise the project's own local stack (`services.infra`: Maven-resolved Kafka in KRaft
+   mode and Debian's PostgreSQL), installed and started on first use.
+
+Each test run gets its own topic prefix and its own database, so runs never see each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+
+RUN_ID = uuid.uuid4().hex[:8]
+# Set before any topic name is computed: every topic and consumer group of this run is unique.
+os.environ["LAPOR_TOPIC_PREFIX"] = f"t{RUN_ID}."
+
+
+@dataclass(frozen=True)
+class Stack:
+    kafka_bootstrap: str
+    database_url: str
+    source: str
+
+
+def _docker_engine_available() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+    except Exception:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _stack() -> Iterator[Stack]:
+    bootstrap = os.environ.get("LAPOR_KAFKA_BOOTSTRAP")
+    database_url = os.environ.get("LAPOR_DATABASE_URL")
+    if bootstrap and database_url:
+        yield Stack(bootstrap, database_url, "environment")
+        return
+    if os.environ.get("LAPOR_TESTCONTAINERS", "auto") != "off" and _docker_engine_available():
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.postgres import PostgresContainer
+
+        from services.infra import KAFKA_VERSION
+
+        with (
+            KafkaContainer(f"apache/kafka:{KAFKA_VERSION}").with_kraft() as kafka,
+            PostgresContainer("postgres:17", driver=None) as postgres,
+        ):
+            yield Stack(
+                kafka.get_bootstrap_server(), postgres.get_connection_url(), "testcontainers"
+            )
+        return
+    from services import infra
+
+    config = infra.up()
+    yield Stack(config.kafka_bootstrap, config.database_url, "local (lapor infra)")
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    with _stack() as found:
+        print(f"\n[stack] Kafka {found.kafka_bootstrap}, PostgreSQL via {found.source}")
+        yield found
+
+
+@pytest.fixture(scope="session")
+async def database_url(stack: Stack) -> AsyncIterator[str]:
+    """A fresh database for this test run, dropped at the end."""
+    name = f"lapor_test_{RUN_ID}"
+    admin = await asyncpg.connect(stack.database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    base, _, _ = stack.database_url.rpartition("/")
+    yield f"{base}/{name}"
+    admin = await asyncpg.connect(stack.database_url)
+    with contextlib.suppress(Exception):
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def topics(stack: Stack) -> list[str]:
+    from services.messaging.kafka import ensure_topics
+
+    return await ensure_topics(stack.kafka_bootstrap)

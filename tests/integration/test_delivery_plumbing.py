@@ -1,0 +1,224 @@
+"""The shared plumbing against the real broker and database: idempotent consumption,
+dead-lettering with reasons, the transactional outbox and its relay, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from schemas.events import (
+    Channel,
+    CitizenNotified,
+    CitizenNotifiedPayload,
+    ComplaintReceived,
+    ComplaintReceivedPayload,
+    Event,
+    EventEnvelope,
+    Language,
+    Reporter,
+    follow_up_ids,
+    parse_event,
+    serialize_event,
+)
+from schemas.topics import COMPLAINTS_INTAKE, NOTIFICATIONS, dead_letter_topic
+from services.messaging.consumer import ConsumerLoop
+from services.messaging.database import create_pool, migrate
+from services.messaging.deadletter import DeadLetterPublisher
+from services.messaging.kafka import ensure_topics, make_producer
+from services.messaging.outbox import OutboxRelay, enqueue
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+SCHEMA = "plumbing_test"
+
+
+def received(description: str = "Jalan rusak parah di depan sekolah dasar") -> ComplaintReceived:
+    complaint_id = uuid.uuid4()
+    return ComplaintReceived(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="test",
+        payload=ComplaintReceivedPayload(
+            tracking_code="LPR-AAAA-BBBB-CCC",
+            channel=Channel.WEB,
+            reporter=Reporter(name="Budi", nik="3171011501900001", phone="+6281234567890"),
+            description=description,
+            received_at=datetime.now(UTC),
+        ),
+    )
+
+
+def notified(cause: EventEnvelope) -> CitizenNotified:
+    return CitizenNotified(
+        **follow_up_ids(cause, "test", "CitizenNotified"),
+        payload=CitizenNotifiedPayload(
+            notification_id=uuid.uuid4(),
+            tracking_code="LPR-AAAA-BBBB-CCC",
+            trigger_event_id=cause.event_id,
+            trigger_event_type="ComplaintReceived",
+            channel="log",
+            template="received",
+            language=Language.INDONESIAN,
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, SCHEMA)
+    await migrate(pool, SCHEMA, None)
+    await pool.execute("CREATE TABLE IF NOT EXISTS effects (event_id uuid, description text)")
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def producer(stack, topics):  # type: ignore[no-untyped-def]
+    await ensure_topics(stack.kafka_bootstrap, [dead_letter_topic("plumbing")])
+    producer = make_producer(stack.kafka_bootstrap, "plumbing-test")
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+async def read_topic(bootstrap: str, topic: str, expected: int, within: float = 30.0):  # type: ignore[no-untyped-def]
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    records = []
+    try:
+        deadline = asyncio.get_running_loop().time() + within
+        while len(records) < expected and asyncio.get_running_loop().time() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(batch)
+        # linger briefly so that unexpected extra records would be seen too
+        for batch in (await consumer.getmany(timeout_ms=1000)).values():
+            records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def test_migrations_apply_once(pool: asyncpg.Pool) -> None:
+    assert await migrate(pool, SCHEMA, None) == []
+    assert await pool.fetchval("SELECT count(*) FROM schema_migrations") == 1
+
+
+async def test_consumer_loop_is_idempotent_dead_letters_and_keeps_flowing(
+    stack, pool: asyncpg.Pool, producer
+) -> None:  # type: ignore[no-untyped-def]
+    async def handle(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
+        assert isinstance(event, ComplaintReceived)
+        if "meledak" in event.payload.description:
+            raise RuntimeError("handler bug for this one event")
+        await conn.execute(
+            "INSERT INTO effects VALUES ($1, $2)", event.event_id, event.payload.description
+        )
+        return [notified(event)]
+
+    first, second, boom = received("pertama kali"), received("kedua kali"), received("meledak")
+    topic = COMPLAINTS_INTAKE.name
+    for raw in (
+        serialize_event(first),
+        serialize_event(first),  # a redelivered duplicate
+        b"{this is not json",
+        serialize_event(boom),
+        serialize_event(second),
+    ):
+        await producer.send_and_wait(topic, raw, key=b"same-partition")
+
+    stop = asyncio.Event()
+    loop = ConsumerLoop(
+        service="plumbing",
+        bootstrap=stack.kafka_bootstrap,
+        topics=[topic],
+        group_id=f"plumbing-{uuid.uuid4().hex[:6]}",
+        pool=pool,
+        dead_letters=DeadLetterPublisher(producer, "plumbing"),
+        handlers={"ComplaintReceived": handle},
+    )
+    task = asyncio.create_task(loop.run(stop))
+
+    async def both_effects() -> list[asyncpg.Record]:
+        rows = await pool.fetch(
+            "SELECT event_id FROM effects WHERE event_id = ANY($1::uuid[])",
+            [first.event_id, second.event_id, boom.event_id],
+        )
+        return rows if len(rows) >= 2 else []
+
+    await eventually(both_effects)
+    stop.set()
+    await task
+
+    rows = await pool.fetch(
+        "SELECT event_id FROM effects WHERE event_id = ANY($1::uuid[])",
+        [first.event_id, second.event_id, boom.event_id],
+    )
+    assert sorted(r["event_id"] for r in rows) == sorted([first.event_id, second.event_id])
+    # the failed event is not marked processed, so a replay after a fix can handle it
+    assert not await pool.fetchval(
+        "SELECT count(*) FROM processed_events WHERE event_id = $1", boom.event_id
+    )
+    outbox_ids = {r["event_id"] for r in await pool.fetch("SELECT event_id FROM outbox")}
+    assert {notified(first).event_id, notified(second).event_id} <= outbox_ids
+
+    letters = await read_topic(stack.kafka_bootstrap, dead_letter_topic("plumbing").name, 2)
+    reasons = sorted(dict(letter.headers)["x-error"].decode() for letter in letters)
+    assert len(letters) == 2
+    assert reasons[0].startswith("handler error: RuntimeError")
+    assert reasons[1].startswith("invalid event")
+    for letter in letters:
+        headers = dict(letter.headers)
+        assert headers["x-source-topic"].decode() == topic
+        assert int(headers["x-source-offset"]) >= 0
+    assert {letter.value for letter in letters} == {b"{this is not json", serialize_event(boom)}
+
+
+async def test_outbox_relay_publishes_once_and_empties_the_outbox(stack, pool, producer) -> None:  # type: ignore[no-untyped-def]
+    await pool.execute("DELETE FROM outbox")
+    causes = [received() for _ in range(25)]
+    events = [notified(cause) for cause in causes]
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, events)
+        await enqueue(conn, events[:5])  # repeats are ignored
+
+    relay = OutboxRelay(pool, producer, "plumbing", SCHEMA, batch_size=10, poll_interval=0.2)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await eventually(lambda: _outbox_empty(pool))
+    stop.set()
+    await task
+
+    records = await read_topic(stack.kafka_bootstrap, NOTIFICATIONS.name, 25)
+    mine = {e.event_id for e in events}
+    published = [parse_event(r.value) for r in records]
+    published = [e for e in published if e.event_id in mine]
+    assert len(published) == 25 and {e.event_id for e in published} == mine
+    for record in records:
+        headers = dict(record.headers)
+        event = parse_event(record.value)
+        if event.event_id in mine:
+            assert record.key == str(event.complaint_id).encode()
+            assert headers["event_type"] == b"CitizenNotified"
+            assert json.loads(record.value)["event_id"] == str(event.event_id)
+
+
+async def _outbox_empty(pool: asyncpg.Pool) -> bool:
+    return await pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_only_one_relay_leads_at_a_time(pool, producer) -> None:  # type: ignore[no-untyped-def]
+    first = OutboxRelay(pool, producer, "plumbing", SCHEMA)
+    second = OutboxRelay(pool, producer, "plumbing", SCHEMA)
+    async with pool.acquire() as a, pool.acquire() as b:
+        assert await a.fetchval("SELECT pg_try_advisory_lock($1)", first.lock_key)
+        assert not await b.fetchval("SELECT pg_try_advisory_lock($1)", second.lock_key)
+        await a.execute("SELECT pg_advisory_unlock($1)", first.lock_key)

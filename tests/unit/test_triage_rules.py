@@ -1,0 +1,92 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from schemas.events import (
+    Category,
+    Channel,
+    ComplaintReceivedPayload,
+    Eligibility,
+    Location,
+    Priority,
+    Reporter,
+)
+from services.triage.domain import Verdict, assess, classify, normalise
+
+GOOD_NIK = "3171011501900001"
+
+
+def complaint(description: str, **overrides: object) -> ComplaintReceivedPayload:
+    fields: dict[str, object] = {
+        "tracking_code": "LPR-AAAA-BBBB-CCC",
+        "channel": Channel.WEB,
+        "reporter": Reporter(name="Budi", nik=GOOD_NIK, phone="+6281234567890"),
+        "description": description,
+        "received_at": datetime.now(UTC),
+    }
+    fields.update(overrides)
+    return ComplaintReceivedPayload(**fields)  # type: ignore[arg-type]
+
+
+def test_a_genuine_land_complaint_is_accepted_and_explained() -> None:
+    result = assess(complaint("Sertifikat tanah saya tidak terbit di kantor BPN sejak 2019"))
+    assert result.verdict is Verdict.ACCEPT
+    assert result.category is Category.LAND
+    assert "sertifikat" in result.matched_terms
+    assert result.region_code == "31.71"  # from the NIK, since no location was given
+
+
+def test_the_reported_location_wins_over_the_nik_region() -> None:
+    result = assess(
+        complaint(
+            "Jalan rusak berlubang besar di depan pasar sudah tiga bulan",
+            location=Location(region_code="32.73"),
+        )
+    )
+    assert result.category is Category.INFRASTRUCTURE
+    assert result.region_code == "32.73"
+
+
+@pytest.mark.parametrize("text", ["tes", "Halo!", "p", "  TEST  "])
+def test_greetings_and_tests_are_rejected(text: str) -> None:
+    result = assess(complaint(text))
+    assert result.verdict is Verdict.REJECT
+    assert [reason.code for reason in result.reasons] == ["test_or_greeting"]
+
+
+def test_a_prank_phrase_goes_to_review_not_straight_to_rejection() -> None:
+    result = assess(complaint("Saya mau lapor bertengkar dengan istri soal uang belanja bulanan"))
+    assert result.verdict is Verdict.REVIEW
+    assert "prank_phrase" in {reason.code for reason in result.reasons}
+
+
+def test_a_matter_in_court_is_rejected_with_its_reason() -> None:
+    result = assess(
+        complaint(
+            "Sengketa lahan warisan keluarga kami di desa belum selesai",
+            eligibility=Eligibility(in_court=True),
+        )
+    )
+    assert result.verdict is Verdict.REJECT
+    assert "in_court" in {reason.code for reason in result.reasons}
+
+
+def test_an_invalid_nik_is_rejected() -> None:
+    bad = Reporter(name="Budi", nik="3171013201900001", phone="+6281234567890")
+    result = assess(
+        complaint("Ijazah anak saya ditahan sekolah karena tunggakan SPP", reporter=bad)
+    )
+    assert result.verdict is Verdict.REJECT
+    assert "nik_invalid" in {reason.code for reason in result.reasons}
+
+
+def test_urgent_words_raise_priority() -> None:
+    result = assess(complaint("Tetangga kami mengalami kekerasan dan diancam dibunuh oleh preman"))
+    assert result.priority is Priority.URGENT
+    assert "kekerasan" in result.matched_terms
+
+
+def test_classification_ignores_case_and_accents() -> None:
+    assert classify("PUSKESMAS menolak pasien BPJS")[0] is Category.HEALTH
+    assert normalise("Bantuan  Sosial—BLT!") == "bantuan sosial blt"
+    assert classify("sesuatu yang tidak jelas sama sekali")[0] is Category.OTHER
