@@ -1,0 +1,35 @@
+# The two commands: `make up` runs the whole system locally, `make test` runs every test.
+# Both install what they need on first use (Python packages, Kafka jars, PostgreSQL).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install up down status test lint schemas
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+up: install
+	$(BIN)/lapor up
+
+down: install
+	$(BIN)/lapor down
+
+status: install
+	$(BIN)/lapor status
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+schemas: install
+	$(BIN)/lapor schemas export
+
+test: lint
+	$(BIN)/lapor infra up
+	$(BIN)/pytest -ra
