@@ -1,0 +1,124 @@
+"""The envelope every event shares, the value types payloads are built from, and helpers.
+
+Models are strict and forbid extra fields, so a producer's typo fails loudly at the edge
+instead of travelling.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas.personal_data import PersonalStr
+
+CURRENT_SCHEMA_VERSION = 1
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- value types
+
+
+class Channel(StrEnum):
+    WHATSAPP = "whatsapp"
+    WEB = "web"
+    WALK_IN = "walk_in"
+
+
+class Language(StrEnum):
+    INDONESIAN = "id"
+    ENGLISH = "en"
+
+
+class Category(StrEnum):
+    LAND = "land"
+    EDUCATION = "education"
+    HEALTH = "health"
+    SOCIAL_ASSISTANCE = "social_assistance"
+    INFRASTRUCTURE = "infrastructure"
+    POPULATION_ADMINISTRATION = "population_administration"
+    EMPLOYMENT = "employment"
+    CORRUPTION = "corruption"
+    PUBLIC_ORDER = "public_order"
+    ENVIRONMENT = "environment"
+    UTILITIES = "utilities"
+    OTHER = "other"
+
+
+class Priority(StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+class Reporter(StrictModel):
+    """Who filed the complaint. Every identifying field is personal data."""
+
+    name: PersonalStr
+    nik: PersonalStr | None = None
+    phone: PersonalStr | None = Field(default=None, description="E.164, e.g. +62811...")
+    email: PersonalStr | None = None
+    language: Language = Language.INDONESIAN
+
+
+class Location(StrictModel):
+    region_code: str | None = Field(
+        default=None, pattern=r"^\d{2}(\.\d{2}){0,2}$", description="Kemendagri code: 31.71"
+    )
+    city: str | None = None
+    address: PersonalStr | None = None
+
+
+class Attachment(StrictModel):
+    attachment_id: str
+    media_type: str
+    filename: str | None = None
+    size_bytes: int | None = Field(default=None, ge=0)
+
+
+class Eligibility(StrictModel):
+    """Self-declared eligibility, as the real desk asks it."""
+
+    experienced_directly: bool = True
+    has_power_of_attorney: bool = False
+    in_court: bool = False
+    filed_before: bool = False
+
+
+class ReasonCode(StrictModel):
+    code: str
+    detail: str
+    score: float = 0.0
+
+
+# --------------------------------------------------------------------------- envelope
+
+
+class EventEnvelope(StrictModel):
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    schema_version: Literal[1] = CURRENT_SCHEMA_VERSION
+    occurred_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    complaint_id: uuid.UUID
+    correlation_id: uuid.UUID
+    causation_id: uuid.UUID | None = None
+    producer: str
+
+
+def follow_up_ids(cause: EventEnvelope, producer: str, name: str) -> dict[str, object]:
+    """Envelope fields for an event caused by `cause`.
+
+    The new event id is derived from the cause's id and a name, so reprocessing the same cause
+    yields the same id and downstream idempotency tables absorb the repeat.
+    """
+    return {
+        "event_id": uuid.uuid5(cause.event_id, name),
+        "complaint_id": cause.complaint_id,
+        "correlation_id": cause.correlation_id,
+        "causation_id": cause.event_id,
+        "producer": producer,
+    }

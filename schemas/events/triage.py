@@ -1,0 +1,74 @@
+"""Events triage publishes on lapor.complaints.triaged.v1."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import Field
+
+from schemas.events.base import (
+    Category,
+    Channel,
+    EventEnvelope,
+    Priority,
+    ReasonCode,
+    StrictModel,
+)
+
+
+class ComplaintAcceptedPayload(StrictModel):
+    tracking_code: str
+    channel: Channel
+    category: Category
+    priority: Priority
+    matched_terms: tuple[str, ...] = ()
+    region_code: str | None = None
+    anonymous: bool = False
+    secret: bool = False
+    summary: str = Field(max_length=500, description="Start of the description, for agencies")
+
+
+class ComplaintRejectedPayload(StrictModel):
+    tracking_code: str
+    reasons: tuple[ReasonCode, ...] = Field(min_length=1)
+
+
+class ComplaintNeedsReviewPayload(StrictModel):
+    tracking_code: str
+    reasons: tuple[ReasonCode, ...] = Field(min_length=1)
+
+
+class ComplaintDuplicateDetectedPayload(StrictModel):
+    tracking_code: str
+    original_complaint_id: uuid.UUID
+    original_tracking_code: str
+    similarity: float = Field(ge=0.0, le=1.0)
+
+
+class ComplaintAccepted(EventEnvelope):
+    event_type: Literal["ComplaintAccepted"] = "ComplaintAccepted"
+    payload: ComplaintAcceptedPayload
+
+
+class ComplaintRejected(EventEnvelope):
+    event_type: Literal["ComplaintRejected"] = "ComplaintRejected"
+    payload: ComplaintRejectedPayload
+
+
+class ComplaintNeedsReview(EventEnvelope):
+    event_type: Literal["ComplaintNeedsReview"] = "ComplaintNeedsReview"
+    payload: ComplaintNeedsReviewPayload
+
+
+class ComplaintDuplicateDetected(EventEnvelope):
+    event_type: Literal["ComplaintDuplicateDetected"] = "ComplaintDuplicateDetected"
+    payload: ComplaintDuplicateDetectedPayload
+
+
+EVENTS = (
+    ComplaintAccepted,
+    ComplaintRejected,
+    ComplaintNeedsReview,
+    ComplaintDuplicateDetected,
+)
