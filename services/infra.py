@@ -95,12 +95,11 @@ def install_kafka(config: InfraConfig) -> None:
         raise RuntimeError("Kafka needs a JDK and Maven on PATH (java, mvn)")
     _log(f"resolving Apache Kafka {KAFKA_VERSION} from Maven Central (first run only)")
     libs.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
+    result = subprocess.run(
         [
             "mvn",
             "-q",
             "-B",
-            "-Dstyle.color=never",
             "-f",
             str(REPO_ROOT / "scripts" / "kafka" / "pom.xml"),
             "dependency:copy-dependencies",
@@ -108,8 +107,13 @@ def install_kafka(config: InfraConfig) -> None:
             f"-DoutputDirectory={libs}",
             "-DincludeScope=runtime",
         ],
-        check=True,
+        capture_output=True,
+        text=True,
     )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"mvn could not resolve Kafka {KAFKA_VERSION}:\n{result.stdout}{result.stderr}"
+        )
     marker.touch()
 
 

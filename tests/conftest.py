@@ -69,11 +69,22 @@ def _stack() -> Iterator[Stack]:
     yield Stack(config.kafka_bootstrap, config.database_url, "local (lapor infra)")
 
 
+_USED: list[Stack] = []
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     with _stack() as found:
-        print(f"\n[stack] Kafka {found.kafka_bootstrap}, PostgreSQL via {found.source}")
+        _USED.append(found)
         yield found
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    for found in _USED:
+        terminalreporter.write_line(
+            f"integration and e2e tests ran against a real Kafka broker at {found.kafka_bootstrap}"
+            f" and a real PostgreSQL server ({found.source})"
+        )
 
 
 @pytest.fixture(scope="session")
