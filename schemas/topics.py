@@ -39,9 +39,12 @@ def consumer_group(service: str) -> str:
 
 COMPLAINTS_INTAKE = TopicSpec(
     base_name="lapor.complaints.intake.v1",
-    event_types=("ComplaintReceived", "ComplaintUpdated"),
+    event_types=("ComplaintReceived", "ComplaintUpdated", "CitizenReplyRequested"),
     producer="intake",
-    description="Complaints as taken in from WhatsApp, web and walk-in, and later additions.",
+    description=(
+        "Complaints as taken in from WhatsApp, web and walk-in, later additions, and the"
+        " conversational replies intake asks the notifier to send."
+    ),
 )
 COMPLAINTS_TRIAGED = TopicSpec(
     base_name="lapor.complaints.triaged.v1",
@@ -56,7 +59,7 @@ COMPLAINTS_TRIAGED = TopicSpec(
 )
 CASES = TopicSpec(
     base_name="lapor.cases.v1",
-    event_types=("CaseAssigned",),
+    event_types=("CaseAssigned", "CaseStatusChanged", "CaseDeadlineApproaching", "CaseOverdue"),
     producer="routing",
     description="Case lifecycle: assignment to an agency, status changes, deadlines.",
 )
@@ -67,7 +70,21 @@ NOTIFICATIONS = TopicSpec(
     description="What was sent to a citizen, on which channel, for which event.",
 )
 
-EVENT_TOPICS: tuple[TopicSpec, ...] = (COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED, CASES, NOTIFICATIONS)
+WHATSAPP_STATUSES = TopicSpec(
+    base_name="lapor.channels.whatsapp.statuses.v1",
+    event_types=("WhatsAppStatusReported",),
+    producer="intake",
+    description="WhatsApp Cloud API delivery statuses (sent, delivered, read, failed).",
+    key="correlation_id (derived from the WhatsApp message id)",
+)
+
+EVENT_TOPICS: tuple[TopicSpec, ...] = (
+    COMPLAINTS_INTAKE,
+    COMPLAINTS_TRIAGED,
+    CASES,
+    NOTIFICATIONS,
+    WHATSAPP_STATUSES,
+)
 SERVICES: tuple[str, ...] = ("intake", "triage", "routing", "notifier")
 
 

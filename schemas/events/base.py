@@ -103,10 +103,23 @@ class EventEnvelope(StrictModel):
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     schema_version: Literal[1] = CURRENT_SCHEMA_VERSION
     occurred_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
-    complaint_id: uuid.UUID
+    # Every complaint event carries it; channel events that precede or stand outside a
+    # complaint (a WhatsApp delivery status) leave it empty and are keyed by correlation_id.
+    complaint_id: uuid.UUID | None
     correlation_id: uuid.UUID
     causation_id: uuid.UUID | None = None
     producer: str
+
+
+class ComplaintEvent(EventEnvelope):
+    """An event about one complaint: the complaint id is required."""
+
+    complaint_id: uuid.UUID
+
+
+def partition_key(event: EventEnvelope) -> bytes:
+    """The Kafka key: the complaint id, so one complaint's events stay in order."""
+    return str(event.complaint_id or event.correlation_id).encode()
 
 
 def follow_up_ids(cause: EventEnvelope, producer: str, name: str) -> dict[str, object]:

@@ -1,7 +1,9 @@
-"""Events intake publishes on lapor.complaints.intake.v1."""
+"""Events intake publishes: complaints and conversation replies on lapor.complaints.intake.v1,
+WhatsApp delivery statuses on lapor.channels.whatsapp.statuses.v1."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
@@ -9,12 +11,15 @@ from pydantic import AwareDatetime, Field
 from schemas.events.base import (
     Attachment,
     Channel,
+    ComplaintEvent,
     Eligibility,
     EventEnvelope,
+    Language,
     Location,
     Reporter,
     StrictModel,
 )
+from schemas.personal_data import PersonalStr
 
 
 class ComplaintReceivedPayload(StrictModel):
@@ -36,14 +41,54 @@ class ComplaintUpdatedPayload(StrictModel):
     attachments: tuple[Attachment, ...] = ()
 
 
-class ComplaintReceived(EventEnvelope):
+class ComplaintReceived(ComplaintEvent):
     event_type: Literal["ComplaintReceived"] = "ComplaintReceived"
     payload: ComplaintReceivedPayload
 
 
-class ComplaintUpdated(EventEnvelope):
+class ComplaintUpdated(ComplaintEvent):
     event_type: Literal["ComplaintUpdated"] = "ComplaintUpdated"
     payload: ComplaintUpdatedPayload
+
+
+class CitizenReplyRequestedPayload(StrictModel):
+    """Intake asks the notifier, which owns outbound delivery, to send a conversational reply
+    (the guided WhatsApp conversation, a one-time code, a receipt)."""
+
+    reply_id: uuid.UUID
+    channel: Channel
+    to: PersonalStr = Field(description="wa_id, E.164 phone number or email address")
+    text: str = Field(min_length=1, max_length=4096)
+    language: Language = Language.INDONESIAN
+    purpose: Literal["conversation", "one_time_code", "receipt"] = "conversation"
+    in_reply_to: str | None = Field(default=None, description="The citizen's message id (wamid)")
+    tracking_code: str | None = None
+
+
+class CitizenReplyRequested(ComplaintEvent):
+    """complaint_id is the complaint the conversation is drafting (allocated at its start)."""
+
+    event_type: Literal["CitizenReplyRequested"] = "CitizenReplyRequested"
+    payload: CitizenReplyRequestedPayload
+
+
+class WhatsAppStatusReportedPayload(StrictModel):
+    """A status callback from the WhatsApp Cloud API for a message we sent."""
+
+    provider_message_id: str = Field(description="The wamid of the message we sent")
+    status: Literal["sent", "delivered", "read", "failed"]
+    status_at: AwareDatetime
+    recipient: PersonalStr
+    error_codes: tuple[str, ...] = ()
+    callback_data: str | None = Field(default=None, max_length=512)
+
+
+class WhatsAppStatusReported(EventEnvelope):
+    """Not tied to a complaint id intake knows: complaint_id is empty and the key is
+    correlation_id, derived from the wamid so one message's statuses stay in order."""
+
+    event_type: Literal["WhatsAppStatusReported"] = "WhatsAppStatusReported"
+    payload: WhatsAppStatusReportedPayload
 
 
 EVENTS = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from schemas.events.base import EventEnvelope, Language, StrictModel
+from schemas.events.base import ComplaintEvent, Language, StrictModel
 
 
 class CitizenNotifiedPayload(StrictModel):
@@ -18,7 +18,7 @@ class CitizenNotifiedPayload(StrictModel):
     language: Language
 
 
-class CitizenNotified(EventEnvelope):
+class CitizenNotified(ComplaintEvent):
     event_type: Literal["CitizenNotified"] = "CitizenNotified"
     payload: CitizenNotifiedPayload
 

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
-from schemas.events.base import EventEnvelope, StrictModel
+from schemas.events.base import ComplaintEvent, StrictModel
+
+
+class CaseStatus(StrEnum):
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    AWAITING_DOCUMENTS = "awaiting_documents"
+    RESPONDED = "responded"
+    NOT_IN_REMIT = "not_in_remit"  # bukan wewenang: back to routing for another agency
+    CLOSED = "closed"
+
+
+class DeadlineKind(StrEnum):
+    ANALYSIS = "analysis"  # Setwapres: 14 working days to analyse and forward
+    AGENCY_RESPONSE = "agency_response"  # the agency's window to respond
+    DOCUMENTS = "documents"  # the citizen's 10 days to send missing documents
 
 
 class CaseAssignedPayload(StrictModel):
@@ -19,9 +35,56 @@ class CaseAssignedPayload(StrictModel):
     due_at: AwareDatetime
 
 
-class CaseAssigned(EventEnvelope):
+class CaseAssigned(ComplaintEvent):
     event_type: Literal["CaseAssigned"] = "CaseAssigned"
     payload: CaseAssignedPayload
 
 
-EVENTS = (CaseAssigned,)
+class CaseStatusChangedPayload(StrictModel):
+    case_id: uuid.UUID
+    tracking_code: str
+    previous_status: CaseStatus | None
+    status: CaseStatus
+    actor: str = Field(description="Who changed it: an officer id, 'system' or 'scheduler'")
+    reason: str | None = None
+    agency_code: str
+    agency_name: str
+    note: str | None = Field(default=None, max_length=4000, description="Text for the citizen")
+
+
+class CaseStatusChanged(ComplaintEvent):
+    event_type: Literal["CaseStatusChanged"] = "CaseStatusChanged"
+    payload: CaseStatusChangedPayload
+
+
+class CaseDeadlineApproachingPayload(StrictModel):
+    case_id: uuid.UUID
+    tracking_code: str
+    deadline_kind: DeadlineKind
+    due_at: AwareDatetime
+    agency_code: str
+    agency_name: str
+
+
+class CaseDeadlineApproaching(ComplaintEvent):
+    event_type: Literal["CaseDeadlineApproaching"] = "CaseDeadlineApproaching"
+    payload: CaseDeadlineApproachingPayload
+
+
+class CaseOverduePayload(StrictModel):
+    case_id: uuid.UUID
+    tracking_code: str
+    deadline_kind: DeadlineKind
+    due_at: AwareDatetime
+    agency_code: str
+    agency_name: str
+    escalation_level: int = Field(ge=1, description="1: the agency's supervisor, 2: Setwapres")
+    escalated_to: str
+
+
+class CaseOverdue(ComplaintEvent):
+    event_type: Literal["CaseOverdue"] = "CaseOverdue"
+    payload: CaseOverduePayload
+
+
+EVENTS = (CaseAssigned, CaseStatusChanged, CaseDeadlineApproaching, CaseOverdue)

@@ -10,7 +10,7 @@ from pydantic import Field
 from schemas.events.base import (
     Category,
     Channel,
-    EventEnvelope,
+    ComplaintEvent,
     Priority,
     ReasonCode,
     StrictModel,
@@ -46,22 +46,22 @@ class ComplaintDuplicateDetectedPayload(StrictModel):
     similarity: float = Field(ge=0.0, le=1.0)
 
 
-class ComplaintAccepted(EventEnvelope):
+class ComplaintAccepted(ComplaintEvent):
     event_type: Literal["ComplaintAccepted"] = "ComplaintAccepted"
     payload: ComplaintAcceptedPayload
 
 
-class ComplaintRejected(EventEnvelope):
+class ComplaintRejected(ComplaintEvent):
     event_type: Literal["ComplaintRejected"] = "ComplaintRejected"
     payload: ComplaintRejectedPayload
 
 
-class ComplaintNeedsReview(EventEnvelope):
+class ComplaintNeedsReview(ComplaintEvent):
     event_type: Literal["ComplaintNeedsReview"] = "ComplaintNeedsReview"
     payload: ComplaintNeedsReviewPayload
 
 
-class ComplaintDuplicateDetected(EventEnvelope):
+class ComplaintDuplicateDetected(ComplaintEvent):
     event_type: Literal["ComplaintDuplicateDetected"] = "ComplaintDuplicateDetected"
     payload: ComplaintDuplicateDetectedPayload
 

@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from schemas.events import EventEnvelope, serialize_event
+from schemas.events.base import partition_key
 from schemas.topics import TopicSpec, all_topics, topic_for_event
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def event_headers(event: EventEnvelope) -> Headers:
 def event_record(event: EventEnvelope) -> tuple[str, bytes, bytes, Headers]:
     """(topic, key, value, headers) for an event, keyed by complaint id for per-complaint order."""
     topic = topic_for_event(event.event_type).name  # type: ignore[attr-defined]
-    return topic, str(event.complaint_id).encode(), serialize_event(event), event_headers(event)
+    return topic, partition_key(event), serialize_event(event), event_headers(event)
 
 
 async def publish(producer: AIOKafkaProducer, events: Iterable[EventEnvelope]) -> None:
