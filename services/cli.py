@@ -24,7 +24,9 @@ topics_cli = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 schemas_cli = typer.Typer(help="The event schema documents.", no_args_is_help=True)
 cli.add_typer(infra_cli, name="infra")
 cli.add_typer(topics_cli, name="topics")
+dlq_cli = typer.Typer(help="Dead letters: inspect and replay after a fix.", no_args_is_help=True)
 cli.add_typer(schemas_cli, name="schemas")
+cli.add_typer(dlq_cli, name="dlq")
 
 SERVICE_PORTS = {"intake": 8000, "triage": 8001, "routing": 8002, "notifier": 8003}
 
@@ -206,6 +208,81 @@ def status() -> None:
                 ready = False
             state = f"pid {pid}, {'ready' if ready else 'not ready'}, http://127.0.0.1:{port}"
         typer.echo(f"{service:10} {state}")
+
+
+def _bootstrap() -> str:
+    return os.environ.get("LAPOR_KAFKA_BOOTSTRAP", infra.InfraConfig.from_env().kafka_bootstrap)
+
+
+ServiceArg = Annotated[str, typer.Argument(help="intake | triage | routing | notifier")]
+
+
+def _letters(service: str):  # type: ignore[no-untyped-def]
+    from services.messaging.deadletter import read_dead_letters
+
+    if service not in SERVICE_PORTS:
+        raise typer.BadParameter(f"unknown service {service!r}")
+    return asyncio.run(read_dead_letters(_bootstrap(), service))
+
+
+@dlq_cli.command("list")
+def dlq_list(service: ServiceArg) -> None:
+    """One line per dead letter: offset, time, source, reason."""
+    from datetime import UTC, datetime
+
+    letters = _letters(service)
+    for letter in letters:
+        when = datetime.fromtimestamp(letter.timestamp_ms / 1000, UTC).isoformat(timespec="seconds")
+        typer.echo(f"{letter.offset:>6}  {when}  {letter.source}  {letter.reason[:120]}")
+    typer.echo(f"{len(letters)} dead letter(s) on {service}'s dead-letter topic")
+
+
+@dlq_cli.command("show")
+def dlq_show(service: ServiceArg, offset: int) -> None:
+    """One dead letter: headers, and its payload with personal data masked."""
+    import json
+
+    from pydantic import ValidationError
+
+    from schemas.events import parse_event
+    from schemas.personal_data import masked
+    from services.messaging.observability import scrub
+
+    letter = next((item for item in _letters(service) if item.offset == offset), None)
+    if letter is None:
+        raise typer.BadParameter(f"no dead letter at offset {offset}")
+    for name, value in sorted(letter.headers.items()):
+        typer.echo(f"{name}: {value}")
+    try:
+        body = json.dumps(masked(parse_event(letter.value)), indent=2, ensure_ascii=False)
+    except (ValidationError, ValueError):
+        body = scrub(letter.value[:2000].decode("utf-8", errors="replace"))
+    typer.echo(f"payload ({len(letter.value)} bytes):\n{body}")
+
+
+@dlq_cli.command("replay")
+def dlq_replay(
+    service: ServiceArg,
+    offset: Annotated[list[int] | None, typer.Option(help="Replay only these offsets.")] = None,
+) -> None:
+    """Send dead letters back to their source topics after a fix. Safe to repeat."""
+    from services.messaging.deadletter import replay_dead_letters
+    from services.messaging.kafka import make_producer
+
+    letters = _letters(service)
+    if offset:
+        letters = [letter for letter in letters if letter.offset in set(offset)]
+
+    async def replay():  # type: ignore[no-untyped-def]
+        producer = make_producer(_bootstrap(), f"lapor-dlq-replay-{service}")
+        await producer.start()
+        try:
+            return await replay_dead_letters(producer, letters)
+        finally:
+            await producer.stop()
+
+    replayed = asyncio.run(replay())
+    typer.echo(f"replayed {len(replayed)} dead letter(s) to their source topics")
 
 
 def main() -> None:

@@ -62,3 +62,92 @@ class DeadLetterPublisher:
             )
         await asyncio.gather(*futures)
         EVENTS_DEAD_LETTERED.labels(self.service).inc(len(letters))
+
+
+# --------------------------------------------------------------------------- operations
+
+
+@dataclass(frozen=True)
+class StoredLetter:
+    """A dead letter as it sits on the dead-letter topic."""
+
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+    @property
+    def reason(self) -> str:
+        return self.headers.get("x-error", "")
+
+    @property
+    def source(self) -> str:
+        topic = self.headers.get("x-source-topic", "?")
+        partition = self.headers.get("x-source-partition", "?")
+        return f"{topic}[{partition}]@{self.headers.get('x-source-offset', '?')}"
+
+
+async def read_dead_letters(bootstrap: str, service: str) -> list[StoredLetter]:
+    """Every letter currently retained on a service's dead-letter topic, oldest first."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    spec = dead_letter_topic(service)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        if spec.name not in await consumer.topics():
+            return []
+        assigned = [TopicPartition(spec.name, partition) for partition in range(spec.partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        end = await consumer.end_offsets(assigned)
+        letters: list[StoredLetter] = []
+        while [tp for tp in assigned if await consumer.position(tp) < end[tp]]:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                letters.extend(
+                    StoredLetter(
+                        offset=record.offset,
+                        timestamp_ms=record.timestamp,
+                        key=record.key,
+                        value=record.value or b"",
+                        headers={
+                            name: raw.decode(errors="replace") for name, raw in record.headers
+                        },
+                    )
+                    for record in records
+                )
+        return sorted(letters, key=lambda letter: letter.offset)
+    finally:
+        await consumer.stop()
+
+
+async def replay_dead_letters(
+    producer: AIOKafkaProducer, letters: list[StoredLetter]
+) -> list[StoredLetter]:
+    """Send letters back to their source topics, unchanged, after a fix.
+
+    Idempotent: an event keeps its event id, so a consumer that already processed it (or a
+    second replay) changes nothing. Letters whose source is unknown are skipped.
+    """
+    replayed = []
+    futures = []
+    for letter in letters:
+        source = letter.headers.get("x-source-topic")
+        if not source:
+            continue
+        futures.append(
+            await producer.send(
+                source,
+                value=letter.value,
+                key=letter.key,
+                headers=[("x-replayed-from-offset", str(letter.offset).encode())],
+            )
+        )
+        replayed.append(letter)
+    await asyncio.gather(*futures)
+    return replayed

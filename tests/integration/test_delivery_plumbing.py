@@ -222,3 +222,54 @@ async def test_only_one_relay_leads_at_a_time(pool, producer) -> None:  # type: 
         assert await a.fetchval("SELECT pg_try_advisory_lock($1)", first.lock_key)
         assert not await b.fetchval("SELECT pg_try_advisory_lock($1)", second.lock_key)
         await a.execute("SELECT pg_advisory_unlock($1)", first.lock_key)
+
+
+async def test_dead_letter_replay_after_a_fix_is_idempotent(stack, pool, producer) -> None:  # type: ignore[no-untyped-def]
+    from services.messaging.deadletter import read_dead_letters, replay_dead_letters
+
+    service = f"replay{uuid.uuid4().hex[:6]}"
+    await ensure_topics(stack.kafka_bootstrap, [dead_letter_topic(service)])
+    fixed = False
+
+    async def handle(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
+        if not fixed:
+            raise ValueError("bug before the fix")
+        await conn.execute("INSERT INTO effects VALUES ($1, 'replayed')", event.event_id)
+        return ()
+
+    event = received("akan diputar ulang")
+    await producer.send_and_wait(COMPLAINTS_INTAKE.name, serialize_event(event), key=b"replay")
+    stop = asyncio.Event()
+    loop = ConsumerLoop(
+        service=service,
+        bootstrap=stack.kafka_bootstrap,
+        topics=[COMPLAINTS_INTAKE.name],
+        group_id=f"{service}-group",
+        pool=pool,
+        dead_letters=DeadLetterPublisher(producer, service),
+        handlers={"ComplaintReceived": handle},
+    )
+    task = asyncio.create_task(loop.run(stop))
+    try:
+
+        async def my_letter():  # type: ignore[no-untyped-def]
+            letters = await read_dead_letters(stack.kafka_bootstrap, service)
+            return [item for item in letters if str(event.event_id).encode() in item.value]
+
+        letters = await eventually(my_letter)
+        assert letters[0].reason.startswith("handler error: ValueError")
+        fixed = True
+        await replay_dead_letters(producer, letters)
+        await replay_dead_letters(producer, letters)  # an operator replays twice
+
+        async def effect_count() -> int:
+            return await pool.fetchval(
+                "SELECT count(*) FROM effects WHERE event_id = $1", event.event_id
+            )
+
+        await eventually(effect_count)
+        await asyncio.sleep(2)  # give the second replay time to (not) apply
+        assert await effect_count() == 1
+    finally:
+        stop.set()
+        await task

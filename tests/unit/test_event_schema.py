@@ -97,6 +97,17 @@ def test_follow_up_ids_are_deterministic() -> None:
     assert first["correlation_id"] == cause.correlation_id
 
 
+def test_every_event_class_is_in_the_union() -> None:
+    from schemas.events import EventEnvelope
+
+    def subclasses(cls: type) -> set[type]:
+        found = set(cls.__subclasses__())
+        return found.union(*(subclasses(sub) for sub in found))
+
+    concrete = {cls for cls in subclasses(EventEnvelope) if "event_type" in cls.model_fields}
+    assert {cls.model_fields["event_type"].default for cls in concrete} == set(EVENT_TYPES)
+
+
 def test_every_event_type_has_exactly_one_topic() -> None:
     for event_type in EVENT_TYPES:
         assert sum(event_type in spec.event_types for spec in EVENT_TOPICS) == 1
