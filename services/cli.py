@@ -194,10 +194,20 @@ def down(
 
 
 @cli.command("status")
-def status() -> None:
-    """Infrastructure state and each service's readiness."""
+def status(
+    window: Annotated[float, typer.Option(help="Seconds to sample throughput over.")] = 2.0,
+) -> None:
+    """Infrastructure, each service's readiness, consumer lag and throughput."""
+    from services.messaging.lag import throughput
+
     infra_status()
     run_dir = _run_dir(infra.InfraConfig.from_env())
+    try:
+        progress, rates = asyncio.run(throughput(_bootstrap(), list(SERVICE_PORTS), window))
+    except Exception as error:  # the broker is down: still show the processes
+        typer.echo(f"consumer lag unavailable: {error!r}")
+        progress, rates = {}, {}
+    typer.echo(f"{'service':10} {'process':38} {'lag':>8} {'events/s':>9}")
     for service, port in SERVICE_PORTS.items():
         pid = _alive(run_dir / f"{service}.pid")
         state = "stopped"
@@ -206,8 +216,10 @@ def status() -> None:
                 ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
             except httpx.HTTPError:
                 ready = False
-            state = f"pid {pid}, {'ready' if ready else 'not ready'}, http://127.0.0.1:{port}"
-        typer.echo(f"{service:10} {state}")
+            state = f"pid {pid}, {'ready' if ready else 'not ready'}, :{port}"
+        lag = progress[service].lag if service in progress else "-"
+        rate = f"{rates[service]:.1f}" if service in rates else "-"
+        typer.echo(f"{service:10} {state:38} {lag:>8} {rate:>9}")
 
 
 def _bootstrap() -> str:
