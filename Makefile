@@ -4,14 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install up down status test lint schemas
+.PHONY: install up down status test lint schemas bench
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@
 
 up: install
@@ -33,3 +33,8 @@ schemas: install
 test: lint
 	$(BIN)/lapor infra up
 	$(BIN)/pytest -ra
+
+# The pipeline benchmark (see bench/pipeline.py; figures go to docs/benchmarks.md).
+bench: install
+	$(BIN)/lapor infra up
+	$(BIN)/python -m bench.pipeline $(ARGS)

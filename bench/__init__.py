@@ -1,0 +1,1 @@
+"""Benchmarks. They print their figures; results are recorded in docs/benchmarks.md."""

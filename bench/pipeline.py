@@ -1,0 +1,566 @@
+"""End-to-end pipeline benchmark against a raw Kafka baseline, in one run on one machine.
+
+    python -m bench.pipeline [--n 100000] [--rate 200] [--rate-seconds 30] [--http-n 20000]
+
+1. Baseline: raw aiokafka pass-through over the same three hops as the pipeline
+   (intake topic → triage → triaged → routing → cases → notifier → notifications), each hop a
+   separate process that consumes a batch, produces it (acks=all, idempotent) and commits;
+   same partitions, same broker.
+2. Core pipeline at saturation: N `ComplaintReceived` events written straight to the intake
+   output topic; done when the notifier has published the citizen notification for the
+   complaint's final step (case assigned, or rejected/held/duplicate).
+3. Core pipeline at a fixed offered rate (default 200/s): latency percentiles from the
+   acknowledgement of the write to the recorded notification.
+4. HTTP intake: complaints POSTed to intake's API at saturation (accepted/s, ack latency).
+
+Every phase starts from empty topics (a fresh topic prefix) and a fresh database. Prints the
+figures and the pipeline/baseline ratio, writes a JSON result and a PNG plot of throughput and
+latency over time to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+SERVICES = ("intake", "triage", "routing", "notifier")
+FINAL_TRIGGERS = {
+    "CaseAssigned",
+    "ComplaintRejected",
+    "ComplaintNeedsReview",
+    "ComplaintDuplicateDetected",
+}
+
+WORDS = (
+    "sertifikat tanah jalan jembatan sekolah ijazah puskesmas obat bansos listrik air pdam "
+    "sampah limbah gaji upah pungli preman ktp akta desa kelurahan kecamatan kabupaten kota "
+    "warga petugas kantor loket antrian berkas biaya bulan tahun minggu hari pagi malam rusak "
+    "hilang tertahan ditolak lambat mahal kotor banjir longsor gelap sempit retak bocor macet "
+    "pasar terminal stasiun pelabuhan rumah sakit dokter bidan guru murid orang tua pedagang "
+    "nelayan petani buruh pensiunan lansia disabilitas anak ibu bapak keluarga tetangga rt rw"
+).split()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def fake_nik(index: int) -> str:
+    province = random.choice(["31", "32", "33", "35", "36", "51", "73"])
+    regency = f"{random.randint(1, 20):02d}"
+    district = f"{random.randint(1, 30):02d}"
+    day = random.randint(1, 28) + (40 if index % 2 else 0)
+    birth = f"{day:02d}{random.randint(1, 12):02d}{random.randint(50, 99):02d}"
+    return f"{province}{regency}{district}{birth}{(index % 9999) + 1:04d}"
+
+
+def fake_description(index: int) -> str:
+    words = " ".join(random.choices(WORDS, k=18))
+    return f"Laporan {index}: {words} sejak {random.randint(1, 28)} {random.randint(1, 12)} 2026."
+
+
+def complaint_event(index: int) -> tuple[uuid.UUID, bytes]:
+    from schemas.events import (
+        Channel,
+        ComplaintReceived,
+        ComplaintReceivedPayload,
+        Reporter,
+        serialize_event,
+    )
+
+    complaint_id = uuid.uuid4()
+    event = ComplaintReceived(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="bench",
+        payload=ComplaintReceivedPayload(
+            tracking_code=f"LPR-BNCH-{index:08d}",
+            channel=Channel.WEB,
+            reporter=Reporter(
+                name=f"Warga {index}", nik=fake_nik(index), phone=f"+62812{index:08d}"
+            ),
+            description=fake_description(index),
+            received_at=datetime.now(UTC),
+        ),
+    )
+    return complaint_id, serialize_event(event)
+
+
+@dataclass
+class Stack:
+    bootstrap: str
+    admin_database_url: str
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    count: int
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    completions: list[float] = field(default_factory=list)  # seconds since phase start
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def throughput(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        lat = self.latencies_ms
+        return {
+            "count": self.count,
+            "seconds": round(self.seconds, 2),
+            "throughput_per_s": round(self.throughput, 1),
+            "latency_ms": {
+                "p50": round(percentile(lat, 50), 1),
+                "p95": round(percentile(lat, 95), 1),
+                "p99": round(percentile(lat, 99), 1),
+            }
+            if lat
+            else None,
+            **self.extra,
+        }
+
+
+def stack_from_env() -> Stack:
+    bootstrap = os.environ.get("LAPOR_KAFKA_BOOTSTRAP")
+    database_url = os.environ.get("LAPOR_DATABASE_URL")
+    if bootstrap and database_url:
+        return Stack(bootstrap, database_url)
+    from services import infra
+
+    config = infra.up()
+    return Stack(config.kafka_bootstrap, config.database_url)
+
+
+async def fresh_database(stack: Stack, name: str) -> str:
+    admin = await asyncpg.connect(stack.admin_database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    return f"{stack.admin_database_url.rpartition('/')[0]}/{name}"
+
+
+def use_prefix(prefix: str) -> None:
+    os.environ["LAPOR_TOPIC_PREFIX"] = prefix
+
+
+# --------------------------------------------------------------------------- baseline
+
+
+async def run_baseline(stack: Stack, n: int) -> PhaseResult:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from services.messaging.kafka import make_producer
+
+    prefix = f"bench-baseline-{uuid.uuid4().hex[:6]}."
+    hops = [f"{prefix}hop{index}" for index in range(4)]
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 6, 1) for topic in hops])
+    await admin.close()
+    workers = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.passthrough",
+            stack.bootstrap,
+            hops[i],
+            hops[i + 1],
+            cwd=ROOT,
+        )
+        for i in range(3)
+    ]
+    sink = AIOKafkaConsumer(
+        hops[-1], bootstrap_servers=stack.bootstrap, auto_offset_reset="earliest"
+    )
+    await sink.start()
+    await asyncio.sleep(3)  # let the hop consumers join their groups
+    payloads = [complaint_event(i) for i in range(n)]
+    producer = make_producer(stack.bootstrap, "bench-baseline")
+    await producer.start()
+    sent_at: dict[bytes, float] = {}
+    started = time.monotonic()
+
+    async def produce() -> None:
+        for complaint_id, value in payloads:
+            key = str(complaint_id).encode()
+            future = await producer.send(hops[0], value, key=key)
+            future.add_done_callback(lambda _, key=key: sent_at.__setitem__(key, time.monotonic()))
+        await producer.flush()
+
+    producer_task = asyncio.create_task(produce())
+    result = PhaseResult("baseline", n, 0.0)
+    with tqdm(total=n, desc="baseline (raw Kafka, 3 hops)", unit="msg") as bar:
+        seen = 0
+        while seen < n:
+            batch = await sink.getmany(timeout_ms=1000)
+            now = time.monotonic()
+            for records in batch.values():
+                for record in records:
+                    seen += 1
+                    result.completions.append(now - started)
+                    if record.key in sent_at:
+                        result.latencies_ms.append((now - sent_at[record.key]) * 1000)
+                bar.update(sum(len(records) for records in batch.values()))
+    result.seconds = time.monotonic() - started
+    await producer_task
+    await producer.stop()
+    await sink.stop()
+    for worker in workers:
+        worker.terminate()
+        await worker.wait()
+    return result
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+class Pipeline:
+    def __init__(self, stack: Stack, database_url: str, log_dir: Path) -> None:
+        self.stack = stack
+        self.database_url = database_url
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.ports: dict[str, int] = {}
+
+    def start(self) -> None:
+        for service in SERVICES:
+            port = free_port()
+            self.ports[service] = port
+            env = {
+                **os.environ,
+                "LAPOR_KAFKA_BOOTSTRAP": self.stack.bootstrap,
+                "LAPOR_DATABASE_URL": self.database_url,
+                "LAPOR_HTTP_PORT": str(port),
+                "LAPOR_LOG_LEVEL": "WARNING",
+            }
+            log = (self.log_dir / f"{service}.log").open("ab")
+            self.processes[service] = subprocess.Popen(
+                [sys.executable, "-m", f"services.{service}"],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    async def wait_ready(self) -> None:
+        async with httpx.AsyncClient() as client:
+            for service, port in self.ports.items():
+                deadline = time.monotonic() + 180
+                while time.monotonic() < deadline:
+                    try:
+                        if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    await asyncio.sleep(0.5)
+                else:
+                    raise RuntimeError(f"{service} not ready; see {self.log_dir}")
+
+    def peak_rss_mb(self) -> dict[str, float]:
+        peaks = {}
+        for service, process in self.processes.items():
+            try:
+                status = Path(f"/proc/{process.pid}/status").read_text()
+            except FileNotFoundError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[service] = round(int(line.split()[1]) / 1024, 1)
+        return peaks
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def watch_notifications(
+    bootstrap: str,
+    acked_at: dict[str, float],
+    expected: int,
+    result: PhaseResult,
+    started: float,
+    desc: str,
+    stop_after_idle: float = 120.0,
+) -> None:
+    from schemas.topics import NOTIFICATIONS
+
+    consumer = AIOKafkaConsumer(
+        NOTIFICATIONS.name, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    done: set[str] = set()
+    outcomes: dict[str, int] = defaultdict(int)
+    last_progress = time.monotonic()
+    try:
+        with tqdm(total=expected, desc=desc, unit="complaint") as bar:
+            while len(done) < expected:
+                batch = await consumer.getmany(timeout_ms=1000)
+                now = time.monotonic()
+                for records in batch.values():
+                    for record in records:
+                        event = json.loads(record.value)
+                        trigger = event["payload"]["trigger_event_type"]
+                        complaint_id = event["complaint_id"]
+                        if trigger not in FINAL_TRIGGERS or complaint_id in done:
+                            continue
+                        done.add(complaint_id)
+                        outcomes[trigger] += 1
+                        bar.update(1)
+                        last_progress = now
+                        result.completions.append(now - started)
+                        if complaint_id in acked_at:
+                            result.latencies_ms.append((now - acked_at[complaint_id]) * 1000)
+                if now - last_progress > stop_after_idle:
+                    print(f"stalled: {len(done)}/{expected} complete after {stop_after_idle}s idle")
+                    break
+    finally:
+        await consumer.stop()
+    result.count = len(done)
+    result.extra["outcomes"] = dict(outcomes)
+
+
+async def drive_core(stack: Stack, n: int, rate: float | None, name: str, desc: str) -> PhaseResult:
+    from schemas.topics import COMPLAINTS_INTAKE
+    from services.messaging.kafka import make_producer
+
+    events = [complaint_event(i) for i in range(n)]
+    producer = make_producer(stack.bootstrap, f"bench-{name}")
+    await producer.start()
+    acked_at: dict[str, float] = {}
+    result = PhaseResult(name, n, 0.0)
+    started = time.monotonic()
+    watcher = asyncio.create_task(
+        watch_notifications(stack.bootstrap, acked_at, n, result, started, desc)
+    )
+
+    async def produce() -> None:
+        for index, (complaint_id, value) in enumerate(events):
+            if rate is not None:
+                delay = started + index / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            key = str(complaint_id)
+            future = await producer.send(COMPLAINTS_INTAKE.name, value, key=key.encode())
+            future.add_done_callback(lambda _, key=key: acked_at.__setitem__(key, time.monotonic()))
+        await producer.flush()
+
+    await produce()
+    await watcher
+    result.seconds = (max(result.completions) if result.completions else 0.0) or 1e-9
+    await producer.stop()
+    return result
+
+
+async def drive_http(intake_url: str, n: int, concurrency: int = 64) -> PhaseResult:
+    result = PhaseResult("http_intake", 0, 0.0)
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(n):
+        queue.put_nowait(index)
+    errors = 0
+    started = time.monotonic()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=intake_url, limits=limits, timeout=60) as client:
+        with tqdm(total=n, desc="HTTP intake (POST /v1/complaints)", unit="req") as bar:
+
+            async def worker() -> None:
+                nonlocal errors
+                while not queue.empty():
+                    index = queue.get_nowait()
+                    body = {
+                        "name": f"Warga {index}",
+                        "nik": fake_nik(index),
+                        "phone": f"0812{index:08d}",
+                        "description": fake_description(index),
+                    }
+                    sent = time.monotonic()
+                    response = await client.post("/v1/complaints", json=body)
+                    now = time.monotonic()
+                    if response.status_code == 202:
+                        result.count += 1
+                        result.latencies_ms.append((now - sent) * 1000)
+                        result.completions.append(now - started)
+                    else:
+                        errors += 1
+                    bar.update(1)
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+    result.seconds = time.monotonic() - started
+    result.extra["errors"] = errors
+    return result
+
+
+async def pipeline_phase(
+    stack: Stack, label: str, log_root: Path, body: Any
+) -> tuple[PhaseResult, dict[str, float]]:
+    use_prefix(f"bench{uuid.uuid4().hex[:6]}.")
+    from services.messaging.kafka import ensure_topics
+
+    await ensure_topics(stack.bootstrap)
+    database_url = await fresh_database(stack, f"lapor_bench_{uuid.uuid4().hex[:8]}")
+    log_dir = log_root / label
+    log_dir.mkdir(parents=True, exist_ok=True)
+    pipeline = Pipeline(stack, database_url, log_dir)
+    pipeline.start()
+    try:
+        await pipeline.wait_ready()
+        result = await body(pipeline)
+        peaks = pipeline.peak_rss_mb()
+    finally:
+        pipeline.stop()
+    return result, peaks
+
+
+# --------------------------------------------------------------------------- report
+
+
+def plot(results: list[PhaseResult], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), sharex=False)
+    for result in results:
+        if not result.completions:
+            continue
+        per_second: dict[int, int] = defaultdict(int)
+        for moment in result.completions:
+            per_second[int(moment)] += 1
+        seconds = sorted(per_second)
+        top.plot(seconds, [per_second[s] for s in seconds], label=result.name)
+        if result.latencies_ms and len(result.latencies_ms) == len(result.completions):
+            buckets: dict[int, list[float]] = defaultdict(list)
+            for moment, latency in zip(result.completions, result.latencies_ms, strict=True):
+                buckets[int(moment)].append(latency)
+            keys = sorted(buckets)
+            bottom.plot(
+                keys, [percentile(buckets[k], 99) for k in keys], label=f"{result.name} p99"
+            )
+            bottom.plot(
+                keys,
+                [statistics.median(buckets[k]) for k in keys],
+                "--",
+                label=f"{result.name} p50",
+            )
+    top.set_ylabel("completed per second")
+    top.set_title("Lapor pipeline benchmark: throughput")
+    top.legend()
+    bottom.set_ylabel("latency (ms)")
+    bottom.set_xlabel("seconds since phase start")
+    bottom.set_yscale("log")
+    bottom.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=100_000, help="complaints at saturation")
+    parser.add_argument("--rate", type=float, default=200.0, help="offered rate for latency")
+    parser.add_argument("--rate-seconds", type=float, default=30.0)
+    parser.add_argument("--http-n", type=int, default=20_000, help="HTTP requests (0 skips)")
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args()
+
+    stack = stack_from_env()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log_root = RESULTS / f"logs-{stamp}"
+    results: list[PhaseResult] = []
+    report: dict[str, Any] = {
+        "date": stamp,
+        "machine": {"cores": os.cpu_count(), "platform": sys.platform},
+        "args": vars(args),
+    }
+
+    if not args.skip_baseline:
+        baseline = await run_baseline(stack, args.n)
+        results.append(baseline)
+        report["baseline"] = baseline.summary()
+
+    saturation, peaks = await pipeline_phase(
+        stack,
+        "saturation",
+        log_root,
+        lambda _: drive_core(stack, args.n, None, "core_saturation", "pipeline at saturation"),
+    )
+    results.append(saturation)
+    report["core_saturation"] = {**saturation.summary(), "peak_rss_mb": peaks}
+
+    rate_n = int(args.rate * args.rate_seconds)
+    fixed, peaks = await pipeline_phase(
+        stack,
+        "fixed-rate",
+        log_root,
+        lambda _: drive_core(
+            stack, rate_n, args.rate, "core_fixed_rate", f"pipeline at {args.rate:.0f}/s"
+        ),
+    )
+    results.append(fixed)
+    report["core_fixed_rate"] = {**fixed.summary(), "peak_rss_mb": peaks}
+
+    if args.http_n:
+        http, peaks = await pipeline_phase(
+            stack,
+            "http",
+            log_root,
+            lambda pipeline: drive_http(
+                f"http://127.0.0.1:{pipeline.ports['intake']}", args.http_n
+            ),
+        )
+        results.append(http)
+        report["http_intake"] = {**http.summary(), "peak_rss_mb": peaks}
+
+    if "baseline" in report:
+        report["ratio_pipeline_to_baseline"] = round(
+            saturation.throughput / results[0].throughput, 3
+        )
+    json_path = RESULTS / f"pipeline-{stamp}.json"
+    png_path = RESULTS / f"pipeline-{stamp}.png"
+    json_path.write_text(json.dumps(report, indent=2))
+    plot(results, png_path)
+    print(json.dumps(report, indent=2))
+    print(f"wrote {json_path} and {png_path}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
