@@ -297,5 +297,39 @@ def dlq_replay(
     typer.echo(f"replayed {len(replayed)} dead letter(s) to their source topics")
 
 
+@cli.command("chaos")
+def chaos(
+    complaints: Annotated[int, typer.Option(help="Complaints to drive.")] = 5000,
+    kills: Annotated[int, typer.Option(help="SIGKILLs per service.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed for the kill plan.")] = 1,
+    record: Annotated[bool, typer.Option(help="Write the run to docs/reliability.md.")] = False,
+) -> None:
+    """Drive complaints while killing services, Kafka and PostgreSQL; then count."""
+    from datetime import UTC, datetime
+
+    from services.chaos import Chaos
+
+    workdir = infra.InfraConfig.from_env().state_dir / f"chaos-{int(time.time())}"
+    started = time.monotonic()
+    report = asyncio.run(Chaos(complaints, kills, seed, workdir).run())
+    table = report.table()
+    typer.echo(table)
+    if record:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        command = f"lapor chaos --complaints {complaints} --kills {kills} --seed {seed}"
+        text = (
+            "# Reliability\n\n## Latest chaos run\n\n"
+            f"- date: {stamp}\n- command: `{command}`\n"
+            f"- duration: {time.monotonic() - started:.0f}s\n"
+            f"- result: {'PASSED' if report.passed else 'FAILED'}\n\n"
+            f"```\n{table}\n```\n\nWhat happened, in order:\n\n```\n"
+            + "\n".join(report.actions)
+            + "\n```\n"
+        )
+        (infra.REPO_ROOT / "docs" / "reliability.md").write_text(text)
+    if not report.passed:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     cli()

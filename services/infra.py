@@ -69,12 +69,17 @@ def _pid_alive(pid_file: Path) -> int | None:
         pid = int(pid_file.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our own exited child
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return None
     except PermissionError:
         return pid
+    with contextlib.suppress(OSError):
+        if Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z"):
+            return None  # a zombie has exited; only its parent has not collected it
     return pid
 
 
@@ -82,7 +87,8 @@ def _pid_alive(pid_file: Path) -> int | None:
 
 
 def kafka_libs_dir(config: InfraConfig) -> Path:
-    return config.kafka_dir / f"libs-{KAFKA_VERSION}"
+    """Shared by every state directory (chaos runs bring up their own broker from them)."""
+    return REPO_ROOT / ".lapor" / "kafka-libs" / KAFKA_VERSION
 
 
 def install_kafka(config: InfraConfig) -> None:
@@ -175,7 +181,9 @@ def kafka_up(config: InfraConfig) -> None:
             # A Kafka cluster id is a URL-safe base64 UUID without padding.
             import base64
 
-            raw = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            raw = "-"
+            while raw[0] in "-_":  # StorageTool would read a leading '-' as an option
+                raw = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             cluster_id_file.write_text(raw)
         cluster_id = cluster_id_file.read_text().strip()
         if not (config.kafka_dir / "data" / "meta.properties").exists():

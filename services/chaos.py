@@ -1,0 +1,404 @@
+"""Chaos run: drive complaints through the whole system while killing it, then count.
+
+    lapor chaos [--complaints 5000] [--kills 3] [--seed N]
+
+It brings up its own Kafka broker and PostgreSQL server (separate ports and state directory,
+so restarting them harms nothing else), runs two instances of triage and of routing so that
+rebalances happen, and, while complaints flow in:
+- SIGKILLs a random instance of every service `kills` times and starts it again;
+- restarts the Kafka broker once and PostgreSQL once;
+- puts deliberately bad messages on an input topic.
+
+At the end it checks, and prints as a table:
+- every complaint that got a 2xx is exactly one case, or one recorded rejection, review or
+  duplicate;
+- exactly one "received" notification was recorded per complaint;
+- no consumer group lags and no outbox holds rows;
+- the dead-letter topics hold exactly the deliberately bad messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from services import infra
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INSTANCES = {"intake": 1, "triage": 2, "routing": 2, "notifier": 1}
+POISON = (b"{not json", b'{"event_type": "ComplaintTeleported"}', b"\xff\xfe")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Instance:
+    service: str
+    index: int
+    env: dict[str, str]
+    log_dir: Path
+    port: int = field(default_factory=_free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = (self.log_dir / f"{self.service}-{self.index}.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.service}"],
+            env={**self.env, "LAPOR_HTTP_PORT": str(self.port)},
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+        self.process = None  # killed on purpose: the watchdog leaves it to the monkey
+
+    def terminate(self) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+async def _ready(instance: Instance, within: float = 180.0) -> None:
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(f"{instance.url}/readyz", timeout=2)).status_code == 200:
+                    return
+            await asyncio.sleep(0.5)
+    raise RuntimeError(f"{instance.service}-{instance.index} not ready; see {instance.log_dir}")
+
+
+@dataclass
+class ChaosReport:
+    rows: list[tuple[str, Any, Any, bool]] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+
+    def check(self, name: str, expected: Any, actual: Any) -> None:
+        self.rows.append((name, expected, actual, expected == actual))
+
+    @property
+    def passed(self) -> bool:
+        return all(ok for *_, ok in self.rows)
+
+    def table(self) -> str:
+        width = max(len(name) for name, *_ in self.rows) if self.rows else 10
+        lines = [f"{'check':{width}}  {'expected':>10}  {'actual':>10}  result"]
+        for name, expected, actual, ok in self.rows:
+            lines.append(
+                f"{name:{width}}  {expected!s:>10}  {actual!s:>10}  {'ok' if ok else 'FAIL'}"
+            )
+        return "\n".join(lines)
+
+
+def _complaint(index: int, rng: random.Random) -> dict[str, Any]:
+    day = rng.randint(1, 28) + (40 if index % 2 else 0)
+    birth = f"{day:02d}{rng.randint(1, 12):02d}{rng.randint(60, 99):02d}"
+    nik = f"3171{rng.randint(1, 9):02d}{birth}{index % 9999 + 1:04d}"
+    subjects = (
+        "Sertifikat tanah kami di kelurahan",
+        "Ijazah anak saya ditahan sekolah di",
+        "Jalan rusak berlubang besar di depan pasar",
+        "Bantuan sosial PKH keluarga kami berhenti di",
+        "Puskesmas menolak melayani pasien BPJS di",
+    )
+    return {
+        "name": f"Warga Uji {index}",
+        "nik": nik,
+        "phone": f"0813{index:08d}",
+        "description": (
+            f"{rng.choice(subjects)} wilayah nomor {index} sejak {rng.randint(1, 28)} "
+            f"{rng.choice(['Januari', 'Maret', 'Juni', 'Oktober'])} 2026, sudah dilaporkan "
+            f"ke petugas {rng.randint(1, 999)} tetapi belum ada tindak lanjut."
+        ),
+    }
+
+
+class Chaos:
+    def __init__(self, complaints: int, kills: int, seed: int, workdir: Path) -> None:
+        self.complaints = complaints
+        self.kills = kills
+        self.rng = random.Random(seed)
+        self.workdir = workdir
+        self.config = infra.InfraConfig(
+            state_dir=workdir / "infra",
+            kafka_port=_free_port(),
+            kafka_controller_port=_free_port(),
+            pg_port=_free_port(),
+            pg_database="lapor",
+            pg_user="lapor",
+        )
+        self.instances: dict[str, list[Instance]] = {}
+        self.accepted: list[str] = []
+        self.report = ChaosReport()
+        self.poison_sent = 0
+        self.kills_done = dict.fromkeys(INSTANCES, 0)
+
+    def log(self, action: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        self.report.actions.append(f"{stamp} {action}")
+        print(f"[chaos {stamp}] {action}", flush=True)
+
+    async def setup(self) -> None:
+        os.environ["LAPOR_TOPIC_PREFIX"] = f"chaos{uuid.uuid4().hex[:6]}."
+        await asyncio.to_thread(infra.up, self.config)
+        from services.messaging.kafka import ensure_topics
+
+        await ensure_topics(self.config.kafka_bootstrap)
+        env = {
+            **os.environ,
+            "LAPOR_KAFKA_BOOTSTRAP": self.config.kafka_bootstrap,
+            "LAPOR_DATABASE_URL": self.config.database_url,
+            "LAPOR_LOG_LEVEL": os.environ.get("LAPOR_CHAOS_LOG_LEVEL", "WARNING"),
+        }
+        log_dir = self.workdir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        for service, count in INSTANCES.items():
+            self.instances[service] = [Instance(service, i, env, log_dir) for i in range(count)]
+        for instances in self.instances.values():
+            for instance in instances:
+                instance.start()
+        await asyncio.gather(*(_ready(i) for group in self.instances.values() for i in group))
+        self.log("all instances ready: " + ", ".join(f"{s} x{n}" for s, n in INSTANCES.items()))
+
+    async def drive(self) -> None:
+        """Submit complaints until `complaints` have been acknowledged with a 2xx."""
+        intake = self.instances["intake"][0]
+        limits = httpx.Limits(max_connections=16)
+        async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+            queue = list(range(self.complaints))
+
+            async def worker() -> None:
+                while queue:
+                    index = queue.pop()
+                    body = _complaint(index, self.rng)
+                    key = f"chaos-{index}"
+                    while True:  # a real client retries with the same idempotency key
+                        try:
+                            response = await client.post(
+                                f"{intake.url}/v1/complaints",
+                                json=body,
+                                headers={"Idempotency-Key": key},
+                            )
+                        except httpx.HTTPError:
+                            await asyncio.sleep(0.5)
+                            continue
+                        if response.status_code == 202:
+                            self.accepted.append(response.json()["tracking_code"])
+                            break
+                        if response.status_code >= 500:
+                            await asyncio.sleep(0.5)
+                            continue
+                        raise RuntimeError(f"unexpected {response.status_code}: {response.text}")
+
+            await asyncio.gather(*(worker() for _ in range(16)))
+
+    async def monkey(self, duration: float) -> None:
+        """Spread the kills and the infrastructure restarts over the driving time."""
+        plan: list[tuple[float, str]] = []
+        for service in INSTANCES:
+            plan += [(self.rng.uniform(0.05, 0.9) * duration, service) for _ in range(self.kills)]
+        plan += [(self.rng.uniform(0.2, 0.5) * duration, "kafka")]
+        plan += [(self.rng.uniform(0.5, 0.8) * duration, "postgres")]
+        plan += [(self.rng.uniform(0.1, 0.9) * duration, "poison")]
+        started = time.monotonic()
+        for at, target in sorted(plan):
+            await asyncio.sleep(max(0.0, started + at - time.monotonic()))
+            if target == "kafka":
+                self.log("restarting the Kafka broker")
+                await asyncio.to_thread(infra.kafka_down, self.config)
+                await asyncio.to_thread(infra.kafka_up, self.config)
+            elif target == "postgres":
+                self.log("restarting PostgreSQL")
+                await asyncio.to_thread(infra.postgres_down, self.config)
+                await asyncio.to_thread(infra.postgres_up, self.config)
+            elif target == "poison":
+                await self.send_poison()
+            else:
+                instance = self.rng.choice(self.instances[target])
+                self.log(f"SIGKILL {target}-{instance.index}")
+                instance.kill()
+                await asyncio.sleep(self.rng.uniform(0.2, 2.0))
+                instance.start()
+                self.kills_done[target] += 1
+
+    async def watchdog(self, stop: asyncio.Event) -> None:
+        """Restart an instance that died on its own (as an orchestrator's restart policy would)."""
+        while not stop.is_set():
+            for group in self.instances.values():
+                for instance in group:
+                    if instance.process is not None and instance.process.poll() is not None:
+                        code = instance.process.returncode
+                        self.log(f"{instance.service}-{instance.index} exited ({code}); restarting")
+                        instance.start()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+
+    async def send_poison(self) -> None:
+        from schemas.topics import COMPLAINTS_TRIAGED
+        from services.messaging.kafka import make_producer
+
+        producer = make_producer(self.config.kafka_bootstrap, "chaos-poison")
+        await producer.start()
+        try:
+            for raw in POISON:
+                await producer.send_and_wait(COMPLAINTS_TRIAGED.name, raw, key=b"poison")
+                self.poison_sent += 1
+        finally:
+            await producer.stop()
+        self.log(f"sent {len(POISON)} deliberately bad messages to {COMPLAINTS_TRIAGED.name}")
+
+    async def settle(self, within: float = 240.0) -> None:
+        """Wait until every acknowledged complaint has reached a final state."""
+        await asyncio.gather(*(_ready(i) for group in self.instances.values() for i in group))
+        conn = await asyncpg.connect(self.config.database_url)
+        try:
+            deadline = time.monotonic() + within
+            while time.monotonic() < deadline:
+                settled = await conn.fetchval(
+                    "SELECT count(*) FROM intake.complaints WHERE tracking_code = ANY($1)"
+                    " AND status NOT IN ('received', 'verified')",
+                    self.accepted,
+                )
+                if settled == len(self.accepted) and await self._quiet(conn):
+                    return
+                await asyncio.sleep(2)
+        finally:
+            await conn.close()
+        self.log("did not settle in time; checking what is there")
+
+    async def _quiet(self, conn: asyncpg.Connection) -> bool:
+        from services.messaging.lag import group_progress
+
+        progress = await group_progress(self.config.kafka_bootstrap, list(INSTANCES))
+        outboxes = 0
+        for service in INSTANCES:
+            if service != "triage":
+                outboxes += await conn.fetchval(f"SELECT count(*) FROM {service}.outbox")
+        return outboxes == 0 and all(p.lag == 0 for p in progress.values())
+
+    async def verify(self) -> None:
+        from services.messaging.deadletter import read_dead_letters
+        from services.messaging.lag import group_progress
+
+        check = self.report.check
+        for service, done in self.kills_done.items():
+            check(f"SIGKILLs of {service}", self.kills, done)
+        conn = await asyncpg.connect(self.config.database_url)
+        try:
+            codes = self.accepted
+            check("complaints acknowledged (2xx)", self.complaints, len(set(codes)))
+            rows = await conn.fetch(
+                "SELECT c.tracking_code, c.status, count(k.case_id) AS cases"
+                " FROM intake.complaints c"
+                " LEFT JOIN routing.cases k ON k.tracking_code = c.tracking_code"
+                " WHERE c.tracking_code = ANY($1) GROUP BY 1, 2",
+                codes,
+            )
+            final = {"forwarded_to_agency", "rejected", "under_review", "duplicate"}
+            check("complaints known to intake", len(codes), len(rows))
+            check(
+                "complaints in a final state", len(codes), sum(r["status"] in final for r in rows)
+            )
+            forwarded = [r for r in rows if r["status"] == "forwarded_to_agency"]
+            check(
+                "forwarded with exactly one case",
+                len(forwarded),
+                sum(r["cases"] == 1 for r in forwarded),
+            )
+            check(
+                "not forwarded and without a case",
+                len(rows) - len(forwarded),
+                sum(r["cases"] == 0 for r in rows if r["status"] != "forwarded_to_agency"),
+            )
+            check(
+                "cases in total (no doubles)",
+                len(forwarded),
+                await conn.fetchval(
+                    "SELECT count(*) FROM routing.cases WHERE tracking_code = ANY($1)", codes
+                ),
+            )
+            received = await conn.fetch(
+                "SELECT r.tracking_code, count(*) AS n FROM notifier.notifications n"
+                " JOIN notifier.recipients r USING (complaint_id)"
+                " WHERE n.trigger_type = 'ComplaintReceived' AND r.tracking_code = ANY($1)"
+                " GROUP BY 1",
+                codes,
+            )
+            check("complaints with a 'received' notification", len(codes), len(received))
+            check("'received' notifications sent twice", 0, sum(r["n"] > 1 for r in received))
+            outbox = 0
+            for service in INSTANCES:
+                if service != "triage":
+                    outbox += await conn.fetchval(f"SELECT count(*) FROM {service}.outbox")
+            check("outbox rows left", 0, outbox)
+        finally:
+            await conn.close()
+        progress = await group_progress(self.config.kafka_bootstrap, list(INSTANCES))
+        for service, group in progress.items():
+            check(f"consumer lag left ({service})", 0, group.lag)
+        # The poison went to the triaged topic, read by routing, intake and the notifier.
+        letters = 0
+        for service in ("routing", "intake", "notifier", "triage"):
+            letters += len(await read_dead_letters(self.config.kafka_bootstrap, service))
+        check("dead letters (= deliberately bad x readers)", self.poison_sent * 3, letters)
+
+    async def teardown(self) -> None:
+        for group in self.instances.values():
+            for instance in group:
+                instance.terminate()
+        await asyncio.to_thread(infra.down, self.config)
+
+    async def run(self) -> ChaosReport:
+        await self.setup()
+        try:
+            started = time.monotonic()
+            expected_duration = max(20.0, self.complaints / 40)
+            stop_watchdog = asyncio.Event()
+            watchdog = asyncio.create_task(self.watchdog(stop_watchdog))
+            driver = asyncio.create_task(self.drive())
+            await self.monkey(expected_duration)
+            await driver
+            elapsed = time.monotonic() - started
+            self.log(f"{len(self.accepted)} complaints acknowledged in {elapsed:.0f}s")
+            await self.settle()
+            stop_watchdog.set()
+            await watchdog
+            await self.verify()
+        finally:
+            await self.teardown()
+        return self.report
