@@ -3,9 +3,9 @@
 For each batch read with `getmany`:
 1. decode every record; what does not parse goes to the dead-letter list with the reason;
 2. in one database transaction: mark the batch's event ids in `processed_events` (repeats
-   are skipped), run each new event's handler in a savepoint, and put the events it returns
-   into the outbox; a handler that raises rolls back only its own savepoint and its event is
-   dead-lettered;
+   are skipped), run each new event's handler, and put the events they return into the
+   outbox in one write; if a handler raises, the transaction is rolled back and the batch is
+   run again with a savepoint per event, so only the failing event is dead-lettered;
 3. commit the transaction, then publish the dead letters, and only then commit the offsets.
 
 A crash anywhere before step 3's offset commit redelivers the batch, and the processed-events
@@ -76,6 +76,10 @@ def decode(record: ConsumerRecord) -> Event | str:
         return parse_event(value)
     except ValidationError as error:
         return describe_validation_error(error)
+
+
+class _HandlerFailed(Exception):
+    """A handler raised while the batch ran without savepoints."""
 
 
 @dataclass
@@ -168,44 +172,68 @@ class ConsumerLoop:
                     decoded.append((record, item))
 
         if decoded:
-            async with self.pool.acquire() as conn, conn.transaction():
-                fresh = set(
-                    await conn.fetchval(
-                        "WITH inserted AS (INSERT INTO processed_events (event_id)"
-                        " SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id)"
-                        " SELECT coalesce(array_agg(event_id), '{}') FROM inserted",
-                        list({event.event_id for _, event in decoded}),
-                    )
-                )
-                for record, event in decoded:
-                    if event.event_id not in fresh:
-                        result.skipped_duplicates += 1
-                        continue
-                    fresh.discard(event.event_id)  # a repeat inside the batch is a duplicate too
-                    token = correlation_id_var.set(str(event.correlation_id))
-                    try:
-                        async with conn.transaction():
-                            outgoing = await self.handlers[event.event_type](event, conn)
-                            await outbox.enqueue(conn, outgoing)
-                        result.handled += 1
-                    except TRANSIENT_ERRORS:
-                        raise
-                    except Exception as error:
-                        log.exception("handler failed", extra={"event_type": event.event_type})
-                        await conn.execute(
-                            "DELETE FROM processed_events WHERE event_id = $1", event.event_id
-                        )
-                        letters.append(
-                            _letter(record, f"handler error: {type(error).__name__}: {error}")
-                        )
-                    finally:
-                        correlation_id_var.reset(token)
+            try:
+                # Common case: the whole batch in one transaction, outbox rows in one write.
+                await self._apply(decoded, result, letters, isolate=False)
+            except _HandlerFailed:
+                # Some handler raised: redo the batch with a savepoint per event, so only the
+                # failing events are dead-lettered and the rest still take effect.
+                result.handled = result.skipped_duplicates = 0
+                await self._apply(decoded, result, letters, isolate=True)
 
         if letters:
             await self.dead_letters.publish(letters)
             result.dead_lettered = len(letters)
         HANDLE_SECONDS.labels(self.service).observe(time.perf_counter() - started)
         return result
+
+    async def _apply(
+        self,
+        decoded: list[tuple[ConsumerRecord, Event]],
+        result: BatchResult,
+        letters: list[DeadLetter],
+        *,
+        isolate: bool,
+    ) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = set(
+                await conn.fetchval(
+                    "WITH inserted AS (INSERT INTO processed_events (event_id)"
+                    " SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id)"
+                    " SELECT coalesce(array_agg(event_id), '{}') FROM inserted",
+                    list({event.event_id for _, event in decoded}),
+                )
+            )
+            outgoing: list[EventEnvelope] = []
+            for record, event in decoded:
+                if event.event_id not in fresh:
+                    result.skipped_duplicates += 1
+                    continue
+                fresh.discard(event.event_id)  # a repeat inside the batch is a duplicate too
+                token = correlation_id_var.set(str(event.correlation_id))
+                try:
+                    if not isolate:
+                        outgoing.extend(await self.handlers[event.event_type](event, conn))
+                    else:
+                        async with conn.transaction():
+                            caused = await self.handlers[event.event_type](event, conn)
+                            await outbox.enqueue(conn, caused)
+                    result.handled += 1
+                except TRANSIENT_ERRORS:
+                    raise
+                except Exception as error:
+                    if not isolate:
+                        raise _HandlerFailed from error
+                    log.exception("handler failed", extra={"event_type": event.event_type})
+                    await conn.execute(
+                        "DELETE FROM processed_events WHERE event_id = $1", event.event_id
+                    )
+                    letters.append(
+                        _letter(record, f"handler error: {type(error).__name__}: {error}")
+                    )
+                finally:
+                    correlation_id_var.reset(token)
+            await outbox.enqueue(conn, outgoing)
 
     async def _commit(
         self, consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, list[ConsumerRecord]]
