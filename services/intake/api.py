@@ -22,8 +22,10 @@ from schemas.events import Channel, Language
 from schemas.identity import InvalidIdentity, check_nik, normalise_phone
 from services.intake import repository
 from services.intake.domain import Submission, complaint_received
+from services.intake.inbox import InboxWorker
+from services.intake.settings import IntakeSettings
 from services.intake.tracking import InvalidTrackingCode, new_tracking_code, normalise_tracking_code
-from services.messaging import outbox
+from services.intake.webhook import whatsapp_router
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -115,12 +117,18 @@ def _fingerprint(body: ComplaintRequest) -> str:
     return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
 
-def create_app(pool: Callable[[], asyncpg.Pool]) -> FastAPI:
+def create_app(
+    pool: Callable[[], asyncpg.Pool],
+    settings: IntakeSettings | None = None,
+    worker: InboxWorker | None = None,
+) -> FastAPI:
+    settings = settings or IntakeSettings()
     app = FastAPI(
         title="Lapor intake",
         version="1.0.0",
         description="Takes in citizen complaints and reports their status.",
     )
+    app.include_router(whatsapp_router(pool, settings, worker))
 
     @app.post(
         "/v1/complaints",
@@ -147,17 +155,9 @@ def create_app(pool: Callable[[], asyncpg.Pool]) -> FastAPI:
             now = datetime.now(UTC)
             event = complaint_received(submission, complaint_id, tracking_code, now)
             async with conn.transaction():
-                inserted = await repository.insert_complaint(
-                    conn,
-                    complaint_id=complaint_id,
-                    tracking_code=tracking_code,
-                    channel=Channel.WEB.value,
-                    received_at=now,
-                    idempotency_key=idempotency_key,
-                    request_fingerprint=fingerprint,
+                inserted = await repository.record_complaint(
+                    conn, event, idempotency_key=idempotency_key, request_fingerprint=fingerprint
                 )
-                if inserted:
-                    await outbox.enqueue(conn, [event])
             if not inserted:  # a concurrent double-submit with the same key won the race
                 existing = await repository.find_by_idempotency_key(conn, idempotency_key or "")
                 assert existing is not None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.events import (
+    Attachment,
     Channel,
     ComplaintReceived,
     ComplaintReceivedPayload,
@@ -39,6 +40,7 @@ class Submission:
     secret: bool = False
     in_court: bool = False
     filed_before: bool = False
+    attachments: tuple[Attachment, ...] = ()
 
 
 def complaint_received(
@@ -63,6 +65,7 @@ def complaint_received(
             location=Location(
                 region_code=submission.region_code, city=submission.city, address=submission.address
             ),
+            attachments=submission.attachments,
             eligibility=Eligibility(
                 in_court=submission.in_court, filed_before=submission.filed_before
             ),

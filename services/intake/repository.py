@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
+from schemas.events import Attachment, ComplaintReceived
 from services.intake.domain import StatusChange
+from services.messaging import outbox
 
 
 @dataclass(frozen=True)
@@ -27,37 +30,70 @@ async def find_by_idempotency_key(conn: asyncpg.Connection, key: str) -> StoredC
     return StoredComplaint(**row) if row else None
 
 
-async def insert_complaint(
+async def record_complaint(
     conn: asyncpg.Connection,
+    event: ComplaintReceived,
     *,
-    complaint_id: uuid.UUID,
-    tracking_code: str,
-    channel: str,
-    received_at: datetime,
-    idempotency_key: str | None,
-    request_fingerprint: str | None,
+    idempotency_key: str | None = None,
+    request_fingerprint: str | None = None,
+    officer_id: str | None = None,
+    uploads: Sequence[tuple[Attachment, bytes]] = (),
 ) -> bool:
-    """Insert a new complaint; False when the idempotency key was taken concurrently."""
+    """Store a new complaint and its `ComplaintReceived` in the outbox, in the caller's
+    transaction; False (and nothing written) when the idempotency key was already used."""
+    payload = event.payload
     inserted = await conn.fetchval(
         "INSERT INTO complaints (complaint_id, tracking_code, channel, idempotency_key,"
-        " request_fingerprint, received_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)"
-        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING true",
-        complaint_id,
-        tracking_code,
-        channel,
+        " request_fingerprint, received_at, updated_at, details, contact_phone, contact_email,"
+        " officer_id) VALUES ($1, $2, $3, $4, $5, $6, $6, $7::jsonb, $8, $9, $10)"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        event.complaint_id,
+        payload.tracking_code,
+        payload.channel.value,
         idempotency_key,
         request_fingerprint,
-        received_at,
+        payload.received_at,
+        payload.model_dump_json(),
+        payload.reporter.phone,
+        payload.reporter.email,
+        officer_id,
     )
-    if inserted:
-        await conn.execute(
-            "INSERT INTO complaint_timeline (event_id, complaint_id, event_type, status,"
-            " occurred_at) VALUES ($1, $2, 'ComplaintReceived', 'received', $3)",
-            uuid.uuid5(complaint_id, "received"),
-            complaint_id,
-            received_at,
-        )
-    return bool(inserted)
+    if not inserted:
+        return False
+    await conn.execute(
+        "INSERT INTO complaint_timeline (event_id, complaint_id, event_type, status,"
+        " occurred_at) VALUES ($1, $2, 'ComplaintReceived', 'received', $3)",
+        uuid.uuid5(event.complaint_id, "received"),
+        event.complaint_id,
+        payload.received_at,
+    )
+    await add_attachments(conn, event.complaint_id, payload.attachments, uploads)
+    await outbox.enqueue(conn, [event])
+    return True
+
+
+async def add_attachments(
+    conn: asyncpg.Connection,
+    complaint_id: uuid.UUID,
+    attachments: Sequence[Attachment],
+    uploads: Sequence[tuple[Attachment, bytes]] = (),
+) -> None:
+    content = {attachment.attachment_id: data for attachment, data in uploads}
+    await conn.executemany(
+        "INSERT INTO complaint_attachments (complaint_id, attachment_id, media_type, filename,"
+        " size_bytes, content) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        [
+            (
+                complaint_id,
+                a.attachment_id,
+                a.media_type,
+                a.filename,
+                a.size_bytes,
+                content.get(a.attachment_id),
+            )
+            for a in attachments
+        ],
+    )
 
 
 async def apply_status(

@@ -7,6 +7,8 @@ from pathlib import Path
 from schemas.topics import CASES, COMPLAINTS_TRIAGED, NOTIFICATIONS
 from services.intake.api import create_app
 from services.intake.handlers import HANDLERS
+from services.intake.inbox import InboxWorker
+from services.intake.settings import IntakeSettings
 from services.messaging.runtime import ServiceRuntime, Settings
 
 SERVICE = "intake"
@@ -28,5 +30,7 @@ def build(settings: Settings) -> ServiceRuntime:
         assert runtime.pool is not None
         return runtime.pool
 
-    runtime.app = create_app(pool)
+    worker = InboxWorker(pool)
+    runtime.background.append(worker.run)
+    runtime.app = create_app(pool, IntakeSettings(), worker)
     return runtime
