@@ -25,6 +25,7 @@ from services.intake.domain import Submission
 from services.intake.inbox import InboxWorker
 from services.intake.settings import IntakeSettings
 from services.intake.tracking import InvalidTrackingCode, normalise_tracking_code
+from services.intake.walk_in import walk_in_router
 from services.intake.web import web_router
 from services.intake.webhook import whatsapp_router
 
@@ -188,6 +189,7 @@ def create_app(
     pool: Callable[[], asyncpg.Pool],
     settings: IntakeSettings | None = None,
     worker: InboxWorker | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     settings = settings or IntakeSettings()
     app = FastAPI(
@@ -197,6 +199,7 @@ def create_app(
     )
     app.include_router(whatsapp_router(pool, settings, worker))
     app.include_router(web_router(pool, settings))
+    app.include_router(walk_in_router(pool, settings, clock))
 
     @app.post(
         "/v1/complaints",
