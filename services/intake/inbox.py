@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 import zlib
 from collections.abc import Callable, Sequence
@@ -118,6 +119,7 @@ class InboxWorker:
         self.poll = poll
         self.wake = asyncio.Event()
         self.lock_key = zlib.crc32(b"lapor-intake-whatsapp-inbox")
+        self.next_sweep = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -139,7 +141,9 @@ class InboxWorker:
                 while not stop.is_set():
                     self.wake.clear()
                     handled = await self.process_batch()
-                    await self.forget_expired()
+                    if time.monotonic() >= self.next_sweep:
+                        await self.forget_expired()
+                        self.next_sweep = time.monotonic() + 60
                     if handled < self.batch_size:
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(self.wake.wait(), self.poll)
@@ -163,7 +167,11 @@ class InboxWorker:
                 except TRANSIENT_ERRORS:
                     raise
                 except Exception as error:
-                    log.exception("whatsapp message failed", extra={"error": type(error).__name__})
+                    # No traceback: exception texts may quote the citizen's message.
+                    log.error(
+                        "whatsapp message failed",
+                        extra={"error": type(error).__name__, "message_id": row["message_id"]},
+                    )
                     outcome = f"failed: {type(error).__name__}"
                 await conn.execute(
                     "UPDATE whatsapp_inbox SET processed_at = now(), message = NULL, outcome = $2"

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
+from prometheus_client import Counter
 
 from schemas.events.intake import WhatsAppStatusReported, WhatsAppStatusReportedPayload
 from services.intake.domain import PRODUCER
@@ -32,6 +33,11 @@ from services.intake.whatsapp import (
 from services.messaging import outbox
 
 log = logging.getLogger(__name__)
+WEBHOOK_ITEMS = Counter(
+    "lapor_intake_whatsapp_items_total",
+    "WhatsApp webhook items by kind and outcome",
+    ["kind", "outcome"],
+)
 
 
 def status_event(status: StatusCallback) -> WhatsAppStatusReported:
@@ -94,6 +100,7 @@ def whatsapp_router(
         if not signature_matches(
             settings.whatsapp_app_secret, raw, request.headers.get(SIGNATURE_HEADER)
         ):
+            WEBHOOK_ITEMS.labels("notification", "bad_signature").inc()
             raise HTTPException(status_code=401, detail="missing or invalid X-Hub-Signature-256")
         try:
             batch = parse_notification(json.loads(raw))
@@ -105,6 +112,10 @@ def whatsapp_router(
             await outbox.enqueue(conn, [status_event(status) for status in batch.statuses])
         if worker is not None and new:
             worker.wake.set()
+        WEBHOOK_ITEMS.labels("message", "new").inc(new)
+        WEBHOOK_ITEMS.labels("message", "duplicate").inc(len(batch.messages) - new)
+        WEBHOOK_ITEMS.labels("status", "published").inc(len(batch.statuses))
+        WEBHOOK_ITEMS.labels("other", "ignored").inc(batch.ignored)
         return {
             "messages": len(batch.messages),
             "new_messages": new,

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -41,6 +41,9 @@ def sign(app_secret: str, raw_body: bytes) -> str:
 
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+_T = TypeVar("_T", bound=_Lenient)
 
 
 class Media(BaseModel):
@@ -83,7 +86,7 @@ class WebhookBatch(BaseModel):
 
     messages: tuple[InboundMessage, ...] = ()
     statuses: tuple[StatusCallback, ...] = ()
-    ignored_statuses: int = 0
+    ignored: int = 0
 
 
 # --- Meta's payload, leniently: unknown fields are ignored, required ones are checked.
@@ -157,9 +160,11 @@ class _Metadata(_Lenient):
 
 class _Value(_Lenient):
     metadata: _Metadata | None = None
-    contacts: list[_Contact] = []
-    messages: list[_Message] = []
-    statuses: list[_Status] = []
+    contacts: list[dict[str, Any]] = []
+    # Validated one by one, so one odd item (a new message type without `from`, say) is
+    # skipped and counted instead of making Meta retry the whole notification for days.
+    messages: list[dict[str, Any]] = []
+    statuses: list[dict[str, Any]] = []
 
 
 class _Change(_Lenient):
@@ -177,16 +182,9 @@ class _Notification(_Lenient):
     entry: list[_Entry]
 
 
-def _timestamp(raw: str) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(raw), UTC)
-    except (ValueError, OverflowError, OSError):
-        raise InvalidWebhook(f"timestamp {raw[:20]!r} is not Unix seconds") from None
-
-
 def _inbound(
     message: _Message, names: dict[str, str], phone_number_id: str | None
-) -> InboundMessage:
+) -> InboundMessage | None:
     text: str | None = None
     media: Media | None = None
     if message.type == "text" and message.text is not None:
@@ -205,11 +203,14 @@ def _inbound(
                 filename=obj.filename,
                 caption=obj.caption,
             )
+    sent_at = _timestamp_or_none(message.timestamp)
+    if sent_at is None:
+        return None
     return InboundMessage(
         message_id=message.id,
         wa_id=message.from_,
         profile_name=names.get(message.from_),
-        sent_at=_timestamp(message.timestamp),
+        sent_at=sent_at,
         kind=message.type,
         text=text,
         media=media,
@@ -235,30 +236,53 @@ def parse_notification(data: object) -> WebhookBatch:
             if change.field != "messages":
                 continue
             value = change.value
-            names = {
-                contact.wa_id: contact.profile.name
-                for contact in value.contacts
-                if contact.profile is not None and contact.profile.name
-            }
+            names: dict[str, str] = {}
+            for raw_contact in value.contacts:
+                contact = _parsed(_Contact, raw_contact)
+                if contact is not None and contact.profile is not None and contact.profile.name:
+                    names[contact.wa_id] = contact.profile.name
             phone_number_id = value.metadata.phone_number_id if value.metadata else None
-            messages.extend(_inbound(m, names, phone_number_id) for m in value.messages)
-            for status in value.statuses:
-                if status.status not in ("sent", "delivered", "read", "failed"):
+            for raw_message in value.messages:
+                message = _parsed(_Message, raw_message)
+                inbound = _inbound(message, names, phone_number_id) if message else None
+                if inbound is None:
+                    ignored += 1
+                else:
+                    messages.append(inbound)
+            for raw_status in value.statuses:
+                status = _parsed(_Status, raw_status)
+                if status is None or status.status not in ("sent", "delivered", "read", "failed"):
                     ignored += 1  # e.g. "deleted" or "warning": nothing for the notifier
+                    continue
+                status_at = _timestamp_or_none(status.timestamp)
+                if status_at is None:
+                    ignored += 1
                     continue
                 statuses.append(
                     StatusCallback(
                         provider_message_id=status.id,
                         status=status.status,  # type: ignore[arg-type]
-                        status_at=_timestamp(status.timestamp),
+                        status_at=status_at,
                         recipient=status.recipient_id,
                         error_codes=tuple(str(error.code) for error in status.errors),
                         callback_data=(status.biz_opaque_callback_data or None),
                     )
                 )
-    return WebhookBatch(
-        messages=tuple(messages), statuses=tuple(statuses), ignored_statuses=ignored
-    )
+    return WebhookBatch(messages=tuple(messages), statuses=tuple(statuses), ignored=ignored)
+
+
+def _parsed(model: type[_T], data: object) -> _T | None:
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def _timestamp_or_none(raw: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(raw), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def status_event_ids(status: StatusCallback) -> tuple[uuid.UUID, uuid.UUID]:

@@ -219,3 +219,13 @@ def test_a_draft_expires_after_the_24_hour_window() -> None:
     assert late.complaint_id != first.complaint_id and "24" in late.replies[0]
     inside = handle_message(first.draft, message("Siti", at=T0 + timedelta(hours=23), n=1), "C")
     assert inside.draft is not None and inside.draft.step is Step.NIK
+
+
+def test_an_odd_item_is_skipped_not_the_whole_notification() -> None:
+    data = notification()
+    value = data["entry"][0]["changes"][0]["value"]  # type: ignore[index]
+    value["messages"].append({"id": "wamid.sys", "type": "system", "timestamp": "1"})  # no from
+    value["messages"].append({"from": WA_ID, "id": "wamid.x", "type": "text", "timestamp": "x"})
+    batch = parse_notification(data)
+    assert [m.message_id for m in batch.messages] == ["wamid.1", "wamid.2"]
+    assert batch.ignored == 2 and len(batch.statuses) == 2
