@@ -79,6 +79,7 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "nav": "Navigasi",
         "form_link": "Buat laporan",
         "status_link": "Cek status laporan",
+        "update_link": "Tambah dokumen",
         "other_language": "English",
         "form_title": "Sampaikan laporan Anda",
         "form_intro": (
@@ -106,11 +107,27 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "look_up": "Cari",
         "current_status": "Status",
         "not_found": "Tidak ada laporan dengan nomor ini.",
+        "update_title": "Tambah keterangan atau dokumen",
+        "update_intro": (
+            "Dokumen yang kurang bisa menyusul dalam 10 hari sejak laporan dibuat. Buktikan"
+            " bahwa ini laporan Anda dengan nomor HP yang terdaftar atau kode sekali pakai."
+        ),
+        "update_labels": {
+            "kode": "Nomor pelacakan",
+            "phone": "Nomor HP yang terdaftar",
+            "one_time_code": "atau kode sekali pakai (6 angka)",
+            "additional_text": "Keterangan tambahan",
+        },
+        "update_submit": "Kirim tambahan",
+        "update_done": "Tambahan Anda sudah kami terima dan diteruskan bersama laporan.",
+        "update_empty": "Tulis keterangan atau lampirkan dokumen.",
+        "proof_missing": "Isi nomor HP yang terdaftar atau kode sekali pakai.",
     },
     "en": {
         "nav": "Navigation",
         "form_link": "File a report",
         "status_link": "Check a report's status",
+        "update_link": "Add documents",
         "other_language": "Bahasa Indonesia",
         "form_title": "File your report",
         "form_intro": (
@@ -138,6 +155,21 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "look_up": "Look up",
         "current_status": "Status",
         "not_found": "No report has this code.",
+        "update_title": "Add information or documents",
+        "update_intro": (
+            "Missing documents may follow within 10 days of the report. Prove the report is"
+            " yours with the phone number on file or a one-time code."
+        ),
+        "update_labels": {
+            "kode": "Tracking code",
+            "phone": "Phone number on file",
+            "one_time_code": "or one-time code (6 digits)",
+            "additional_text": "Additional information",
+        },
+        "update_submit": "Send addition",
+        "update_done": "We have received your addition; it travels with your report.",
+        "update_empty": "Write something or attach a document.",
+        "proof_missing": "Give the phone number on file or a one-time code.",
     },
 }
 # Bahasa Indonesia for the validation messages the edge checks produce.
@@ -333,6 +365,98 @@ def web_router(pool: Callable[[], asyncpg.Pool], settings: IntakeSettings) -> AP
             )
             return form_page(lang, values, {"description": message}, str(uuid.uuid4()))
         return RedirectResponse(f"/lapor/terima/{filed.tracking_code}?lang={lang}", status_code=303)
+
+    @router.get("/lapor/tambah", response_class=HTMLResponse)
+    async def update_form(request: Request, kode: str = "") -> Any:
+        lang = _language(request)
+        return render(
+            "update.html",
+            lang,
+            title=_TEXTS[lang]["update_title"],
+            values={"kode": kode[:40]},
+            errors={},
+            form_token=str(uuid.uuid4()),
+            done=False,
+        )
+
+    @router.post("/lapor/tambah", response_class=HTMLResponse)
+    async def submit_update(request: Request) -> Any:
+        form = await request.form(
+            max_files=settings.max_attachments + 5, max_fields=20, max_part_size=64 * 1024
+        )
+        lang = _language(request)
+        texts = _TEXTS[lang]
+        values = {
+            name: str(form.get(name) or "").strip()[:20_000]
+            for name in ("kode", "phone", "one_time_code", "additional_text", "form_token")
+        }
+        errors: dict[str, str] = {}
+        files = [item for item in form.getlist("attachments") if isinstance(item, UploadFile)]
+        uploads, upload_error = await read_uploads(files, settings, lang)
+        if upload_error:
+            errors["attachments"] = upload_error
+        if not values["additional_text"] and not uploads and not upload_error:
+            errors["additional_text"] = texts["update_empty"]
+        if not values["phone"] and not values["one_time_code"]:
+            errors["phone"] = texts["proof_missing"]
+        record = None
+        try:
+            code = normalise_tracking_code(values["kode"])
+        except InvalidTrackingCode as error:
+            errors["kode"] = str(error)
+        else:
+            async with pool().acquire() as conn:
+                record = await repository.complaint_record(conn, code)
+            if record is None:
+                errors["kode"] = texts["not_found"]
+
+        def page(status: int, done: bool = False) -> HTMLResponse:
+            return render(
+                "update.html",
+                lang,
+                status_code=status,
+                title=texts["update_title"],
+                values=values,
+                errors=errors,
+                form_token=values["form_token"] or str(uuid.uuid4()),
+                done=done,
+            )
+
+        if errors or record is None:
+            return page(422)
+        async with pool().acquire() as conn:
+            try:
+                await filing.prove_ownership(
+                    conn,
+                    record,
+                    settings,
+                    phone=values["phone"] or None,
+                    email=None,
+                    one_time_code=values["one_time_code"] or None,
+                )
+            except filing.ProofFailed as error:
+                errors["phone"] = str(error)
+                return page(403)
+            fingerprint = hashlib.sha256(
+                (values["additional_text"] + "".join(a.attachment_id for a, _ in uploads)).encode()
+            ).hexdigest()
+            try:
+                await filing.add_update(
+                    conn,
+                    record,
+                    settings,
+                    text=values["additional_text"],
+                    attachments=uploads,
+                    idempotency_key=f"form-update:{values['form_token']}"
+                    if values["form_token"]
+                    else None,
+                    fingerprint=fingerprint,
+                )
+            except filing.UpdateRefused as error:
+                errors["additional_text"] = str(error)
+                return page(409)
+        values["kode"] = record.tracking_code
+        return page(200, done=True)
 
     @router.get("/lapor/terima/{tracking_code}", response_class=HTMLResponse)
     async def receipt(request: Request, tracking_code: str) -> Any:

@@ -277,3 +277,35 @@ async def test_the_read_model_follows_case_status_changes_and_closing_is_final(
         f"/v1/complaints/{code}/updates", json={"phone": "081234567890", "additional_text": "x"}
     )
     assert late.status_code == 409
+
+
+async def test_the_owner_adds_a_document_through_the_form(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    code = await file_json(client)
+    page = await client.get(f"/lapor/tambah?kode={code}")
+    assert page.status_code == 200 and f'value="{code}"' in page.text
+    fields = {"kode": code.lower(), "phone": "0812 3456 7890", "form_token": str(uuid.uuid4())}
+    files = {"attachments": ("kk.pdf", PDF, "application/pdf")}
+    stranger = await client.post(
+        "/lapor/tambah", data={**fields, "phone": "081111111111"}, files=files
+    )
+    assert stranger.status_code == 403 and 'id="phone-error"' in stranger.text
+    empty = await client.post("/lapor/tambah", data={**fields, "phone": ""})
+    assert empty.status_code == 422
+    assert 'id="additional_text-error"' in empty.text and 'id="phone-error"' in empty.text
+    done = await client.post("/lapor/tambah", data=fields, files=files)
+    assert done.status_code == 200 and 'id="update-done"' in done.text
+    again = await client.post("/lapor/tambah", data=fields, files=files)  # a double click
+    assert again.status_code == 200
+
+    row = await complaint(pool, code)
+    updates = [
+        e
+        for e in await outbox_events(pool, row["complaint_id"])
+        if e.event_type == "ComplaintUpdated"
+    ]
+    assert len(updates) == 1
+    assert [a.filename for a in updates[0].payload.attachments] == ["kk.pdf"]
+    details = await client.post(f"/v1/complaints/{code}/details", json={"phone": "081234567890"})
+    assert [a["filename"] for a in details.json()["attachments"]] == ["kk.pdf"]
