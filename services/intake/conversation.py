@@ -26,6 +26,7 @@ WINDOW = timedelta(hours=24)
 MAX_ATTACHMENTS = 10
 MIN_CHRONOLOGY = 20
 STRUCTURED_PREFIX = "LAPOR#"
+FOLLOW_UP_PREFIX = "TAMBAH#"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _YES = {"ya", "y", "iya", "yes", "ok", "oke", "benar", "setuju", "kirim", "send"}
 _NO = {"tidak", "tdk", "no", "salah"}
@@ -102,8 +103,18 @@ _TEXTS: dict[Language, dict[str, str]] = {
         "confirm_again": "Balas YA untuk mengirim laporan, atau BATAL untuk membatalkan.",
         "filed": (
             "Terima kasih, laporan Anda sudah kami terima dengan nomor pelacakan {code}."
-            " Simpan nomor ini untuk memantau status laporan Anda."
+            " Simpan nomor ini untuk memantau status laporan Anda. Dokumen yang kurang bisa"
+            " menyusul dalam 10 hari: kirim foto/PDF dengan keterangan TAMBAH#{code}"
         ),
+        "follow_up_format": (
+            "Untuk menambah keterangan atau dokumen: TAMBAH#nomor pelacakan#keterangan, atau"
+            " kirim foto/PDF dengan keterangan TAMBAH#nomor pelacakan."
+        ),
+        "follow_up_unknown": (
+            "Kami tidak menemukan laporan dengan nomor itu dari nomor WhatsApp ini."
+        ),
+        "follow_up_refused": "Tambahan tidak bisa diterima: {reason}.",
+        "follow_up_done": "Tambahan untuk laporan {code} sudah kami terima.",
         "cancelled": "Laporan dibatalkan. Kirim pesan apa saja untuk memulai lagi.",
         "bad_name": "Nama harus 2 sampai 200 huruf. Siapa nama lengkap Anda sesuai KTP?",
         "bad_nik": "NIK belum benar ({reason}). Mohon kirim 16 angka NIK sesuai KTP.",
@@ -160,8 +171,16 @@ _TEXTS: dict[Language, dict[str, str]] = {
         "confirm_again": "Reply YES to send your report, or CANCEL to discard it.",
         "filed": (
             "Thank you, we have received your report. Your tracking code is {code}."
-            " Keep it to follow your report."
+            " Keep it to follow your report. Missing documents may follow within 10 days:"
+            " send a photo or PDF with the caption TAMBAH#{code}"
         ),
+        "follow_up_format": (
+            "To add information or documents: TAMBAH#tracking code#text, or send a photo or"
+            " PDF with the caption TAMBAH#tracking code."
+        ),
+        "follow_up_unknown": "We found no report with that code from this WhatsApp number.",
+        "follow_up_refused": "We cannot take this addition: {reason}.",
+        "follow_up_done": "We have added this to report {code}.",
         "cancelled": "Your report was discarded. Send any message to start again.",
         "bad_name": "A name has 2 to 200 letters. What is your full name as on your KTP?",
         "bad_nik": "That NIK is not right ({reason}). Please send the 16 digits on your KTP.",
@@ -253,6 +272,31 @@ def _wa_phone(wa_id: str) -> str | None:
         return normalise_phone("+" + wa_id)
     except InvalidIdentity:
         return None
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """`TAMBAH#<tracking code>#<text>`, as text or as a document's caption."""
+
+    code_text: str
+    text: str
+    attachment: Attachment | None
+
+
+def follow_up(message: InboundMessage) -> FollowUp | None:
+    body = message.text if message.text is not None else None
+    if body is None and message.media is not None:
+        body = message.media.caption
+    if not body or not body.strip().upper().startswith(FOLLOW_UP_PREFIX):
+        return None
+    parts = body.strip().split("#", 2)
+    code = parts[1].strip() if len(parts) > 1 else ""
+    text = parts[2].strip() if len(parts) > 2 else ""
+    return FollowUp(code, text[:20_000], _attachment(message))
+
+
+def follow_up_reply(language: Language, key: str, **values: object) -> str:
+    return _t(language, key, **values)
 
 
 def structured_report(message: InboundMessage, language: Language) -> Submission | str:

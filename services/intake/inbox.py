@@ -20,13 +20,22 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from schemas.events import Channel, EventEnvelope
+from schemas.events import Channel, EventEnvelope, Language
 from schemas.events.intake import CitizenReplyRequested, CitizenReplyRequestedPayload
-from services.intake import repository
-from services.intake.conversation import WINDOW, Draft, Outcome, handle_message
+from services.intake import filing, ownership, repository
+from services.intake.conversation import (
+    WINDOW,
+    Draft,
+    FollowUp,
+    Outcome,
+    follow_up,
+    follow_up_reply,
+    handle_message,
+)
 from services.intake.domain import PRODUCER, complaint_received
-from services.intake.tracking import new_tracking_code
-from services.intake.whatsapp import InboundMessage
+from services.intake.settings import IntakeSettings
+from services.intake.tracking import InvalidTrackingCode, new_tracking_code, normalise_tracking_code
+from services.intake.whatsapp import WHATSAPP_NAMESPACE, InboundMessage
 from services.messaging import outbox
 from services.messaging.consumer import TRANSIENT_ERRORS
 
@@ -77,7 +86,59 @@ def reply_events(
     return events
 
 
-async def process_message(conn: asyncpg.Connection, message: InboundMessage) -> str:
+async def process_follow_up(
+    conn: asyncpg.Connection,
+    message: InboundMessage,
+    addition: FollowUp,
+    settings: IntakeSettings,
+) -> str:
+    """An addition to a filed report by its owner's WhatsApp number: ComplaintUpdated."""
+    language = Language.INDONESIAN
+    record = None
+    try:
+        code = normalise_tracking_code(addition.code_text)
+    except InvalidTrackingCode:
+        reply, outcome = follow_up_reply(language, "follow_up_format"), "follow_up_invalid"
+    else:
+        record = await repository.complaint_record(conn, code)
+        if record is None or not ownership.phone_matches(record.contact_phone, "+" + message.wa_id):
+            record = None
+            reply, outcome = follow_up_reply(language, "follow_up_unknown"), "follow_up_unknown"
+        elif not addition.text and addition.attachment is None:
+            reply, outcome = follow_up_reply(language, "follow_up_format"), "follow_up_invalid"
+        else:
+            language = Language(record.details.get("reporter", {}).get("language", "id"))
+            try:
+                await filing.add_update(
+                    conn,
+                    record,
+                    settings,
+                    text=addition.text,
+                    attachments=[(addition.attachment, b"")] if addition.attachment else [],
+                    idempotency_key=f"whatsapp:{message.message_id}",
+                    fingerprint=message.message_id,
+                )
+                reply = follow_up_reply(language, "follow_up_done", code=record.tracking_code)
+                outcome = "follow_up_added"
+            except filing.UpdateRefused as error:
+                reply = follow_up_reply(language, "follow_up_refused", reason=error)
+                outcome = "follow_up_refused"
+    complaint_id = (
+        record.complaint_id
+        if record
+        else uuid.uuid5(WHATSAPP_NAMESPACE, f"draft:{message.message_id}")
+    )
+    result = Outcome(None, (reply,), language, complaint_id)
+    await outbox.enqueue(conn, reply_events(message, result, None))
+    return outcome
+
+
+async def process_message(
+    conn: asyncpg.Connection, message: InboundMessage, settings: IntakeSettings | None = None
+) -> str:
+    addition = follow_up(message)
+    if addition is not None:
+        return await process_follow_up(conn, message, addition, settings or IntakeSettings())
     row = await conn.fetchrow(
         "SELECT draft FROM whatsapp_conversations WHERE wa_id = $1 FOR UPDATE", message.wa_id
     )
@@ -112,9 +173,15 @@ async def process_message(conn: asyncpg.Connection, message: InboundMessage) -> 
 
 class InboxWorker:
     def __init__(
-        self, pool: Callable[[], asyncpg.Pool], *, batch_size: int = 100, poll: float = 1.0
+        self,
+        pool: Callable[[], asyncpg.Pool],
+        settings: IntakeSettings | None = None,
+        *,
+        batch_size: int = 100,
+        poll: float = 1.0,
     ) -> None:
         self.pool = pool
+        self.settings = settings or IntakeSettings()
         self.batch_size = batch_size
         self.poll = poll
         self.wake = asyncio.Event()
@@ -162,7 +229,7 @@ class InboxWorker:
                 try:
                     async with conn.transaction():
                         outcome = await process_message(
-                            conn, InboundMessage.model_validate_json(row["message"])
+                            conn, InboundMessage.model_validate_json(row["message"]), self.settings
                         )
                 except TRANSIENT_ERRORS:
                     raise

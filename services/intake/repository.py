@@ -91,7 +91,7 @@ async def add_attachments(
                 a.media_type,
                 a.filename,
                 a.size_bytes,
-                content.get(a.attachment_id),
+                content.get(a.attachment_id) or None,
             )
             for a in attachments
         ],

@@ -30,7 +30,8 @@ def build(settings: Settings) -> ServiceRuntime:
         assert runtime.pool is not None
         return runtime.pool
 
-    worker = InboxWorker(pool)
+    intake_settings = IntakeSettings()
+    worker = InboxWorker(pool, intake_settings)
     runtime.background.append(worker.run)
-    runtime.app = create_app(pool, IntakeSettings(), worker)
+    runtime.app = create_app(pool, intake_settings, worker)
     return runtime

@@ -251,10 +251,29 @@ async def test_several_messages_a_retry_a_status_an_image_and_an_unsupported_typ
         )
         assert statuses[0].payload.status == "read" and statuses[0].complaint_id is None  # type: ignore[attr-defined]
 
+        # Documents follow later: a PDF captioned TAMBAH#<code> from the reporter's number.
+        follow_up = media_message(reporter, "document", "MEDIA-PDF-LATE", "application/pdf")
+        follow_up["document"]["caption"] = f"TAMBAH#{payload.tracking_code}"  # type: ignore[index]
+        stranger = text_message(singer, f"TAMBAH#{payload.tracking_code}#bukan laporan saya")
+        assert (await post(client, notification([follow_up, stranger]))).status_code == 200
+        (updated,) = await eventually(
+            lambda: _async(tap.of("ComplaintUpdated", tracking_code=payload.tracking_code))
+        )
+        assert updated.complaint_id == received.complaint_id
+        assert [a.attachment_id for a in updated.payload.attachments] == [  # type: ignore[attr-defined]
+            "whatsapp:MEDIA-PDF-LATE"
+        ]
+        refused = await eventually(
+            lambda: _async(len(tap.of("CitizenReplyRequested", to=singer)) >= 2)
+        )
+        assert refused
+
     await asyncio.sleep(2)  # anything a duplicate would have caused has had time to show
     assert len(tap.of("ComplaintReceived", reporter__phone=f"+{reporter}")) == 1
-    assert len(tap.of("CitizenReplyRequested", to=singer)) == 1
-    assert len(tap.of("CitizenReplyRequested", to=reporter)) == 1
+    assert len(tap.of("CitizenReplyRequested", to=singer)) == 2
+    assert "tidak menemukan" in tap.of("CitizenReplyRequested", to=singer)[1].payload.text  # type: ignore[attr-defined]
+    assert len(tap.of("CitizenReplyRequested", to=reporter)) == 2
+    assert len(tap.of("ComplaintUpdated", tracking_code=payload.tracking_code)) == 1
 
 
 async def test_a_bad_or_missing_signature_is_refused_and_publishes_nothing(

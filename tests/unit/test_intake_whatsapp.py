@@ -229,3 +229,22 @@ def test_an_odd_item_is_skipped_not_the_whole_notification() -> None:
     batch = parse_notification(data)
     assert [m.message_id for m in batch.messages] == ["wamid.1", "wamid.2"]
     assert batch.ignored == 2 and len(batch.statuses) == 2
+
+
+def test_a_follow_up_is_recognised_in_text_or_caption() -> None:
+    from services.intake.conversation import follow_up
+
+    text = follow_up(message("tambah#LPR-AAAA-BBBB-CCC#Surat desa menyusul"))
+    assert text is not None and text.code_text == "LPR-AAAA-BBBB-CCC"
+    assert text.text == "Surat desa menyusul" and text.attachment is None
+    media = InboundMessage(
+        message_id="wamid.m",
+        wa_id=WA_ID,
+        sent_at=T0,
+        kind="document",
+        media=Media(media_id="M9", mime_type="application/pdf", caption="TAMBAH#LPR-X"),
+    )
+    caption = follow_up(media)
+    assert caption is not None and caption.attachment is not None
+    assert caption.attachment.attachment_id == "whatsapp:M9"
+    assert follow_up(message("halo")) is None
