@@ -32,6 +32,8 @@ _YES = {"ya", "y", "iya", "yes", "ok", "oke", "benar", "setuju", "kirim", "send"
 _NO = {"tidak", "tdk", "no", "salah"}
 _CANCEL = {"batal", "cancel", "stop", "berhenti"}
 _DONE = {"selesai", "lewati", "tidak ada", "skip", "done", "none", "no documents"}
+_ANONYMOUS = {"anonim", "anonymous"}
+_SECRET = {"rahasia", "secret"}
 _ENGLISH_GREETINGS = {"hi", "hello", "hey", "good morning", "good afternoon", "english", "en"}
 USABLE_MEDIA = ("image", "document")
 
@@ -61,6 +63,8 @@ class Draft(BaseModel):
     region: str | None = None
     description: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    anonymous: bool = False
+    secret: bool = False
     last_message_at: datetime
 
 
@@ -98,7 +102,10 @@ _TEXTS: dict[Language, dict[str, str]] = {
         "summary": (
             "Mohon periksa laporan Anda:\nNama: {name}\nNIK: {nik}\nKontak: {contact}\n"
             "Lokasi: {region}\nKronologi: {description}\nDokumen: {documents}\n"
-            "Balas YA untuk mengirim, atau BATAL untuk membatalkan."
+            "Anonim (identitas tidak diperlihatkan ke instansi): {anonymous}\n"
+            "Rahasia (isi tidak dipublikasikan): {secret}\n"
+            "Balas YA untuk mengirim, ANONIM atau RAHASIA untuk mengubah pilihan itu, atau"
+            " BATAL untuk membatalkan."
         ),
         "confirm_again": "Balas YA untuk mengirim laporan, atau BATAL untuk membatalkan.",
         "filed": (
@@ -142,6 +149,8 @@ _TEXTS: dict[Language, dict[str, str]] = {
             " saya tidak terbit sejak 2019)."
         ),
         "no_documents": "belum ada",
+        "on": "ya",
+        "off": "tidak",
         "this_number": "nomor WhatsApp ini",
     },
     Language.ENGLISH: {
@@ -166,7 +175,10 @@ _TEXTS: dict[Language, dict[str, str]] = {
         "summary": (
             "Please check your report:\nName: {name}\nNIK: {nik}\nContact: {contact}\n"
             "Location: {region}\nWhat happened: {description}\nDocuments: {documents}\n"
-            "Reply YES to send it, or CANCEL to discard it."
+            "Anonymous (identity not shown to the agency): {anonymous}\n"
+            "Secret (content never public): {secret}\n"
+            "Reply YES to send it, ANONYMOUS or SECRET to switch that option, or CANCEL to"
+            " discard it."
         ),
         "confirm_again": "Reply YES to send your report, or CANCEL to discard it.",
         "filed": (
@@ -206,6 +218,8 @@ _TEXTS: dict[Language, dict[str, str]] = {
             "The one-message format is incomplete. Use: LAPOR#Name#NIK#City#Your complaint."
         ),
         "no_documents": "none yet",
+        "on": "yes",
+        "off": "no",
         "this_number": "this WhatsApp number",
     },
 }
@@ -246,6 +260,8 @@ def _submission(draft: Draft) -> Submission:
         address=None if city else draft.region,
         language=draft.language,
         attachments=draft.attachments,
+        anonymous=draft.anonymous,
+        secret=draft.secret,
     )
 
 
@@ -258,9 +274,16 @@ def _summary(draft: Draft) -> str:
         nik=draft.nik,
         contact=draft.email or draft.phone or _t(language, "this_number"),
         region=draft.region,
-        description=draft.description,
+        description=_shortened(draft.description or "", 1500),
         documents=len(draft.attachments) or _t(language, "no_documents"),
+        anonymous=_t(language, "on" if draft.anonymous else "off"),
+        secret=_t(language, "on" if draft.secret else "off"),
     )
+
+
+def _shortened(text: str, limit: int) -> str:
+    """WhatsApp text messages hold 4096 characters; the summary quotes only the start."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _prompt(draft: Draft) -> str:
@@ -464,5 +487,9 @@ def _answer(
                 return Outcome(
                     None, (_t(draft.language, "cancelled"),), draft.language, draft.complaint_id
                 )
+            if words in _ANONYMOUS or words in _SECRET:
+                flag = "anonymous" if words in _ANONYMOUS else "secret"
+                draft = draft.model_copy(update={flag: not getattr(draft, flag)})
+                return Outcome(draft, (_summary(draft),), draft.language, draft.complaint_id)
             return _stay(draft, "confirm_again")
     raise AssertionError(f"unknown step {draft.step}")  # pragma: no cover

@@ -248,3 +248,26 @@ def test_a_follow_up_is_recognised_in_text_or_caption() -> None:
     assert caption is not None and caption.attachment is not None
     assert caption.attachment.attachment_id == "whatsapp:M9"
     assert follow_up(message("halo")) is None
+
+
+def test_anonymous_and_secret_are_chosen_at_the_summary() -> None:
+    outcomes = converse(
+        [
+            "halo",
+            "Siti Aminah",
+            NIK,
+            "ya",
+            "Jakarta Pusat",
+            "Sertifikat tanah saya tidak terbit sejak 2019 padahal sudah lunas.",
+            "lewati",
+            "ANONIM",
+            "rahasia",
+            "anonim",
+            "rahasia",
+            "Anonim",
+            "ya",
+        ]
+    )
+    assert "Anonim (identitas tidak diperlihatkan ke instansi): ya" in outcomes[7].replies[0]
+    submission = outcomes[-1].submission
+    assert submission is not None and submission.anonymous is True and submission.secret is False
