@@ -40,6 +40,7 @@ from services.messaging import outbox
 from services.messaging.consumer import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
+INBOX_RETENTION_DAYS = 8  # Meta retries undelivered webhooks for up to 7 days
 
 
 async def store_messages(conn: asyncpg.Connection, messages: Sequence[InboundMessage]) -> int:
@@ -249,6 +250,11 @@ class InboxWorker:
             return len(rows)
 
     async def forget_expired(self) -> None:
-        """Drafts past the 24-hour window hold personal data nobody will finish: drop them."""
+        """Drafts past the 24-hour window hold personal data nobody will finish: drop them.
+        Processed inbox ids are kept as long as Meta may still retry (days), then dropped."""
         async with self.pool().acquire() as conn:
             await conn.execute("DELETE FROM whatsapp_conversations WHERE expires_at < now()")
+            await conn.execute(
+                "DELETE FROM whatsapp_inbox WHERE processed_at < now() - make_interval(days => $1)",
+                INBOX_RETENTION_DAYS,
+            )
