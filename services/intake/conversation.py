@@ -27,6 +27,9 @@ MAX_ATTACHMENTS = 10
 MIN_CHRONOLOGY = 20
 STRUCTURED_PREFIX = "LAPOR#"
 FOLLOW_UP_PREFIX = "TAMBAH#"
+STATUS_PREFIX = "STATUS#"
+_RESTART = {"ulang", "mulai lagi", "restart", "start over"}
+_GREETINGS = {"halo", "hai", "hallo", "assalamualaikum", "selamat pagi", "selamat siang"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _YES = {"ya", "y", "iya", "yes", "ok", "oke", "benar", "setuju", "kirim", "send"}
 _NO = {"tidak", "tdk", "no", "salah"}
@@ -122,6 +125,8 @@ _TEXTS: dict[Language, dict[str, str]] = {
         ),
         "follow_up_refused": "Tambahan tidak bisa diterima: {reason}.",
         "follow_up_done": "Tambahan untuk laporan {code} sudah kami terima.",
+        "status": "Status laporan {code}: {status}.",
+        "status_unknown": "Kami tidak menemukan laporan dengan nomor itu. Periksa lagi nomornya.",
         "cancelled": "Laporan dibatalkan. Kirim pesan apa saja untuk memulai lagi.",
         "bad_name": "Nama harus 2 sampai 200 huruf. Siapa nama lengkap Anda sesuai KTP?",
         "bad_nik": "NIK belum benar ({reason}). Mohon kirim 16 angka NIK sesuai KTP.",
@@ -193,6 +198,8 @@ _TEXTS: dict[Language, dict[str, str]] = {
         "follow_up_unknown": "We found no report with that code from this WhatsApp number.",
         "follow_up_refused": "We cannot take this addition: {reason}.",
         "follow_up_done": "We have added this to report {code}.",
+        "status": "Status of report {code}: {status}.",
+        "status_unknown": "We found no report with that code. Please check it.",
         "cancelled": "Your report was discarded. Send any message to start again.",
         "bad_name": "A name has 2 to 200 letters. What is your full name as on your KTP?",
         "bad_nik": "That NIK is not right ({reason}). Please send the 16 digits on your KTP.",
@@ -322,6 +329,39 @@ def follow_up_reply(language: Language, key: str, **values: object) -> str:
     return _t(language, key, **values)
 
 
+def status_request(message: InboundMessage) -> str | None:
+    """The code in `STATUS#<tracking code>`, or None when the message is not that."""
+    text = (message.text or "").strip()
+    if not text.upper().startswith(STATUS_PREFIX):
+        return None
+    return text[len(STATUS_PREFIX) :].strip()
+
+
+_STATUS_WORDS: dict[Language, dict[str, str]] = {
+    Language.INDONESIAN: {
+        "received": "diterima",
+        "under_review": "sedang diperiksa",
+        "verified": "terverifikasi, sedang dianalisis",
+        "rejected": "tidak dapat diproses",
+        "duplicate": "digabung dengan laporan lain",
+        "forwarded_to_agency": "diteruskan ke instansi",
+        "in_progress": "sedang ditindaklanjuti",
+        "awaiting_documents": "menunggu dokumen dari Anda",
+        "first_response_received": "tanggapan pertama diterima",
+        "being_rerouted": "dialihkan ke instansi lain",
+        "closed": "selesai",
+    },
+    Language.ENGLISH: {
+        "forwarded_to_agency": "forwarded to the agency",
+        "first_response_received": "first response received",
+    },
+}
+
+
+def status_words(status: str, language: Language) -> str:
+    return _STATUS_WORDS[language].get(status, status.replace("_", " "))
+
+
 def structured_report(message: InboundMessage, language: Language) -> Submission | str:
     """A `LAPOR#Nama#NIK#Kota#Isi` message as a submission, or the reply explaining the error."""
     parts = [part.strip() for part in (message.text or "").split("#", 4)]
@@ -381,6 +421,10 @@ def handle_message(draft: Draft | None, message: InboundMessage, tracking_code: 
     language = draft.language
     if words in _CANCEL:
         return Outcome(None, (_t(language, "cancelled"),), language, draft.complaint_id)
+    if words in _RESTART:
+        return _start(message, words, [])
+    if draft.step is Step.NAME and (words in _GREETINGS or words in _ENGLISH_GREETINGS):
+        return Outcome(draft, (_t(language, Step.NAME),), language, draft.complaint_id)
 
     if message.kind in USABLE_MEDIA:
         return _media(draft, message)

@@ -31,6 +31,8 @@ from services.intake.conversation import (
     follow_up,
     follow_up_reply,
     handle_message,
+    status_request,
+    status_words,
 )
 from services.intake.domain import PRODUCER, complaint_received
 from services.intake.settings import IntakeSettings
@@ -134,12 +136,41 @@ async def process_follow_up(
     return outcome
 
 
+async def process_status_request(
+    conn: asyncpg.Connection, message: InboundMessage, code_text: str
+) -> str:
+    """`STATUS#<code>`: the public status (no personal data), as on the web."""
+    language = Language.INDONESIAN
+    view = None
+    try:
+        view = await repository.status_view(conn, normalise_tracking_code(code_text))
+    except InvalidTrackingCode:
+        pass
+    if view is None:
+        reply = follow_up_reply(language, "status_unknown")
+        complaint_id = uuid.uuid5(WHATSAPP_NAMESPACE, f"draft:{message.message_id}")
+    else:
+        status = status_words(str(view["status"]), language)
+        if view.get("agency_name"):
+            status += f" ({view['agency_name']})"
+        reply = follow_up_reply(language, "status", code=view["tracking_code"], status=status)
+        complaint_id = await conn.fetchval(
+            "SELECT complaint_id FROM complaints WHERE tracking_code = $1", view["tracking_code"]
+        )
+    result = Outcome(None, (reply,), language, complaint_id)
+    await outbox.enqueue(conn, reply_events(message, result, None))
+    return "status" if view else "status_unknown"
+
+
 async def process_message(
     conn: asyncpg.Connection, message: InboundMessage, settings: IntakeSettings | None = None
 ) -> str:
     addition = follow_up(message)
     if addition is not None:
         return await process_follow_up(conn, message, addition, settings or IntakeSettings())
+    code_text = status_request(message)
+    if code_text is not None:
+        return await process_status_request(conn, message, code_text)
     row = await conn.fetchrow(
         "SELECT draft FROM whatsapp_conversations WHERE wa_id = $1 FOR UPDATE", message.wa_id
     )

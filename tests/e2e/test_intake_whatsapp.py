@@ -255,7 +255,9 @@ async def test_several_messages_a_retry_a_status_an_image_and_an_unsupported_typ
         follow_up = media_message(reporter, "document", "MEDIA-PDF-LATE", "application/pdf")
         follow_up["document"]["caption"] = f"TAMBAH#{payload.tracking_code}"  # type: ignore[index]
         stranger = text_message(singer, f"TAMBAH#{payload.tracking_code}#bukan laporan saya")
-        assert (await post(client, notification([follow_up, stranger]))).status_code == 200
+        asks = text_message(reporter, f"status#{payload.tracking_code.lower()}")
+        batch = notification([follow_up, stranger, asks])
+        assert (await post(client, batch)).status_code == 200
         (updated,) = await eventually(
             lambda: _async(tap.of("ComplaintUpdated", tracking_code=payload.tracking_code))
         )
@@ -263,16 +265,20 @@ async def test_several_messages_a_retry_a_status_an_image_and_an_unsupported_typ
         assert [a.attachment_id for a in updated.payload.attachments] == [  # type: ignore[attr-defined]
             "whatsapp:MEDIA-PDF-LATE"
         ]
-        refused = await eventually(
+        assert await eventually(
             lambda: _async(len(tap.of("CitizenReplyRequested", to=singer)) >= 2)
         )
-        assert refused
+        assert await eventually(
+            lambda: _async(len(tap.of("CitizenReplyRequested", to=reporter)) >= 3)
+        )
 
     await asyncio.sleep(2)  # anything a duplicate would have caused has had time to show
     assert len(tap.of("ComplaintReceived", reporter__phone=f"+{reporter}")) == 1
     assert len(tap.of("CitizenReplyRequested", to=singer)) == 2
     assert "tidak menemukan" in tap.of("CitizenReplyRequested", to=singer)[1].payload.text  # type: ignore[attr-defined]
-    assert len(tap.of("CitizenReplyRequested", to=reporter)) == 2
+    replies = [e.payload.text for e in tap.of("CitizenReplyRequested", to=reporter)]  # type: ignore[attr-defined]
+    assert len(replies) == 3
+    assert f"Status laporan {payload.tracking_code}: diterima" in replies[2]
     assert len(tap.of("ComplaintUpdated", tracking_code=payload.tracking_code)) == 1
 
 

@@ -271,3 +271,18 @@ def test_anonymous_and_secret_are_chosen_at_the_summary() -> None:
     assert "Anonim (identitas tidak diperlihatkan ke instansi): ya" in outcomes[7].replies[0]
     submission = outcomes[-1].submission
     assert submission is not None and submission.anonymous is True and submission.secret is False
+
+
+def test_restart_and_a_repeated_greeting_do_not_become_a_name() -> None:
+    outcomes = converse(["halo", "halo", "Siti Aminah", "ulang"])
+    assert outcomes[1].draft.step is Step.NAME and outcomes[1].draft.name is None
+    assert outcomes[2].draft.step is Step.NIK
+    assert outcomes[3].draft.step is Step.NAME and outcomes[3].draft.name is None
+
+
+def test_a_status_request_is_recognised() -> None:
+    from services.intake.conversation import status_request, status_words
+
+    assert status_request(message("status# LPR-AAAA-BBBB-CCC ")) == "LPR-AAAA-BBBB-CCC"
+    assert status_request(message("halo")) is None
+    assert status_words("forwarded_to_agency", Language.INDONESIAN) == "diteruskan ke instansi"
