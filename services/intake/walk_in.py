@@ -152,6 +152,14 @@ class Desk:
         )
 
     async def book(self, request: BookingRequest) -> tuple[Booking, bool]:
+        for _ in range(3):
+            try:
+                return await self._book(request)
+            except asyncpg.UniqueViolationError:
+                continue  # the same person booking twice at once, or a code drawn twice
+        raise DeskRefusal(409, "the booking could not be stored; please try again")
+
+    async def _book(self, request: BookingRequest) -> tuple[Booking, bool]:
         refusal = desk.booking_refusal(
             request.visit_date,
             self.today(),

@@ -220,3 +220,13 @@ async def test_a_walk_in_complaint_gets_a_receipt_and_carries_the_officer(desk, 
     assert received.payload.reporter.name == "Dewi Lestari"
     queue = (await client.get("/v1/walk-in/queue", auth=OFFICER)).json()
     assert queue[0]["tracking_code"] == receipt["tracking_code"]
+
+
+async def test_a_double_click_on_booking_keeps_one_booking(desk) -> None:  # type: ignore[no-untyped-def]
+    client, _ = desk
+    body = {"name": "Rina", "phone": "081377778888", "visit_date": "2026-12-08"}
+    responses = await asyncio.gather(
+        *(client.post("/v1/walk-in/bookings", json=body) for _ in range(5))
+    )
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
+    assert len({r.json()["booking_code"] for r in responses}) == 1
