@@ -32,7 +32,7 @@ async def intake(stack, database_url, topics, tmp_path_factory) -> AsyncIterator
     assert service.process.terminate() == 0, service.process.log_tail()
 
 
-async def test_no_generated_request_gets_a_server_error(intake: Intake) -> None:
+async def test_no_generated_request_gets_a_server_error(intake: Intake, tmp_path: Path) -> None:
     cli = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     if cli is None:
         pytest.skip("schemathesis is not installed (pip install -e '.[test]')")
@@ -52,6 +52,7 @@ async def test_no_generated_request_gets_a_server_error(intake: Intake) -> None:
         "30",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        cwd=tmp_path,  # schemathesis keeps a cache in its working directory
     )
     output, _ = await process.communicate()
     report = output.decode(errors="replace")
