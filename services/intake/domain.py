@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.events import (
+    Attachment,
     Channel,
     ComplaintReceived,
     ComplaintReceivedPayload,
@@ -39,6 +40,7 @@ class Submission:
     secret: bool = False
     in_court: bool = False
     filed_before: bool = False
+    attachments: tuple[Attachment, ...] = ()
 
 
 def complaint_received(
@@ -63,6 +65,7 @@ def complaint_received(
             location=Location(
                 region_code=submission.region_code, city=submission.city, address=submission.address
             ),
+            attachments=submission.attachments,
             eligibility=Eligibility(
                 in_court=submission.in_court, filed_before=submission.filed_before
             ),
@@ -103,6 +106,26 @@ def status_change(event: Event) -> StatusChange | None:
             return StatusChange(
                 "forwarded_to_agency", 20, event.payload.agency_name, event.payload.agency_name
             )
+        case "CaseStatusChanged":
+            status, rank = CASE_STATUSES[event.payload.status]
+            detail = event.payload.note or event.payload.agency_name
+            return StatusChange(status, rank, detail, event.payload.agency_name)
+        case "CaseDeadlineApproaching":
+            return StatusChange("deadline_approaching", -1, f"{event.payload.deadline_kind} due")
+        case "CaseOverdue":
+            return StatusChange("overdue", -1, f"escalated to {event.payload.escalated_to}")
         case "CitizenNotified":
             return StatusChange("notified", -1, event.payload.template)
     return None
+
+
+# A case's own events arrive in order (one partition per complaint), so they share a rank and
+# the latest wins; only closing is final against any late event from another topic.
+CASE_STATUSES: dict[str, tuple[str, int]] = {
+    "assigned": ("forwarded_to_agency", 20),
+    "in_progress": ("in_progress", 20),
+    "awaiting_documents": ("awaiting_documents", 20),
+    "responded": ("first_response_received", 20),
+    "not_in_remit": ("being_rerouted", 20),
+    "closed": ("closed", 50),
+}

@@ -36,6 +36,9 @@ HANDLERS = {
         "ComplaintNeedsReview",
         "ComplaintDuplicateDetected",
         "CaseAssigned",
+        "CaseStatusChanged",
+        "CaseDeadlineApproaching",
+        "CaseOverdue",
         "CitizenNotified",
     )
 }

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
+from schemas.events import Attachment, ComplaintReceived, ComplaintUpdated
 from services.intake.domain import StatusChange
+from services.messaging import outbox
 
 
 @dataclass(frozen=True)
@@ -27,37 +32,70 @@ async def find_by_idempotency_key(conn: asyncpg.Connection, key: str) -> StoredC
     return StoredComplaint(**row) if row else None
 
 
-async def insert_complaint(
+async def record_complaint(
     conn: asyncpg.Connection,
+    event: ComplaintReceived,
     *,
-    complaint_id: uuid.UUID,
-    tracking_code: str,
-    channel: str,
-    received_at: datetime,
-    idempotency_key: str | None,
-    request_fingerprint: str | None,
+    idempotency_key: str | None = None,
+    request_fingerprint: str | None = None,
+    officer_id: str | None = None,
+    uploads: Sequence[tuple[Attachment, bytes]] = (),
 ) -> bool:
-    """Insert a new complaint; False when the idempotency key was taken concurrently."""
+    """Store a new complaint and its `ComplaintReceived` in the outbox, in the caller's
+    transaction; False (and nothing written) when the idempotency key was already used."""
+    payload = event.payload
     inserted = await conn.fetchval(
         "INSERT INTO complaints (complaint_id, tracking_code, channel, idempotency_key,"
-        " request_fingerprint, received_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)"
-        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING true",
-        complaint_id,
-        tracking_code,
-        channel,
+        " request_fingerprint, received_at, updated_at, details, contact_phone, contact_email,"
+        " officer_id) VALUES ($1, $2, $3, $4, $5, $6, $6, $7::jsonb, $8, $9, $10)"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        event.complaint_id,
+        payload.tracking_code,
+        payload.channel.value,
         idempotency_key,
         request_fingerprint,
-        received_at,
+        payload.received_at,
+        payload.model_dump_json(),
+        payload.reporter.phone,
+        payload.reporter.email,
+        officer_id,
     )
-    if inserted:
-        await conn.execute(
-            "INSERT INTO complaint_timeline (event_id, complaint_id, event_type, status,"
-            " occurred_at) VALUES ($1, $2, 'ComplaintReceived', 'received', $3)",
-            uuid.uuid5(complaint_id, "received"),
-            complaint_id,
-            received_at,
-        )
-    return bool(inserted)
+    if not inserted:
+        return False
+    await conn.execute(
+        "INSERT INTO complaint_timeline (event_id, complaint_id, event_type, status,"
+        " occurred_at) VALUES ($1, $2, 'ComplaintReceived', 'received', $3)",
+        uuid.uuid5(event.complaint_id, "received"),
+        event.complaint_id,
+        payload.received_at,
+    )
+    await add_attachments(conn, event.complaint_id, payload.attachments, uploads)
+    await outbox.enqueue(conn, [event])
+    return True
+
+
+async def add_attachments(
+    conn: asyncpg.Connection,
+    complaint_id: uuid.UUID,
+    attachments: Sequence[Attachment],
+    uploads: Sequence[tuple[Attachment, bytes]] = (),
+) -> None:
+    content = {attachment.attachment_id: data for attachment, data in uploads}
+    await conn.executemany(
+        "INSERT INTO complaint_attachments (complaint_id, attachment_id, media_type, filename,"
+        " size_bytes, content) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        [
+            (
+                complaint_id,
+                a.attachment_id,
+                a.media_type,
+                a.filename,
+                a.size_bytes,
+                content.get(a.attachment_id) or None,
+            )
+            for a in attachments
+        ],
+    )
 
 
 async def apply_status(
@@ -111,3 +149,138 @@ async def status_view(conn: asyncpg.Connection, tracking_code: str) -> dict[str,
     view.pop("complaint_id")
     view["timeline"] = [dict(entry) for entry in timeline]
     return view
+
+
+@dataclass(frozen=True)
+class ComplaintRecord:
+    complaint_id: uuid.UUID
+    tracking_code: str
+    channel: str
+    status: str
+    received_at: datetime
+    contact_phone: str | None
+    contact_email: str | None
+    details: dict[str, Any]
+
+
+async def complaint_record(conn: asyncpg.Connection, tracking_code: str) -> ComplaintRecord | None:
+    row = await conn.fetchrow(
+        "SELECT complaint_id, tracking_code, channel, status, received_at, contact_phone,"
+        " contact_email, details FROM complaints WHERE tracking_code = $1",
+        tracking_code,
+    )
+    if row is None:
+        return None
+    values = dict(row)
+    values["details"] = json.loads(values["details"]) if values["details"] else {}
+    return ComplaintRecord(**values)
+
+
+async def attachments_of(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT attachment_id, media_type, filename, size_bytes, added_at"
+        " FROM complaint_attachments WHERE complaint_id = $1 ORDER BY added_at, attachment_id",
+        complaint_id,
+    )
+    return [dict(row) for row in rows]
+
+
+async def updates_of(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT additional_text, added_at FROM complaint_updates WHERE complaint_id = $1"
+        " ORDER BY added_at",
+        complaint_id,
+    )
+    return [dict(row) for row in rows]
+
+
+async def store_one_time_code(
+    conn: asyncpg.Connection,
+    *,
+    code_id: uuid.UUID,
+    complaint_id: uuid.UUID,
+    digest: str,
+    expires_at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO ownership_codes (code_id, complaint_id, digest, expires_at)"
+        " VALUES ($1, $2, $3, $4)",
+        code_id,
+        complaint_id,
+        digest,
+        expires_at,
+    )
+
+
+async def recent_code_count(conn: asyncpg.Connection, complaint_id: uuid.UUID, minutes: int) -> int:
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM ownership_codes WHERE complaint_id = $1"
+            " AND created_at > now() - make_interval(mins => $2)",
+            complaint_id,
+            minutes,
+        )
+    )
+
+
+async def use_one_time_code(
+    conn: asyncpg.Connection, complaint_id: uuid.UUID, digest: str, max_failed: int
+) -> bool:
+    """True if a live code has this digest (it stays usable until expiry, so the citizen can
+    view and then update); a wrong guess counts against every live code of the report."""
+    matched = await conn.fetchval(
+        "UPDATE ownership_codes SET used_at = coalesce(used_at, now())"
+        " WHERE complaint_id = $1 AND digest = $2 AND expires_at > now()"
+        " AND failed_tries < $3 RETURNING true",
+        complaint_id,
+        digest,
+        max_failed,
+    )
+    if matched:
+        return True
+    await conn.execute(
+        "UPDATE ownership_codes SET failed_tries = failed_tries + 1"
+        " WHERE complaint_id = $1 AND expires_at > now()",
+        complaint_id,
+    )
+    return False
+
+
+async def find_update(
+    conn: asyncpg.Connection, idempotency_key: str
+) -> tuple[uuid.UUID, str] | None:
+    row = await conn.fetchrow(
+        "SELECT event_id, request_fingerprint FROM complaint_updates WHERE idempotency_key = $1",
+        idempotency_key,
+    )
+    return (row["event_id"], row["request_fingerprint"]) if row else None
+
+
+async def record_update(
+    conn: asyncpg.Connection,
+    event: ComplaintUpdated,
+    *,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> bool:
+    inserted = await conn.fetchval(
+        "INSERT INTO complaint_updates (event_id, complaint_id, idempotency_key,"
+        " request_fingerprint, additional_text, added_at) VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        event.event_id,
+        event.complaint_id,
+        idempotency_key,
+        fingerprint,
+        event.payload.additional_text,
+        event.occurred_at,
+    )
+    if inserted:
+        await conn.execute(
+            "INSERT INTO complaint_timeline (event_id, complaint_id, event_type, status, detail,"
+            " occurred_at) VALUES ($1, $2, 'ComplaintUpdated', 'updated', $3, $4)",
+            event.event_id,
+            event.complaint_id,
+            f"{len(event.payload.attachments)} attachment(s) added",
+            event.occurred_at,
+        )
+    return bool(inserted)

@@ -7,6 +7,8 @@ from pathlib import Path
 from schemas.topics import CASES, COMPLAINTS_TRIAGED, NOTIFICATIONS
 from services.intake.api import create_app
 from services.intake.handlers import HANDLERS
+from services.intake.inbox import InboxWorker
+from services.intake.settings import IntakeSettings
 from services.messaging.runtime import ServiceRuntime, Settings
 
 SERVICE = "intake"
@@ -28,5 +30,8 @@ def build(settings: Settings) -> ServiceRuntime:
         assert runtime.pool is not None
         return runtime.pool
 
-    runtime.app = create_app(pool)
+    intake_settings = IntakeSettings()
+    worker = InboxWorker(pool, intake_settings)
+    runtime.background.append(worker.run)
+    runtime.app = create_app(pool, intake_settings, worker)
     return runtime

@@ -54,3 +54,25 @@ def normalise_tracking_code(text: str) -> str:
     if _check_symbol(body) != check:
         raise InvalidTrackingCode("this tracking code has a typo: its check symbol does not match")
     return _format(cleaned)
+
+
+# Walk-in booking codes: `KUN-XXXX-XXC` (kunjungan, a visit), six random symbols (30 bits,
+# enough for the few thousand bookings open at any time) and the same check symbol.
+BOOKING_PREFIX = "KUN"
+BOOKING_SYMBOLS = 6
+
+
+def new_booking_code() -> str:
+    body = "".join(secrets.choice(ALPHABET) for _ in range(BOOKING_SYMBOLS))
+    symbols = body + _check_symbol(body)
+    return f"{BOOKING_PREFIX}-{symbols[0:4]}-{symbols[4:7]}"
+
+
+def normalise_booking_code(text: str) -> str:
+    cleaned = text.upper().replace("-", "").replace(" ", "").removeprefix(BOOKING_PREFIX)
+    cleaned = cleaned.translate(_LOOKALIKES)
+    if len(cleaned) != BOOKING_SYMBOLS + 1 or any(symbol not in _VALUE for symbol in cleaned):
+        raise InvalidTrackingCode("a booking code looks like KUN-XXXX-XXX")
+    if _check_symbol(cleaned[:-1]) != cleaned[-1]:
+        raise InvalidTrackingCode("this booking code has a typo: its check symbol does not match")
+    return f"{BOOKING_PREFIX}-{cleaned[0:4]}-{cleaned[4:7]}"

@@ -1,0 +1,212 @@
+"""Load on a running intake: accepted complaints per second and latency percentiles.
+
+Two scenarios, each with `--requests` requests from `--concurrency` concurrent clients:
+
+- web: `POST /v1/complaints` (JSON); a 202 means the complaint and its event are committed.
+- whatsapp: signed `POST /webhooks/whatsapp` notifications, each carrying one one-message
+  report (`LAPOR#...`); a 200 means the message is persisted. The script then reads the
+  intake topic from Kafka until every one of those reports is out as `ComplaintReceived`,
+  which measures the whole path (webhook, inbox worker, outbox relay, broker).
+
+Usage (intake running with LAPOR_INTAKE_WHATSAPP_APP_SECRET=bench-secret):
+
+    .venv/bin/python bench/intake_load.py --url http://127.0.0.1:8000 \
+        --requests 2000 --concurrency 32 --app-secret bench-secret
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from schemas.events import parse_event
+from schemas.topics import COMPLAINTS_INTAKE
+from services.intake.whatsapp import sign
+
+NIK = "3171015501900001"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def report(name: str, latencies: list[float], elapsed: float, failures: int) -> None:
+    ms = [value * 1000 for value in latencies]
+    print(
+        f"{name:<9} accepted={len(latencies):>6}  failed={failures:>4}"
+        f"  rate={len(latencies) / elapsed:8.1f}/s"
+        f"  p50={percentile(ms, 0.50):7.1f}ms  p95={percentile(ms, 0.95):7.1f}ms"
+        f"  p99={percentile(ms, 0.99):7.1f}ms  max={max(ms):7.1f}ms"
+        f"  mean={statistics.fmean(ms):7.1f}ms"
+    )
+
+
+async def run(
+    requests: int, concurrency: int, send: Callable[[int], Awaitable[bool]]
+) -> tuple[list[float], float, int]:
+    latencies: list[float] = []
+    failures = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(requests):
+        queue.put_nowait(index)
+
+    async def worker() -> None:
+        nonlocal failures
+        while not queue.empty():
+            index = queue.get_nowait()
+            started = time.perf_counter()
+            if await send(index):
+                latencies.append(time.perf_counter() - started)
+            else:
+                failures += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, time.perf_counter() - started, failures
+
+
+async def web(client: httpx.AsyncClient, args: argparse.Namespace) -> None:
+    run_id = uuid.uuid4().hex[:8]
+
+    async def send(index: int) -> bool:
+        response = await client.post(
+            "/v1/complaints",
+            headers={"Idempotency-Key": f"bench-{run_id}-{index}"},
+            json={
+                "name": "Siti Aminah",
+                "nik": NIK,
+                "phone": "081234567890",
+                "description": f"Sertifikat tanah nomor {index} tidak terbit sejak 2019 ({run_id})",
+            },
+        )
+        return response.status_code == 202
+
+    await run(args.requests // 10, args.concurrency, send)  # warm-up, not reported
+    latencies, elapsed, failures = await run(args.requests, args.concurrency, send)
+    report("web", latencies, elapsed, failures)
+
+
+async def whatsapp(client: httpx.AsyncClient, args: argparse.Namespace) -> None:
+    # Valid Indonesian mobile numbers (62812 + 8 digits), fresh per run.
+    offset = int(time.time()) % 90_000 * 1000
+    wa_ids = [f"62812{offset + index:08d}" for index in range(args.requests)]
+
+    async def send(index: int) -> bool:
+        wa_id = wa_ids[index]
+        body = {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "WABA",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {"phone_number_id": "1"},
+                                "contacts": [{"profile": {"name": "Warga"}, "wa_id": wa_id}],
+                                "messages": [
+                                    {
+                                        "from": wa_id,
+                                        "id": f"wamid.bench.{wa_id}",
+                                        "timestamp": str(int(time.time())),
+                                        "type": "text",
+                                        "text": {
+                                            "body": f"LAPOR#Siti Aminah#{NIK}#Jakarta Pusat#"
+                                            f"Jalan rusak parah di depan sekolah nomor {index}."
+                                        },
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+        raw = json.dumps(body).encode()
+        response = await client.post(
+            "/webhooks/whatsapp",
+            content=raw,
+            headers={
+                "content-type": "application/json",
+                "X-Hub-Signature-256": sign(args.app_secret, raw),
+            },
+        )
+        return response.status_code == 200
+
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        COMPLAINTS_INTAKE.name,
+        bootstrap_servers=args.kafka,
+        auto_offset_reset="latest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        while not consumer.assignment():
+            await consumer.getmany(timeout_ms=200)
+        await consumer.seek_to_end()
+        started = time.perf_counter()
+        latencies, elapsed, failures = await run(args.requests, args.concurrency, send)
+        report("whatsapp", latencies, elapsed, failures)
+        expected = {f"+{wa_id}" for wa_id in wa_ids}
+        seen: set[str] = set()
+        deadline = time.monotonic() + args.drain_timeout
+        while seen != expected and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    event = parse_event(record.value)
+                    if event.event_type == "ComplaintReceived":
+                        phone = event.payload.reporter.phone  # type: ignore[union-attr]
+                        if phone in expected:
+                            seen.add(phone)
+        total = time.perf_counter() - started
+        print(
+            f"whatsapp  filed on Kafka={len(seen)}/{len(expected)}"
+            f"  end-to-end rate={len(seen) / total:8.1f}/s  (webhook to ComplaintReceived,"
+            f" {total:.1f}s in all)"
+        )
+    finally:
+        await consumer.stop()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--app-secret", default=os.environ.get("LAPOR_INTAKE_WHATSAPP_APP_SECRET"))
+    parser.add_argument(
+        "--kafka", default=os.environ.get("LAPOR_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+    )
+    parser.add_argument("--drain-timeout", type=float, default=300.0)
+    parser.add_argument("--only", choices=("web", "whatsapp"))
+    args = parser.parse_args()
+    limits = httpx.Limits(max_connections=args.concurrency)
+    async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=60) as client:
+        print(f"intake at {args.url}: {args.requests} requests, {args.concurrency} concurrent")
+        if args.only in (None, "web"):
+            await web(client, args)
+        if args.only in (None, "whatsapp"):
+            if not args.app_secret:
+                print("whatsapp  skipped: give --app-secret (the intake's app secret)")
+            else:
+                await whatsapp(client, args)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

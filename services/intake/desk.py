@@ -1,0 +1,64 @@
+"""The walk-in desk's rules, pure: opening hours in the desk's time zone, bookable days, and
+the daily quota. The real desk opens Mon-Thu 08:00-14:00 and Fri 08:00-14:30 (Asia/Jakarta),
+takes about 50 people a day, and closes on public holidays; all of it is configurable."""
+
+from __future__ import annotations
+
+from collections.abc import Container, Mapping
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+OpeningHours = Mapping[int, tuple[time, time]]  # weekday (Mon = 0) -> [opens, closes)
+
+
+def local_now(now: datetime, timezone: str) -> datetime:
+    return now.astimezone(ZoneInfo(timezone))
+
+
+def is_open(
+    now: datetime, hours: OpeningHours, timezone: str, closed_days: Container[date] = ()
+) -> bool:
+    """Open from the opening minute up to, not including, the closing minute."""
+    local = local_now(now, timezone)
+    if local.date() in closed_days or local.weekday() not in hours:
+        return False
+    opens, closes = hours[local.weekday()]
+    return opens <= local.time().replace(tzinfo=None) < closes
+
+
+def booking_refusal(
+    visit: date,
+    today: date,
+    hours: OpeningHours,
+    days_ahead: int,
+    closed_days: Container[date] = (),
+) -> str | None:
+    """Why a visit cannot be booked on that day, or None when it can."""
+    if visit < today:
+        return "the visit date is in the past"
+    if visit > today + timedelta(days=days_ahead):
+        return f"visits can be booked at most {days_ahead} days ahead"
+    if visit.weekday() not in hours:
+        return "the desk is closed on that weekday"
+    if visit in closed_days:
+        return "the desk is closed on that public holiday"
+    return None
+
+
+def has_room(taken: int, quota: int) -> bool:
+    return taken < quota
+
+
+def receipt_text(
+    *, tracking_code: str, queue_number: int, officer_id: str, received_at: datetime, timezone: str
+) -> str:
+    local = local_now(received_at, timezone)
+    return (
+        "LAPOR MAS WAPRES - TANDA TERIMA PENGADUAN\n"
+        f"Nomor pelacakan : {tracking_code}\n"
+        f"Nomor antrean   : {queue_number:03d}\n"
+        f"Petugas         : {officer_id}\n"
+        f"Waktu           : {local:%d-%m-%Y %H:%M} {local.tzname()}\n"
+        "Dokumen pendukung dapat menyusul paling lambat 10 hari.\n"
+        "Pantau status di /lapor/status dengan nomor pelacakan di atas."
+    )

@@ -1,0 +1,496 @@
+"""The web channel's HTML pages: a server-rendered complaint form (Bahasa Indonesia first,
+English on ?lang=en), its receipt, and a status lookup. No JavaScript is needed.
+
+Errors are shown field by field, both next to the field and in a summary at the top that
+links to it. A hidden form token is the idempotency key, so a double submit files once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from schemas.events import Attachment, Channel
+from services.intake import filing, repository
+from services.intake.domain import Submission
+from services.intake.settings import IntakeSettings
+from services.intake.tracking import InvalidTrackingCode, normalise_tracking_code
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+
+# What a file must start with to be the type it claims; anything else is refused.
+SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "application/pdf": (b"%PDF-",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+}
+TEXT_FIELDS = ("name", "nik", "phone", "email", "city", "address", "description")
+FLAGS = ("anonymous", "secret", "in_court", "filed_before")
+
+_LABELS = {
+    "id": {
+        "name": "Nama lengkap",
+        "nik": "NIK",
+        "phone": "Nomor HP / WhatsApp",
+        "email": "Email",
+        "city": "Kota / kabupaten kejadian",
+        "address": "Alamat (tidak wajib)",
+        "description": "Kronologi",
+        "attachments": "Dokumen pendukung",
+        "anonymous": "Anonim: identitas saya tidak diperlihatkan kepada instansi",
+        "secret": "Rahasia: isi laporan tidak ditampilkan untuk publik",
+        "in_court": "Masalah ini sedang atau pernah diproses di pengadilan",
+        "filed_before": "Saya sudah pernah melaporkan masalah ini ke sini",
+        "code": "Nomor pelacakan",
+        "form": "Formulir",
+    },
+    "en": {
+        "name": "Full name",
+        "nik": "NIK",
+        "phone": "Mobile / WhatsApp number",
+        "email": "Email",
+        "city": "City or regency where it happened",
+        "address": "Address (optional)",
+        "description": "What happened",
+        "attachments": "Supporting documents",
+        "anonymous": "Anonymous: my identity is not shown to the agency",
+        "secret": "Secret: the content is never shown in public",
+        "in_court": "This matter is or was before a court",
+        "filed_before": "I have reported this matter here before",
+        "code": "Tracking code",
+        "form": "Form",
+    },
+}
+_TEXTS: dict[str, dict[str, Any]] = {
+    "id": {
+        "nav": "Navigasi",
+        "form_link": "Buat laporan",
+        "status_link": "Cek status laporan",
+        "update_link": "Tambah dokumen",
+        "other_language": "English",
+        "form_title": "Sampaikan laporan Anda",
+        "form_intro": (
+            "Isi formulir ini untuk melapor kepada Sekretariat Wakil Presiden. Kolom bertanda"
+            " wajib harus diisi; nomor HP atau email diperlukan agar kami bisa menghubungi Anda."
+        ),
+        "error_summary": "Ada yang perlu diperbaiki",
+        "options": "Pilihan pelapor dan kelayakan",
+        "submit": "Kirim laporan",
+        "hints": {
+            "name": "Wajib. Sesuai KTP.",
+            "nik": "Wajib. 16 angka pada KTP.",
+            "phone": "Contoh: 0812-3456-7890. Isi nomor HP atau email.",
+            "email": "Contoh: nama@contoh.id",
+            "city": "Contoh: Jakarta Pusat",
+            "address": "Jalan, RT/RW, kelurahan.",
+            "description": "Wajib, minimal 20 huruf: apa yang terjadi, kapan, di mana, siapa.",
+            "attachments": "PDF, JPG atau PNG; paling banyak {count} berkas, masing-masing"
+            " maksimal {mb} MB. Dokumen masih bisa menyusul dalam 10 hari.",
+        },
+        "receipt_title": "Laporan Anda sudah kami terima",
+        "receipt_intro": "Terima kasih. Nomor pelacakan laporan Anda:",
+        "receipt_keep": "Simpan nomor ini untuk memantau status dan menambah dokumen.",
+        "status_title": "Cek status laporan",
+        "look_up": "Cari",
+        "current_status": "Status",
+        "not_found": "Tidak ada laporan dengan nomor ini.",
+        "update_title": "Tambah keterangan atau dokumen",
+        "update_intro": (
+            "Dokumen yang kurang bisa menyusul dalam 10 hari sejak laporan dibuat. Buktikan"
+            " bahwa ini laporan Anda dengan nomor HP yang terdaftar atau kode sekali pakai."
+        ),
+        "update_labels": {
+            "kode": "Nomor pelacakan",
+            "phone": "Nomor HP yang terdaftar",
+            "one_time_code": "atau kode sekali pakai (6 angka)",
+            "additional_text": "Keterangan tambahan",
+        },
+        "update_submit": "Kirim tambahan",
+        "update_done": "Tambahan Anda sudah kami terima dan diteruskan bersama laporan.",
+        "update_empty": "Tulis keterangan atau lampirkan dokumen.",
+        "proof_missing": "Isi nomor HP yang terdaftar atau kode sekali pakai.",
+    },
+    "en": {
+        "nav": "Navigation",
+        "form_link": "File a report",
+        "status_link": "Check a report's status",
+        "update_link": "Add documents",
+        "other_language": "Bahasa Indonesia",
+        "form_title": "File your report",
+        "form_intro": (
+            "Use this form to report to the Vice President's Secretariat. Required fields are"
+            " marked; a phone number or email lets us reach you."
+        ),
+        "error_summary": "Please correct the following",
+        "options": "Reporter options and eligibility",
+        "submit": "Send report",
+        "hints": {
+            "name": "Required. As on your KTP.",
+            "nik": "Required. The 16 digits on your KTP.",
+            "phone": "E.g. 0812-3456-7890. Give a phone number or an email.",
+            "email": "E.g. name@example.id",
+            "city": "E.g. Jakarta Pusat",
+            "address": "Street, RT/RW, village.",
+            "description": "Required, at least 20 characters: what, when, where, who.",
+            "attachments": "PDF, JPG or PNG; at most {count} files of {mb} MB each. Documents"
+            " may follow within 10 days.",
+        },
+        "receipt_title": "We have received your report",
+        "receipt_intro": "Thank you. Your tracking code:",
+        "receipt_keep": "Keep this code to follow your report and add documents.",
+        "status_title": "Check a report's status",
+        "look_up": "Look up",
+        "current_status": "Status",
+        "not_found": "No report has this code.",
+        "update_title": "Add information or documents",
+        "update_intro": (
+            "Missing documents may follow within 10 days of the report. Prove the report is"
+            " yours with the phone number on file or a one-time code."
+        ),
+        "update_labels": {
+            "kode": "Tracking code",
+            "phone": "Phone number on file",
+            "one_time_code": "or one-time code (6 digits)",
+            "additional_text": "Additional information",
+        },
+        "update_submit": "Send addition",
+        "update_done": "We have received your addition; it travels with your report.",
+        "update_empty": "Write something or attach a document.",
+        "proof_missing": "Give the phone number on file or a one-time code.",
+    },
+}
+# Bahasa Indonesia for the validation messages the edge checks produce.
+_INDONESIAN_ERRORS = {
+    "NIK must be exactly 16 digits": "NIK harus tepat 16 angka.",
+    "NIK province code (digits 1-2) does not exist": "Kode provinsi NIK (angka 1-2) tidak ada.",
+    "NIK regency code (digits 3-4) cannot be 00": "Kode kabupaten/kota NIK (angka 3-4) tidak"
+    " boleh 00.",
+    "NIK birth date (digits 7-12) is not a real date": "Tanggal lahir pada NIK (angka 7-12)"
+    " tidak valid.",
+    "NIK serial (digits 13-16) starts at 0001": "Nomor urut NIK (angka 13-16) dimulai dari 0001.",
+    "phone number cannot be read": "Nomor HP tidak terbaca.",
+    "phone number is not a valid number": "Nomor HP tidak valid.",
+    "email address is not valid": "Alamat email tidak valid.",
+    "give a phone number or an email address so we can reach you": "Isi nomor HP atau email"
+    " agar kami bisa menghubungi Anda.",
+}
+_TYPE_ERRORS = {
+    "id": {
+        "missing": "Wajib diisi.",
+        "string_too_short": "Terlalu pendek (minimal {min_length} huruf).",
+        "string_too_long": "Terlalu panjang (maksimal {max_length} huruf).",
+    },
+    "en": {
+        "missing": "Required.",
+        "string_too_short": "Too short (at least {min_length} characters).",
+        "string_too_long": "Too long (at most {max_length} characters).",
+    },
+}
+
+
+def _language(request: Request, form_value: object = None) -> str:
+    lang = form_value or request.query_params.get("lang")
+    return "en" if lang == "en" else "id"
+
+
+def render(
+    template: str,
+    lang: str,
+    status_code: int = 200,
+    texts: dict[str, Any] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    texts = {**_TEXTS[lang], "labels": _LABELS[lang], **(texts or {})}
+    page = TEMPLATES.get_template(template).render(
+        lang=lang, other_lang="en" if lang == "id" else "id", t=texts, **context
+    )
+    return HTMLResponse(page, status_code=status_code)
+
+
+def field_errors(error: ValidationError, lang: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for item in error.errors(include_url=False, include_input=False):
+        field = str(item["loc"][0]) if item["loc"] else "phone"  # the model-level check
+        if field not in TEXT_FIELDS:
+            field = "phone"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if item["type"] in _TYPE_ERRORS[lang]:
+            message = _TYPE_ERRORS[lang][item["type"]].format(**(item.get("ctx") or {}))
+        elif lang == "id":
+            message = _INDONESIAN_ERRORS.get(message, message)
+        errors.setdefault(field, message)
+    return errors
+
+
+async def read_uploads(
+    files: list[UploadFile], settings: IntakeSettings, lang: str
+) -> tuple[list[tuple[Attachment, bytes]], str | None]:
+    """The uploads as attachments, or the reason they are refused."""
+    files = [file for file in files if file.filename]
+    if len(files) > settings.max_attachments:
+        return [], (
+            f"Paling banyak {settings.max_attachments} berkas."
+            if lang == "id"
+            else f"At most {settings.max_attachments} files."
+        )
+    uploads: list[tuple[Attachment, bytes]] = []
+    for file in files:
+        data = await file.read(settings.max_attachment_bytes + 1)
+        name = (file.filename or "")[:200]
+        if len(data) > settings.max_attachment_bytes:
+            mb = settings.max_attachment_bytes // (1024 * 1024)
+            return [], (
+                f"{name}: lebih dari {mb} MB." if lang == "id" else f"{name}: larger than {mb} MB."
+            )
+        media_type = next(
+            (kind for kind, magic in SIGNATURES.items() if data.startswith(magic)), None
+        )
+        if media_type is None:
+            return [], (
+                f"{name}: hanya PDF, JPG atau PNG."
+                if lang == "id"
+                else f"{name}: only PDF, JPG or PNG."
+            )
+        digest = hashlib.sha256(data).hexdigest()
+        attachment = Attachment(
+            attachment_id=f"upload:{digest[:32]}",
+            media_type=media_type,
+            filename=name,
+            size_bytes=len(data),
+        )
+        uploads.append((attachment, data))
+    return uploads, None
+
+
+def web_router(pool: Callable[[], asyncpg.Pool], settings: IntakeSettings) -> APIRouter:
+    from services.intake.api import ComplaintRequest  # the JSON API's validation, shared
+
+    router = APIRouter(include_in_schema=False)
+    upload_hint = {
+        "count": settings.max_attachments,
+        "mb": settings.max_attachment_bytes // (1024 * 1024),
+    }
+
+    def form_page(lang: str, values: dict[str, Any], errors: dict[str, str], token: str) -> Any:
+        hints = dict(_TEXTS[lang]["hints"])
+        hints["attachments"] = hints["attachments"].format(**upload_hint)
+        return render(
+            "form.html",
+            lang,
+            status_code=422 if errors else 200,
+            texts={"hints": hints},
+            title=_TEXTS[lang]["form_title"],
+            values=values,
+            errors=errors,
+            form_token=token,
+        )
+
+    @router.get("/", response_class=RedirectResponse)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/lapor", status_code=303)
+
+    @router.get("/lapor", response_class=HTMLResponse)
+    async def complaint_form(request: Request) -> Any:
+        return form_page(_language(request), {}, {}, str(uuid.uuid4()))
+
+    @router.post("/lapor", response_class=HTMLResponse)
+    async def submit_form(request: Request) -> Response:
+        form = await request.form(
+            max_files=settings.max_attachments + 5, max_fields=50, max_part_size=64 * 1024
+        )
+        lang = _language(request, form.get("language"))
+        values: dict[str, Any] = {
+            name: str(form.get(name) or "").strip()
+            for name in TEXT_FIELDS
+            if isinstance(form.get(name) or "", str)
+        }
+        for name in FLAGS:
+            values[name] = form.get(name) is not None
+        token = str(form.get("form_token") or "")
+        try:
+            token = str(uuid.UUID(token))
+        except ValueError:
+            token = str(uuid.uuid4())
+        errors: dict[str, str] = {}
+        body: Any = None
+        try:
+            body = ComplaintRequest(
+                **{k: v for k, v in values.items() if v not in ("", None)},
+                language=lang,
+            )
+        except ValidationError as error:
+            errors = field_errors(error, lang)
+        if not values["phone"] and not values["email"]:  # pydantic skips this once a field fails
+            message = "give a phone number or an email address so we can reach you"
+            errors.setdefault("phone", _INDONESIAN_ERRORS[message] if lang == "id" else message)
+        files = [item for item in form.getlist("attachments") if isinstance(item, UploadFile)]
+        uploads, upload_error = await read_uploads(files, settings, lang)
+        if upload_error:
+            errors["attachments"] = upload_error
+        if errors or body is None:
+            return form_page(lang, values, errors, token)
+        fingerprint = hashlib.sha256(
+            (body.model_dump_json() + "".join(a.attachment_id for a, _ in uploads)).encode()
+        ).hexdigest()
+        async with pool().acquire() as conn:
+            filed = await filing.file_complaint(
+                conn,
+                Submission(
+                    channel=Channel.WEB,
+                    attachments=tuple(a for a, _ in uploads),
+                    **body.model_dump(),
+                ),
+                idempotency_key=f"form:{token}",
+                fingerprint=fingerprint,
+                uploads=uploads,
+            )
+        if filed.tracking_code is None:  # the same form token with other content: new token
+            message = (
+                "Formulir ini sudah terkirim dengan isi lain; periksa dan kirim lagi."
+                if lang == "id"
+                else "This form was already sent with other content; check and send again."
+            )
+            return form_page(lang, values, {"description": message}, str(uuid.uuid4()))
+        return RedirectResponse(f"/lapor/terima/{filed.tracking_code}?lang={lang}", status_code=303)
+
+    @router.get("/lapor/tambah", response_class=HTMLResponse)
+    async def update_form(request: Request, kode: str = "") -> Any:
+        lang = _language(request)
+        return render(
+            "update.html",
+            lang,
+            title=_TEXTS[lang]["update_title"],
+            values={"kode": kode[:40]},
+            errors={},
+            form_token=str(uuid.uuid4()),
+            done=False,
+        )
+
+    @router.post("/lapor/tambah", response_class=HTMLResponse)
+    async def submit_update(request: Request) -> Any:
+        form = await request.form(
+            max_files=settings.max_attachments + 5, max_fields=20, max_part_size=64 * 1024
+        )
+        lang = _language(request)
+        texts = _TEXTS[lang]
+        values = {
+            name: str(form.get(name) or "").strip()[:20_000]
+            for name in ("kode", "phone", "one_time_code", "additional_text", "form_token")
+        }
+        errors: dict[str, str] = {}
+        files = [item for item in form.getlist("attachments") if isinstance(item, UploadFile)]
+        uploads, upload_error = await read_uploads(files, settings, lang)
+        if upload_error:
+            errors["attachments"] = upload_error
+        if not values["additional_text"] and not uploads and not upload_error:
+            errors["additional_text"] = texts["update_empty"]
+        if not values["phone"] and not values["one_time_code"]:
+            errors["phone"] = texts["proof_missing"]
+        record = None
+        try:
+            code = normalise_tracking_code(values["kode"])
+        except InvalidTrackingCode as error:
+            errors["kode"] = str(error)
+        else:
+            async with pool().acquire() as conn:
+                record = await repository.complaint_record(conn, code)
+            if record is None:
+                errors["kode"] = texts["not_found"]
+
+        def page(status: int, done: bool = False) -> HTMLResponse:
+            return render(
+                "update.html",
+                lang,
+                status_code=status,
+                title=texts["update_title"],
+                values=values,
+                errors=errors,
+                form_token=values["form_token"] or str(uuid.uuid4()),
+                done=done,
+            )
+
+        if errors or record is None:
+            return page(422)
+        async with pool().acquire() as conn:
+            try:
+                await filing.prove_ownership(
+                    conn,
+                    record,
+                    settings,
+                    phone=values["phone"] or None,
+                    email=None,
+                    one_time_code=values["one_time_code"] or None,
+                )
+            except filing.ProofFailed as error:
+                errors["phone"] = str(error)
+                return page(403)
+            fingerprint = hashlib.sha256(
+                (values["additional_text"] + "".join(a.attachment_id for a, _ in uploads)).encode()
+            ).hexdigest()
+            try:
+                await filing.add_update(
+                    conn,
+                    record,
+                    settings,
+                    text=values["additional_text"],
+                    attachments=uploads,
+                    idempotency_key=f"form-update:{values['form_token']}"
+                    if values["form_token"]
+                    else None,
+                    fingerprint=fingerprint,
+                )
+            except filing.UpdateRefused as error:
+                errors["additional_text"] = str(error)
+                return page(409)
+        values["kode"] = record.tracking_code
+        return page(200, done=True)
+
+    @router.get("/lapor/terima/{tracking_code}", response_class=HTMLResponse)
+    async def receipt(request: Request, tracking_code: str) -> Any:
+        lang = _language(request)
+        try:
+            code = normalise_tracking_code(tracking_code)
+        except InvalidTrackingCode:
+            return render("status.html", lang, 400, title="", error=_TEXTS[lang]["not_found"])
+        return render("receipt.html", lang, code=code, title=_TEXTS[lang]["receipt_title"])
+
+    @router.get("/lapor/status", response_class=HTMLResponse)
+    async def status_page(request: Request, kode: str | None = None) -> Any:
+        lang = _language(request)
+        title = _TEXTS[lang]["status_title"]
+        if not kode:
+            return render("status.html", lang, title=title, code=None, view=None, error=None)
+        try:
+            code = normalise_tracking_code(kode)
+        except InvalidTrackingCode as error:
+            return render(
+                "status.html", lang, 400, title=title, code=kode[:40], view=None, error=str(error)
+            )
+        async with pool().acquire() as conn:
+            view = await repository.status_view(conn, code)
+        if view is None:
+            return render(
+                "status.html",
+                lang,
+                404,
+                title=title,
+                code=code,
+                view=None,
+                error=_TEXTS[lang]["not_found"],
+            )
+        return render("status.html", lang, title=title, code=code, view=view, error=None)
+
+    return router

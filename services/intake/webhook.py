@@ -1,0 +1,125 @@
+"""The WhatsApp Cloud API webhook: GET verification handshake and signed POST notifications.
+
+A POST is checked (signature over the raw bytes, constant time) before it is parsed, then
+persisted (messages into the inbox, statuses into the outbox as `WhatsAppStatusReported`)
+in one transaction, and answered 200. The conversation runs afterwards in the inbox worker.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
+from prometheus_client import Counter
+
+from schemas.events.intake import WhatsAppStatusReported, WhatsAppStatusReportedPayload
+from services.intake.domain import PRODUCER
+from services.intake.inbox import InboxWorker, store_messages
+from services.intake.settings import IntakeSettings
+from services.intake.whatsapp import (
+    SIGNATURE_HEADER,
+    InvalidWebhook,
+    StatusCallback,
+    parse_notification,
+    signature_matches,
+    status_event_ids,
+)
+from services.messaging import outbox
+
+log = logging.getLogger(__name__)
+WEBHOOK_ITEMS = Counter(
+    "lapor_intake_whatsapp_items_total",
+    "WhatsApp webhook items by kind and outcome",
+    ["kind", "outcome"],
+)
+
+
+def status_event(status: StatusCallback) -> WhatsAppStatusReported:
+    event_id, correlation_id = status_event_ids(status)
+    return WhatsAppStatusReported(
+        event_id=event_id,
+        complaint_id=None,
+        correlation_id=correlation_id,
+        producer=PRODUCER,
+        payload=WhatsAppStatusReportedPayload(
+            provider_message_id=status.provider_message_id,
+            status=status.status,
+            status_at=status.status_at,
+            recipient=status.recipient,
+            error_codes=status.error_codes,
+            callback_data=(status.callback_data or "")[:512] or None,
+        ),
+    )
+
+
+def whatsapp_router(
+    pool: Callable[[], asyncpg.Pool], settings: IntakeSettings, worker: InboxWorker | None
+) -> APIRouter:
+    router = APIRouter(tags=["whatsapp"])
+
+    @router.get("/webhooks/whatsapp", response_class=PlainTextResponse)
+    async def verify_webhook(
+        mode: Annotated[str | None, Query(alias="hub.mode")] = None,
+        token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
+        challenge: Annotated[str | None, Query(alias="hub.challenge", max_length=1000)] = None,
+    ) -> Any:
+        """Meta's subscription handshake: echo the challenge when the verify token matches."""
+        expected = settings.whatsapp_verify_token
+        if (
+            mode == "subscribe"
+            and expected
+            and token is not None
+            and hmac.compare_digest(token.encode(), expected.encode())
+            and challenge is not None
+        ):
+            return PlainTextResponse(challenge)
+        raise HTTPException(status_code=403, detail="verification failed")
+
+    @router.post(
+        "/webhooks/whatsapp",
+        responses={
+            401: {"description": "Missing or bad X-Hub-Signature-256"},
+            400: {"description": "Signed, but not a WhatsApp notification"},
+            413: {"description": "Body too large"},
+        },
+    )
+    async def receive_notification(request: Request) -> dict[str, int]:
+        """Messages and status callbacks from the WhatsApp Business Cloud API."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > settings.webhook_max_bytes:
+            raise HTTPException(status_code=413, detail="notification too large")
+        raw = await request.body()
+        if len(raw) > settings.webhook_max_bytes:
+            raise HTTPException(status_code=413, detail="notification too large")
+        if not signature_matches(
+            settings.whatsapp_app_secret, raw, request.headers.get(SIGNATURE_HEADER)
+        ):
+            WEBHOOK_ITEMS.labels("notification", "bad_signature").inc()
+            raise HTTPException(status_code=401, detail="missing or invalid X-Hub-Signature-256")
+        try:
+            batch = parse_notification(json.loads(raw))
+        except (ValueError, InvalidWebhook) as error:
+            detail = str(error) if isinstance(error, InvalidWebhook) else "body is not JSON"
+            raise HTTPException(status_code=400, detail=detail) from None
+        async with pool().acquire() as conn, conn.transaction():
+            new = await store_messages(conn, batch.messages)
+            await outbox.enqueue(conn, [status_event(status) for status in batch.statuses])
+        if worker is not None and new:
+            worker.wake.set()
+        WEBHOOK_ITEMS.labels("message", "new").inc(new)
+        WEBHOOK_ITEMS.labels("message", "duplicate").inc(len(batch.messages) - new)
+        WEBHOOK_ITEMS.labels("status", "published").inc(len(batch.statuses))
+        WEBHOOK_ITEMS.labels("other", "ignored").inc(batch.ignored)
+        return {
+            "messages": len(batch.messages),
+            "new_messages": new,
+            "statuses": len(batch.statuses),
+        }
+
+    return router

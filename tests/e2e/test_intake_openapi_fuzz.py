@@ -1,0 +1,61 @@
+"""Schemathesis fuzzes the running intake's OpenAPI document: no input may cause a 5xx."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_intake_whatsapp import Intake
+
+pytestmark = pytest.mark.e2e
+
+OFFICER = "fuzz-officer:fuzz-token"
+
+
+@pytest.fixture(scope="module")
+async def intake(stack, database_url, topics, tmp_path_factory) -> AsyncIterator[Intake]:  # type: ignore[no-untyped-def]
+    env = {
+        "LAPOR_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
+        "LAPOR_DATABASE_URL": database_url,
+        "LAPOR_INTAKE_DESK_OFFICERS": OFFICER,
+        "LAPOR_INTAKE_WHATSAPP_APP_SECRET": "fuzz-secret",
+        "LAPOR_INTAKE_WHATSAPP_VERIFY_TOKEN": "fuzz-verify",
+    }
+    service = Intake(env, tmp_path_factory.mktemp("intake-fuzz-logs"))
+    await service.start()
+    yield service
+    assert service.process.terminate() == 0, service.process.log_tail()
+
+
+async def test_no_generated_request_gets_a_server_error(intake: Intake, tmp_path: Path) -> None:
+    cli = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
+    if cli is None:
+        pytest.skip("schemathesis is not installed (pip install -e '.[test]')")
+    process = await asyncio.create_subprocess_exec(
+        cli,
+        "run",
+        f"{intake.url}/openapi.json",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        "25",
+        "--seed",
+        "20261123",
+        "--auth",
+        OFFICER,
+        "--request-timeout",
+        "30",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=tmp_path,  # schemathesis keeps a cache in its working directory
+    )
+    output, _ = await process.communicate()
+    report = output.decode(errors="replace")
+    assert process.returncode == 0, report[-4000:]
+    assert " passed" in report and "Server error" not in report
+    assert '"level": "ERROR", "logger": "services' not in intake.process.log_text()

@@ -1,0 +1,350 @@
+"""The WhatsApp channel end to end: real-shaped, signed Cloud API payloads posted to a running
+intake process, and the resulting events read back from the real Kafka broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from schemas.events import EventEnvelope, parse_event
+from schemas.topics import COMPLAINTS_INTAKE, WHATSAPP_STATUSES
+from services.intake.whatsapp import sign
+from tests.support import ServiceProcess, eventually
+
+pytestmark = pytest.mark.e2e
+
+APP_SECRET = "e2e-app-secret"
+VERIFY_TOKEN = "e2e-verify-token"
+NIK = "3171015501900001"
+_ids = itertools.count(1)
+
+
+class Intake:
+    """One intake process that a test may kill and start again."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.process = ServiceProcess("intake", env, log_dir)
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    async def start(self) -> None:
+        self.process.start()
+        await self.process.wait_ready()
+
+    async def restart_after_kill(self) -> None:
+        self.process.kill()
+        self.process = ServiceProcess("intake", self.env, self.log_dir)
+        await self.start()
+
+
+class EventTap:
+    """Every event on intake's output topics since the run began."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.consumer = AIOKafkaConsumer(
+            COMPLAINTS_INTAKE.name,
+            WHATSAPP_STATUSES.name,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        self.events: list[EventEnvelope] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        self.task = asyncio.create_task(self._collect())
+
+    async def _collect(self) -> None:
+        while True:
+            for records in (await self.consumer.getmany(timeout_ms=300)).values():
+                self.events.extend(parse_event(record.value) for record in records)
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        await self.consumer.stop()
+
+    def of(self, event_type: str, **where: object) -> list[EventEnvelope]:
+        found = []
+        for event in self.events:
+            if event.event_type != event_type:  # type: ignore[attr-defined]
+                continue
+            payload = event.payload.model_dump()  # type: ignore[attr-defined]
+            if all(_get(payload, key) == value for key, value in where.items()):
+                found.append(event)
+        return found
+
+
+def _get(data: dict[str, object], dotted: str) -> object:
+    value: object = data
+    for part in dotted.split("__"):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+@pytest.fixture(scope="module")
+async def intake(stack, database_url, topics, tmp_path_factory) -> AsyncIterator[Intake]:  # type: ignore[no-untyped-def]
+    env = {
+        "LAPOR_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
+        "LAPOR_DATABASE_URL": database_url,
+        "LAPOR_INTAKE_WHATSAPP_APP_SECRET": APP_SECRET,
+        "LAPOR_INTAKE_WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
+    }
+    service = Intake(env, tmp_path_factory.mktemp("intake-whatsapp-logs"))
+    await service.start()
+    yield service
+    assert service.process.terminate() == 0, service.process.log_tail()
+
+
+@pytest.fixture(scope="module")
+async def tap(stack, topics) -> AsyncIterator[EventTap]:  # type: ignore[no-untyped-def]
+    tap = EventTap(stack.kafka_bootstrap)
+    await tap.start()
+    yield tap
+    await tap.stop()
+
+
+def wa_user() -> str:
+    return f"62812{next(_ids):08d}"
+
+
+def text_message(wa_id: str, body: str) -> dict[str, object]:
+    return {
+        "from": wa_id,
+        "id": f"wamid.HBgN{wa_id}{next(_ids):06d}==",
+        "timestamp": str(int(time.time())),
+        "type": "text",
+        "text": {"body": body},
+    }
+
+
+def media_message(wa_id: str, kind: str, media_id: str, mime: str) -> dict[str, object]:
+    return {
+        "from": wa_id,
+        "id": f"wamid.HBgN{wa_id}{next(_ids):06d}==",
+        "timestamp": str(int(time.time())),
+        "type": kind,
+        kind: {"id": media_id, "mime_type": mime, "sha256": "abc"},
+    }
+
+
+def notification(
+    messages: list[dict[str, object]],
+    statuses: list[dict[str, object]] = (),  # type: ignore[assignment]
+) -> bytes:
+    contacts = [
+        {"profile": {"name": "Warga"}, "wa_id": wa_id}
+        for wa_id in sorted({str(m["from"]) for m in messages})
+    ]
+    value: dict[str, object] = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "6281100000000", "phone_number_id": "1234567890"},
+    }
+    if messages:
+        value |= {"contacts": contacts, "messages": messages}
+    if statuses:
+        value["statuses"] = statuses
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "WABA-ID", "changes": [{"field": "messages", "value": value}]}],
+    }
+    # Meta sends non-ASCII characters unescaped; the signature covers exactly these bytes.
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+async def post(
+    client: httpx.AsyncClient, raw: bytes, secret: str | None = APP_SECRET
+) -> httpx.Response:
+    headers = {"content-type": "application/json"}
+    if secret is not None:
+        headers["X-Hub-Signature-256"] = sign(secret, raw)
+    return await client.post("/webhooks/whatsapp", content=raw, headers=headers)
+
+
+async def test_verification_handshake(intake: Intake) -> None:
+    async with httpx.AsyncClient(base_url=intake.url) as client:
+        params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "42"}
+        ok = await client.get("/webhooks/whatsapp", params=params)
+        assert ok.status_code == 200 and ok.text == "42"
+        wrong = await client.get("/webhooks/whatsapp", params={**params, "hub.verify_token": "x"})
+        assert wrong.status_code == 403
+
+
+async def test_several_messages_a_retry_a_status_an_image_and_an_unsupported_type(
+    intake: Intake, tap: EventTap
+) -> None:
+    reporter, chatter, singer = wa_user(), wa_user(), wa_user()
+    report = (
+        f"LAPOR#Siti Aminah#{NIK}#Jakarta Pusat#Ijazah anak saya ditahan sekolah karena"
+        " tunggakan biaya 😞, padahal sudah dicicil."
+    )
+    raw = notification(
+        [
+            text_message(reporter, report),
+            text_message(chatter, "halo"),
+            media_message(chatter, "image", "MEDIA-IMG-1", "image/jpeg"),
+            media_message(singer, "audio", "MEDIA-AUD-1", "audio/ogg"),
+        ],
+        [
+            {
+                "id": "wamid.SENT-BY-US-1",
+                "status": "read",
+                "timestamp": "1795000100",
+                "recipient_id": reporter,
+                "conversation": {"id": "c1", "origin": {"type": "service"}},
+                "pricing": {"billable": False, "category": "service"},
+            }
+        ],
+    )
+    async with httpx.AsyncClient(base_url=intake.url) as client:
+        first = await post(client, raw)
+        assert first.status_code == 200, first.text
+        assert first.json() == {"messages": 4, "new_messages": 4, "statuses": 1}
+        retry = await post(client, raw)  # Meta retries when it did not see our 200 in time
+        assert retry.status_code == 200 and retry.json()["new_messages"] == 0
+
+        async def filed() -> list[EventEnvelope]:
+            return tap.of("ComplaintReceived", reporter__phone=f"+{reporter}")
+
+        (received,) = await eventually(filed)
+        payload = received.payload  # type: ignore[attr-defined]
+        assert payload.channel == "whatsapp" and payload.reporter.nik == NIK
+        assert payload.location.city == "Jakarta Pusat" and "😞" in payload.description
+
+        receipt = await eventually(lambda: _async(tap.of("CitizenReplyRequested", to=reporter)))
+        assert payload.tracking_code in receipt[0].payload.text  # type: ignore[attr-defined]
+        assert receipt[0].payload.purpose == "receipt"  # type: ignore[attr-defined]
+        status = await client.get(f"/v1/complaints/{payload.tracking_code}")
+        assert status.status_code == 200 and status.json()["channel"] == "whatsapp"
+
+        chat = await eventually(
+            lambda: _async(len(tap.of("CitizenReplyRequested", to=chatter)) >= 4)
+        )
+        assert chat
+        texts = [e.payload.text for e in tap.of("CitizenReplyRequested", to=chatter)]  # type: ignore[attr-defined]
+        assert texts[0].startswith("Selamat datang") and "nama lengkap" in texts[-1]
+        assert any("Dokumen kami simpan" in text for text in texts)
+
+        polite = await eventually(lambda: _async(tap.of("CitizenReplyRequested", to=singer)))
+        assert "audio" in polite[0].payload.text  # type: ignore[attr-defined]
+
+        statuses = await eventually(
+            lambda: _async(
+                tap.of("WhatsAppStatusReported", provider_message_id="wamid.SENT-BY-US-1")
+            )
+        )
+        assert statuses[0].payload.status == "read" and statuses[0].complaint_id is None  # type: ignore[attr-defined]
+
+        # Documents follow later: a PDF captioned TAMBAH#<code> from the reporter's number.
+        follow_up = media_message(reporter, "document", "MEDIA-PDF-LATE", "application/pdf")
+        follow_up["document"]["caption"] = f"TAMBAH#{payload.tracking_code}"  # type: ignore[index]
+        stranger = text_message(singer, f"TAMBAH#{payload.tracking_code}#bukan laporan saya")
+        asks = text_message(reporter, f"status#{payload.tracking_code.lower()}")
+        batch = notification([follow_up, stranger, asks])
+        assert (await post(client, batch)).status_code == 200
+        (updated,) = await eventually(
+            lambda: _async(tap.of("ComplaintUpdated", tracking_code=payload.tracking_code))
+        )
+        assert updated.complaint_id == received.complaint_id
+        assert [a.attachment_id for a in updated.payload.attachments] == [  # type: ignore[attr-defined]
+            "whatsapp:MEDIA-PDF-LATE"
+        ]
+        assert await eventually(
+            lambda: _async(len(tap.of("CitizenReplyRequested", to=singer)) >= 2)
+        )
+        assert await eventually(
+            lambda: _async(len(tap.of("CitizenReplyRequested", to=reporter)) >= 3)
+        )
+
+    await asyncio.sleep(2)  # anything a duplicate would have caused has had time to show
+    assert len(tap.of("ComplaintReceived", reporter__phone=f"+{reporter}")) == 1
+    assert len(tap.of("CitizenReplyRequested", to=singer)) == 2
+    assert "tidak menemukan" in tap.of("CitizenReplyRequested", to=singer)[1].payload.text  # type: ignore[attr-defined]
+    replies = [e.payload.text for e in tap.of("CitizenReplyRequested", to=reporter)]  # type: ignore[attr-defined]
+    assert len(replies) == 3
+    assert f"Status laporan {payload.tracking_code}: diterima" in replies[2]
+    assert len(tap.of("ComplaintUpdated", tracking_code=payload.tracking_code)) == 1
+
+
+async def test_a_bad_or_missing_signature_is_refused_and_publishes_nothing(
+    intake: Intake, tap: EventTap
+) -> None:
+    forger, honest = wa_user(), wa_user()
+    report = f"LAPOR#Budi#{NIK}#Bandung#Jalan rusak parah di depan sekolah dasar sejak lama."
+    forged = notification([text_message(forger, report)])
+    async with httpx.AsyncClient(base_url=intake.url) as client:
+        assert (await post(client, forged, secret="not-the-app-secret")).status_code == 401
+        assert (await post(client, forged, secret=None)).status_code == 401
+        tampered = forged.replace(b"Bandung", b"Bogor!!")
+        response = await client.post(
+            "/webhooks/whatsapp",
+            content=tampered,
+            headers={"X-Hub-Signature-256": sign(APP_SECRET, forged)},
+        )
+        assert response.status_code == 401
+        assert (await post(client, b"not json")).status_code == 400
+        # A later honest message is processed: by then the forged one would have been too.
+        assert (await post(client, notification([text_message(honest, "halo")]))).status_code == 200
+        await eventually(lambda: _async(tap.of("CitizenReplyRequested", to=honest)))
+    assert tap.of("CitizenReplyRequested", to=forger) == []
+    assert tap.of("ComplaintReceived", reporter__phone=f"+{forger}") == []
+
+
+async def test_a_guided_conversation_survives_a_restart_and_files_a_complaint(
+    intake: Intake, tap: EventTap
+) -> None:
+    citizen = wa_user()
+
+    async def say(client: httpx.AsyncClient, message: dict[str, object]) -> None:
+        before = len(tap.of("CitizenReplyRequested", to=citizen))
+        assert (await post(client, notification([message]))).status_code == 200
+        await eventually(lambda: _async(len(tap.of("CitizenReplyRequested", to=citizen)) > before))
+
+    async with httpx.AsyncClient(base_url=intake.url) as client:
+        for text in ("halo", "Siti Aminah", NIK):
+            await say(client, text_message(citizen, text))
+    await intake.restart_after_kill()  # the draft is in PostgreSQL, not in the process
+    async with httpx.AsyncClient(base_url=intake.url) as client:
+        await say(client, text_message(citizen, "ya"))
+        await say(client, text_message(citizen, "Kabupaten Bogor, Desa Sukamaju RT 03"))
+        await say(
+            client,
+            text_message(
+                citizen, "Bantuan sosial PKH keluarga kami dihentikan sejak Maret tanpa alasan."
+            ),
+        )
+        await say(client, media_message(citizen, "document", "MEDIA-PDF-9", "application/pdf"))
+        await say(client, text_message(citizen, "selesai"))
+        await say(client, text_message(citizen, "ya"))
+
+        (received,) = await eventually(
+            lambda: _async(tap.of("ComplaintReceived", reporter__phone=f"+{citizen}"))
+        )
+        payload = received.payload  # type: ignore[attr-defined]
+        assert payload.reporter.name == "Siti Aminah"
+        assert [a.attachment_id for a in payload.attachments] == ["whatsapp:MEDIA-PDF-9"]
+        replies = tap.of("CitizenReplyRequested", to=citizen)
+        assert {reply.complaint_id for reply in replies} == {received.complaint_id}
+        assert payload.tracking_code in replies[-1].payload.text  # type: ignore[attr-defined]
+        view = await client.get(f"/v1/complaints/{payload.tracking_code}")
+        assert view.status_code == 200
+
+
+async def _async(value: object) -> object:
+    return value

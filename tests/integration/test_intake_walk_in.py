@@ -1,0 +1,232 @@
+"""The walk-in desk in process against the real PostgreSQL, with the desk's clock set by the
+test: per-officer auth, booking quota, opening hours, queue numbers and the receipt."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from schemas.events import parse_event
+from services.intake.api import create_app
+from services.intake.settings import IntakeSettings
+from services.messaging.database import create_pool, migrate
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
+OFFICER = ("petugas-1", "rahasia-satu")
+OTHER_OFFICER = ("petugas-2", "rahasia-dua")
+SETTINGS = IntakeSettings(desk_officers="petugas-1:rahasia-satu,petugas-2:rahasia-dua")
+WIB = timedelta(hours=7)
+_phones = itertools.count(10_000_000)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 09:00 WIB
+
+    def set_wib(self, day: date, hh: int, mm: int, ss: int = 0) -> None:
+        self.now = datetime(day.year, day.month, day.day, hh, mm, ss, tzinfo=UTC) - WIB
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, "intake", max_size=8)
+    await migrate(pool, "intake", MIGRATIONS)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def desk(pool: asyncpg.Pool) -> AsyncIterator[tuple[httpx.AsyncClient, Clock]]:
+    clock = Clock()
+    app = create_app(lambda: pool, SETTINGS, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+        yield client, clock
+
+
+async def book(client: httpx.AsyncClient, visit: date, name: str = "Siti Aminah") -> httpx.Response:
+    phone = f"0812{next(_phones):08d}"
+    return await client.post(
+        "/v1/walk-in/bookings", json={"name": name, "phone": phone, "visit_date": visit.isoformat()}
+    )
+
+
+async def test_the_fifty_first_booking_of_a_day_is_refused(desk) -> None:  # type: ignore[no-untyped-def]
+    client, _ = desk
+    visit = date(2026, 12, 1)  # a Tuesday
+    responses = await asyncio.gather(*(book(client, visit) for _ in range(50)))
+    assert [r.status_code for r in responses] == [201] * 50
+    assert len({r.json()["booking_code"] for r in responses}) == 50
+    full = await book(client, visit)
+    assert full.status_code == 409 and "fully booked" in full.json()["detail"]
+    assert (await book(client, date(2026, 12, 2))).status_code == 201  # the next day has room
+    saturday = await book(client, date(2026, 11, 28))
+    assert saturday.status_code == 422 and "closed" in saturday.json()["detail"]
+
+
+async def test_the_same_person_booking_twice_keeps_one_booking(desk) -> None:  # type: ignore[no-untyped-def]
+    client, _ = desk
+    body = {"name": "Budi", "phone": "081298765432", "visit_date": "2026-12-03"}
+    first = await client.post("/v1/walk-in/bookings", json=body)
+    again = await client.post("/v1/walk-in/bookings", json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json() == again.json()
+
+
+async def test_officers_sign_in_one_by_one(desk) -> None:  # type: ignore[no-untyped-def]
+    client, _ = desk
+    anonymous = await client.get("/v1/walk-in/queue")
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith(
+        "Basic"
+    )
+    wrong = await client.get("/v1/walk-in/queue", auth=(OFFICER[0], OTHER_OFFICER[1]))
+    assert wrong.status_code == 401
+    assert (await client.get("/v1/walk-in/queue", auth=OTHER_OFFICER)).status_code == 200
+    page = await client.get("/desk", auth=OFFICER)
+    assert page.status_code == 200 and "petugas petugas-1" in page.text
+
+
+async def test_check_in_respects_opening_hours_and_issues_queue_numbers(desk, pool) -> None:  # type: ignore[no-untyped-def]
+    client, clock = desk
+    thursday = date(2026, 11, 26)
+    clock.set_wib(thursday - timedelta(days=3), 9, 0)
+    codes = [(await book(client, thursday)).json()["booking_code"] for _ in range(2)]
+
+    clock.set_wib(thursday, 7, 59, 59)
+    early = await client.post(
+        "/v1/walk-in/check-ins", json={"booking_code": codes[0]}, auth=OFFICER
+    )
+    assert early.status_code == 409 and "closed" in early.json()["detail"]
+    clock.set_wib(thursday, 8, 0)
+    first = await client.post(
+        "/v1/walk-in/check-ins", json={"booking_code": codes[0]}, auth=OFFICER
+    )
+    assert first.status_code == 200 and first.json()["queue_number"] == 1
+    repeat = await client.post(
+        "/v1/walk-in/check-ins", json={"booking_code": codes[0]}, auth=OFFICER
+    )
+    assert repeat.json()["queue_number"] == 1
+    clock.set_wib(thursday, 13, 59, 59)
+    second = await client.post(
+        "/v1/walk-in/check-ins", json={"booking_code": codes[1].lower()}, auth=OTHER_OFFICER
+    )
+    assert second.json()["queue_number"] == 2
+    clock.set_wib(thursday, 14, 0)
+    late = await client.post("/v1/walk-in/complaints", json=complaint(codes[0]), auth=OFFICER)
+    assert late.status_code == 409
+
+    clock.set_wib(thursday + timedelta(days=1), 9, 0)  # a Thursday booking on Friday
+    wrong_day = await client.post(
+        "/v1/walk-in/check-ins", json={"booking_code": codes[1]}, auth=OFFICER
+    )
+    assert wrong_day.status_code == 409 and "2026-11-26" in wrong_day.json()["detail"]
+
+
+def complaint(code: str) -> dict[str, object]:
+    return {
+        "booking_code": code,
+        "nik": "3171015501900001",
+        "city": "Jakarta Pusat",
+        "description": "Sertifikat tanah saya tidak terbit sejak 2019 padahal sudah lunas.",
+        "secret": True,
+    }
+
+
+async def test_friday_closes_at_half_past_two_and_the_quota_caps_check_ins(desk, pool) -> None:  # type: ignore[no-untyped-def]
+    client, clock = desk
+    friday = date(2026, 12, 4)
+    clock.set_wib(friday - timedelta(days=4), 9, 0)
+    codes = [(await book(client, friday)).json()["booking_code"] for _ in range(50)]
+    clock.set_wib(friday, 14, 29, 59)
+    numbers = []
+    for code in codes:
+        response = await client.post(
+            "/v1/walk-in/check-ins", json={"booking_code": code}, auth=OFFICER
+        )
+        numbers.append(response.json()["queue_number"])
+    assert numbers == list(range(1, 51))
+    # The quota is also held at check-in: a 51st check-in on a full day is refused, even if a
+    # booking somehow exists (here inserted behind the desk's back).
+    await pool.execute(
+        "INSERT INTO intake.walk_in_bookings (booking_code, visit_date, name, phone, booked_at)"
+        " VALUES ('KUN-ZZZZ-ZZ' || $1, $2, 'X', '+6281200000000', now())",
+        _check("ZZZZZZ"),
+        friday,
+    )
+    extra = await client.post(
+        "/v1/walk-in/check-ins",
+        json={"booking_code": f"KUN-ZZZZ-ZZ{_check('ZZZZZZ')}"},
+        auth=OFFICER,
+    )
+    assert extra.status_code == 409 and "quota" in extra.json()["detail"]
+    clock.set_wib(friday, 14, 30)
+    closed = await client.post(
+        "/v1/walk-in/check-ins", json={"booking_code": codes[0]}, auth=OFFICER
+    )
+    assert closed.status_code == 409
+
+
+def _check(body: str) -> str:
+    from services.intake.tracking import _check_symbol
+
+    return _check_symbol(body)
+
+
+async def test_a_walk_in_complaint_gets_a_receipt_and_carries_the_officer(desk, pool) -> None:  # type: ignore[no-untyped-def]
+    client, clock = desk
+    wednesday = date(2026, 11, 25)
+    clock.set_wib(wednesday, 9, 0)
+    code = (await book(client, wednesday, name="Dewi Lestari")).json()["booking_code"]
+    not_yet = await client.post("/v1/walk-in/complaints", json=complaint(code), auth=OFFICER)
+    assert not_yet.status_code == 409 and "check the booking in" in not_yet.json()["detail"]
+    await client.post("/v1/walk-in/check-ins", json={"booking_code": code}, auth=OFFICER)
+
+    taken = await client.post("/v1/walk-in/complaints", json=complaint(code), auth=OTHER_OFFICER)
+    assert taken.status_code == 201, taken.text
+    receipt = taken.json()
+    assert receipt["officer_id"] == "petugas-2" and receipt["queue_number"] == 1
+    assert (
+        receipt["tracking_code"] in receipt["receipt"]
+        and "25-11-2026 09:00 WIB" in receipt["receipt"]
+    )
+    again = await client.post("/v1/walk-in/complaints", json=complaint(code), auth=OFFICER)
+    assert again.json()["tracking_code"] == receipt["tracking_code"]  # pressed twice: one complaint
+
+    row = await pool.fetchrow(
+        "SELECT complaint_id, officer_id FROM intake.complaints WHERE tracking_code = $1",
+        receipt["tracking_code"],
+    )
+    assert row["officer_id"] == "petugas-2"
+    payloads = await pool.fetch("SELECT payload FROM intake.outbox")
+    events = [
+        e
+        for e in map(parse_event, (p["payload"] for p in payloads))
+        if e.complaint_id == row["complaint_id"]
+    ]
+    (received,) = events
+    assert received.payload.channel == "walk_in" and received.payload.secret is True
+    assert received.payload.reporter.name == "Dewi Lestari"
+    queue = (await client.get("/v1/walk-in/queue", auth=OFFICER)).json()
+    assert queue[0]["tracking_code"] == receipt["tracking_code"]
+
+
+async def test_a_double_click_on_booking_keeps_one_booking(desk) -> None:  # type: ignore[no-untyped-def]
+    client, _ = desk
+    body = {"name": "Rina", "phone": "081377778888", "visit_date": "2026-12-08"}
+    responses = await asyncio.gather(
+        *(client.post("/v1/walk-in/bookings", json=body) for _ in range(5))
+    )
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
+    assert len({r.json()["booking_code"] for r in responses}) == 1

@@ -1,0 +1,311 @@
+"""The web channel and the citizen's follow-up, in process against the real PostgreSQL:
+the HTML form, ownership proof, one-time codes, additions within the 10-day window, and the
+status read model fed by routing's case events."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from schemas.events import parse_event
+from schemas.events.routing import CaseStatus, CaseStatusChanged, CaseStatusChangedPayload
+from services.intake import handlers
+from services.intake.api import create_app
+from services.intake.settings import IntakeSettings
+from services.messaging.database import create_pool, migrate
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
+NIK = "3171015501900001"
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+SETTINGS = IntakeSettings(max_attachment_bytes=1024, max_attachments=2, one_time_code_key="k")
+
+
+@pytest.fixture(scope="module")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, "intake", max_size=4)
+    await migrate(pool, "intake", MIGRATIONS)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="module")
+async def client(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(lambda: pool, SETTINGS)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+        yield client
+
+
+def form(**overrides: str) -> dict[str, str]:
+    return {
+        "form_token": str(uuid.uuid4()),
+        "name": "Siti Aminah",
+        "nik": NIK,
+        "phone": "0812-3456-7890",
+        "city": "Jakarta Pusat",
+        "description": "Ijazah anak saya ditahan sekolah karena tunggakan biaya komite.",
+        **overrides,
+    }
+
+
+async def outbox_events(pool: asyncpg.Pool, complaint_id: uuid.UUID) -> list:  # type: ignore[type-arg]
+    rows = await pool.fetch("SELECT payload FROM intake.outbox ORDER BY id")
+    events = [parse_event(row["payload"]) for row in rows]
+    return [event for event in events if event.complaint_id == complaint_id]
+
+
+async def complaint(pool: asyncpg.Pool, code: str) -> asyncpg.Record:
+    return await pool.fetchrow("SELECT * FROM intake.complaints WHERE tracking_code = $1", code)
+
+
+async def test_the_form_is_indonesian_first_accessible_and_explains_each_error(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/lapor")
+    assert page.status_code == 200 and '<html lang="id">' in page.text
+    assert '<label for="nik">NIK</label>' in page.text and "<script" not in page.text
+    english = await client.get("/lapor?lang=en")
+    assert '<html lang="en">' in english.text and "Send report" in english.text
+
+    bad = await client.post(
+        "/lapor", data=form(nik="1234", phone="", description="pendek", name="Siti Aminah")
+    )
+    assert bad.status_code == 422
+    assert 'id="nik-error">NIK harus tepat 16 angka.' in bad.text
+    assert 'id="description-error">Terlalu pendek (minimal 20 huruf).' in bad.text
+    assert 'id="phone-error">Isi nomor HP atau email' in bad.text
+    assert 'id="nik" name="nik" inputmode="numeric" required value="1234"' in bad.text
+    assert 'aria-invalid="true"' in bad.text and 'role="alert"' in bad.text
+    assert 'value="Siti Aminah"' in bad.text  # what was typed is kept
+
+
+async def test_a_form_with_a_document_files_once_even_when_sent_twice(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    fields = form(anonymous="1")
+    files = {"attachments": ("bukti.pdf", PDF, "application/pdf")}
+    first = await client.post("/lapor", data=fields, files=files)
+    assert first.status_code == 303, first.text
+    again = await client.post("/lapor", data=fields, files=files)  # a double click
+    assert again.headers["location"] == first.headers["location"]
+    code = first.headers["location"].split("/")[-1].split("?")[0]
+    receipt = await client.get(first.headers["location"])
+    assert code in receipt.text
+
+    row = await complaint(pool, code)
+    (received,) = await outbox_events(pool, row["complaint_id"])
+    assert received.payload.anonymous is True and received.payload.secret is False
+    (attachment,) = received.payload.attachments
+    assert (attachment.media_type, attachment.filename, attachment.size_bytes) == (
+        "application/pdf",
+        "bukti.pdf",
+        len(PDF),
+    )
+    stored = await pool.fetchval(
+        "SELECT content FROM intake.complaint_attachments WHERE complaint_id = $1",
+        row["complaint_id"],
+    )
+    assert stored == PDF
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ([("attachments", ("virus.pdf", b"MZ\x90\x00", "application/pdf"))], "hanya PDF, JPG"),
+        ([("attachments", ("big.pdf", b"%PDF-" + b"0" * 2000, "application/pdf"))], "lebih dari"),
+        ([("attachments", (f"{n}.pdf", PDF, "application/pdf")) for n in range(3)], "Paling"),
+    ],
+)
+async def test_attachments_outside_the_limits_are_refused(
+    client: httpx.AsyncClient,
+    files: list,
+    message: str,  # type: ignore[type-arg]
+) -> None:
+    response = await client.post("/lapor", data=form(), files=files)
+    assert response.status_code == 422
+    assert re.search(r'id="attachments-error">[^<]*' + message, response.text)
+
+
+async def file_json(client: httpx.AsyncClient, **extra: object) -> str:
+    body = {
+        "name": "Budi Santoso",
+        "nik": NIK,
+        "phone": "081234567890",
+        "description": "Bantuan sosial keluarga kami dihentikan sejak Maret tanpa alasan jelas.",
+        **extra,
+    }
+    response = await client.post("/v1/complaints", json=body)
+    assert response.status_code == 202, response.text
+    return response.json()["tracking_code"]
+
+
+async def test_personal_details_only_after_ownership_proof(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    code = await file_json(client, secret=True)
+    public = await client.get(f"/v1/complaints/{code}")
+    assert public.status_code == 200 and "Budi" not in public.text and NIK not in public.text
+
+    wrong = await client.post(f"/v1/complaints/{code}/details", json={"phone": "081111111111"})
+    assert wrong.status_code == 403
+    nothing = await client.post(f"/v1/complaints/{code}/details", json={})
+    assert nothing.status_code == 422
+    right = await client.post(f"/v1/complaints/{code}/details", json={"phone": "+62 812-3456-7890"})
+    assert right.status_code == 200, right.text
+    details = right.json()
+    assert details["name"] == "Budi Santoso" and details["secret"] is True
+    assert details["nik"] == "************0001"  # never the whole NIK, even to its owner
+
+
+async def test_a_one_time_code_goes_out_through_the_notifier_and_proves_ownership(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    code = await file_json(client)
+    sent = await client.post(f"/v1/complaints/{code}/one-time-code")
+    assert sent.status_code == 202 and sent.json()["sent_via"] == "whatsapp"
+    row = await complaint(pool, code)
+    (request,) = [
+        e
+        for e in await outbox_events(pool, row["complaint_id"])
+        if e.event_type != "ComplaintReceived"
+    ]
+    assert request.payload.purpose == "one_time_code" and request.payload.to == "6281234567890"
+    otp = re.search(r"\b(\d{6})\b", request.payload.text).group(1)  # type: ignore[union-attr]
+    stored = await pool.fetchval("SELECT digest FROM intake.ownership_codes")
+    assert otp not in json.dumps(stored)  # only a keyed digest is kept
+
+    wrong = "000000" if otp != "000000" else "111111"
+    assert (
+        await client.post(f"/v1/complaints/{code}/details", json={"one_time_code": wrong})
+    ).status_code == 403
+    ok = await client.post(f"/v1/complaints/{code}/details", json={"one_time_code": otp})
+    assert ok.status_code == 200 and ok.json()["name"] == "Budi Santoso"
+    for _ in range(5):  # guessing burns the code
+        await client.post(f"/v1/complaints/{code}/details", json={"one_time_code": wrong})
+    burned = await client.post(f"/v1/complaints/{code}/details", json={"one_time_code": otp})
+    assert burned.status_code == 403
+
+
+async def test_additions_within_ten_days_become_complaint_updated(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    code = await file_json(client)
+    body = {"phone": "081234567890", "additional_text": "Surat keterangan dari desa menyusul."}
+    headers = {"Idempotency-Key": f"upd-{uuid.uuid4()}"}
+    first = await client.post(f"/v1/complaints/{code}/updates", json=body, headers=headers)
+    assert first.status_code == 202, first.text
+    again = await client.post(f"/v1/complaints/{code}/updates", json=body, headers=headers)
+    assert again.json()["update_id"] == first.json()["update_id"]
+    other = await client.post(
+        f"/v1/complaints/{code}/updates", json={**body, "additional_text": "lain"}, headers=headers
+    )
+    assert other.status_code == 409
+    stranger = await client.post(
+        f"/v1/complaints/{code}/updates", json={**body, "phone": "081111111111"}
+    )
+    assert stranger.status_code == 403
+
+    row = await complaint(pool, code)
+    updates = [
+        e
+        for e in await outbox_events(pool, row["complaint_id"])
+        if e.event_type == "ComplaintUpdated"
+    ]
+    assert len(updates) == 1 and updates[0].payload.tracking_code == code
+    assert updates[0].payload.additional_text == body["additional_text"]
+
+    await pool.execute(
+        "UPDATE intake.complaints SET received_at = now() - interval '10 days 1 minute'"
+        " WHERE tracking_code = $1",
+        code,
+    )
+    late = await client.post(f"/v1/complaints/{code}/updates", json=body)
+    assert late.status_code == 409 and "10 days" in late.json()["detail"]
+
+
+def case_event(
+    complaint_id: uuid.UUID, code: str, status: CaseStatus, note: str | None = None
+) -> CaseStatusChanged:
+    return CaseStatusChanged(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="routing",
+        payload=CaseStatusChangedPayload(
+            case_id=uuid.uuid5(complaint_id, "case"),
+            tracking_code=code,
+            previous_status=None,
+            status=status,
+            actor="officer-7",
+            agency_code="ATR-BPN",
+            agency_name="Kementerian ATR/BPN",
+            note=note,
+        ),
+        occurred_at=datetime.now(UTC),
+    )
+
+
+async def test_the_read_model_follows_case_status_changes_and_closing_is_final(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    code = await file_json(client)
+    row = await complaint(pool, code)
+    steps = [
+        (CaseStatus.IN_PROGRESS, None, "in_progress"),
+        (CaseStatus.RESPONDED, "Tim BPN akan mengukur ulang.", "first_response_received"),
+        (CaseStatus.CLOSED, None, "closed"),
+        (CaseStatus.IN_PROGRESS, None, "closed"),  # a late event does not reopen it
+    ]
+    for status, note, expected in steps:
+        event = case_event(row["complaint_id"], code, status, note)
+        async with pool.acquire() as conn, conn.transaction():
+            await handlers.HANDLERS[event.event_type](event, conn)
+        view = (await client.get(f"/v1/complaints/{code}")).json()
+        assert view["status"] == expected
+    assert view["agency_name"] == "Kementerian ATR/BPN"
+    assert "Tim BPN akan mengukur ulang." in [entry["detail"] for entry in view["timeline"]]
+    late = await client.post(
+        f"/v1/complaints/{code}/updates", json={"phone": "081234567890", "additional_text": "x"}
+    )
+    assert late.status_code == 409
+
+
+async def test_the_owner_adds_a_document_through_the_form(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    code = await file_json(client)
+    page = await client.get(f"/lapor/tambah?kode={code}")
+    assert page.status_code == 200 and f'value="{code}"' in page.text
+    fields = {"kode": code.lower(), "phone": "0812 3456 7890", "form_token": str(uuid.uuid4())}
+    files = {"attachments": ("kk.pdf", PDF, "application/pdf")}
+    stranger = await client.post(
+        "/lapor/tambah", data={**fields, "phone": "081111111111"}, files=files
+    )
+    assert stranger.status_code == 403 and 'id="phone-error"' in stranger.text
+    empty = await client.post("/lapor/tambah", data={**fields, "phone": ""})
+    assert empty.status_code == 422
+    assert 'id="additional_text-error"' in empty.text and 'id="phone-error"' in empty.text
+    done = await client.post("/lapor/tambah", data=fields, files=files)
+    assert done.status_code == 200 and 'id="update-done"' in done.text
+    again = await client.post("/lapor/tambah", data=fields, files=files)  # a double click
+    assert again.status_code == 200
+
+    row = await complaint(pool, code)
+    updates = [
+        e
+        for e in await outbox_events(pool, row["complaint_id"])
+        if e.event_type == "ComplaintUpdated"
+    ]
+    assert len(updates) == 1
+    assert [a.filename for a in updates[0].payload.attachments] == ["kk.pdf"]
+    details = await client.post(f"/v1/complaints/{code}/details", json={"phone": "081234567890"})
+    assert [a["filename"] for a in details.json()["attachments"]] == ["kk.pdf"]
