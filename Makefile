@@ -31,6 +31,7 @@ schemas: install
 	$(BIN)/lapor schemas export
 
 test: lint
+	scripts/install-browser.sh
 	$(BIN)/lapor infra up
 	$(BIN)/pytest -ra
 

@@ -174,7 +174,6 @@ class Chaos:
         print(f"[chaos {stamp}] {action}", flush=True)
 
     async def setup(self) -> None:
-        os.environ["LAPOR_TOPIC_PREFIX"] = f"chaos{uuid.uuid4().hex[:6]}."
         await asyncio.to_thread(infra.up, self.config)
         from services.messaging.kafka import ensure_topics
 
@@ -384,6 +383,19 @@ class Chaos:
         await asyncio.to_thread(infra.down, self.config)
 
     async def run(self) -> ChaosReport:
+        # Its own topic namespace for the length of the run; restored after, so an embedding
+        # process (the test suite) keeps its own.
+        previous_prefix = os.environ.get("LAPOR_TOPIC_PREFIX")
+        os.environ["LAPOR_TOPIC_PREFIX"] = f"chaos{uuid.uuid4().hex[:6]}."
+        try:
+            return await self._run()
+        finally:
+            if previous_prefix is None:
+                os.environ.pop("LAPOR_TOPIC_PREFIX", None)
+            else:
+                os.environ["LAPOR_TOPIC_PREFIX"] = previous_prefix
+
+    async def _run(self) -> ChaosReport:
         await self.setup()
         try:
             started = time.monotonic()
