@@ -100,7 +100,9 @@ async def open_case(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnv
     if assignment.agency_code != MANUAL_DISPOSITION:
         await repository.add_deadline(conn, case_id, DeadlineKind.AGENCY_RESPONSE, 1, response_due)
     if agency.via_sp4n:
-        await repository.schedule_forwarding(conn, case_id, 1, agency.agency_code)
+        await repository.schedule_forwarding(
+            conn, case_id, 1, agency.agency_code, event.occurred_at
+        )
     assigned = CaseAssigned(
         **follow_up_ids(event, PRODUCER, "CaseAssigned"),
         payload=CaseAssignedPayload(
@@ -339,7 +341,7 @@ async def reassign(
             conn, case["case_id"], DeadlineKind.AGENCY_RESPONSE, round_, response_due
         )
     if agency.via_sp4n:
-        await repository.schedule_forwarding(conn, case["case_id"], round_, agency.agency_code)
+        await repository.schedule_forwarding(conn, case["case_id"], round_, agency.agency_code, now)
     return CaseAssigned(
         **_envelope(case),
         occurred_at=now,

@@ -163,14 +163,15 @@ async def meet_deadlines(
 
 
 async def schedule_forwarding(
-    conn: asyncpg.Connection, case_id: uuid.UUID, round_: int, agency_code: str
+    conn: asyncpg.Connection, case_id: uuid.UUID, round_: int, agency_code: str, at: datetime
 ) -> None:
     await conn.execute(
-        "INSERT INTO sp4n_forwardings (case_id, round, agency_code) VALUES ($1, $2, $3)"
-        " ON CONFLICT DO NOTHING",
+        "INSERT INTO sp4n_forwardings (case_id, round, agency_code, next_attempt_at)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         case_id,
         round_,
         agency_code,
+        at,
     )
 
 

@@ -146,3 +146,25 @@ def test_the_chart_is_svg_and_escapes_labels() -> None:
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert svg.count("<rect") == 2
+
+
+def test_sp4n_backoff_doubles_up_to_a_ceiling() -> None:
+    from services.routing.sp4n import backoff
+
+    assert [backoff(n, 5, 60).total_seconds() for n in range(1, 6)] == [5, 10, 20, 40, 60]
+
+
+def test_sp4n_wire_format_maps_fields_and_finds_the_remote_id() -> None:
+    from services.routing.sp4n import WireFormat
+
+    wire = WireFormat(fields={"tracking_code": "ticket", "due": "deadline"}, static={"kind": "x"})
+    moment = datetime(2026, 8, 21, 23, 59, 59, tzinfo=JAKARTA)
+    assert wire.body({"tracking_code": "LPR-1", "due": moment, "nik": "3171..."}) == {
+        "kind": "x",
+        "ticket": "LPR-1",
+        "deadline": "2026-08-21T23:59:59+07:00",
+    }
+    assert wire.remote_id({"data": {"tracking_id": 4100001}}) == "4100001"
+    for answer in ({"data": {}}, {"data": {"tracking_id": ""}}, ["not", "a", "mapping"]):
+        with pytest.raises(ValueError):
+            wire.remote_id(answer)
