@@ -310,3 +310,79 @@ async def test_a_crash_between_database_and_offset_commit_yields_one_case(
         == 1
     )
     assert len({e["event_id"] for e in await assigned_events()}) == 1
+
+
+async def test_a_restarted_scheduler_escalates_an_overdue_case_exactly_once(
+    pipeline: Pipeline, db: asyncpg.Pool, stack
+) -> None:  # type: ignore[no-untyped-def]
+    """Assigned Thursday 13 Aug 2026; Sat-Sun and Independence Day (Mon 17 Aug) are off, so
+    the 5-working-day window ends Friday 21 Aug. The clock is frozen on Saturday 22 Aug."""
+    thursday = datetime(2026, 8, 13, 2, 0, tzinfo=UTC)  # 09:00 WIB
+    env = {
+        **pipeline.env,
+        "LAPOR_ROUTING_FROZEN_NOW": "2026-08-22T09:00:00+07:00",
+        "LAPOR_ROUTING_SCHEDULER_INTERVAL": "0.5",
+    }
+
+    def overdue_case() -> ComplaintAccepted:
+        return accepted_event().model_copy(update={"occurred_at": thursday})
+
+    async def alerts_for(event: ComplaintAccepted) -> list[dict]:  # type: ignore[type-arg]
+        return [
+            e
+            for e in await case_events(stack, event.complaint_id)
+            if e["event_type"] in ("CaseOverdue", "CaseDeadlineApproaching")
+        ]
+
+    async def overdue_seen(event: ComplaintAccepted) -> bool:
+        return any(e["event_type"] == "CaseOverdue" for e in await alerts_for(event))
+
+    assert pipeline.services["routing"].terminate() == 0
+    first = ServiceProcess("routing", env, pipeline.log_dir).start()
+    second = None
+    try:
+        await first.wait_ready()
+        early = overdue_case()
+        await publish(stack, early)
+        await eventually(lambda: overdue_seen(early), within=90)
+        first.kill()  # SIGKILL: the scheduler gets no chance to tidy up
+
+        second = ServiceProcess("routing", env, pipeline.log_dir).start()
+        await second.wait_ready()
+        late = overdue_case()
+        await publish(stack, late)
+        # the restarted scheduler has scanned (it escalated the new case) ...
+        await eventually(lambda: overdue_seen(late), within=90)
+    finally:
+        first.kill()
+        if second is not None:
+            assert second.terminate() == 0
+    # ... and repeated nothing for the first one
+    alerts = await alerts_for(early)
+    summary = sorted(
+        (e["event_type"], e["payload"]["deadline_kind"], e["payload"].get("escalation_level"))
+        for e in alerts
+    )
+    assert summary == [
+        ("CaseDeadlineApproaching", "agency_response", None),
+        ("CaseOverdue", "agency_response", 1),
+    ]
+    overdue = next(e for e in alerts if e["event_type"] == "CaseOverdue")
+    due = datetime.fromisoformat(overdue["payload"]["due_at"])
+    assert due == datetime(2026, 8, 21, 16, 59, 59, tzinfo=UTC)  # Friday 23:59:59 WIB
+    assert overdue["payload"]["escalated_to"] == "Inspektorat Jenderal Kementerian ATR/BPN"
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM routing.deadline_alerts a JOIN routing.cases c USING (case_id)"
+            " WHERE c.complaint_id = $1",
+            early.complaint_id,
+        )
+        == 2
+    )
+    # Tidy up: the real clock of the restored routing would escalate these August cases.
+    await db.execute(
+        "UPDATE routing.case_deadlines d SET met_at = now() FROM routing.cases c"
+        " WHERE c.case_id = d.case_id AND c.complaint_id = ANY($1::uuid[])",
+        [early.complaint_id, late.complaint_id],
+    )
+    await pipeline.restart("routing")
