@@ -49,7 +49,10 @@ async def scan_deadlines(pool: asyncpg.Pool, now: datetime) -> int:
     async with pool.acquire() as conn:
         case_ids = await conn.fetch(
             "SELECT DISTINCT d.case_id FROM case_deadlines d JOIN cases c USING (case_id)"
-            " WHERE d.met_at IS NULL AND d.due_at <= $1 AND c.status <> 'closed'",
+            " WHERE d.met_at IS NULL AND d.due_at <= $1 AND c.status <> 'closed'"
+            # a deadline whose last alert has fired has nothing left to say
+            " AND NOT EXISTS (SELECT 1 FROM deadline_alerts a WHERE a.case_id = d.case_id"
+            " AND a.kind = d.kind AND a.round = d.round AND a.alert IN ('overdue-2', 'expired'))",
             now + HORIZON,
         )
         calendar = await repository.calendar(conn)
