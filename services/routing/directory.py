@@ -2,7 +2,9 @@
 from a CSV file, validated whole before anything is written, then upserted in one
 transaction.
 
-CLI: `lapor routing load-agencies FILE.csv` calls `load_agencies_file`. Columns (header
+CLI: `lapor routing load-agencies FILE.csv` calls `load_agencies_file`, and
+`lapor routing add-officer AGENCY OFFICER_ID [--admin]` calls `add_officer_cli` (prints the
+token once). Columns (header
 row required; the first three are mandatory):
 
     agency_code,name,level,region_code,via_sp4n,intake_method,contact_email,contact_phone,
@@ -15,12 +17,14 @@ import asyncio
 import csv
 import io
 import os
+import secrets
 from pathlib import Path
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from services.messaging.database import create_pool, migrate
+from services.routing.repository import create_officer
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SAMPLE_CSV = Path(__file__).resolve().parent / "data" / "agencies_extra.csv"
@@ -128,3 +132,39 @@ def load_agencies_file(path: Path, database_url: str | None = None) -> int:
         "LAPOR_DATABASE_URL", "postgresql://lapor@127.0.0.1:55432/lapor"
     )
     return asyncio.run(load_agencies(path, url))
+
+
+async def add_officer(
+    database_url: str,
+    agency_code: str,
+    officer_id: str,
+    *,
+    admin: bool = False,
+    schema: str = "routing",
+) -> str:
+    """Create an officer of an agency; returns the bearer token, which is stored only hashed
+    and cannot be shown again."""
+    token = secrets.token_urlsafe(32)
+    pool = await create_pool(database_url, schema, max_size=2)
+    try:
+        await migrate(pool, schema, MIGRATIONS)
+        async with pool.acquire() as conn:
+            if not await conn.fetchval(
+                "SELECT true FROM agencies WHERE agency_code = $1", agency_code
+            ):
+                raise DirectoryError(f"unknown agency {agency_code!r}")
+            role = "admin" if admin else "officer"
+            await create_officer(conn, officer_id, agency_code, token, role)
+    finally:
+        await pool.close()
+    return token
+
+
+def add_officer_cli(
+    agency_code: str, officer_id: str, admin: bool = False, database_url: str | None = None
+) -> str:
+    """Synchronous entry point for `lapor routing add-officer AGENCY OFFICER_ID [--admin]`."""
+    url = database_url or os.environ.get(
+        "LAPOR_DATABASE_URL", "postgresql://lapor@127.0.0.1:55432/lapor"
+    )
+    return asyncio.run(add_officer(url, agency_code, officer_id, admin=admin))

@@ -70,3 +70,24 @@ async def test_a_bad_file_names_every_bad_line_and_writes_nothing(
         await conn.close()
     with pytest.raises(DirectoryError, match="unknown"):
         parse_agencies_csv("agency_code,name,level,colour\n")
+
+
+async def test_an_added_officer_gets_a_working_token_stored_only_hashed(
+    database_url: str,
+) -> None:
+    from services.routing.directory import add_officer
+    from services.routing.repository import token_digest
+
+    token = await add_officer(database_url, "BPOM", "bpom-desk-1", schema=SCHEMA)
+    assert len(token) >= 40
+    conn = await asyncpg.connect(database_url)
+    try:
+        stored = await conn.fetchrow(
+            f"SELECT agency_code, role, token_sha256 FROM {SCHEMA}.officers"
+            " WHERE officer_id = 'bpom-desk-1'"
+        )
+    finally:
+        await conn.close()
+    assert tuple(stored) == ("BPOM", "officer", token_digest(token))
+    with pytest.raises(DirectoryError, match="unknown agency"):
+        await add_officer(database_url, "NOPE", "x", schema=SCHEMA)
