@@ -7,6 +7,7 @@ crash between routing's database commit and its offset commit.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from aiokafka import AIOKafkaConsumer
 
 from schemas.events import (
@@ -29,7 +31,7 @@ from schemas.topics import CASES, COMPLAINTS_TRIAGED
 from services.messaging.kafka import make_producer
 from services.routing.repository import token_digest
 from tests.e2e.conftest import Pipeline
-from tests.support import ServiceProcess, eventually
+from tests.support import ServiceProcess, eventually, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -386,3 +388,60 @@ async def test_a_restarted_scheduler_escalates_an_overdue_case_exactly_once(
         [early.complaint_id, late.complaint_id],
     )
     await pipeline.restart("routing")
+
+
+async def test_routing_forwards_to_a_stand_in_sp4n_lapor_through_its_failures(
+    pipeline: Pipeline, db: asyncpg.Pool, stack
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_routing_sp4n import StandIn
+
+    remote = StandIn(script=["503", "timeout"])
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(remote.app(), host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    )
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    serving = asyncio.create_task(server.serve())
+    await db.execute(  # only this test's case is to be sent
+        "UPDATE routing.sp4n_forwardings SET next_attempt_at = 'infinity' WHERE remote_id IS NULL"
+    )
+    env = {
+        **pipeline.env,
+        "LAPOR_ROUTING_SP4N_URL": f"http://127.0.0.1:{port}/api/v1/laporan",
+        "LAPOR_ROUTING_SP4N_TOKEN": "sp4n-secret",
+        "LAPOR_ROUTING_SP4N_TIMEOUT": "0.5",
+        "LAPOR_ROUTING_SP4N_INTERVAL": "0.2",
+        "LAPOR_ROUTING_SP4N_BACKOFF_BASE": "0.5",
+        "LAPOR_ROUTING_SP4N_STATIC": '{"jenis_laporan": "pengaduan"}',
+    }
+    assert pipeline.services["routing"].terminate() == 0
+    forwarding = ServiceProcess("routing", env, pipeline.log_dir).start()
+    try:
+        await forwarding.wait_ready()
+        event = accepted_event()
+        await publish(stack, event)
+
+        async def remote_id() -> str | None:
+            return await db.fetchval(
+                "SELECT f.remote_id FROM routing.sp4n_forwardings f JOIN routing.cases c"
+                " USING (case_id) WHERE c.complaint_id = $1",
+                event.complaint_id,
+            )
+
+        recorded = await eventually(remote_id, within=90)
+    finally:
+        assert forwarding.terminate() == 0
+        server.should_exit = True
+        await asyncio.wait_for(serving, 30)
+    await pipeline.restart("routing")
+    row = await db.fetchrow(
+        "SELECT attempts, last_error FROM routing.sp4n_forwardings f JOIN routing.cases c"
+        " USING (case_id) WHERE c.complaint_id = $1",
+        event.complaint_id,
+    )
+    assert (row["attempts"], row["last_error"]) == (3, None)
+    (report,) = remote.reports.values()  # the retry after the timeout did not file twice
+    assert recorded == report["id"]
+    assert report["body"]["external_id"] == event.payload.tracking_code
+    assert report["body"]["jenis_laporan"] == "pengaduan"
+    assert [r["body"]["external_id"] for r in remote.requests] == [event.payload.tracking_code] * 3
