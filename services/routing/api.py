@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import asyncpg
@@ -45,6 +45,13 @@ class RuleIn(BaseModel):
 
 class NewRule(RuleIn):
     rule_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,62}$")
+
+
+class CalendarDayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    working: bool = Field(description="false: a day off (cuti bersama); true: a working day")
+    note: str = Field(min_length=3, max_length=200)
 
 
 class ActionIn(BaseModel):
@@ -170,6 +177,30 @@ def create_app(pool: PoolGetter, clock: Clock = _system_clock) -> FastAPI:
             if version is None:
                 raise HTTPException(404, f"no rule {rule_id}")
             return await _write_rule(conn, rule_id, rule, version + 1, who)
+
+    # ------------------------------------------------------------------ calendar
+
+    @app.get("/v1/calendar/overrides", tags=["calendar"])
+    async def calendar_overrides(_: Admin) -> list[dict[str, Any]]:
+        rows = await pool().fetch("SELECT day, working, note FROM calendar_overrides ORDER BY day")
+        return [{**dict(row), "day": row["day"].isoformat()} for row in rows]
+
+    @app.put("/v1/calendar/overrides/{day}", tags=["calendar"])
+    async def set_calendar_override(day: date, body: CalendarDayIn, _: Admin) -> dict[str, Any]:
+        """Deadlines already set keep their dates; new ones count this day as given."""
+        await pool().execute(
+            "INSERT INTO calendar_overrides (day, working, note) VALUES ($1, $2, $3)"
+            " ON CONFLICT (day) DO UPDATE SET working = $2, note = $3",
+            day,
+            body.working,
+            body.note,
+        )
+        return {"day": day.isoformat(), "working": body.working, "note": body.note}
+
+    @app.delete("/v1/calendar/overrides/{day}", status_code=204, tags=["calendar"])
+    async def delete_calendar_override(day: date, _: Admin) -> None:
+        if await pool().execute("DELETE FROM calendar_overrides WHERE day = $1", day) == "DELETE 0":
+            raise HTTPException(404, f"no override on {day.isoformat()}")
 
     # ------------------------------------------------------------------ desk
 

@@ -409,18 +409,28 @@ async def test_deadlines_across_a_weekend_and_a_holiday_escalate_once(
 
 
 async def test_a_collective_leave_day_from_the_override_table_moves_the_due_date(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, api: httpx.AsyncClient
 ) -> None:
     monday = datetime(2026, 11, 30, 9, 0, tzinfo=JAKARTA)
     (before,) = await handle(pool, open_case, accepted(Category.LAND, "31", at=monday))
-    await pool.execute(
-        "INSERT INTO calendar_overrides (day, working, note) VALUES ('2026-12-02', false,"
-        " 'cuti bersama (test)')"
+    leave = {"working": False, "note": "cuti bersama (test)"}
+    url = "/v1/calendar/overrides/2026-12-02"
+    assert (await api.put(url, json=leave, headers=auth("officer-atr"))).status_code == 403
+    assert (await api.put(url, json=leave, headers=auth("admin-setwapres"))).status_code == 200
+    bad = await api.put(
+        "/v1/calendar/overrides/2026-13-01", json=leave, headers=auth("admin-setwapres")
     )
+    assert bad.status_code == 422
     try:
         (after,) = await handle(pool, open_case, accepted(Category.LAND, "31", at=monday))
+        listed = await api.get("/v1/calendar/overrides", headers=auth("admin-setwapres"))
+        assert {"day": "2026-12-02", "working": False, "note": "cuti bersama (test)"} in (
+            listed.json()
+        )
     finally:
-        await pool.execute("DELETE FROM calendar_overrides WHERE day = '2026-12-02'")
+        deleted = await api.delete(url, headers=auth("admin-setwapres"))
+        assert deleted.status_code == 204
+    assert (await api.delete(url, headers=auth("admin-setwapres"))).status_code == 404
     assert before.payload.response_due_at.date().isoformat() == "2026-12-07"
     assert after.payload.response_due_at.date().isoformat() == "2026-12-08"
 
