@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from prometheus_client import Counter
 
 from schemas.events import EventEnvelope
 from schemas.events.routing import (
@@ -33,6 +34,9 @@ from services.routing.domain import Alert, OpenDeadline, alerts_due
 from services.routing.handlers import PRODUCER, status_changed
 
 log = logging.getLogger(__name__)
+ALERTS_FIRED = Counter(
+    "lapor_routing_deadline_alerts_total", "Deadline alerts fired", ["deadline_kind", "alert"]
+)
 
 SETWAPRES_NAME = "Sekretariat Wakil Presiden"
 HORIZON = timedelta(days=21)  # deadlines further out cannot be approaching yet
@@ -112,6 +116,7 @@ async def _fire(
     )
     if not inserted:
         return None
+    ALERTS_FIRED.labels(deadline["kind"], alert.value).inc()
     key = f"{deadline['kind']}:{deadline['round']}:{alert.value}"
     envelope = {
         "event_id": uuid.uuid5(case["case_id"], key),

@@ -24,8 +24,12 @@ from typing import Any
 
 import asyncpg
 import httpx
+from prometheus_client import Counter
 
 log = logging.getLogger(__name__)
+ATTEMPTS = Counter(
+    "lapor_routing_sp4n_attempts_total", "SP4N-LAPOR! forwarding attempts", ["outcome"]
+)
 
 DEFAULT_FIELDS: Mapping[str, str] = {
     "tracking_code": "external_id",
@@ -126,9 +130,11 @@ class Sp4nForwarder:
                 try:
                     remote_id = await self._send(client, row)
                 except PermanentFailure as error:
+                    ATTEMPTS.labels("refused").inc()
                     await self._stop(conn, row, str(error))
                     continue
                 except (httpx.HTTPError, ValueError) as error:
+                    ATTEMPTS.labels("retry").inc()
                     attempts = row["attempts"] + 1
                     await conn.execute(
                         "UPDATE sp4n_forwardings SET attempts = $3, last_error = $4,"
@@ -152,6 +158,7 @@ class Sp4nForwarder:
                     remote_id,
                     now,
                 )
+                ATTEMPTS.labels("forwarded").inc()
                 succeeded += 1
         return succeeded
 

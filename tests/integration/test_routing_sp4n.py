@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from prometheus_client import REGISTRY
 
 from schemas.events import Category, Channel, ComplaintAccepted, ComplaintAcceptedPayload, Priority
 from services.messaging import outbox
@@ -124,6 +125,12 @@ async def new_case(pool: asyncpg.Pool, *, secret: bool = False) -> uuid.UUID:
     return assigned.payload.case_id
 
 
+def _attempts(outcome: str) -> float:
+    return (
+        REGISTRY.get_sample_value("lapor_routing_sp4n_attempts_total", {"outcome": outcome}) or 0.0
+    )
+
+
 async def forwarding(pool: asyncpg.Pool, case_id: uuid.UUID) -> asyncpg.Record:
     return await pool.fetchrow("SELECT * FROM sp4n_forwardings WHERE case_id = $1", case_id)
 
@@ -134,6 +141,7 @@ async def test_retries_through_5xx_and_a_timeout_then_records_the_remote_id(
     remote, base = stand_in
     remote.script = ["503", "timeout"]
     case_id = await new_case(pool)
+    retries_before = _attempts("retry")
     forwarder = Sp4nForwarder(
         lambda: pool,
         f"{base}/api/v1/laporan",
@@ -160,6 +168,7 @@ async def test_retries_through_5xx_and_a_timeout_then_records_the_remote_id(
         assert await forwarder.forward_due(T0 + timedelta(seconds=30), client) == 1
     done = await forwarding(pool, case_id)
     assert done["attempts"] == 3 and done["last_error"] is None
+    assert _attempts("retry") - retries_before == 2  # exported on /metrics
     assert len(remote.reports) == 1  # the retry after the timeout did not file twice
     (report,) = remote.reports.values()
     assert done["remote_id"] == report["id"] and done["remote_id"].isdigit()
