@@ -37,6 +37,7 @@ from services.routing.domain import (
     MANUAL_DISPOSITION,
     Action,
     Assignment,
+    TransitionNotAllowed,
     choose_agency,
     documents_due,
     next_status,
@@ -239,6 +240,8 @@ async def apply_action(
         raise CaseNotFound(str(case_id))
     previous = CaseStatus(case["status"])
     target = next_status(previous, action)
+    if action is Action.NOT_IN_REMIT and case["agency_code"] == MANUAL_DISPOSITION:
+        raise TransitionNotAllowed(action, previous)  # Setwapres disposes instead
     agencies = await repository.agencies(conn)
     await conn.execute(
         "UPDATE cases SET status = $2, updated_at = $3,"

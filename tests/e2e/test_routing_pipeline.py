@@ -445,3 +445,11 @@ async def test_routing_forwards_to_a_stand_in_sp4n_lapor_through_its_failures(
     assert report["body"]["external_id"] == event.payload.tracking_code
     assert report["body"]["jenis_laporan"] == "pengaduan"
     assert [r["body"]["external_id"] for r in remote.requests] == [event.payload.tracking_code] * 3
+
+
+async def test_routing_logs_carry_no_personal_data(pipeline: Pipeline) -> None:
+    logs = pipeline.logs()
+    assert "service started" in logs
+    assert "fault injection" in logs  # the crash test's process logged here too
+    for secret in (JAKARTA_NIK, "081298765432", "+6281298765432", "Rahmat Hidayat"):
+        assert secret not in logs

@@ -262,6 +262,9 @@ async def test_the_lifecycle_through_the_desk_publishes_each_change(
     assert {e.payload.actor for e in changes} == {"officer-atr"}
     inbox = await api.get("/v1/desk/cases?status=closed&category=land", headers=atr)
     assert str(assigned.payload.case_id) in inbox.text
+    assert {c["status"] for c in inbox.json()["cases"]} == {"closed"}
+    overdue = await api.get("/v1/desk/cases?overdue=true", headers=atr)
+    assert str(assigned.payload.case_id) not in overdue.text  # its deadlines were met
     open311 = await api.get(
         f"/open311/v2/requests/{assigned.payload.tracking_code}.json", headers=atr
     )
@@ -299,6 +302,8 @@ async def test_not_in_remit_reroutes_to_the_next_competent_agency(
         )
         == "SETWAPRES"
     )
+    refused = await api.post(f"{case}/not-in-remit", json={}, headers=auth("admin-setwapres"))
+    assert refused.status_code == 409  # the manual desk disposes, it cannot decline
     disposed = await api.post(
         f"{case}/dispose", json={"agency_code": "KEMENPU"}, headers=auth("admin-setwapres")
     )
@@ -478,3 +483,19 @@ async def test_statistics_count_cases_and_draw_a_chart(api: httpx.AsyncClient) -
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert page.text.count("<svg") >= 5 and "Kementerian ATR/BPN" in page.text
     json.dumps(figures)  # plain JSON, no datetimes leaking
+
+
+async def test_the_inbox_filters_overdue_cases_by_the_clock(
+    pool: asyncpg.Pool, api: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    (assigned,) = await handle(pool, open_case, accepted(Category.LAND, "31.71", at=THURSDAY))
+    case_id = str(assigned.payload.case_id)
+    atr = auth("officer-atr")
+
+    async def listed(overdue: bool) -> bool:
+        url = f"/v1/desk/cases?overdue={str(overdue).lower()}&limit=500"
+        return case_id in (await api.get(url, headers=atr)).text
+
+    assert await listed(False) and not await listed(True)
+    clock.now = datetime(2026, 8, 22, 9, 0, tzinfo=JAKARTA)  # past Friday's response deadline
+    assert await listed(True) and not await listed(False)
