@@ -59,7 +59,13 @@ COMPLAINTS_TRIAGED = TopicSpec(
 )
 CASES = TopicSpec(
     base_name="lapor.cases.v1",
-    event_types=("CaseAssigned", "CaseStatusChanged", "CaseDeadlineApproaching", "CaseOverdue"),
+    event_types=(
+        "CaseAssigned",
+        "CaseStatusChanged",
+        "CaseDeadlineApproaching",
+        "CaseOverdue",
+        "CaseReporterJoined",
+    ),
     producer="routing",
     description="Case lifecycle: assignment to an agency, status changes, deadlines.",
 )

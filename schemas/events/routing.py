@@ -33,6 +33,13 @@ class CaseAssignedPayload(StrictModel):
     agency_name: str
     rule_id: str
     due_at: AwareDatetime
+    rule_version: int | None = Field(default=None, description="Version of the rule that chose")
+    response_due_at: AwareDatetime | None = Field(
+        default=None, description="End of the agency's response window (working days)"
+    )
+    previous_agency_code: str | None = Field(
+        default=None, description="Set when a case is re-routed after 'not in remit'"
+    )
 
 
 class CaseAssigned(ComplaintEvent):
@@ -87,4 +94,28 @@ class CaseOverdue(ComplaintEvent):
     payload: CaseOverduePayload
 
 
-EVENTS = (CaseAssigned, CaseStatusChanged, CaseDeadlineApproaching, CaseOverdue)
+class CaseReporterJoinedPayload(StrictModel):
+    """A duplicate complaint joined an existing case: its reporter follows that case."""
+
+    case_id: uuid.UUID
+    tracking_code: str = Field(description="The duplicate complaint's own tracking code")
+    original_tracking_code: str
+    agency_code: str
+    agency_name: str
+    status: CaseStatus
+
+
+class CaseReporterJoined(ComplaintEvent):
+    """Keyed by the duplicate complaint's id, so its reporter's stream stays in order."""
+
+    event_type: Literal["CaseReporterJoined"] = "CaseReporterJoined"
+    payload: CaseReporterJoinedPayload
+
+
+EVENTS = (
+    CaseAssigned,
+    CaseStatusChanged,
+    CaseDeadlineApproaching,
+    CaseOverdue,
+    CaseReporterJoined,
+)

@@ -1,19 +1,27 @@
-"""Routing's pure domain: choosing the agency for a complaint and the working-day deadline."""
+"""Routing's pure domain: choosing the agency, the case lifecycle, working-day deadlines and
+the deadline alerts the scheduler fires. No I/O here."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays
 
+from schemas.events.routing import CaseStatus, DeadlineKind
+
 JAKARTA = ZoneInfo("Asia/Jakarta")
 MANUAL_DISPOSITION = "SETWAPRES"
 MANUAL_RULE_ID = "fallback-manual-disposition"
-ANALYSIS_WORKING_DAYS = 14
+ANALYSIS_WORKING_DAYS = 14  # Setwapres' service standard: analyse and forward
+AGENCY_RESPONSE_WORKING_DAYS = 5  # SP4N-LAPOR!: the agency formulates its follow-up
+DOCUMENTS_CALENDAR_DAYS = 10  # missing documents may follow within 10 days
+APPROACHING_WORKING_DAYS = 2  # warn this many working days before a deadline
+SETWAPRES_ESCALATION_WORKING_DAYS = 3  # overdue this long past the supervisor: to Setwapres
 
 
 @dataclass(frozen=True)
@@ -23,12 +31,15 @@ class Rule:
     region_prefix: str | None
     agency_code: str | None  # None: the regional government of the complaint's region
     precedence: int = 100
+    priority: str | None = None  # None: any priority; 'urgent' overrides for urgent ones
+    version: int = 1
 
 
 @dataclass(frozen=True)
 class Assignment:
     agency_code: str
     rule_id: str
+    rule_version: int = 1
 
 
 def regional_agency_code(region_code: str) -> str:
@@ -37,37 +48,61 @@ def regional_agency_code(region_code: str) -> str:
     return "PEMDA-" + ".".join(parts[:2])
 
 
-def _specificity(rule: Rule) -> tuple[int, int, int]:
+def _specificity(rule: Rule) -> tuple[int, int, int, int]:
     return (
         -rule.precedence,
+        1 if rule.priority is not None else 0,
         len(rule.region_prefix or ""),
         1 if rule.category is not None else 0,
     )
 
 
-def choose_agency(
-    rules: Iterable[Rule], category: str, region_code: str | None, known_agencies: set[str]
-) -> Assignment:
-    """The most specific matching rule wins; without one, Setwapres disposes by hand."""
-    candidates = [
-        rule
-        for rule in rules
-        if (rule.category is None or rule.category == category)
+def _matches(rule: Rule, category: str, region_code: str | None, priority: str) -> bool:
+    return (
+        (rule.category is None or rule.category == category)
+        and (rule.priority is None or rule.priority == priority)
         and (
             rule.region_prefix is None
             or (
                 region_code is not None and (region_code + ".").startswith(rule.region_prefix + ".")
             )
         )
-    ]
+    )
+
+
+def choose_agency(
+    rules: Iterable[Rule],
+    category: str,
+    region_code: str | None,
+    known_agencies: set[str],
+    *,
+    priority: str = "normal",
+    excluded: frozenset[str] = frozenset(),
+) -> Assignment:
+    """The most specific matching rule wins; without one, Setwapres disposes by hand.
+
+    Lower `precedence` numbers win first; then a priority-specific rule, a longer region
+    prefix and a named category. A regional rule picks the regency's government, else the
+    province's. Agencies in `excluded` (those that declared a case not in their remit) are
+    skipped, so re-routing moves on to the next candidate.
+    """
+    candidates = [rule for rule in rules if _matches(rule, category, region_code, priority)]
     for rule in sorted(candidates, key=_specificity, reverse=True):
         if rule.agency_code is not None:
-            return Assignment(rule.agency_code, rule.rule_id)
-        if region_code is not None:
-            agency = regional_agency_code(region_code)
-            if agency in known_agencies:
-                return Assignment(agency, rule.rule_id)
-    return Assignment(MANUAL_DISPOSITION, MANUAL_RULE_ID)
+            if rule.agency_code in known_agencies and rule.agency_code not in excluded:
+                return Assignment(rule.agency_code, rule.rule_id, rule.version)
+            continue
+        if region_code is None:
+            continue
+        regency = regional_agency_code(region_code)
+        province = regional_agency_code(region_code.split(".")[0])
+        for agency in dict.fromkeys((regency, province)):
+            if agency in known_agencies and agency not in excluded:
+                return Assignment(agency, rule.rule_id, rule.version)
+    return Assignment(MANUAL_DISPOSITION, MANUAL_RULE_ID, 1)
+
+
+# --------------------------------------------------------------------------- working days
 
 
 @cache
@@ -75,22 +110,130 @@ def _indonesian_holidays(year: int) -> holidays.HolidayBase:
     return holidays.country_holidays("ID", years=year)
 
 
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """Indonesian working days: weekends and public holidays off, with overrides on top
+    (collective leave days off, a declared working Saturday on)."""
+
+    days_off: frozenset[date] = frozenset()
+    working_days: frozenset[date] = frozenset()
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.working_days:
+            return True
+        if day in self.days_off:
+            return False
+        return day.weekday() < 5 and day not in _indonesian_holidays(day.year)
+
+    def add_working_days(self, start: datetime, count: int) -> datetime:
+        """End of the Nth working day after `start` (Asia/Jakarta), as an aware datetime."""
+        day = start.astimezone(JAKARTA).date()
+        remaining = count
+        while remaining > 0:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                remaining -= 1
+        return datetime.combine(day, time(23, 59, 59), tzinfo=JAKARTA)
+
+    def working_days_before(self, moment: datetime, count: int) -> datetime:
+        """Start (00:00 Jakarta) of the working day `count` working days before `moment`'s."""
+        day = moment.astimezone(JAKARTA).date()
+        remaining = count
+        while remaining > 0:
+            day -= timedelta(days=1)
+            if self.is_working_day(day):
+                remaining -= 1
+        return datetime.combine(day, time(0, 0), tzinfo=JAKARTA)
+
+
+DEFAULT_CALENDAR = WorkingCalendar()
+
+
 def is_working_day(day: date, extra_days_off: frozenset[date] = frozenset()) -> bool:
-    return (
-        day.weekday() < 5
-        and day not in _indonesian_holidays(day.year)
-        and day not in extra_days_off
-    )
+    return WorkingCalendar(days_off=extra_days_off).is_working_day(day)
 
 
 def add_working_days(
     start: datetime, working_days: int, extra_days_off: frozenset[date] = frozenset()
 ) -> datetime:
-    """End of the Nth working day after `start` (Asia/Jakarta), as an aware datetime."""
-    day = start.astimezone(JAKARTA).date()
-    remaining = working_days
-    while remaining > 0:
-        day += timedelta(days=1)
-        if is_working_day(day, extra_days_off):
-            remaining -= 1
+    return WorkingCalendar(days_off=extra_days_off).add_working_days(start, working_days)
+
+
+def documents_due(requested_at: datetime) -> datetime:
+    """Missing documents are due by the end of the 10th calendar day (Jakarta)."""
+    day = requested_at.astimezone(JAKARTA).date() + timedelta(days=DOCUMENTS_CALENDAR_DAYS)
     return datetime.combine(day, time(23, 59, 59), tzinfo=JAKARTA)
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+class Action(StrEnum):
+    ACCEPT = "accept"
+    REQUEST_DOCUMENTS = "request_documents"
+    RESPOND = "respond"
+    NOT_IN_REMIT = "not_in_remit"
+    CLOSE = "close"
+
+
+S = CaseStatus
+TRANSITIONS: dict[Action, tuple[frozenset[CaseStatus], CaseStatus]] = {
+    Action.ACCEPT: (frozenset({S.ASSIGNED, S.AWAITING_DOCUMENTS}), S.IN_PROGRESS),
+    Action.REQUEST_DOCUMENTS: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.AWAITING_DOCUMENTS),
+    Action.RESPOND: (frozenset({S.IN_PROGRESS}), S.RESPONDED),
+    Action.NOT_IN_REMIT: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.NOT_IN_REMIT),
+    Action.CLOSE: (frozenset({S.RESPONDED}), S.CLOSED),
+}
+
+
+class TransitionNotAllowed(Exception):
+    def __init__(self, action: Action, current: CaseStatus) -> None:
+        super().__init__(f"cannot {action.value} a case that is {current.value}")
+        self.action = action
+        self.current = current
+
+
+def next_status(current: CaseStatus, action: Action) -> CaseStatus:
+    allowed_from, target = TRANSITIONS[action]
+    if current not in allowed_from:
+        raise TransitionNotAllowed(action, current)
+    return target
+
+
+# --------------------------------------------------------------------------- deadline alerts
+
+
+class Alert(StrEnum):
+    APPROACHING = "approaching"
+    OVERDUE_SUPERVISOR = "overdue-1"
+    OVERDUE_SETWAPRES = "overdue-2"
+    DOCUMENTS_EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class OpenDeadline:
+    kind: DeadlineKind
+    due_at: datetime
+    fired: frozenset[Alert] = field(default_factory=frozenset)
+
+
+def alerts_due(
+    deadline: OpenDeadline, now: datetime, calendar: WorkingCalendar = DEFAULT_CALENDAR
+) -> list[Alert]:
+    """Alerts this deadline has reached by `now` and not yet fired, in order.
+
+    Agency and analysis deadlines warn two working days ahead, escalate to the agency's
+    supervisor once overdue, then to Setwapres three working days later. Documents expire.
+    """
+    reached: list[Alert] = []
+    if now >= calendar.working_days_before(deadline.due_at, APPROACHING_WORKING_DAYS):
+        reached.append(Alert.APPROACHING)
+    if now > deadline.due_at:
+        if deadline.kind is DeadlineKind.DOCUMENTS:
+            reached.append(Alert.DOCUMENTS_EXPIRED)
+        else:
+            reached.append(Alert.OVERDUE_SUPERVISOR)
+            later = calendar.add_working_days(deadline.due_at, SETWAPRES_ESCALATION_WORKING_DAYS)
+            if now > later:
+                reached.append(Alert.OVERDUE_SETWAPRES)
+    return [alert for alert in reached if alert not in deadline.fired]

@@ -1,29 +1,69 @@
-"""Routing's PostgreSQL adapter: agencies, rules and cases."""
+"""Routing's PostgreSQL adapter: agencies, versioned rules, cases, history, deadlines,
+alerts, officers and SP4N-LAPOR! forwardings."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-from services.routing.domain import Rule
+from services.routing.domain import Rule, WorkingCalendar
+
+RULE_COLUMNS = "rule_id, category, region_prefix, agency_code, precedence, priority, version"
 
 
-async def active_rules(conn: asyncpg.Connection, category: str) -> list[Rule]:
+@dataclass(frozen=True)
+class Agency:
+    agency_code: str
+    name: str
+    level: str
+    region_code: str | None
+    via_sp4n: bool
+    supervisor: str | None
+    response_working_days: int
+
+
+@dataclass(frozen=True)
+class Officer:
+    officer_id: str
+    agency_code: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+async def active_rules(conn: asyncpg.Connection, category: str | None = None) -> list[Rule]:
     rows = await conn.fetch(
-        "SELECT rule_id, category, region_prefix, agency_code, precedence FROM routing_rules"
-        " WHERE active AND (category IS NULL OR category = $1)",
+        f"SELECT {RULE_COLUMNS} FROM routing_rules"
+        " WHERE active AND (category IS NULL OR $1::text IS NULL OR category = $1)",
         category,
     )
     return [Rule(**row) for row in rows]
 
 
+async def agencies(conn: asyncpg.Connection) -> dict[str, Agency]:
+    rows = await conn.fetch(
+        "SELECT agency_code, name, level, region_code, via_sp4n, supervisor,"
+        " response_working_days FROM agencies"
+    )
+    return {row["agency_code"]: Agency(**row) for row in rows}
+
+
 async def agency_names(conn: asyncpg.Connection) -> dict[str, str]:
-    return {
-        row["agency_code"]: row["name"]
-        for row in await conn.fetch("SELECT agency_code, name FROM agencies")
-    }
+    return {code: agency.name for code, agency in (await agencies(conn)).items()}
+
+
+async def calendar(conn: asyncpg.Connection) -> WorkingCalendar:
+    rows = await conn.fetch("SELECT day, working FROM calendar_overrides")
+    return WorkingCalendar(
+        days_off=frozenset(row["day"] for row in rows if not row["working"]),
+        working_days=frozenset(row["day"] for row in rows if row["working"]),
+    )
 
 
 async def insert_case(
@@ -31,29 +71,166 @@ async def insert_case(
     *,
     case_id: uuid.UUID,
     complaint_id: uuid.UUID,
+    correlation_id: uuid.UUID,
     tracking_code: str,
     category: str,
     priority: str,
+    channel: str,
     region_code: str | None,
+    summary: str | None,
+    secret: bool,
     agency_code: str,
     rule_id: str,
+    rule_version: int,
     due_at: datetime,
+    created_at: datetime,
 ) -> bool:
     """Open the case for a complaint; False if it already has one."""
     return bool(
         await conn.fetchval(
-            "INSERT INTO cases (case_id, complaint_id, tracking_code, category, priority,"
-            " region_code, agency_code, rule_id, status, due_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'assigned', $9)"
+            "INSERT INTO cases (case_id, complaint_id, correlation_id, tracking_code, category,"
+            " priority, channel, region_code, summary, secret, agency_code, rule_id,"
+            " rule_version, status, due_at, created_at, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'assigned', $14,"
+            " $15, $15)"
             " ON CONFLICT (complaint_id) DO NOTHING RETURNING true",
             case_id,
             complaint_id,
+            correlation_id,
             tracking_code,
             category,
             priority,
+            channel,
             region_code,
+            summary,
+            secret,
             agency_code,
             rule_id,
+            rule_version,
             due_at,
+            created_at,
         )
     )
+
+
+async def record_history(
+    conn: asyncpg.Connection,
+    case_id: uuid.UUID,
+    *,
+    previous_status: str | None,
+    status: str,
+    agency_code: str,
+    actor: str,
+    reason: str | None = None,
+    note: str | None = None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO case_history (case_id, previous_status, status, agency_code, actor, reason,"
+        " note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        case_id,
+        previous_status,
+        status,
+        agency_code,
+        actor,
+        reason,
+        note,
+    )
+
+
+async def add_deadline(
+    conn: asyncpg.Connection, case_id: uuid.UUID, kind: str, round_: int, due_at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO case_deadlines (case_id, kind, round, due_at) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT DO NOTHING",
+        case_id,
+        kind,
+        round_,
+        due_at,
+    )
+
+
+async def meet_deadlines(
+    conn: asyncpg.Connection, case_id: uuid.UUID, kinds: list[str], at: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE case_deadlines SET met_at = $3"
+        " WHERE case_id = $1 AND kind = ANY($2::text[]) AND met_at IS NULL",
+        case_id,
+        kinds,
+        at,
+    )
+
+
+async def schedule_forwarding(
+    conn: asyncpg.Connection, case_id: uuid.UUID, round_: int, agency_code: str, at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO sp4n_forwardings (case_id, round, agency_code, next_attempt_at)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        case_id,
+        round_,
+        agency_code,
+        at,
+    )
+
+
+async def case_for_complaint(
+    conn: asyncpg.Connection, complaint_id: uuid.UUID
+) -> asyncpg.Record | None:
+    """The case a complaint belongs to: its own, or the one it joined as a duplicate."""
+    return await conn.fetchrow(
+        "SELECT c.* FROM cases c WHERE c.complaint_id = $1"
+        " UNION ALL SELECT c.* FROM case_reporters r JOIN cases c USING (case_id)"
+        " WHERE r.complaint_id = $1 LIMIT 1",
+        complaint_id,
+    )
+
+
+async def lock_case(
+    conn: asyncpg.Connection, case_id: uuid.UUID, agency_code: str | None
+) -> asyncpg.Record | None:
+    """The case, locked for update; None unless it belongs to `agency_code` (None: any)."""
+    return await conn.fetchrow(
+        "SELECT * FROM cases WHERE case_id = $1 AND ($2::text IS NULL OR agency_code = $2)"
+        " FOR UPDATE",
+        case_id,
+        agency_code,
+    )
+
+
+async def declined_agencies(conn: asyncpg.Connection, case_id: uuid.UUID) -> frozenset[str]:
+    rows = await conn.fetch(
+        "SELECT DISTINCT agency_code FROM case_history WHERE case_id = $1"
+        " AND status = 'not_in_remit'",
+        case_id,
+    )
+    return frozenset(row["agency_code"] for row in rows)
+
+
+# --------------------------------------------------------------------------- officers
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_officer(
+    conn: asyncpg.Connection, officer_id: str, agency_code: str, token: str, role: str = "officer"
+) -> None:
+    await conn.execute(
+        "INSERT INTO officers (officer_id, agency_code, token_sha256, role)"
+        " VALUES ($1, $2, $3, $4)",
+        officer_id,
+        agency_code,
+        token_digest(token),
+        role,
+    )
+
+
+async def officer_by_token(conn: asyncpg.Connection, token: str) -> Officer | None:
+    row = await conn.fetchrow(
+        "SELECT officer_id, agency_code, role FROM officers WHERE token_sha256 = $1 AND active",
+        token_digest(token),
+    )
+    return Officer(**row) if row else None

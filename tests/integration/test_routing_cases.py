@@ -1,0 +1,501 @@
+"""Routing's handlers, desk API, rules API and deadline scheduler against the real
+PostgreSQL server (in a schema of their own), with a frozen clock."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from schemas.events import (
+    Category,
+    Channel,
+    ComplaintAccepted,
+    ComplaintAcceptedPayload,
+    ComplaintDuplicateDetected,
+    ComplaintDuplicateDetectedPayload,
+    Priority,
+    parse_event,
+)
+from services.messaging import outbox
+from services.messaging.database import create_pool, migrate
+from services.routing import repository
+from services.routing.api import create_app
+from services.routing.domain import JAKARTA
+from services.routing.handlers import join_duplicate, open_case
+from services.routing.scheduler import scan_deadlines
+
+pytestmark = pytest.mark.integration
+SCHEMA = "routing_it"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "routing" / "migrations"
+# Thursday 13 Aug 2026, 09:00 WIB: the weekend and Independence Day (Mon 17 Aug) follow.
+THURSDAY = datetime(2026, 8, 13, 9, 0, tzinfo=JAKARTA)
+
+
+class FrozenClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, SCHEMA)
+    await migrate(pool, SCHEMA, MIGRATIONS)
+    async with pool.acquire() as conn:
+        for officer_id, agency, role in (
+            ("admin-setwapres", "SETWAPRES", "admin"),
+            ("officer-atr", "ATR-BPN", "officer"),
+            ("officer-jakpus", "PEMDA-31.71", "officer"),
+            ("officer-bandung", "PEMDA-32.73", "officer"),
+            ("officer-jabar", "PEMDA-32", "officer"),
+        ):
+            await repository.create_officer(conn, officer_id, agency, f"token-{officer_id}", role)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(THURSDAY)
+
+
+@pytest.fixture
+async def api(pool: asyncpg.Pool, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(lambda: pool, clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://routing"
+    ) as client:
+        yield client
+
+
+def auth(officer_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer token-{officer_id}"}
+
+
+def accepted(
+    category: Category,
+    region: str | None,
+    *,
+    priority: Priority = Priority.NORMAL,
+    at: datetime = THURSDAY,
+) -> ComplaintAccepted:
+    complaint_id = uuid.uuid4()
+    return ComplaintAccepted(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="triage",
+        occurred_at=at,
+        payload=ComplaintAcceptedPayload(
+            tracking_code=f"LPR-{complaint_id.hex[:4].upper()}-TEST-AAA",
+            channel=Channel.WEB,
+            category=category,
+            priority=priority,
+            region_code=region,
+            summary="Jalan rusak dan sertifikat tanah",
+        ),
+    )
+
+
+async def handle(pool: asyncpg.Pool, handler, event) -> list:  # type: ignore[no-untyped-def]
+    """Run a handler as the consumer loop does: one transaction, events into the outbox."""
+    async with pool.acquire() as conn, conn.transaction():
+        events = list(await handler(event, conn))
+        await outbox.enqueue(conn, events)
+    return events
+
+
+async def outbox_events(pool: asyncpg.Pool, complaint_id: uuid.UUID) -> list:  # type: ignore[type-arg]
+    rows = await pool.fetch(f"SELECT payload FROM {SCHEMA}.outbox ORDER BY id")
+    events = [parse_event(row["payload"]) for row in rows]
+    return [event for event in events if event.complaint_id == complaint_id]
+
+
+async def test_an_accepted_complaint_opens_one_case_with_its_rule_and_deadlines(
+    pool: asyncpg.Pool,
+) -> None:
+    event = accepted(Category.LAND, "31.71")
+    (assigned,) = await handle(pool, open_case, event)
+    assert assigned.payload.agency_code == "ATR-BPN"
+    assert (assigned.payload.rule_id, assigned.payload.rule_version) == ("land-national", 1)
+    # 5 working days from Thu 13 Aug: Fri 14, Tue 18, Wed 19, Thu 20, Fri 21 Aug.
+    assert assigned.payload.response_due_at == datetime(2026, 8, 21, 23, 59, 59, tzinfo=JAKARTA)
+    for _ in range(3):
+        assert await handle(pool, open_case, event) == []
+    case_id = assigned.payload.case_id
+    assert await pool.fetchval("SELECT count(*) FROM cases WHERE case_id = $1", case_id) == 1
+    kinds = await pool.fetch("SELECT kind FROM case_deadlines WHERE case_id = $1", case_id)
+    assert sorted(row["kind"] for row in kinds) == ["agency_response", "analysis"]
+    assert (
+        await pool.fetchval("SELECT agency_code FROM sp4n_forwardings WHERE case_id = $1", case_id)
+        == "ATR-BPN"
+    )
+
+
+async def test_urgent_health_complaints_take_the_priority_override(pool: asyncpg.Pool) -> None:
+    (urgent,) = await handle(
+        pool, open_case, accepted(Category.HEALTH, "32", priority=Priority.URGENT)
+    )
+    (normal,) = await handle(pool, open_case, accepted(Category.HEALTH, "32"))
+    assert (urgent.payload.agency_code, normal.payload.agency_code) == ("BPJS-KES", "KEMENKES")
+
+
+async def test_rules_are_versioned_data_and_each_case_records_its_version(
+    pool: asyncpg.Pool, api: httpx.AsyncClient
+) -> None:
+    rule = {
+        "rule_id": "bogor-roads",
+        "category": "infrastructure",
+        "region_prefix": "32.71",
+        "agency_code": "PEMDA-32",
+        "precedence": 50,
+        "description": "Bogor city roads are a provincial matter this year",
+    }
+    assert (await api.post("/v1/rules", json=rule)).status_code == 401
+    assert (await api.post("/v1/rules", json=rule, headers=auth("officer-atr"))).status_code == 403
+    bad = await api.post(
+        "/v1/rules", json={**rule, "agency_code": "NOPE"}, headers=auth("admin-setwapres")
+    )
+    assert bad.status_code == 422 and "NOPE" in bad.text
+    created = await api.post("/v1/rules", json=rule, headers=auth("admin-setwapres"))
+    assert created.status_code == 201 and created.json()["version"] == 1
+    again = await api.post("/v1/rules", json=rule, headers=auth("admin-setwapres"))
+    assert again.status_code == 409
+
+    (first,) = await handle(pool, open_case, accepted(Category.INFRASTRUCTURE, "32.71.01"))
+    assert (first.payload.agency_code, first.payload.rule_version) == ("PEMDA-32", 1)
+
+    changed = {key: value for key, value in rule.items() if key != "rule_id"}
+    changed["agency_code"] = None  # back to the city's own government
+    updated = await api.put("/v1/rules/bogor-roads", json=changed, headers=auth("admin-setwapres"))
+    assert updated.status_code == 200 and updated.json()["version"] == 2
+    (second,) = await handle(pool, open_case, accepted(Category.INFRASTRUCTURE, "32.71.01"))
+    assert (second.payload.agency_code, second.payload.rule_version) == ("PEMDA-32.71", 2)
+    stored = await pool.fetch(
+        "SELECT rule_id, rule_version FROM cases WHERE case_id = ANY($1::uuid[])",
+        [first.payload.case_id, second.payload.case_id],
+    )
+    assert sorted((r["rule_id"], r["rule_version"]) for r in stored) == [
+        ("bogor-roads", 1),
+        ("bogor-roads", 2),
+    ]
+    versions = await api.get("/v1/rules/bogor-roads/versions", headers=auth("admin-setwapres"))
+    assert [v["agency_code"] for v in versions.json()] == ["PEMDA-32", None]
+
+
+async def test_an_officer_never_reads_or_changes_another_agencys_case(
+    pool: asyncpg.Pool, api: httpx.AsyncClient
+) -> None:
+    (assigned,) = await handle(pool, open_case, accepted(Category.LAND, "31.71"))
+    case_id = assigned.payload.case_id
+    code = assigned.payload.tracking_code
+    own = await api.get(f"/v1/desk/cases/{case_id}", headers=auth("officer-atr"))
+    assert own.status_code == 200 and own.json()["agency_code"] == "ATR-BPN"
+
+    stranger = auth("officer-jakpus")  # the regional government of the same region
+    assert (await api.get(f"/v1/desk/cases/{case_id}", headers=stranger)).status_code == 404
+    inbox = await api.get("/v1/desk/cases", headers=stranger)
+    assert str(case_id) not in inbox.text
+    for action in ("accept", "respond", "request-documents", "not-in-remit", "close"):
+        response = await api.post(
+            f"/v1/desk/cases/{case_id}/{action}", json={"note": "x"}, headers=stranger
+        )
+        assert response.status_code == 404, (action, response.text)
+    assert (await api.get(f"/open311/v2/requests/{code}.json", headers=stranger)).status_code == 404
+    assert code not in (await api.get("/open311/v2/requests.json", headers=stranger)).text
+    assert (
+        await api.get(f"/open311/v2/requests/{code}.json?api_key=token-officer-jakpus")
+    ).status_code == 404
+    # no token, a wrong token, a deactivated officer: all refused
+    assert (await api.get(f"/v1/desk/cases/{case_id}")).status_code == 401
+    wrong = {"Authorization": "Bearer token-officer-atr-but-not-quite"}
+    assert (await api.get(f"/v1/desk/cases/{case_id}", headers=wrong)).status_code == 401
+    await repository.create_officer(pool, "officer-atr-retired", "ATR-BPN", "token-retired")
+    await pool.execute(
+        "UPDATE officers SET active = false WHERE officer_id = 'officer-atr-retired'"
+    )
+    retired = {"Authorization": "Bearer token-retired"}
+    assert (await api.get(f"/v1/desk/cases/{case_id}", headers=retired)).status_code == 401
+    # nothing changed
+    assert await pool.fetchval("SELECT status FROM cases WHERE case_id = $1", case_id) == "assigned"
+    assert await pool.fetchval("SELECT count(*) FROM case_history WHERE case_id = $1", case_id) == 1
+
+
+async def test_the_lifecycle_through_the_desk_publishes_each_change(
+    pool: asyncpg.Pool, api: httpx.AsyncClient
+) -> None:
+    event = accepted(Category.LAND, "31.71")
+    (assigned,) = await handle(pool, open_case, event)
+    case = f"/v1/desk/cases/{assigned.payload.case_id}"
+    atr = auth("officer-atr")
+    assert (await api.post(f"{case}/respond", headers=atr)).status_code == 409
+    for step, status in (
+        ("accept", "in_progress"),
+        ("request-documents", "awaiting_documents"),
+        ("accept", "in_progress"),
+        ("respond", "responded"),
+        ("close", "closed"),
+    ):
+        response = await api.post(f"{case}/{step}", json={"note": f"{step} note"}, headers=atr)
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == status
+    changes = [
+        e
+        for e in await outbox_events(pool, event.complaint_id)
+        if e.event_type == "CaseStatusChanged"
+    ]
+    assert [(e.payload.previous_status, e.payload.status) for e in changes] == [
+        ("assigned", "in_progress"),
+        ("in_progress", "awaiting_documents"),
+        ("awaiting_documents", "in_progress"),
+        ("in_progress", "responded"),
+        ("responded", "closed"),
+    ]
+    assert {e.payload.actor for e in changes} == {"officer-atr"}
+    inbox = await api.get("/v1/desk/cases?status=closed&category=land", headers=atr)
+    assert str(assigned.payload.case_id) in inbox.text
+    assert {c["status"] for c in inbox.json()["cases"]} == {"closed"}
+    overdue = await api.get("/v1/desk/cases?overdue=true", headers=atr)
+    assert str(assigned.payload.case_id) not in overdue.text  # its deadlines were met
+    open311 = await api.get(
+        f"/open311/v2/requests/{assigned.payload.tracking_code}.json", headers=atr
+    )
+    (request,) = open311.json()
+    assert request["status"] == "closed" and request["status_notes"] == "close note"
+    assert request["agency_responsible"] == "Kementerian ATR/BPN"
+
+
+async def test_not_in_remit_reroutes_to_the_next_competent_agency(
+    pool: asyncpg.Pool, api: httpx.AsyncClient
+) -> None:
+    event = accepted(Category.INFRASTRUCTURE, "32.73")
+    (assigned,) = await handle(pool, open_case, event)
+    assert assigned.payload.agency_code == "PEMDA-32.73"
+    case = f"/v1/desk/cases/{assigned.payload.case_id}"
+    response = await api.post(
+        f"{case}/not-in-remit",
+        json={"reason": "jalan provinsi, bukan jalan kota"},
+        headers=auth("officer-bandung"),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["agency_code"] == "PEMDA-32"
+    assert (await api.get(case, headers=auth("officer-bandung"))).status_code == 404
+    view = (await api.get(case, headers=auth("officer-jabar"))).json()
+    assert view["status"] == "assigned" and view["response_due_at"] is not None
+    events = await outbox_events(pool, event.complaint_id)
+    assert [e.event_type for e in events] == ["CaseAssigned", "CaseStatusChanged", "CaseAssigned"]
+    assert events[1].payload.status == "not_in_remit"
+    assert events[2].payload.previous_agency_code == "PEMDA-32.73"
+    # the province declines too: no rule is left, Setwapres disposes by hand
+    await api.post(f"{case}/not-in-remit", json={"reason": "x"}, headers=auth("officer-jabar"))
+    assert (
+        await pool.fetchval(
+            "SELECT agency_code FROM cases WHERE case_id = $1", assigned.payload.case_id
+        )
+        == "SETWAPRES"
+    )
+    refused = await api.post(f"{case}/not-in-remit", json={}, headers=auth("admin-setwapres"))
+    assert refused.status_code == 409  # the manual desk disposes, it cannot decline
+    disposed = await api.post(
+        f"{case}/dispose", json={"agency_code": "KEMENPU"}, headers=auth("admin-setwapres")
+    )
+    assert disposed.status_code == 200, disposed.text
+    assert (
+        await pool.fetchval(
+            "SELECT rule_id FROM cases WHERE case_id = $1", assigned.payload.case_id
+        )
+        == "manual-disposition"
+    )
+
+
+async def test_duplicates_join_the_original_case_whichever_arrives_first(
+    pool: asyncpg.Pool,
+) -> None:
+    original = accepted(Category.LAND, "31.71")
+
+    def duplicate_of(event: ComplaintAccepted) -> ComplaintDuplicateDetected:
+        complaint_id = uuid.uuid4()
+        return ComplaintDuplicateDetected(
+            complaint_id=complaint_id,
+            correlation_id=complaint_id,
+            producer="triage",
+            payload=ComplaintDuplicateDetectedPayload(
+                tracking_code=f"LPR-{complaint_id.hex[:4].upper()}-DUPL-AAA",
+                original_complaint_id=event.complaint_id,
+                original_tracking_code=event.payload.tracking_code,
+                similarity=0.93,
+            ),
+        )
+
+    early = duplicate_of(original)
+    assert await handle(pool, join_duplicate, early) == []  # waits for the case
+    assigned, joined = await handle(pool, open_case, original)
+    assert joined.event_type == "CaseReporterJoined"
+    assert joined.complaint_id == early.complaint_id
+    assert joined.payload.case_id == assigned.payload.case_id
+    late = duplicate_of(original)
+    (joined_late,) = await handle(pool, join_duplicate, late)
+    assert joined_late.payload.original_tracking_code == original.payload.tracking_code
+    assert await handle(pool, join_duplicate, late) == []  # a replay changes nothing
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM case_reporters WHERE case_id = $1", assigned.payload.case_id
+        )
+        == 2
+    )
+
+
+async def test_deadlines_across_a_weekend_and_a_holiday_escalate_once(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    event = accepted(Category.LAND, "31.71")
+    (assigned,) = await handle(pool, open_case, event)
+    case_id = assigned.payload.case_id
+
+    async def alerts() -> list[tuple[str, str]]:
+        events = await outbox_events(pool, event.complaint_id)
+        return [
+            (
+                e.event_type,
+                f"{e.payload.deadline_kind}:{getattr(e.payload, 'escalation_level', '')}",
+            )
+            for e in events
+            if e.event_type in ("CaseDeadlineApproaching", "CaseOverdue")
+            and e.payload.deadline_kind == "agency_response"
+        ]
+
+    await scan_deadlines(pool, datetime(2026, 8, 18, 23, 0, tzinfo=JAKARTA))
+    assert await alerts() == []
+    await scan_deadlines(pool, datetime(2026, 8, 19, 8, 0, tzinfo=JAKARTA))
+    assert await alerts() == [("CaseDeadlineApproaching", "agency_response:")]
+    await scan_deadlines(pool, datetime(2026, 8, 21, 23, 59, tzinfo=JAKARTA))  # still due today
+    saturday = datetime(2026, 8, 22, 9, 0, tzinfo=JAKARTA)
+    await scan_deadlines(pool, saturday)
+    # A restart: a fresh pool and scanner, the same moment and later, fire nothing new.
+    restarted = await create_pool(database_url, SCHEMA)
+    try:
+        await scan_deadlines(restarted, saturday)
+        await scan_deadlines(restarted, datetime(2026, 8, 27, 23, 0, tzinfo=JAKARTA))
+    finally:
+        await restarted.close()
+    assert await alerts() == [
+        ("CaseDeadlineApproaching", "agency_response:"),
+        ("CaseOverdue", "agency_response:1"),
+    ]
+    # Three more working days (Tue 25 Aug is the Prophet's Birthday): Setwapres, once.
+    for _ in range(2):
+        await scan_deadlines(pool, datetime(2026, 8, 28, 8, 0, tzinfo=JAKARTA))
+    overdue = [
+        e for e in await outbox_events(pool, event.complaint_id) if e.event_type == "CaseOverdue"
+    ]
+    levels = [
+        (e.payload.deadline_kind, e.payload.escalation_level, e.payload.escalated_to)
+        for e in overdue
+    ]
+    assert levels == [
+        ("agency_response", 1, "Inspektorat Jenderal Kementerian ATR/BPN"),
+        ("agency_response", 2, "Sekretariat Wakil Presiden"),
+    ]
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM deadline_alerts WHERE case_id = $1 AND alert LIKE 'overdue%'",
+            case_id,
+        )
+        == 2
+    )
+
+
+async def test_a_collective_leave_day_from_the_override_table_moves_the_due_date(
+    pool: asyncpg.Pool, api: httpx.AsyncClient
+) -> None:
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=JAKARTA)
+    (before,) = await handle(pool, open_case, accepted(Category.LAND, "31", at=monday))
+    leave = {"working": False, "note": "cuti bersama (test)"}
+    url = "/v1/calendar/overrides/2026-12-02"
+    assert (await api.put(url, json=leave, headers=auth("officer-atr"))).status_code == 403
+    assert (await api.put(url, json=leave, headers=auth("admin-setwapres"))).status_code == 200
+    bad = await api.put(
+        "/v1/calendar/overrides/2026-13-01", json=leave, headers=auth("admin-setwapres")
+    )
+    assert bad.status_code == 422
+    try:
+        (after,) = await handle(pool, open_case, accepted(Category.LAND, "31", at=monday))
+        listed = await api.get("/v1/calendar/overrides", headers=auth("admin-setwapres"))
+        assert {"day": "2026-12-02", "working": False, "note": "cuti bersama (test)"} in (
+            listed.json()
+        )
+    finally:
+        deleted = await api.delete(url, headers=auth("admin-setwapres"))
+        assert deleted.status_code == 204
+    assert (await api.delete(url, headers=auth("admin-setwapres"))).status_code == 404
+    assert before.payload.response_due_at.date().isoformat() == "2026-12-07"
+    assert after.payload.response_due_at.date().isoformat() == "2026-12-08"
+
+
+async def test_missing_documents_close_the_case_after_ten_days(
+    pool: asyncpg.Pool, api: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    event = accepted(Category.LAND, "31.71")
+    (assigned,) = await handle(pool, open_case, event)
+    case = f"/v1/desk/cases/{assigned.payload.case_id}"
+    response = await api.post(
+        f"{case}/request-documents", json={"note": "kirim SHM"}, headers=auth("officer-atr")
+    )
+    assert response.status_code == 200
+    await scan_deadlines(pool, datetime(2026, 8, 23, 23, 0, tzinfo=JAKARTA))  # day 10
+    assert (
+        await pool.fetchval("SELECT status FROM cases WHERE case_id = $1", assigned.payload.case_id)
+        == "awaiting_documents"
+    )
+    await scan_deadlines(pool, datetime(2026, 8, 24, 0, 5, tzinfo=JAKARTA))
+    assert (
+        await pool.fetchval("SELECT status FROM cases WHERE case_id = $1", assigned.payload.case_id)
+        == "closed"
+    )
+    closed = [
+        e
+        for e in await outbox_events(pool, event.complaint_id)
+        if e.event_type == "CaseStatusChanged"
+    ][-1]
+    assert (closed.payload.status, closed.payload.reason, closed.payload.actor) == (
+        "closed",
+        "documents_not_received",
+        "scheduler",
+    )
+
+
+async def test_statistics_count_cases_and_draw_a_chart(api: httpx.AsyncClient) -> None:
+    figures = (await api.get("/v1/stats")).json()
+    assert figures["total_cases"] >= 10
+    assert figures["by_channel"]["web"] == figures["total_cases"]
+    assert figures["by_agency"]["Kementerian ATR/BPN"] >= 5
+    assert set(figures["deadline_compliance"]) >= {"analysis", "agency_response"}
+    assert sum(day["cases"] for day in figures["daily_new_cases"]) >= 1  # the frozen clock's month
+    page = await api.get("/stats")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.text.count("<svg") >= 5 and "Kementerian ATR/BPN" in page.text
+    json.dumps(figures)  # plain JSON, no datetimes leaking
+
+
+async def test_the_inbox_filters_overdue_cases_by_the_clock(
+    pool: asyncpg.Pool, api: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    (assigned,) = await handle(pool, open_case, accepted(Category.LAND, "31.71", at=THURSDAY))
+    case_id = str(assigned.payload.case_id)
+    atr = auth("officer-atr")
+
+    async def listed(overdue: bool) -> bool:
+        url = f"/v1/desk/cases?overdue={str(overdue).lower()}&limit=500"
+        return case_id in (await api.get(url, headers=atr)).text
+
+    assert await listed(False) and not await listed(True)
+    clock.now = datetime(2026, 8, 22, 9, 0, tzinfo=JAKARTA)  # past Friday's response deadline
+    assert await listed(True) and not await listed(False)
