@@ -94,4 +94,6 @@ class WhatsAppStatusReported(EventEnvelope):
 EVENTS = (
     ComplaintReceived,
     ComplaintUpdated,
+    CitizenReplyRequested,
+    WhatsAppStatusReported,
 )
