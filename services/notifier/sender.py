@@ -118,22 +118,27 @@ class Sender:
             " WHERE notification_id IN (SELECT notification_id FROM notifications"
             "  WHERE (status = 'pending' AND next_attempt_at <= now())"
             "     OR (status = 'sending' AND claimed_until < now())"
-            "  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+            "  ORDER BY next_attempt_at, created_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
             " RETURNING *",
             self.config.batch_size,
             self.config.lease.total_seconds(),
         )
-        if rows:
-            await asyncio.gather(*(self._work_one(row) for row in rows))
+        # One citizen's messages go one after another, in order, so the rate limit sees each
+        # send; different citizens are served concurrently.
+        by_destination: dict[str, list[asyncpg.Record]] = {}
+        for row in sorted(rows, key=lambda r: (r["next_attempt_at"], r["created_at"])):
+            by_destination.setdefault(row["destination"], []).append(row)
+        await asyncio.gather(*(self._work_in_order(group) for group in by_destination.values()))
         return len(rows)
 
-    async def _work_one(self, row: asyncpg.Record) -> None:
+    async def _work_in_order(self, rows: list[asyncpg.Record]) -> None:
         async with self._slots:
-            try:
-                await self._send(row)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                # The outcome could not be recorded: the lease expires and the row is retried.
-                log.warning("send outcome not recorded", extra={"error": repr(error)})
+            for row in rows:
+                try:
+                    await self._send(row)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                    # The outcome was not recorded: the lease expires and the row is retried.
+                    log.warning("send outcome not recorded", extra={"error": repr(error)})
 
     async def _send(self, row: asyncpg.Record) -> None:
         channel = OutboundChannel(row["channel"])
@@ -175,8 +180,8 @@ class Sender:
     async def _recent_sends(self, conn: asyncpg.Connection, row: asyncpg.Record) -> list[datetime]:
         window = self.config.rate_limit.window
         records = await conn.fetch(
-            "SELECT sent_at FROM notifications WHERE destination = $1 AND sent_at > now() - $2"
-            " AND NOT exempt_from_limits",
+            "SELECT sent_at FROM notifications WHERE destination = $1"
+            " AND sent_at > now() - $2::interval AND NOT exempt_from_limits",
             row["destination"],
             window,
         )
