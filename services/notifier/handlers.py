@@ -24,6 +24,8 @@ from schemas.events import (
     Event,
     EventEnvelope,
     Language,
+    parse_event,
+    serialize_event,
 )
 from schemas.events.intake import CitizenReplyRequested, WhatsAppStatusReported
 from schemas.events.notifier import (
@@ -58,17 +60,29 @@ async def notify_citizen(event: Event, conn: asyncpg.Connection) -> Sequence[Eve
         phone = event.payload.reporter.phone
         if event.payload.channel == Channel.WHATSAPP and phone:
             await repository.saw_whatsapp_message(conn, phone, event.payload.received_at)
+        await queue_message(conn, event)
+        # Events of this complaint that overtook it on their own topics wait no longer.
+        for held in await repository.release_held_events(conn, event.complaint_id):
+            await queue_message(conn, parse_event(held))
+        return ()
+    await queue_message(conn, event)
+    return ()
+
+
+async def queue_message(conn: asyncpg.Connection, event: Event) -> None:
     message = message_for(event)
     if message is None:
-        return ()
+        return
     assert event.complaint_id is not None
     recipient = await repository.recipient(conn, event.complaint_id)
     if recipient is None:
-        log.warning("no recipient known for the complaint", extra={"event_type": event.event_type})
-        return ()
+        await repository.hold_event(
+            conn, event.event_id, event.complaint_id, serialize_event(event)
+        )
+        return
     route = first_channel(recipient.contact)
     if route is None:
-        return ()  # an anonymous walk-in without phone or email: nothing to send to
+        return  # an anonymous walk-in without phone or email: nothing to send to
     channel, destination = route
     await repository.record_notification(
         conn,
@@ -86,7 +100,6 @@ async def notify_citizen(event: Event, conn: asyncpg.Connection) -> Sequence[Eve
             context=message.context,
         ),
     )
-    return ()
 
 
 async def deliver_reply(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:

@@ -161,3 +161,23 @@ async def notification_for_status(
         " FOR UPDATE",
         notification_id,
     )
+
+
+async def hold_event(
+    conn: asyncpg.Connection, event_id: uuid.UUID, complaint_id: uuid.UUID, raw: bytes
+) -> None:
+    await conn.execute(
+        "INSERT INTO held_events (event_id, complaint_id, event) VALUES ($1, $2, $3::jsonb)"
+        " ON CONFLICT DO NOTHING",
+        event_id,
+        complaint_id,
+        raw.decode(),
+    )
+
+
+async def release_held_events(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> list[str]:
+    rows = await conn.fetch(
+        "DELETE FROM held_events WHERE complaint_id = $1 RETURNING event, held_at",
+        complaint_id,
+    )
+    return [row["event"] for row in sorted(rows, key=lambda row: row["held_at"])]

@@ -259,7 +259,8 @@ class Sender:
             "notification undeliverable",
             extra={"channel": row["channel"], "reason": reason, "fallback": str(fallback)},
         )
-        if self.dead_letters is not None:
+        if self.dead_letters is not None and fallback is None:
+            # Nobody was reached on any channel: park it where operators look.
             await self.dead_letters.publish([dead_letter(row, reason)])
 
 

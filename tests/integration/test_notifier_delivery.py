@@ -475,21 +475,15 @@ async def test_rate_limit_holds_messages_beyond_the_limit(pool, whatsapp, make_s
     assert len(sent_to(whatsapp, complaint)) == 3
 
 
-async def test_exhausted_retries_end_on_the_dead_letter_topic(
-    pool, whatsapp, stack, topics, client
-) -> None:  # type: ignore[no-untyped-def]
-    complaint = received(Channel.WHATSAPP, phone=new_phone())
+async def test_exhausted_retries_end_on_the_dead_letter_topic(pool, stack, topics, client) -> None:  # type: ignore[no-untyped-def]
+    # Email is the citizen's only channel and the SMTP server is down: nothing to fall back to.
+    complaint = received(Channel.WEB, email="budi@example.id")
     await handle(pool, complaint)
-    whatsapp.fail_next(503, times=3)
     producer = make_producer(stack.kafka_bootstrap, "notifier-it")
     await producer.start()
     try:
         adapters = build_adapters(
-            ChannelSettings(
-                whatsapp_api_url=whatsapp.url,
-                whatsapp_phone_number_id=whatsapp.phone_number_id,
-                whatsapp_token=whatsapp.token,
-            ),
+            ChannelSettings(smtp_host="127.0.0.1", smtp_port=free_port(), send_timeout_seconds=2),
             client,
         )
         sender = Sender(
@@ -500,15 +494,13 @@ async def test_exhausted_retries_end_on_the_dead_letter_topic(
         )
 
         async def given_up():  # type: ignore[no-untyped-def]
-            rows = {r["channel"]: r for r in await notifications(pool, complaint.complaint_id)}
-            return rows if rows["whatsapp"]["status"] == "undeliverable" else None
+            (row,) = await notifications(pool, complaint.complaint_id)
+            return row if row["status"] == "undeliverable" else None
 
-        rows = await work_until(sender, given_up)
+        row = await work_until(sender, given_up)
     finally:
         await producer.stop()
-    assert rows["whatsapp"]["attempts"] == 3 and "503" in rows["whatsapp"]["last_error"]
-    # SMS is not configured in this sender: the fallback row exists and fails on its own.
-    assert "sms" in rows
+    assert row["attempts"] == 3 and "retries exhausted: smtp unreachable" in row["last_error"]
 
     consumer = AIOKafkaConsumer(
         dead_letter_topic("notifier").name,
@@ -520,14 +512,12 @@ async def test_exhausted_retries_end_on_the_dead_letter_topic(
 
         async def letter():  # type: ignore[no-untyped-def]
             batch = await consumer.getmany(timeout_ms=500)
-            found = [
+            return [
                 r
                 for records in batch.values()
                 for r in records
-                if json.loads(r.value)["notification_id"]
-                == str(rows["whatsapp"]["notification_id"])
+                if json.loads(r.value)["notification_id"] == str(row["notification_id"])
             ]
-            return found
 
         (record,) = await eventually(letter)
     finally:
@@ -535,4 +525,19 @@ async def test_exhausted_retries_end_on_the_dead_letter_topic(
     assert dict(record.headers)["x-error"].startswith(
         b"notification undeliverable: retries exhausted"
     )
-    assert complaint.payload.reporter.phone.encode() not in record.value  # type: ignore[union-attr]
+    assert b"budi@example.id" not in record.value
+    assert await outbox_types(pool, complaint.complaint_id) == ["CitizenNotificationStatusChanged"]
+
+
+async def test_an_event_that_overtakes_its_complaint_is_held_not_lost(pool) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(Channel.WEB, phone=new_phone())
+    assigned = follow_up("assigned", complaint)
+    await handle(pool, assigned)  # the cases topic ran ahead of the intake topic
+    assert await notifications(pool, complaint.complaint_id) == []
+    await handle(pool, complaint)
+    rows = await notifications(pool, complaint.complaint_id)
+    assert sorted(r["template"] for r in rows) == ["assigned", "received"]
+    assert all(r["channel"] == "sms" for r in rows)
+    assert not await pool.fetchval(
+        "SELECT count(*) FROM held_events WHERE complaint_id = $1", complaint.complaint_id
+    )

@@ -40,3 +40,13 @@ CREATE TABLE opt_outs (
     address_digest text PRIMARY KEY,
     opted_out_at   timestamptz NOT NULL DEFAULT now()
 );
+
+-- Events that reached the notifier before the complaint's ComplaintReceived (topics are not
+-- ordered with each other): held until the recipient is known, then queued. No personal data.
+CREATE TABLE held_events (
+    event_id     uuid PRIMARY KEY,
+    complaint_id uuid NOT NULL,
+    event        jsonb NOT NULL,
+    held_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX held_events_by_complaint ON held_events (complaint_id);
