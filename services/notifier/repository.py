@@ -67,13 +67,6 @@ async def saw_whatsapp_message(conn: asyncpg.Connection, phone: str, at: datetim
     )
 
 
-async def last_whatsapp_message(conn: asyncpg.Connection, phone: str) -> datetime | None:
-    return await conn.fetchval(
-        "SELECT last_inbound_at FROM whatsapp_windows WHERE address_digest = $1",
-        address_digest(wa_id(phone)),
-    )
-
-
 async def set_opt_out(conn: asyncpg.Connection, address: str, opted_out: bool) -> None:
     if opted_out:
         await conn.execute(
@@ -84,14 +77,6 @@ async def set_opt_out(conn: asyncpg.Connection, address: str, opted_out: bool) -
         await conn.execute(
             "DELETE FROM opt_outs WHERE address_digest = $1", address_digest(address)
         )
-
-
-async def opted_out(conn: asyncpg.Connection, address: str) -> bool:
-    return bool(
-        await conn.fetchval(
-            "SELECT true FROM opt_outs WHERE address_digest = $1", address_digest(address)
-        )
-    )
 
 
 @dataclass(frozen=True)

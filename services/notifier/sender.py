@@ -48,14 +48,23 @@ from services.notifier.domain import (
     OutboundChannel,
     RateLimit,
     RetryPolicy,
+    address_digest,
     inside_whatsapp_window,
+    wa_id,
 )
 from services.notifier.handlers import citizen_notified, start_fallback, status_changed
 from services.notifier.observability import NOTIFICATIONS_SENT, SEND_ATTEMPTS
-from services.notifier.repository import WAKE_CHANNEL, last_whatsapp_message, opted_out
+from services.notifier.repository import WAKE_CHANNEL
 from services.notifier.templates import render, render_reply, whatsapp_template
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchFacts:
+    opted_out: set[str]
+    last_inbound: dict[str, datetime | None]
+    recent_sends: dict[str, list[datetime]]
 
 
 @dataclass
@@ -65,7 +74,7 @@ class SenderConfig:
     lease: timedelta = timedelta(seconds=30)
     whatsapp_window: timedelta = timedelta(hours=24)
     batch_size: int = 100
-    concurrency: int = 8
+    concurrency: int = 16
     poll_interval: float = 1.0
 
 
@@ -123,47 +132,89 @@ class Sender:
             self.config.batch_size,
             self.config.lease.total_seconds(),
         )
+        if not rows:
+            return 0
+        facts = await self._facts(rows)
         # One citizen's messages go one after another, in order, so the rate limit sees each
         # send; different citizens are served concurrently.
         by_destination: dict[str, list[asyncpg.Record]] = {}
         for row in sorted(rows, key=lambda r: (r["next_attempt_at"], r["created_at"])):
             by_destination.setdefault(row["destination"], []).append(row)
-        await asyncio.gather(*(self._work_in_order(group) for group in by_destination.values()))
+        await asyncio.gather(
+            *(self._work_in_order(group, facts) for group in by_destination.values())
+        )
         return len(rows)
 
-    async def _work_in_order(self, rows: list[asyncpg.Record]) -> None:
+    async def _facts(self, rows: list[asyncpg.Record]) -> BatchFacts:
+        """Opt-outs, WhatsApp windows and recent sends of the batch's addresses, in three
+        queries for the whole batch rather than three per message."""
+        destinations = sorted({row["destination"] for row in rows})
+        digests = {d: address_digest(d) for d in destinations}
+        wa_digests = {d: address_digest(wa_id(d)) for d in destinations}
+        async with self.pool.acquire() as conn:
+            opted = {
+                r["address_digest"]
+                for r in await conn.fetch(
+                    "SELECT address_digest FROM opt_outs WHERE address_digest = ANY($1::text[])",
+                    list(digests.values()),
+                )
+            }
+            windows = {
+                r["address_digest"]: r["last_inbound_at"]
+                for r in await conn.fetch(
+                    "SELECT address_digest, last_inbound_at FROM whatsapp_windows"
+                    " WHERE address_digest = ANY($1::text[])",
+                    list(wa_digests.values()),
+                )
+            }
+            recent: dict[str, list[datetime]] = {}
+            for r in await conn.fetch(
+                "SELECT destination, sent_at FROM notifications"
+                " WHERE destination = ANY($1::text[]) AND sent_at > now() - $2::interval"
+                " AND NOT exempt_from_limits",
+                destinations,
+                self.config.rate_limit.window,
+            ):
+                recent.setdefault(r["destination"], []).append(r["sent_at"])
+        return BatchFacts(
+            opted_out={d for d in destinations if digests[d] in opted},
+            last_inbound={d: windows.get(wa_digests[d]) for d in destinations},
+            recent_sends=recent,
+        )
+
+    async def _work_in_order(self, rows: list[asyncpg.Record], facts: BatchFacts) -> None:
         async with self._slots:
             for row in rows:
                 try:
-                    await self._send(row)
+                    await self._send(row, facts)
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                     # The outcome was not recorded: the lease expires and the row is retried.
                     log.warning("send outcome not recorded", extra={"error": repr(error)})
 
-    async def _send(self, row: asyncpg.Record) -> None:
+    async def _send(self, row: asyncpg.Record, facts: BatchFacts) -> None:
         channel = OutboundChannel(row["channel"])
+        destination = row["destination"]
         now = datetime.now(UTC)
         limited = not row["exempt_from_limits"]
-        async with self.pool.acquire() as conn:
-            if limited and await opted_out(conn, row["destination"]):
-                await conn.execute(
-                    "UPDATE notifications SET status = 'suppressed', claimed_until = NULL,"
-                    " last_error = 'opted out' WHERE notification_id = $1",
+        if limited and destination in facts.opted_out:
+            await self.pool.execute(
+                "UPDATE notifications SET status = 'suppressed', claimed_until = NULL,"
+                " last_error = 'opted out' WHERE notification_id = $1",
+                row["notification_id"],
+            )
+            return
+        if limited:
+            wait = self.config.rate_limit.wait(facts.recent_sends.get(destination, []), now)
+            if wait is not None:
+                await self.pool.execute(
+                    "UPDATE notifications SET status = 'pending', attempts = attempts - 1,"
+                    " claimed_until = NULL, next_attempt_at = now() + make_interval(secs => $2)"
+                    " WHERE notification_id = $1",
                     row["notification_id"],
+                    wait.total_seconds(),
                 )
                 return
-            if limited:
-                wait = self.config.rate_limit.wait(await self._recent_sends(conn, row), now)
-                if wait is not None:
-                    await conn.execute(
-                        "UPDATE notifications SET status = 'pending', attempts = attempts - 1,"
-                        " claimed_until = NULL, next_attempt_at = now() + make_interval(secs => $2)"
-                        " WHERE notification_id = $1",
-                        row["notification_id"],
-                        wait.total_seconds(),
-                    )
-                    return
-            message = await self._compose(conn, row, channel, now)
+        message = self._compose(row, channel, facts.last_inbound.get(destination), now)
         adapter = self.adapters.get(channel)
         SEND_ATTEMPTS.labels(channel.value).inc()
         try:
@@ -175,20 +226,16 @@ class Sender:
         except PermanentSendError as error:
             await self._undeliverable(row, error.reason)
         else:
+            if limited:
+                facts.recent_sends.setdefault(destination, []).append(now)
             await self._sent(row, provider_id, "template" if message.template else "text")
 
-    async def _recent_sends(self, conn: asyncpg.Connection, row: asyncpg.Record) -> list[datetime]:
-        window = self.config.rate_limit.window
-        records = await conn.fetch(
-            "SELECT sent_at FROM notifications WHERE destination = $1"
-            " AND sent_at > now() - $2::interval AND NOT exempt_from_limits",
-            row["destination"],
-            window,
-        )
-        return [record["sent_at"] for record in records]
-
-    async def _compose(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, channel: OutboundChannel, now: datetime
+    def _compose(
+        self,
+        row: asyncpg.Record,
+        channel: OutboundChannel,
+        last_inbound: datetime | None,
+        now: datetime,
     ) -> OutboundMessage:
         language = Language(row["language"])
         context = json.loads(row["context"])
@@ -198,10 +245,10 @@ class Sender:
         else:
             rendered = render(row["template"], language, context)
         template = None
-        if channel == OutboundChannel.WHATSAPP:
-            last_inbound = await last_whatsapp_message(conn, row["destination"])
-            if not inside_whatsapp_window(last_inbound, now, self.config.whatsapp_window):
-                template = whatsapp_template(row["template"], language, context)
+        if channel == OutboundChannel.WHATSAPP and not inside_whatsapp_window(
+            last_inbound, now, self.config.whatsapp_window
+        ):
+            template = whatsapp_template(row["template"], language, context)
         return OutboundMessage(
             notification_id=row["notification_id"],
             to=row["destination"],

@@ -32,7 +32,7 @@ class NotifierSettings(ChannelSettings):
     rate_limit_count: int = 5
     rate_limit_window_seconds: float = 600.0
     whatsapp_window_hours: float = 24.0
-    sender_concurrency: int = 8
+    sender_concurrency: int = 16
     sender_poll_seconds: float = 1.0
 
     def sender_config(self) -> SenderConfig:
