@@ -139,9 +139,10 @@ async def record_whatsapp_status(event: Event, conn: asyncpg.Connection) -> Sequ
     if row is None:
         return ()  # not a message of ours (another system shares the number) or long purged
     outgoing: list[EventEnvelope] = []
-    if row["status"] == "sending" and payload.status != "failed":
-        # The sender crashed (or is still waiting) after the provider accepted the message:
-        # the callback proves it went out, so it must not be sent again.
+    if row["status"] in ("sending", "pending") and payload.status != "failed":
+        # The provider accepted the message but the sender never recorded it: it crashed, or
+        # the answer timed out and a retry is scheduled. The callback proves it went out, so
+        # it must not be sent again.
         await conn.execute(
             "UPDATE notifications SET status = 'sent', provider_message_id = $2,"
             " sent_at = coalesce(sent_at, $3), reply_text = NULL, claimed_until = NULL"

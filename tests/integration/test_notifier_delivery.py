@@ -541,3 +541,40 @@ async def test_an_event_that_overtakes_its_complaint_is_held_not_lost(pool) -> N
     assert not await pool.fetchval(
         "SELECT count(*) FROM held_events WHERE complaint_id = $1", complaint.complaint_id
     )
+
+
+async def test_a_callback_for_a_timed_out_send_cancels_its_retry(
+    pool, whatsapp, make_sender
+) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(phone=new_phone())
+    await handle(pool, complaint)
+    (row,) = await notifications(pool, complaint.complaint_id)
+    # The answer timed out, so a retry is scheduled, yet the provider had accepted the message.
+    await pool.execute(
+        "UPDATE notifications SET status = 'pending', attempts = 1, last_error = 'timeout',"
+        " next_attempt_at = now() + interval '1 second' WHERE notification_id = $1",
+        row["notification_id"],
+    )
+    await handle(
+        pool,
+        WhatsAppStatusReported(
+            complaint_id=None,
+            correlation_id=uuid.uuid4(),
+            producer="test",
+            payload=WhatsAppStatusReportedPayload(
+                provider_message_id="wamid.accepted-despite-timeout",
+                status="delivered",
+                status_at=datetime.now(UTC),
+                recipient=row["destination"].lstrip("+"),
+                callback_data=str(row["notification_id"]),
+            ),
+        ),
+    )
+    await pool.execute(
+        "UPDATE notifications SET next_attempt_at = now() WHERE notification_id = $1",
+        row["notification_id"],
+    )
+    await make_sender().run_once()
+    (after,) = await notifications(pool, complaint.complaint_id)
+    assert after["status"] == "sent" and after["delivery_status"] == "delivered"
+    assert not sent_to(whatsapp, complaint)
