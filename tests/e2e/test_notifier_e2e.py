@@ -225,6 +225,31 @@ async def all_consumed(bootstrap: str) -> bool:
         await admin.close()
 
 
+async def rewind_offsets(bootstrap: str) -> None:
+    """Commit offset 0 on every input partition for the (stopped) notifier's group."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=consumer_group("notifier"), enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(spec.name, p)
+            for spec in (COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED, CASES, WHATSAPP_STATUSES)
+            for p in range(spec.partitions)
+        ]
+        consumer.assign(partitions)
+        await consumer.commit(dict.fromkeys(partitions, 0))
+    finally:
+        await consumer.stop()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(consumer_group("notifier"))
+        assert all(offset.offset == 0 for offset in committed.values())
+    finally:
+        await admin.close()
+
+
 def by_notification(messages: list[dict[str, Any]], key: str) -> Counter[str]:
     return Counter(m[key] for m in messages)
 
@@ -260,8 +285,13 @@ async def test_every_event_one_message_through_kill_replay_and_500s(
 
     await eventually(all_sent, within=120)
 
-    # Replay the whole input, as a re-published upstream or a reset offset would.
+    # Replay the input twice over: upstream publishes every event again, and the notifier's
+    # own offsets are reset to the start of its input topics.
     await harness.publish(list(harness.published))
+    await eventually(lambda: all_consumed(stack.kafka_bootstrap), within=90)
+    assert harness.process.terminate() == 0
+    await rewind_offsets(stack.kafka_bootstrap)
+    await harness.restart()
     await eventually(lambda: all_consumed(stack.kafka_bootstrap), within=90)
     await asyncio.sleep(2)  # anything the replay wrongly queued would be sent by now
 
