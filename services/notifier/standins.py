@@ -199,3 +199,33 @@ class SmtpStandIn:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+async def _serve_forever(whatsapp_port: int, sms_port: int, smtp_port: int) -> None:
+    whatsapp, sms = WhatsAppCloudStandIn(), SmsGatewayStandIn()
+    await whatsapp.serve(whatsapp_port)
+    await sms.serve(sms_port)
+    smtp = SmtpStandIn(smtp_port)
+    smtp.start()
+    print(
+        "export"
+        f" LAPOR_NOTIFIER_WHATSAPP_API_URL={whatsapp.url}"
+        f" LAPOR_NOTIFIER_WHATSAPP_PHONE_NUMBER_ID={whatsapp.phone_number_id}"
+        f" LAPOR_NOTIFIER_WHATSAPP_TOKEN={whatsapp.token}"
+        f" LAPOR_NOTIFIER_SMS_GATEWAY_URL={sms.url}/sms"
+        f" LAPOR_NOTIFIER_SMS_GATEWAY_TOKEN={sms.token}"
+        f" LAPOR_NOTIFIER_SMTP_HOST=127.0.0.1 LAPOR_NOTIFIER_SMTP_PORT={smtp_port}",
+        flush=True,
+    )
+    try:
+        await asyncio.Event().wait()
+    finally:
+        smtp.stop()
+        await sms.stop()
+        await whatsapp.stop()
+
+
+if __name__ == "__main__":
+    # Development: `python -m services.notifier.standins` and paste the printed exports.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_forever(18081, 18082, 18025))

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -342,6 +343,34 @@ async def test_failed_status_falls_back_to_sms_and_late_delivered_keeps_read(
     await harness.publish([status_event(second, "failed")])  # Meta repeats the callback
     await asyncio.sleep(2)
     assert len(await fallback()) == 1
+
+
+async def test_berhenti_opts_the_citizen_out_of_status_messages(
+    harness: Harness, whatsapp: WhatsAppCloudStandIn
+) -> None:
+    received = complaint(Channel.WHATSAPP, 901, Language.INDONESIAN, old=False)
+    await harness.publish([received])
+    await eventually(lambda: _messages_for(whatsapp, received, 1), within=60)
+    phone = received.payload.reporter.phone
+    assert phone is not None
+    async with httpx.AsyncClient(base_url=harness.process.url) as api:
+        answer = await api.post(
+            "/v1/inbound-texts", json={"address": "0" + phone[3:], "text": "Berhenti"}
+        )
+        assert answer.status_code == 200 and answer.json() == {"action": "opted_out"}
+        await harness.publish(follow_ups(received)[:1])  # the case is assigned afterwards
+
+        async def suppressed() -> list[dict[str, Any]] | None:
+            response = await api.get(f"/v1/complaints/{received.complaint_id}/notifications")
+            views = response.json()
+            return views if any(v["status"] == "suppressed" for v in views) else None
+
+        views = await eventually(suppressed, within=60)
+    assert [(v["template"], v["status"]) for v in views] == [
+        ("received", "sent"),
+        ("assigned", "suppressed"),
+    ]
+    assert len(await _messages_for(whatsapp, received, 1) or []) == 1
 
 
 async def test_no_personal_data_or_message_body_in_the_logs(harness: Harness) -> None:

@@ -15,6 +15,7 @@ from services.notifier.channels import (
     OutboundMessage,
     SmsGatewayAdapter,
     WhatsAppCloudAdapter,
+    retry_after_seconds,
 )
 from services.notifier.domain import (
     Contact,
@@ -173,3 +174,10 @@ def test_sms_gateway_shape_is_configurable() -> None:
         "from": "LAPOR",
         "reference": str(uuid.UUID(int=1)),
     }
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds("Mon, 23 Nov 2026 09:00:30 GMT", NOW) == 30.0
+    assert retry_after_seconds("Mon, 23 Nov 2026 08:00:00 GMT", NOW) == 0.0
+    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
