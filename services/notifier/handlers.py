@@ -162,7 +162,15 @@ async def record_whatsapp_status(event: Event, conn: asyncpg.Connection) -> Sequ
     )
     fallback_channel: OutboundChannel | None = None
     if new_status == "failed":
-        fallback_channel = await start_fallback(conn, row, reason="whatsapp status failed")
+        reason = "whatsapp status failed: " + (",".join(payload.error_codes) or "no code")
+        # A retry still scheduled for it (its answer had timed out) must not go out as well.
+        await conn.execute(
+            "UPDATE notifications SET status = 'undeliverable', claimed_until = NULL,"
+            " last_error = $2 WHERE notification_id = $1 AND status IN ('pending', 'sending')",
+            row["notification_id"],
+            reason,
+        )
+        fallback_channel = await start_fallback(conn, row, reason=reason)
     if new_status != "sent":
         outgoing += status_changed(row, new_status, fallback_channel)
     return outgoing

@@ -575,3 +575,42 @@ async def test_a_callback_for_a_timed_out_send_cancels_its_retry(
     (after,) = await notifications(pool, complaint.complaint_id)
     assert after["status"] == "sent" and after["delivery_status"] == "delivered"
     assert not sent_to(whatsapp, complaint)
+
+
+async def test_a_failed_callback_for_a_timed_out_send_cancels_its_retry(
+    pool, whatsapp, sms, make_sender
+) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(phone=new_phone())
+    await handle(pool, complaint)
+    (row,) = await notifications(pool, complaint.complaint_id)
+    await pool.execute(
+        "UPDATE notifications SET status = 'pending', attempts = 1, next_attempt_at = now()"
+        " WHERE notification_id = $1",
+        row["notification_id"],
+    )
+    await handle(
+        pool,
+        WhatsAppStatusReported(
+            complaint_id=None,
+            correlation_id=uuid.uuid4(),
+            producer="test",
+            payload=WhatsAppStatusReportedPayload(
+                provider_message_id="wamid.failed-after-timeout",
+                status="failed",
+                status_at=datetime.now(UTC),
+                recipient=row["destination"].lstrip("+"),
+                error_codes=("131026",),
+                callback_data=str(row["notification_id"]),
+            ),
+        ),
+    )
+    sender = make_sender()
+
+    async def sms_sent():  # type: ignore[no-untyped-def]
+        rows = {r["channel"]: r for r in await notifications(pool, complaint.complaint_id)}
+        return rows if rows.get("sms") and rows["sms"]["status"] == "sent" else None
+
+    rows = await work_until(sender, sms_sent)
+    assert rows["whatsapp"]["status"] == "undeliverable"
+    assert rows["whatsapp"]["last_error"] == "whatsapp status failed: 131026"
+    assert not sent_to(whatsapp, complaint) and len(sent_to(sms, complaint)) == 1
