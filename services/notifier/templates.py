@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from schemas.events import Language
 
@@ -50,12 +50,16 @@ def catalog() -> dict[str, Any]:
     return yaml.safe_load((TEMPLATE_DIR / "catalog.yaml").read_text())
 
 
+@cache
+def _subject(template: str, language: Language) -> Template:
+    return _environment().from_string(catalog()[template]["subject"][language.value])
+
+
 def render(template: str, language: Language, context: dict[str, Any]) -> Rendered:
     """The free text and email subject of `template` in `language`."""
     env = _environment()
     text = env.get_template(f"{language.value}/{template}.txt.j2").render(context).strip()
-    subject = env.from_string(catalog()[template]["subject"][language.value]).render(context)
-    return Rendered(subject=subject, text=text)
+    return Rendered(subject=_subject(template, language).render(context), text=text)
 
 
 def render_reply(text: str, language: Language) -> Rendered:
