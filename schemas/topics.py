@@ -71,7 +71,7 @@ CASES = TopicSpec(
 )
 NOTIFICATIONS = TopicSpec(
     base_name="lapor.notifications.v1",
-    event_types=("CitizenNotified",),
+    event_types=("CitizenNotified", "CitizenNotificationStatusChanged"),
     producer="notifier",
     description="What was sent to a citizen, on which channel, for which event.",
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
+from pydantic import Field
+
 from schemas.events.base import ComplaintEvent, Language, StrictModel
 
 
@@ -16,11 +18,34 @@ class CitizenNotifiedPayload(StrictModel):
     channel: str
     template: str
     language: Language
+    fallback_of: uuid.UUID | None = Field(
+        default=None, description="The notification on another channel that this one replaces"
+    )
 
 
 class CitizenNotified(ComplaintEvent):
+    """A message left the notifier: the provider accepted it on `channel`."""
+
     event_type: Literal["CitizenNotified"] = "CitizenNotified"
     payload: CitizenNotifiedPayload
 
 
-EVENTS = (CitizenNotified,)
+class CitizenNotificationStatusChangedPayload(StrictModel):
+    notification_id: uuid.UUID
+    tracking_code: str
+    channel: str
+    status: Literal["delivered", "read", "failed", "undeliverable"]
+    fallback_channel: str | None = Field(
+        default=None, description="The channel tried next, when this one failed"
+    )
+
+
+class CitizenNotificationStatusChanged(ComplaintEvent):
+    """What became of a message after it was sent: delivered, read, failed (the provider said
+    so) or undeliverable (permanent error or retries exhausted), for the citizen's timeline."""
+
+    event_type: Literal["CitizenNotificationStatusChanged"] = "CitizenNotificationStatusChanged"
+    payload: CitizenNotificationStatusChangedPayload
+
+
+EVENTS = (CitizenNotified, CitizenNotificationStatusChanged)

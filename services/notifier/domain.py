@@ -1,21 +1,290 @@
-"""Notifier's pure domain: which events a citizen hears about, and with which template."""
+"""Notifier's pure domain (no I/O): which events a citizen hears about and with which template,
+which channel reaches them, the WhatsApp 24-hour rule, retry timing, delivery-status order,
+per-citizen rate limits and opt-out words."""
 
 from __future__ import annotations
 
-from schemas.events import Event
+import hashlib
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
-TEMPLATES: dict[str, str] = {
-    "ComplaintReceived": "received",
-    "ComplaintRejected": "rejected",
-    "ComplaintNeedsReview": "under_review",
-    "ComplaintDuplicateDetected": "duplicate",
-    "CaseAssigned": "assigned",
+from schemas.events import (
+    CaseAssigned,
+    Channel,
+    ComplaintDuplicateDetected,
+    ComplaintNeedsReview,
+    ComplaintReceived,
+    ComplaintRejected,
+    Event,
+)
+from schemas.events.routing import (
+    CaseDeadlineApproaching,
+    CaseOverdue,
+    CaseStatus,
+    CaseStatusChanged,
+    DeadlineKind,
+)
+
+
+class OutboundChannel(StrEnum):
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+# When a channel fails for good, the next one that can reach the citizen is tried.
+FALLBACK: dict[OutboundChannel, OutboundChannel] = {
+    OutboundChannel.WHATSAPP: OutboundChannel.SMS,
+    OutboundChannel.SMS: OutboundChannel.EMAIL,
 }
 
-# The outbound channel of this first slice: the notification is recorded and published as
-# CitizenNotified; WhatsApp, SMS and email adapters replace it.
-LOG_CHANNEL = "log"
+# Logical template names; each has a text file per language and a WhatsApp template entry.
+TEMPLATE_KEYS = (
+    "received",
+    "rejected",
+    "under_review",
+    "duplicate",
+    "assigned",
+    "in_progress",
+    "needs_documents",
+    "documents_reminder",
+    "responded",
+    "escalated",
+    "closed",
+)
+# A conversational reply: intake wrote the text, the notifier only delivers it.
+REPLY = "reply"
+
+EVENT_TYPES = (
+    "ComplaintReceived",
+    "ComplaintRejected",
+    "ComplaintNeedsReview",
+    "ComplaintDuplicateDetected",
+    "CaseAssigned",
+    "CaseStatusChanged",
+    "CaseDeadlineApproaching",
+    "CaseOverdue",
+)
+
+STATUS_TEMPLATES: dict[CaseStatus, str] = {
+    CaseStatus.IN_PROGRESS: "in_progress",
+    CaseStatus.AWAITING_DOCUMENTS: "needs_documents",
+    CaseStatus.RESPONDED: "responded",
+    CaseStatus.CLOSED: "closed",
+}
+# ASSIGNED is told by CaseAssigned; NOT_IN_REMIT is internal re-routing, followed by a new
+# CaseAssigned that the citizen hears about.
 
 
-def template_for(event: Event) -> str | None:
-    return TEMPLATES.get(event.event_type)
+@dataclass(frozen=True)
+class Message:
+    """What to tell the citizen: a template and the non-personal facts it needs."""
+
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def message_for(event: Event) -> Message | None:
+    """The message an event causes, or None when the citizen need not hear about it."""
+    match event:
+        case ComplaintReceived():
+            return Message("received", {"tracking_code": event.payload.tracking_code})
+        case ComplaintRejected():
+            return Message(
+                "rejected",
+                {
+                    "tracking_code": event.payload.tracking_code,
+                    "reasons": [reason.code for reason in event.payload.reasons],
+                },
+            )
+        case ComplaintNeedsReview():
+            return Message("under_review", {"tracking_code": event.payload.tracking_code})
+        case ComplaintDuplicateDetected():
+            return Message(
+                "duplicate",
+                {
+                    "tracking_code": event.payload.tracking_code,
+                    "original_tracking_code": event.payload.original_tracking_code,
+                },
+            )
+        case CaseAssigned():
+            return Message(
+                "assigned",
+                {
+                    "tracking_code": event.payload.tracking_code,
+                    "agency_name": event.payload.agency_name,
+                    "due_date": event.payload.due_at.date().isoformat(),
+                },
+            )
+        case CaseStatusChanged():
+            template = STATUS_TEMPLATES.get(event.payload.status)
+            if template is None:
+                return None
+            return Message(
+                template,
+                {
+                    "tracking_code": event.payload.tracking_code,
+                    "agency_name": event.payload.agency_name,
+                    "note": event.payload.note or "",
+                },
+            )
+        case CaseDeadlineApproaching():
+            if event.payload.deadline_kind != DeadlineKind.DOCUMENTS:
+                return None  # internal deadlines are the agency's business, not the citizen's
+            return Message(
+                "documents_reminder",
+                {
+                    "tracking_code": event.payload.tracking_code,
+                    "due_date": event.payload.due_at.date().isoformat(),
+                },
+            )
+        case CaseOverdue():
+            return Message(
+                "escalated",
+                {
+                    "tracking_code": event.payload.tracking_code,
+                    "agency_name": event.payload.agency_name,
+                    "escalated_to": event.payload.escalated_to,
+                },
+            )
+    return None
+
+
+@dataclass(frozen=True)
+class Contact:
+    intake_channel: Channel
+    phone: str | None
+    email: str | None
+
+
+def first_channel(contact: Contact) -> tuple[OutboundChannel, str] | None:
+    """The channel the citizen used when possible: WhatsApp for WhatsApp, else SMS, else email."""
+    if contact.intake_channel == Channel.WHATSAPP and contact.phone:
+        return OutboundChannel.WHATSAPP, contact.phone
+    if contact.phone:
+        return OutboundChannel.SMS, contact.phone
+    if contact.email:
+        return OutboundChannel.EMAIL, contact.email
+    return None
+
+
+def fallback_for(channel: OutboundChannel, contact: Contact) -> tuple[OutboundChannel, str] | None:
+    """The next channel after `channel` that can reach this citizen, if any."""
+    nxt = FALLBACK.get(channel)
+    while nxt is not None:
+        address = contact.email if nxt == OutboundChannel.EMAIL else contact.phone
+        if address:
+            return nxt, address
+        nxt = FALLBACK.get(nxt)
+    return None
+
+
+def reply_channel(channel: Channel, to: str) -> OutboundChannel:
+    if channel == Channel.WHATSAPP:
+        return OutboundChannel.WHATSAPP
+    return OutboundChannel.EMAIL if "@" in to else OutboundChannel.SMS
+
+
+# --------------------------------------------------------------------------- WhatsApp window
+
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+def inside_whatsapp_window(
+    last_inbound_at: datetime | None, now: datetime, window: timedelta = WHATSAPP_WINDOW
+) -> bool:
+    """Free text is allowed only within 24 hours of the citizen's last message to us."""
+    return last_inbound_at is not None and now - last_inbound_at < window
+
+
+def wa_id(phone: str) -> str:
+    """A WhatsApp id is the E.164 number without the plus sign."""
+    return phone.lstrip("+")
+
+
+# --------------------------------------------------------------------------- retries
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_seconds: float = 1.0
+    cap_seconds: float = 300.0
+
+    def delay(
+        self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None
+    ) -> float:
+        """Seconds before attempt `attempt + 1`: full-jitter exponential backoff, but never
+        sooner than the provider's Retry-After."""
+        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(0, attempt - 1))
+        jittered = (rng or random).uniform(ceiling / 2, ceiling)
+        return max(jittered, retry_after or 0.0)
+
+    def exhausted(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts
+
+
+# --------------------------------------------------------------------------- delivery status
+
+STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3}
+
+
+def merged_status(current: str | None, reported: str) -> str | None:
+    """The status to keep after a callback, or None when nothing changes.
+
+    Callbacks arrive out of order, so the highest of sent < delivered < read wins; "read"
+    may come without "delivered". "failed" counts only while nothing better was reported.
+    """
+    current_rank = STATUS_RANK.get(current or "", 0)
+    if reported == "failed":
+        return "failed" if current_rank < STATUS_RANK["delivered"] and current != "failed" else None
+    if current == "failed":
+        return None  # the fallback has already been started; a late "sent" changes nothing
+    return reported if STATUS_RANK[reported] > current_rank else None
+
+
+# --------------------------------------------------------------------------- rate limits
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `limit` status messages to one address per `window`; later ones wait."""
+
+    limit: int = 5
+    window: timedelta = timedelta(minutes=10)
+
+    def wait(self, recent_sends: Sequence[datetime], now: datetime) -> timedelta | None:
+        """How long to hold the next message, or None if it may go now."""
+        in_window = sorted(t for t in recent_sends if now - t < self.window)
+        if len(in_window) < self.limit:
+            return None
+        oldest_that_counts = in_window[-self.limit]
+        return oldest_that_counts + self.window - now
+
+
+# --------------------------------------------------------------------------- opt-out
+
+OPT_OUT_WORDS = frozenset({"BERHENTI", "STOP", "UNSUBSCRIBE", "BERHENTI LANGGANAN"})
+OPT_IN_WORDS = frozenset({"MULAI", "START"})
+
+
+def opt_out_intent(text: str) -> bool | None:
+    """True for an opt-out, False for an opt-in, None for any other text."""
+    word = " ".join(text.strip().upper().split()).strip(".!")
+    if word in OPT_OUT_WORDS:
+        return True
+    if word in OPT_IN_WORDS:
+        return False
+    return None
+
+
+def address_digest(address: str) -> str:
+    """A stable key for a phone number or email without storing it again in the clear."""
+    normal = address.strip().lower()
+    if "@" not in normal:
+        normal = "".join(ch for ch in normal if ch.isdigit())
+    return hashlib.sha256(normal.encode()).hexdigest()

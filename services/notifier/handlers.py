@@ -1,65 +1,280 @@
-"""Notifier's event handlers.
+"""Notifier's event handlers. They only record what to send (one row per event and channel);
+the sender (`sender.py`) does the sending, so a slow provider never holds up the consumer.
 
-Reads: lapor.complaints.intake.v1, lapor.complaints.triaged.v1, lapor.cases.v1.
-Writes: lapor.notifications.v1 (CitizenNotified), through the outbox.
+Reads: lapor.complaints.intake.v1 (ComplaintReceived, CitizenReplyRequested),
+lapor.complaints.triaged.v1, lapor.cases.v1, lapor.channels.whatsapp.statuses.v1.
+Writes: lapor.notifications.v1 (CitizenNotified, CitizenNotificationStatusChanged), through the
+outbox.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from collections.abc import Sequence
 
 import asyncpg
 
 from schemas.events import (
+    Channel,
     CitizenNotified,
     CitizenNotifiedPayload,
     ComplaintReceived,
     Event,
     EventEnvelope,
     Language,
-    follow_up_ids,
+    parse_event,
+    serialize_event,
+)
+from schemas.events.intake import CitizenReplyRequested, WhatsAppStatusReported
+from schemas.events.notifier import (
+    CitizenNotificationStatusChanged,
+    CitizenNotificationStatusChangedPayload,
 )
 from services.notifier import repository
-from services.notifier.domain import LOG_CHANNEL, TEMPLATES, template_for
+from services.notifier.domain import (
+    EVENT_TYPES,
+    REPLY,
+    Contact,
+    OutboundChannel,
+    fallback_for,
+    first_channel,
+    merged_status,
+    message_for,
+    reply_channel,
+)
 
+log = logging.getLogger(__name__)
 PRODUCER = "notifier"
+
+
+def notification_id_for(trigger_event_id: uuid.UUID, channel: OutboundChannel) -> uuid.UUID:
+    """Deterministic, so a replayed trigger maps onto the same row."""
+    return uuid.uuid5(trigger_event_id, f"notification:{channel.value}")
 
 
 async def notify_citizen(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
     if isinstance(event, ComplaintReceived):
         await repository.save_recipient(conn, event)
-    template = template_for(event)
-    if template is None:
+        phone = event.payload.reporter.phone
+        if event.payload.channel == Channel.WHATSAPP and phone:
+            await repository.saw_whatsapp_message(conn, phone, event.payload.received_at)
+        await queue_message(conn, event)
+        # Events of this complaint that overtook it on their own topics wait no longer.
+        for held in await repository.release_held_events(conn, event.complaint_id):
+            await queue_message(conn, parse_event(held))
         return ()
-    language = await repository.recipient_language(conn, event.complaint_id) or Language.INDONESIAN
-    notification_id = uuid.uuid5(event.event_id, f"notification:{LOG_CHANNEL}")
-    recorded = await repository.record_notification(
+    await queue_message(conn, event)
+    return ()
+
+
+async def queue_message(conn: asyncpg.Connection, event: Event) -> None:
+    message = message_for(event)
+    if message is None:
+        return
+    assert event.complaint_id is not None
+    recipient = await repository.recipient(conn, event.complaint_id)
+    if recipient is None:
+        await repository.hold_event(
+            conn, event.event_id, event.complaint_id, serialize_event(event)
+        )
+        return
+    route = first_channel(recipient.contact)
+    if route is None:
+        return  # an anonymous walk-in without phone or email: nothing to send to
+    channel, destination = route
+    await repository.record_notification(
         conn,
-        notification_id=notification_id,
-        complaint_id=event.complaint_id,
-        trigger_event_id=event.event_id,
-        trigger_type=event.event_type,
-        channel=LOG_CHANNEL,
-        template=template,
-        language=language.value,
-    )
-    if not recorded:
-        return ()
-    return (
-        CitizenNotified(
-            **follow_up_ids(event, PRODUCER, "CitizenNotified"),
-            payload=CitizenNotifiedPayload(
-                notification_id=notification_id,
-                tracking_code=event.payload.tracking_code,
-                trigger_event_id=event.event_id,
-                trigger_event_type=event.event_type,
-                channel=LOG_CHANNEL,
-                template=template,
-                language=language,
-            ),
+        repository.NewNotification(
+            notification_id=notification_id_for(event.event_id, channel),
+            complaint_id=event.complaint_id,
+            correlation_id=event.correlation_id,
+            trigger_event_id=event.event_id,
+            trigger_type=event.event_type,
+            channel=channel,
+            destination=destination,
+            template=message.template,
+            language=recipient.language,
+            tracking_code=recipient.tracking_code,
+            context=message.context,
         ),
     )
 
 
-HANDLERS = dict.fromkeys(TEMPLATES, notify_citizen)
+async def deliver_reply(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
+    assert isinstance(event, CitizenReplyRequested)
+    payload = event.payload
+    channel = reply_channel(payload.channel, payload.to)
+    if channel == OutboundChannel.WHATSAPP and payload.in_reply_to:
+        # The citizen just wrote to us; the reply rides inside the 24-hour window.
+        await repository.saw_whatsapp_message(conn, payload.to, event.occurred_at)
+    await repository.record_notification(
+        conn,
+        repository.NewNotification(
+            notification_id=notification_id_for(event.event_id, channel),
+            complaint_id=event.complaint_id,
+            correlation_id=event.correlation_id,
+            trigger_event_id=event.event_id,
+            trigger_type=event.event_type,
+            channel=channel,
+            destination=payload.to,
+            template=REPLY,
+            language=payload.language,
+            tracking_code=payload.tracking_code,
+            context={"purpose": payload.purpose},
+            reply_text=payload.text,
+            exempt_from_limits=True,  # the citizen is talking to us: answer now
+        ),
+    )
+    return ()
+
+
+async def record_whatsapp_status(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
+    assert isinstance(event, WhatsAppStatusReported)
+    payload = event.payload
+    row = await repository.notification_for_status(
+        conn, payload.provider_message_id, payload.callback_data
+    )
+    if row is None:
+        return ()  # not a message of ours (another system shares the number) or long purged
+    outgoing: list[EventEnvelope] = []
+    if row["status"] in ("sending", "pending") and payload.status != "failed":
+        # The provider accepted the message but the sender never recorded it: it crashed, or
+        # the answer timed out and a retry is scheduled. The callback proves it went out, so
+        # it must not be sent again.
+        await conn.execute(
+            "UPDATE notifications SET status = 'sent', provider_message_id = $2,"
+            " sent_at = coalesce(sent_at, $3), reply_text = NULL, claimed_until = NULL"
+            " WHERE notification_id = $1",
+            row["notification_id"],
+            payload.provider_message_id,
+            payload.status_at,
+        )
+        outgoing += citizen_notified(row)
+    new_status = merged_status(row["delivery_status"], payload.status)
+    if new_status is None:
+        return outgoing
+    await conn.execute(
+        "UPDATE notifications SET delivery_status = $2 WHERE notification_id = $1",
+        row["notification_id"],
+        new_status,
+    )
+    fallback_channel: OutboundChannel | None = None
+    if new_status == "failed":
+        reason = "whatsapp status failed: " + (",".join(payload.error_codes) or "no code")
+        # A retry still scheduled for it (its answer had timed out) must not go out as well.
+        await conn.execute(
+            "UPDATE notifications SET status = 'undeliverable', claimed_until = NULL,"
+            " last_error = $2 WHERE notification_id = $1 AND status IN ('pending', 'sending')",
+            row["notification_id"],
+            reason,
+        )
+        fallback_channel = await start_fallback(conn, row, reason=reason)
+    if new_status != "sent":
+        outgoing += status_changed(row, new_status, fallback_channel)
+    return outgoing
+
+
+async def start_fallback(
+    conn: asyncpg.Connection, row: asyncpg.Record, *, reason: str
+) -> OutboundChannel | None:
+    """Queue the same message on the next channel that reaches the citizen; once per channel."""
+    recipient = await repository.recipient(conn, row["complaint_id"])
+    contact = (
+        recipient.contact
+        if recipient is not None
+        else Contact(
+            Channel.WHATSAPP,
+            row["destination"] if row["channel"] != "email" else None,
+            row["destination"] if row["channel"] == "email" else None,
+        )
+    )
+    route = fallback_for(OutboundChannel(row["channel"]), contact)
+    if route is None:
+        log.warning("no fallback channel left", extra={"channel": row["channel"], "why": reason})
+        return None
+    channel, destination = route
+    await repository.record_notification(
+        conn,
+        repository.NewNotification(
+            notification_id=notification_id_for(row["trigger_event_id"], channel),
+            complaint_id=row["complaint_id"],
+            correlation_id=row["correlation_id"] or row["complaint_id"],
+            trigger_event_id=row["trigger_event_id"],
+            trigger_type=row["trigger_type"],
+            channel=channel,
+            destination=destination,
+            template=row["template"],
+            language=Language(row["language"]),
+            tracking_code=row["tracking_code"],
+            context=_context(row),
+            reply_text=row["reply_text"],
+            exempt_from_limits=row["exempt_from_limits"],
+            fallback_of=row["notification_id"],
+        ),
+    )
+    log.info("fallback queued", extra={"from_channel": row["channel"], "to_channel": channel})
+    return channel
+
+
+def _context(row: asyncpg.Record) -> dict[str, object]:
+    value = row["context"]
+    return json.loads(value) if isinstance(value, str) else dict(value or {})
+
+
+def _envelope(row: asyncpg.Record, name: str) -> dict[str, object]:
+    return {
+        "event_id": uuid.uuid5(row["notification_id"], name),
+        "complaint_id": row["complaint_id"],
+        "correlation_id": row["correlation_id"] or row["complaint_id"],
+        "causation_id": row["trigger_event_id"],
+        "producer": PRODUCER,
+    }
+
+
+def citizen_notified(row: asyncpg.Record) -> list[EventEnvelope]:
+    """The timeline entry for a sent message (none for a reply outside any complaint yet)."""
+    if not row["tracking_code"]:
+        return []
+    return [
+        CitizenNotified(
+            **_envelope(row, "CitizenNotified"),
+            payload=CitizenNotifiedPayload(
+                notification_id=row["notification_id"],
+                tracking_code=row["tracking_code"],
+                trigger_event_id=row["trigger_event_id"],
+                trigger_event_type=row["trigger_type"],
+                channel=row["channel"],
+                template=row["template"],
+                language=Language(row["language"]),
+                fallback_of=row["fallback_of"],
+            ),
+        )
+    ]
+
+
+def status_changed(
+    row: asyncpg.Record, status: str, fallback_channel: OutboundChannel | None
+) -> list[EventEnvelope]:
+    if not row["tracking_code"]:
+        return []
+    return [
+        CitizenNotificationStatusChanged(
+            **_envelope(row, f"status:{status}"),
+            payload=CitizenNotificationStatusChangedPayload(
+                notification_id=row["notification_id"],
+                tracking_code=row["tracking_code"],
+                channel=row["channel"],
+                status=status,  # type: ignore[arg-type]
+                fallback_channel=fallback_channel.value if fallback_channel else None,
+            ),
+        )
+    ]
+
+
+HANDLERS = {
+    **dict.fromkeys(EVENT_TYPES, notify_citizen),
+    "CitizenReplyRequested": deliver_reply,
+    "WhatsAppStatusReported": record_whatsapp_status,
+}

@@ -1,0 +1,295 @@
+"""Channel adapters: WhatsApp Cloud API, a generic JSON SMS gateway, and email over SMTP.
+
+Each adapter sends one message and either returns the provider's message id or raises
+`TransientSendError` (worth retrying: 5xx, 429, timeouts, refused connections) or
+`PermanentSendError` (retrying cannot help: fall back to the next channel). Error reasons name
+the status and the provider's error code, never the recipient or the text.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+import aiosmtplib
+import httpx
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.notifier.domain import OutboundChannel, wa_id
+from services.notifier.templates import Rendered, WhatsAppTemplate
+
+
+class ChannelSettings(BaseSettings):
+    """Provider settings, read from LAPOR_NOTIFIER_* variables. A channel without its endpoint
+    configured is off: its messages are marked undeliverable and fall back."""
+
+    model_config = SettingsConfigDict(env_prefix="LAPOR_NOTIFIER_", extra="ignore")
+
+    whatsapp_api_url: str | None = None  # e.g. https://graph.facebook.com
+    whatsapp_api_version: str = "v21.0"
+    whatsapp_phone_number_id: str = ""
+    whatsapp_token: str = ""
+
+    sms_gateway_url: str | None = None  # POST target of the gateway
+    sms_gateway_token: str = ""
+    sms_sender_id: str = "LAPOR"
+    # The gateway's JSON shape: field names of the request and of the id in the response.
+    sms_field_to: str = "to"
+    sms_field_text: str = "text"
+    sms_field_sender: str = "from"
+    sms_field_reference: str = "reference"
+    sms_response_id_field: str = "message_id"
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_start_tls: bool = False
+    smtp_from: str = "Lapor Mas Wapres <noreply@lapor.go.id>"
+
+    send_timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    notification_id: uuid.UUID
+    to: str
+    rendered: Rendered
+    # Set for WhatsApp outside the 24-hour window: send this template instead of free text.
+    template: WhatsAppTemplate | None = None
+
+
+class SendError(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class TransientSendError(SendError):
+    pass
+
+
+class PermanentSendError(SendError):
+    pass
+
+
+class ChannelAdapter(Protocol):
+    channel: OutboundChannel
+
+    async def send(self, message: OutboundMessage) -> str: ...
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return max(0.0, (parsed - (now or datetime.now(UTC))).total_seconds())
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    return retry_after_seconds(response.headers.get("retry-after"))
+
+
+def _provider_error_code(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return "-"
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("code", "-"))
+    return "-"
+
+
+def _raise_for_http(response: httpx.Response, provider: str) -> None:
+    if response.is_success:
+        return
+    reason = (
+        f"{provider} answered {response.status_code} (error code {_provider_error_code(response)})"
+    )
+    if response.status_code == 429 or response.status_code >= 500:
+        raise TransientSendError(reason, _retry_after(response))
+    if response.status_code in (408, 425):
+        raise TransientSendError(reason, _retry_after(response))
+    raise PermanentSendError(reason)
+
+
+async def _post(
+    client: httpx.AsyncClient, url: str, provider: str, **kwargs: Any
+) -> httpx.Response:
+    try:
+        response = await client.post(url, **kwargs)
+    except (httpx.TimeoutException, httpx.TransportError) as error:
+        raise TransientSendError(f"{provider} unreachable: {type(error).__name__}") from None
+    _raise_for_http(response, provider)
+    return response
+
+
+class WhatsAppCloudAdapter:
+    """POST /<version>/<phone_number_id>/messages with a Bearer token (WhatsApp Cloud API)."""
+
+    channel = OutboundChannel.WHATSAPP
+
+    def __init__(self, client: httpx.AsyncClient, settings: ChannelSettings) -> None:
+        assert settings.whatsapp_api_url
+        self.client = client
+        self.url = (
+            f"{settings.whatsapp_api_url.rstrip('/')}/{settings.whatsapp_api_version}/"
+            f"{settings.whatsapp_phone_number_id}/messages"
+        )
+        self.headers = {"Authorization": f"Bearer {settings.whatsapp_token}"}
+
+    @staticmethod
+    def request_body(message: OutboundMessage) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": wa_id(message.to),
+            # Echoed in status callbacks: lets a callback find the message even when the
+            # sender crashed before it recorded the wamid.
+            "biz_opaque_callback_data": str(message.notification_id),
+        }
+        if message.template is None:
+            body["type"] = "text"
+            body["text"] = {"preview_url": False, "body": message.rendered.text}
+        else:
+            body["type"] = "template"
+            body["template"] = {
+                "name": message.template.name,
+                "language": {"code": message.template.language},
+                "components": [
+                    {
+                        "type": "body",
+                        "parameters": [
+                            {"type": "text", "text": value} for value in message.template.parameters
+                        ],
+                    }
+                ],
+            }
+        return body
+
+    async def send(self, message: OutboundMessage) -> str:
+        response = await _post(
+            self.client,
+            self.url,
+            "whatsapp",
+            json=self.request_body(message),
+            headers=self.headers,
+        )
+        try:
+            return str(response.json()["messages"][0]["id"])
+        except (ValueError, KeyError, IndexError, TypeError):
+            # Accepted but unreadable: do not resend (it may have gone out).
+            return f"unknown:{message.notification_id}"
+
+
+class SmsGatewayAdapter:
+    """A generic JSON SMS gateway: POST {to, text, from, reference} with a Bearer token and an
+    Idempotency-Key header (the notification id), so a gateway that honours it never sends a
+    retried request twice."""
+
+    channel = OutboundChannel.SMS
+
+    def __init__(self, client: httpx.AsyncClient, settings: ChannelSettings) -> None:
+        assert settings.sms_gateway_url
+        self.client = client
+        self.settings = settings
+
+    def request_body(self, message: OutboundMessage) -> dict[str, Any]:
+        s = self.settings
+        return {
+            s.sms_field_to: message.to,
+            s.sms_field_text: message.rendered.text,
+            s.sms_field_sender: s.sms_sender_id,
+            s.sms_field_reference: str(message.notification_id),
+        }
+
+    async def send(self, message: OutboundMessage) -> str:
+        s = self.settings
+        assert s.sms_gateway_url
+        response = await _post(
+            self.client,
+            s.sms_gateway_url,
+            "sms gateway",
+            json=self.request_body(message),
+            headers={
+                "Authorization": f"Bearer {s.sms_gateway_token}",
+                "Idempotency-Key": str(message.notification_id),
+            },
+        )
+        try:
+            return str(response.json()[s.sms_response_id_field])
+        except (ValueError, KeyError, TypeError):
+            return f"unknown:{message.notification_id}"
+
+
+class SmtpAdapter:
+    """Email over SMTP (aiosmtplib). The Message-ID is derived from the notification id."""
+
+    channel = OutboundChannel.EMAIL
+
+    def __init__(self, settings: ChannelSettings) -> None:
+        assert settings.smtp_host
+        self.settings = settings
+
+    def build(self, message: OutboundMessage) -> EmailMessage:
+        mail = EmailMessage()
+        mail["From"] = self.settings.smtp_from
+        mail["To"] = message.to
+        mail["Subject"] = message.rendered.subject
+        mail["Message-ID"] = f"<{message.notification_id}@notifier.lapor>"
+        mail.set_content(message.rendered.text)
+        return mail
+
+    async def send(self, message: OutboundMessage) -> str:
+        s = self.settings
+        mail = self.build(message)
+        try:
+            await aiosmtplib.send(
+                mail,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username,
+                password=s.smtp_password,
+                start_tls=s.smtp_start_tls,
+                timeout=s.send_timeout_seconds,
+            )
+        except aiosmtplib.SMTPResponseException as error:
+            reason = f"smtp answered {error.code}"
+            if 400 <= error.code < 500:
+                raise TransientSendError(reason) from None
+            raise PermanentSendError(reason) from None
+        except aiosmtplib.SMTPRecipientsRefused:
+            raise PermanentSendError("smtp refused the recipient") from None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            raise TransientSendError(f"smtp unreachable: {type(error).__name__}") from None
+        return str(mail["Message-ID"])
+
+
+def build_adapters(
+    settings: ChannelSettings, client: httpx.AsyncClient
+) -> dict[OutboundChannel, ChannelAdapter]:
+    """The configured channels; a channel left unconfigured is absent."""
+    adapters: dict[OutboundChannel, ChannelAdapter] = {}
+    if settings.whatsapp_api_url:
+        adapters[OutboundChannel.WHATSAPP] = WhatsAppCloudAdapter(client, settings)
+    if settings.sms_gateway_url:
+        adapters[OutboundChannel.SMS] = SmsGatewayAdapter(client, settings)
+    if settings.smtp_host:
+        adapters[OutboundChannel.EMAIL] = SmtpAdapter(settings)
+    return adapters

@@ -1,0 +1,14 @@
+"""Notifier's own Prometheus metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+SEND_ATTEMPTS = Counter(
+    "lapor_notifier_send_attempts_total", "Attempts to hand a message to a provider", ["channel"]
+)
+NOTIFICATIONS_SENT = Counter(
+    "lapor_notifier_sent_total",
+    "Messages a provider accepted, by channel and mode (text or WhatsApp template)",
+    ["channel", "mode"],
+)

@@ -1,0 +1,231 @@
+"""Real local servers that stand in for the remote sides in development and tests:
+
+- `WhatsAppCloudStandIn`: an HTTP server speaking the WhatsApp Cloud API's send request and
+  response shapes (`POST /<version>/<phone_number_id>/messages`, Bearer token, `wamid.` ids,
+  Graph-style error bodies), with scripted failures (e.g. 500 twice, 429 with Retry-After);
+- `SmsGatewayStandIn`: the generic JSON SMS gateway, which honours Idempotency-Key;
+- `SmtpStandIn`: an aiosmtpd SMTP server that keeps what it receives.
+
+They bind to 127.0.0.1 only and keep every accepted message for inspection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Header, Request
+from fastapi.responses import JSONResponse
+
+
+@dataclass
+class Fault:
+    status: int
+    retry_after: float | None = None
+
+
+@dataclass
+class _HttpStandIn:
+    token: str = "test-token"
+    port: int = 0
+    received: list[dict[str, Any]] = field(default_factory=list)
+    faults: deque[Fault] = field(default_factory=deque)
+    requests: int = 0
+    _server: uvicorn.Server | None = None
+    _task: asyncio.Task[None] | None = None
+
+    def fail_next(self, status: int, times: int = 1, retry_after: float | None = None) -> None:
+        self.faults.extend(Fault(status, retry_after) for _ in range(times))
+
+    def app(self) -> FastAPI:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def serve(self, port: int) -> None:
+        self.port = port
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self.app(), host="127.0.0.1", port=port, log_config=None, access_log=False
+            )
+        )
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                await self._task
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            with contextlib.suppress(Exception):
+                await self._task
+
+    def _authorised(self, authorization: str | None) -> bool:
+        return authorization == f"Bearer {self.token}"
+
+    def _fault(self) -> JSONResponse | None:
+        if not self.faults:
+            return None
+        fault = self.faults.popleft()
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        return JSONResponse(
+            {
+                "error": {
+                    "message": "scripted failure",
+                    "type": "OAuthException",
+                    "code": 130429 if fault.status == 429 else 131000,
+                    "fbtrace_id": secrets.token_hex(8),
+                }
+            },
+            status_code=fault.status,
+            headers=headers,
+        )
+
+
+class WhatsAppCloudStandIn(_HttpStandIn):
+    phone_number_id: str = "1234567890"
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/{version}/{phone_number_id}/messages")
+        async def send(
+            version: str,
+            phone_number_id: str,
+            request: Request,
+            authorization: str | None = Header(default=None),
+        ) -> JSONResponse:
+            self.requests += 1
+            if not self._authorised(authorization):
+                return _graph_error(401, 190, "Invalid OAuth access token")
+            if phone_number_id != self.phone_number_id:
+                return _graph_error(400, 100, "Unsupported post request")
+            body = await request.json()
+            if body.get("messaging_product") != "whatsapp" or body.get("type") not in (
+                "text",
+                "template",
+            ):
+                return _graph_error(400, 100, "Invalid parameter")
+            if body["type"] == "text" and not body.get("text", {}).get("body"):
+                return _graph_error(400, 100, "Invalid parameter")
+            if not str(body.get("to", "")).isdigit():
+                return _graph_error(400, 131009, "Parameter value is not valid")
+            fault = self._fault()
+            if fault is not None:
+                return fault
+            wamid = "wamid." + secrets.token_urlsafe(24)
+            self.received.append({**body, "id": wamid, "version": version})
+            return JSONResponse(
+                {
+                    "messaging_product": "whatsapp",
+                    "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                    "messages": [{"id": wamid}],
+                }
+            )
+
+        return app
+
+
+class SmsGatewayStandIn(_HttpStandIn):
+    """Answers a repeated Idempotency-Key with the first answer, without sending again."""
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+        seen: dict[str, str] = {}
+
+        @app.post("/sms")
+        async def send(
+            request: Request,
+            authorization: str | None = Header(default=None),
+            idempotency_key: str | None = Header(default=None),
+        ) -> JSONResponse:
+            self.requests += 1
+            if not self._authorised(authorization):
+                return JSONResponse({"error": {"code": "unauthorised"}}, status_code=401)
+            body = await request.json()
+            if not body.get("to") or not body.get("text"):
+                return JSONResponse({"error": {"code": "invalid"}}, status_code=400)
+            fault = self._fault()
+            if fault is not None:
+                return fault
+            if idempotency_key and idempotency_key in seen:
+                return JSONResponse({"message_id": seen[idempotency_key], "status": "queued"})
+            message_id = "sms-" + secrets.token_hex(8)
+            if idempotency_key:
+                seen[idempotency_key] = message_id
+            self.received.append({**body, "id": message_id})
+            return JSONResponse({"message_id": message_id, "status": "queued"})
+
+        return app
+
+
+def _graph_error(status: int, code: int, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"message": message, "type": "OAuthException", "code": code}},
+        status_code=status,
+    )
+
+
+class SmtpStandIn:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts."""
+
+    def __init__(self, port: int) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.port = port
+        self.messages: list[Message] = []
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                outer.messages.append(message_from_bytes(envelope.original_content))
+                return "250 Message accepted for delivery"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+async def _serve_forever(whatsapp_port: int, sms_port: int, smtp_port: int) -> None:
+    whatsapp, sms = WhatsAppCloudStandIn(), SmsGatewayStandIn()
+    await whatsapp.serve(whatsapp_port)
+    await sms.serve(sms_port)
+    smtp = SmtpStandIn(smtp_port)
+    smtp.start()
+    print(
+        "export"
+        f" LAPOR_NOTIFIER_WHATSAPP_API_URL={whatsapp.url}"
+        f" LAPOR_NOTIFIER_WHATSAPP_PHONE_NUMBER_ID={whatsapp.phone_number_id}"
+        f" LAPOR_NOTIFIER_WHATSAPP_TOKEN={whatsapp.token}"
+        f" LAPOR_NOTIFIER_SMS_GATEWAY_URL={sms.url}/sms"
+        f" LAPOR_NOTIFIER_SMS_GATEWAY_TOKEN={sms.token}"
+        f" LAPOR_NOTIFIER_SMTP_HOST=127.0.0.1 LAPOR_NOTIFIER_SMTP_PORT={smtp_port}",
+        flush=True,
+    )
+    try:
+        await asyncio.Event().wait()
+    finally:
+        smtp.stop()
+        await sms.stop()
+        await whatsapp.stop()
+
+
+if __name__ == "__main__":
+    # Development: `python -m services.notifier.standins` and paste the printed exports.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_forever(18081, 18082, 18025))

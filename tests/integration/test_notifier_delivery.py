@@ -1,0 +1,616 @@
+"""The notifier's handlers, sender and channel adapters against the real PostgreSQL server, the
+real broker (dead letters) and real local servers standing in for the WhatsApp Cloud API, an SMS
+gateway and an SMTP server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from schemas.events import (
+    Channel,
+    ComplaintReceived,
+    ComplaintReceivedPayload,
+    Event,
+    EventEnvelope,
+    Language,
+    Reporter,
+)
+from schemas.events.intake import (
+    CitizenReplyRequested,
+    CitizenReplyRequestedPayload,
+    WhatsAppStatusReported,
+    WhatsAppStatusReportedPayload,
+)
+from schemas.topics import dead_letter_topic
+from services.messaging import outbox
+from services.messaging.database import create_pool, migrate
+from services.messaging.deadletter import DeadLetterPublisher
+from services.messaging.kafka import make_producer
+from services.notifier.api import create_app
+from services.notifier.channels import ChannelSettings, build_adapters
+from services.notifier.domain import RateLimit, RetryPolicy
+from services.notifier.handlers import HANDLERS
+from services.notifier.sender import Sender, SenderConfig
+from services.notifier.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn
+from tests.support import eventually, free_port
+from tests.unit.test_notifier_templates import citizen_events
+
+pytestmark = pytest.mark.integration
+SCHEMA = "notifier_it"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notifier" / "migrations"
+
+
+@pytest.fixture(scope="module")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, SCHEMA)
+    await migrate(pool, SCHEMA, MIGRATIONS)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="module")
+async def whatsapp() -> AsyncIterator[WhatsAppCloudStandIn]:
+    server = WhatsAppCloudStandIn()
+    await server.serve(free_port())
+    yield server
+    await server.stop()
+
+
+@pytest.fixture(scope="module")
+async def sms() -> AsyncIterator[SmsGatewayStandIn]:
+    server = SmsGatewayStandIn()
+    await server.serve(free_port())
+    yield server
+    await server.stop()
+
+
+@pytest.fixture(scope="module")
+def smtp() -> AsyncIterator[SmtpStandIn]:
+    server = SmtpStandIn(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=5) as client:
+        yield client
+
+
+def settings(
+    whatsapp: WhatsAppCloudStandIn, sms: SmsGatewayStandIn, smtp: SmtpStandIn
+) -> ChannelSettings:
+    return ChannelSettings(
+        whatsapp_api_url=whatsapp.url,
+        whatsapp_phone_number_id=whatsapp.phone_number_id,
+        whatsapp_token=whatsapp.token,
+        sms_gateway_url=f"{sms.url}/sms",
+        sms_gateway_token=sms.token,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+    )
+
+
+@pytest.fixture
+def make_sender(pool, whatsapp, sms, smtp, client):  # type: ignore[no-untyped-def]
+    def make(**overrides: object) -> Sender:
+        config = SenderConfig(
+            retry=RetryPolicy(max_attempts=4, base_seconds=0.05, cap_seconds=0.2),
+            rate_limit=RateLimit(limit=50),
+            lease=timedelta(seconds=2),
+            poll_interval=0.05,
+        )
+        for name, value in overrides.items():
+            setattr(config, name, value)
+        return Sender(pool, build_adapters(settings(whatsapp, sms, smtp), client), None, config)
+
+    return make
+
+
+def new_phone() -> str:
+    return f"+62812{uuid.uuid4().int % 10**8:08d}"
+
+
+def received(
+    channel: Channel = Channel.WHATSAPP,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    language: Language = Language.INDONESIAN,
+    at: datetime | None = None,
+) -> ComplaintReceived:
+    complaint_id = uuid.uuid4()
+    return ComplaintReceived(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="test",
+        payload=ComplaintReceivedPayload(
+            tracking_code=f"LPR-{uuid.uuid4().hex[:4].upper()}-TEST-AAA",
+            channel=channel,
+            reporter=Reporter(
+                name="Siti Aminah",
+                nik="3171015501900001",
+                phone=phone,
+                email=email,
+                language=language,
+            ),
+            description="Sertifikat tanah tidak terbit sejak 2019",
+            received_at=at or datetime.now(UTC),
+        ),
+    )
+
+
+def follow_up(template: str, complaint: ComplaintReceived) -> Event:
+    """The event for `template`, re-addressed to `complaint`."""
+    event = citizen_events()[template]
+    payload = event.payload.model_copy(update={"tracking_code": complaint.payload.tracking_code})
+    return event.model_copy(
+        update={
+            "event_id": uuid.uuid4(),
+            "complaint_id": complaint.complaint_id,
+            "correlation_id": complaint.correlation_id,
+            "payload": payload,
+        }
+    )
+
+
+async def handle(pool: asyncpg.Pool, event: Event) -> Sequence[EventEnvelope]:
+    async with pool.acquire() as conn, conn.transaction():
+        out = await HANDLERS[event.event_type](event, conn)
+        await outbox.enqueue(conn, out)
+    return out
+
+
+async def notifications(pool: asyncpg.Pool, complaint_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT * FROM notifications WHERE complaint_id = $1 ORDER BY created_at, channel",
+        complaint_id,
+    )
+
+
+async def work_until(sender: Sender, check, within: float = 30.0):  # type: ignore[no-untyped-def]
+    async def step():  # type: ignore[no-untyped-def]
+        await sender.run_once()
+        return await check()
+
+    return await eventually(step, within=within, interval=0.05)
+
+
+def sent_to(server: WhatsAppCloudStandIn | SmsGatewayStandIn, complaint: ComplaintReceived) -> list:  # type: ignore[type-arg]
+    code = complaint.payload.tracking_code
+    return [m for m in server.received if code in json.dumps(m)]
+
+
+async def outbox_types(pool: asyncpg.Pool, complaint_id: uuid.UUID) -> list[str]:
+    rows = await pool.fetch("SELECT payload FROM outbox WHERE key = $1", str(complaint_id).encode())
+    return sorted(json.loads(row["payload"])["event_type"] for row in rows)
+
+
+async def test_whatsapp_500_twice_then_200_sends_exactly_once(pool, whatsapp, make_sender) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(phone=new_phone())
+    await handle(pool, complaint)
+    whatsapp.fail_next(500, times=2)
+    sender = make_sender()
+
+    async def sent():  # type: ignore[no-untyped-def]
+        rows = await notifications(pool, complaint.complaint_id)
+        return rows if rows and rows[0]["status"] == "sent" else None
+
+    (row,) = await work_until(sender, sent)
+    assert row["attempts"] == 3 and row["channel"] == "whatsapp" and row["wa_mode"] == "text"
+    (message,) = sent_to(whatsapp, complaint)
+    assert message["type"] == "text" and message["id"] == row["provider_message_id"]
+    assert message["biz_opaque_callback_data"] == str(row["notification_id"])
+    assert "telah kami terima" in message["text"]["body"]
+    assert row["reply_text"] is None
+    assert await outbox_types(pool, complaint.complaint_id) == ["CitizenNotified"]
+
+    # A replay of the same event changes nothing.
+    await handle(pool, complaint)
+    for _ in range(5):
+        await sender.run_once()
+    assert len(sent_to(whatsapp, complaint)) == 1
+    assert len(await notifications(pool, complaint.complaint_id)) == 1
+
+
+async def test_outside_the_24_hour_window_a_named_template_goes_in_english(
+    pool, whatsapp, make_sender
+) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(
+        phone=new_phone(), language=Language.ENGLISH, at=datetime.now(UTC) - timedelta(days=2)
+    )
+    await handle(pool, complaint)
+    await handle(pool, follow_up("assigned", complaint))
+    sender = make_sender()
+
+    async def both_sent():  # type: ignore[no-untyped-def]
+        rows = await notifications(pool, complaint.complaint_id)
+        return len(rows) == 2 and all(r["status"] == "sent" for r in rows)
+
+    await work_until(sender, both_sent)
+    messages = sent_to(whatsapp, complaint)
+    assert {m["template"]["name"] for m in messages} == {
+        "lapor_pengaduan_diterima",
+        "lapor_diteruskan_ke_instansi",
+    }
+    assigned = next(m for m in messages if m["template"]["name"] == "lapor_diteruskan_ke_instansi")
+    assert assigned["template"]["language"] == {"code": "en"}
+    parameters = assigned["template"]["components"][0]["parameters"]
+    assert [p["text"] for p in parameters] == [
+        complaint.payload.tracking_code,
+        "Kementerian ATR/BPN",
+    ]
+
+    # The citizen writes again: the window opens and free text is allowed.
+    reply = CitizenReplyRequested(
+        complaint_id=complaint.complaint_id,
+        correlation_id=complaint.correlation_id,
+        producer="test",
+        payload=CitizenReplyRequestedPayload(
+            reply_id=uuid.uuid4(),
+            channel=Channel.WHATSAPP,
+            to=complaint.payload.reporter.phone.lstrip("+"),  # type: ignore[union-attr]
+            text=f"Status {complaint.payload.tracking_code}: diteruskan.",
+            language=Language.ENGLISH,
+            in_reply_to="wamid.citizen-1",
+            tracking_code=complaint.payload.tracking_code,
+        ),
+    )
+    await handle(pool, reply)
+    await handle(pool, follow_up("responded", complaint))
+
+    async def four_sent():  # type: ignore[no-untyped-def]
+        rows = await notifications(pool, complaint.complaint_id)
+        return len(rows) == 4 and all(r["status"] == "sent" for r in rows)
+
+    await work_until(sender, four_sent)
+    latest = [m for m in sent_to(whatsapp, complaint) if m["type"] == "text"]
+    assert len(latest) == 2
+    assert any("has responded to complaint" in m["text"]["body"] for m in latest)
+    assert any(m["text"]["body"].startswith("Status ") for m in latest)
+
+
+async def test_429_retry_after_is_honoured(pool, whatsapp, make_sender) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(phone=new_phone())
+    await handle(pool, complaint)
+    whatsapp.fail_next(429, retry_after=3)
+    sender = make_sender()
+    await sender.run_once()
+    (row,) = await notifications(pool, complaint.complaint_id)
+    assert row["status"] == "pending" and "429" in row["last_error"]
+    waits = await pool.fetchval(
+        "SELECT extract(epoch FROM next_attempt_at - now()) FROM notifications"
+        " WHERE notification_id = $1",
+        row["notification_id"],
+    )
+    assert 2.0 < float(waits) <= 3.1
+    await sender.run_once()
+    assert not sent_to(whatsapp, complaint)  # not before Retry-After
+
+
+async def test_permanent_whatsapp_error_falls_back_to_sms_once(
+    pool, whatsapp, sms, make_sender
+) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(phone=new_phone())
+    await handle(pool, complaint)
+    whatsapp.fail_next(400)
+    sender = make_sender()
+
+    async def sms_sent():  # type: ignore[no-untyped-def]
+        rows = {r["channel"]: r for r in await notifications(pool, complaint.complaint_id)}
+        return rows if rows.get("sms") and rows["sms"]["status"] == "sent" else None
+
+    rows = await work_until(sender, sms_sent)
+    assert rows["whatsapp"]["status"] == "undeliverable"
+    assert rows["sms"]["fallback_of"] == rows["whatsapp"]["notification_id"]
+    (text,) = sent_to(sms, complaint)
+    assert text["to"] == complaint.payload.reporter.phone and "telah kami terima" in text["text"]
+    assert await outbox_types(pool, complaint.complaint_id) == [
+        "CitizenNotificationStatusChanged",
+        "CitizenNotified",
+    ]
+
+
+async def test_status_callbacks_keep_the_highest_and_failed_falls_back_to_sms(
+    pool, whatsapp, sms, make_sender
+) -> None:  # type: ignore[no-untyped-def]
+    first, second = received(phone=new_phone()), received(phone=new_phone())
+    for complaint in (first, second):
+        await handle(pool, complaint)
+    sender = make_sender()
+
+    async def both_sent():  # type: ignore[no-untyped-def]
+        rows = [
+            *await notifications(pool, first.complaint_id),
+            *await notifications(pool, second.complaint_id),
+        ]
+        return rows if len(rows) == 2 and all(r["status"] == "sent" for r in rows) else None
+
+    row_one, row_two = await work_until(sender, both_sent)
+
+    def callback(row: asyncpg.Record, status: str) -> WhatsAppStatusReported:
+        return WhatsAppStatusReported(
+            complaint_id=None,
+            correlation_id=uuid.uuid5(uuid.NAMESPACE_URL, row["provider_message_id"]),
+            producer="test",
+            payload=WhatsAppStatusReportedPayload(
+                provider_message_id=row["provider_message_id"],
+                status=status,  # type: ignore[arg-type]
+                status_at=datetime.now(UTC),
+                recipient=row["destination"].lstrip("+"),
+                callback_data=str(row["notification_id"]),
+            ),
+        )
+
+    for status in ("read", "delivered", "sent"):  # out of order: read first
+        await handle(pool, callback(row_one, status))
+    (kept,) = await notifications(pool, first.complaint_id)
+    assert kept["delivery_status"] == "read"
+
+    await handle(pool, callback(row_two, "failed"))
+    await handle(pool, callback(row_two, "failed"))  # Meta repeats callbacks
+
+    async def sms_sent():  # type: ignore[no-untyped-def]
+        rows = {r["channel"]: r for r in await notifications(pool, second.complaint_id)}
+        return rows if rows.get("sms") and rows["sms"]["status"] == "sent" else None
+
+    rows = await work_until(sender, sms_sent)
+    assert rows["whatsapp"]["delivery_status"] == "failed"
+    assert len(sent_to(sms, second)) == 1
+
+
+async def test_a_callback_after_a_crash_mid_send_prevents_a_second_send(
+    pool, whatsapp, make_sender
+) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(phone=new_phone())
+    await handle(pool, complaint)
+    (row,) = await notifications(pool, complaint.complaint_id)
+    # The sender claimed the row and the provider accepted it, then the process died.
+    await pool.execute(
+        "UPDATE notifications SET status = 'sending', attempts = 1,"
+        " claimed_until = now() + interval '1 second' WHERE notification_id = $1",
+        row["notification_id"],
+    )
+    await handle(
+        pool,
+        WhatsAppStatusReported(
+            complaint_id=None,
+            correlation_id=uuid.uuid4(),
+            producer="test",
+            payload=WhatsAppStatusReportedPayload(
+                provider_message_id="wamid.sent-before-the-crash",
+                status="sent",
+                status_at=datetime.now(UTC),
+                recipient=row["destination"].lstrip("+"),
+                callback_data=str(row["notification_id"]),
+            ),
+        ),
+    )
+    (after,) = await notifications(pool, complaint.complaint_id)
+    assert (
+        after["status"] == "sent" and after["provider_message_id"] == "wamid.sent-before-the-crash"
+    )
+    sender = make_sender()
+    await pool.execute(
+        "UPDATE notifications SET claimed_until = now() - interval '1 second'"
+        " WHERE notification_id = $1",
+        row["notification_id"],
+    )
+    await sender.run_once()
+    assert not sent_to(whatsapp, complaint)
+    assert await outbox_types(pool, complaint.complaint_id) == ["CitizenNotified"]
+
+
+async def test_an_expired_lease_is_sent_again(pool, whatsapp, make_sender) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(phone=new_phone())
+    await handle(pool, complaint)
+    (row,) = await notifications(pool, complaint.complaint_id)
+    await pool.execute(
+        "UPDATE notifications SET status = 'sending', attempts = 1,"
+        " claimed_until = now() - interval '1 second' WHERE notification_id = $1",
+        row["notification_id"],
+    )
+    await make_sender().run_once()
+    assert len(sent_to(whatsapp, complaint)) == 1
+
+
+async def test_email_over_smtp(pool, smtp, make_sender) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(Channel.WEB, email="siti.aminah@example.id", language=Language.ENGLISH)
+    await handle(pool, complaint)
+    sender = make_sender()
+
+    async def arrived():  # type: ignore[no-untyped-def]
+        code = complaint.payload.tracking_code
+        return [m for m in smtp.messages if code in str(m["Subject"])]
+
+    (mail,) = await work_until(sender, arrived)
+    (row,) = await notifications(pool, complaint.complaint_id)
+    assert mail["To"] == "siti.aminah@example.id"
+    assert mail["Subject"] == f"Complaint {complaint.payload.tracking_code} received"
+    assert mail["Message-ID"] == f"<{row['notification_id']}@notifier.lapor>"
+    assert "We have received your complaint" in mail.get_payload(decode=True).decode()
+
+
+async def test_opt_out_suppresses_status_messages(pool, whatsapp, make_sender) -> None:  # type: ignore[no-untyped-def]
+    phone = new_phone()
+    app = create_app(lambda: pool)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://n"
+    ) as api:
+        response = await api.post(
+            "/v1/inbound-texts", json={"address": "0" + phone[3:], "text": "BERHENTI"}
+        )
+        assert response.json() == {"action": "opted_out"}
+        bad = await api.post("/v1/opt-outs", json={"address": "12"})
+        assert bad.status_code == 422 and "12" not in json.dumps(bad.json()["detail"][0]["msg"])
+    complaint = received(phone=phone)
+    await handle(pool, complaint)
+    await make_sender().run_once()
+    (row,) = await notifications(pool, complaint.complaint_id)
+    assert row["status"] == "suppressed" and not sent_to(whatsapp, complaint)
+
+
+async def test_rate_limit_holds_messages_beyond_the_limit(pool, whatsapp, make_sender) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(phone=new_phone())
+    await handle(pool, complaint)
+    for template in ("assigned", "in_progress", "needs_documents", "responded"):
+        await handle(pool, follow_up(template, complaint))
+    sender = make_sender(rate_limit=RateLimit(limit=3, window=timedelta(minutes=10)))
+    for _ in range(4):
+        await sender.run_once()
+    rows = await notifications(pool, complaint.complaint_id)
+    assert sorted(r["status"] for r in rows) == ["pending", "pending", "sent", "sent", "sent"]
+    held = [r for r in rows if r["status"] == "pending"]
+    assert all(r["next_attempt_at"] > datetime.now(UTC) + timedelta(minutes=5) for r in held)
+    assert len(sent_to(whatsapp, complaint)) == 3
+
+
+async def test_exhausted_retries_end_on_the_dead_letter_topic(pool, stack, topics, client) -> None:  # type: ignore[no-untyped-def]
+    # Email is the citizen's only channel and the SMTP server is down: nothing to fall back to.
+    complaint = received(Channel.WEB, email="budi@example.id")
+    await handle(pool, complaint)
+    producer = make_producer(stack.kafka_bootstrap, "notifier-it")
+    await producer.start()
+    try:
+        adapters = build_adapters(
+            ChannelSettings(smtp_host="127.0.0.1", smtp_port=free_port(), send_timeout_seconds=2),
+            client,
+        )
+        sender = Sender(
+            pool,
+            adapters,
+            DeadLetterPublisher(producer, "notifier"),
+            SenderConfig(retry=RetryPolicy(max_attempts=3, base_seconds=0.05, cap_seconds=0.1)),
+        )
+
+        async def given_up():  # type: ignore[no-untyped-def]
+            (row,) = await notifications(pool, complaint.complaint_id)
+            return row if row["status"] == "undeliverable" else None
+
+        row = await work_until(sender, given_up)
+    finally:
+        await producer.stop()
+    assert row["attempts"] == 3 and "retries exhausted: smtp unreachable" in row["last_error"]
+
+    consumer = AIOKafkaConsumer(
+        dead_letter_topic("notifier").name,
+        bootstrap_servers=stack.kafka_bootstrap,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        wanted = str(row["notification_id"]).encode()
+
+        async def letter():  # type: ignore[no-untyped-def]
+            # The topic also holds whatever other tests' input the notifier could not parse.
+            batch = await consumer.getmany(timeout_ms=500)
+            return [r for records in batch.values() for r in records if wanted in r.value]
+
+        (record,) = await eventually(letter)
+    finally:
+        await consumer.stop()
+    assert dict(record.headers)["x-error"].startswith(
+        b"notification undeliverable: retries exhausted"
+    )
+    assert b"budi@example.id" not in record.value
+    assert await outbox_types(pool, complaint.complaint_id) == ["CitizenNotificationStatusChanged"]
+
+
+async def test_an_event_that_overtakes_its_complaint_is_held_not_lost(pool) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(Channel.WEB, phone=new_phone())
+    assigned = follow_up("assigned", complaint)
+    await handle(pool, assigned)  # the cases topic ran ahead of the intake topic
+    assert await notifications(pool, complaint.complaint_id) == []
+    await handle(pool, complaint)
+    rows = await notifications(pool, complaint.complaint_id)
+    assert sorted(r["template"] for r in rows) == ["assigned", "received"]
+    assert all(r["channel"] == "sms" for r in rows)
+    assert not await pool.fetchval(
+        "SELECT count(*) FROM held_events WHERE complaint_id = $1", complaint.complaint_id
+    )
+
+
+async def test_a_callback_for_a_timed_out_send_cancels_its_retry(
+    pool, whatsapp, make_sender
+) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(phone=new_phone())
+    await handle(pool, complaint)
+    (row,) = await notifications(pool, complaint.complaint_id)
+    # The answer timed out, so a retry is scheduled, yet the provider had accepted the message.
+    await pool.execute(
+        "UPDATE notifications SET status = 'pending', attempts = 1, last_error = 'timeout',"
+        " next_attempt_at = now() + interval '1 second' WHERE notification_id = $1",
+        row["notification_id"],
+    )
+    await handle(
+        pool,
+        WhatsAppStatusReported(
+            complaint_id=None,
+            correlation_id=uuid.uuid4(),
+            producer="test",
+            payload=WhatsAppStatusReportedPayload(
+                provider_message_id="wamid.accepted-despite-timeout",
+                status="delivered",
+                status_at=datetime.now(UTC),
+                recipient=row["destination"].lstrip("+"),
+                callback_data=str(row["notification_id"]),
+            ),
+        ),
+    )
+    await pool.execute(
+        "UPDATE notifications SET next_attempt_at = now() WHERE notification_id = $1",
+        row["notification_id"],
+    )
+    await make_sender().run_once()
+    (after,) = await notifications(pool, complaint.complaint_id)
+    assert after["status"] == "sent" and after["delivery_status"] == "delivered"
+    assert not sent_to(whatsapp, complaint)
+
+
+async def test_a_failed_callback_for_a_timed_out_send_cancels_its_retry(
+    pool, whatsapp, sms, make_sender
+) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(phone=new_phone())
+    await handle(pool, complaint)
+    (row,) = await notifications(pool, complaint.complaint_id)
+    await pool.execute(
+        "UPDATE notifications SET status = 'pending', attempts = 1, next_attempt_at = now()"
+        " WHERE notification_id = $1",
+        row["notification_id"],
+    )
+    await handle(
+        pool,
+        WhatsAppStatusReported(
+            complaint_id=None,
+            correlation_id=uuid.uuid4(),
+            producer="test",
+            payload=WhatsAppStatusReportedPayload(
+                provider_message_id="wamid.failed-after-timeout",
+                status="failed",
+                status_at=datetime.now(UTC),
+                recipient=row["destination"].lstrip("+"),
+                error_codes=("131026",),
+                callback_data=str(row["notification_id"]),
+            ),
+        ),
+    )
+    sender = make_sender()
+
+    async def sms_sent():  # type: ignore[no-untyped-def]
+        rows = {r["channel"]: r for r in await notifications(pool, complaint.complaint_id)}
+        return rows if rows.get("sms") and rows["sms"]["status"] == "sent" else None
+
+    rows = await work_until(sender, sms_sent)
+    assert rows["whatsapp"]["status"] == "undeliverable"
+    assert rows["whatsapp"]["last_error"] == "whatsapp status failed: 131026"
+    assert not sent_to(whatsapp, complaint) and len(sent_to(sms, complaint)) == 1
