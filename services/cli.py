@@ -27,6 +27,10 @@ cli.add_typer(topics_cli, name="topics")
 dlq_cli = typer.Typer(help="Dead letters: inspect and replay after a fix.", no_args_is_help=True)
 cli.add_typer(schemas_cli, name="schemas")
 cli.add_typer(dlq_cli, name="dlq")
+routing_cli = typer.Typer(
+    help="Routing: the agency directory and desk officers.", no_args_is_help=True
+)
+cli.add_typer(routing_cli, name="routing")
 
 SERVICE_PORTS = {"intake": 8000, "triage": 8001, "routing": 8002, "notifier": 8003}
 
@@ -295,6 +299,39 @@ def dlq_replay(
 
     replayed = asyncio.run(replay())
     typer.echo(f"replayed {len(replayed)} dead letter(s) to their source topics")
+
+
+@routing_cli.command("load-agencies")
+def routing_load_agencies(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file")],
+) -> None:
+    """Add or update agencies from a CSV file (columns: see docs/routing.md)."""
+    from services.routing.directory import load_agencies_file
+
+    count = load_agencies_file(path, os.environ.get("LAPOR_DATABASE_URL", _database_url()))
+    typer.echo(f"loaded {count} agencies")
+
+
+@routing_cli.command("add-officer")
+def routing_add_officer(
+    agency_code: str,
+    officer_id: str,
+    admin: Annotated[bool, typer.Option(help="May edit rules and the calendar.")] = False,
+) -> None:
+    """Create a desk officer scoped to one agency and print their token (shown only once)."""
+    from services.routing.directory import add_officer_cli
+
+    token = add_officer_cli(
+        agency_code,
+        officer_id,
+        admin=admin,
+        database_url=os.environ.get("LAPOR_DATABASE_URL", _database_url()),
+    )
+    typer.echo(token)
+
+
+def _database_url() -> str:
+    return infra.InfraConfig.from_env().database_url
 
 
 @cli.command("chaos")

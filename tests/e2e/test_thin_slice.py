@@ -177,7 +177,7 @@ async def test_sigkill_while_complaints_flow_loses_and_doubles_nothing(
             )
             return count == len(codes)
 
-        await eventually(all_assigned, within=120)
+        await eventually(all_assigned, within=300)
 
     assert len(set(codes)) == total
     per_complaint = await db.fetch(
@@ -196,7 +196,7 @@ async def test_sigkill_while_complaints_flow_loses_and_doubles_nothing(
         )
         return len(rows) == 2 * total and all(row["n"] == 1 for row in rows)
 
-    await eventually(notifications_complete, within=120)
+    await eventually(notifications_complete, within=300)
     # The read model saw each case assignment exactly once.
     timeline = await db.fetch(
         "SELECT c.tracking_code, count(*) AS n FROM intake.complaint_timeline t"
