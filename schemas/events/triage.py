@@ -30,11 +30,17 @@ class ComplaintAcceptedPayload(StrictModel):
     warnings: tuple[str, ...] = Field(
         default=(), description="Checks that did not block, e.g. nik_region_unknown"
     )
+    reviewed_by: str | None = Field(
+        default=None, description="The back-office reviewer who decided, when a human did"
+    )
 
 
 class ComplaintRejectedPayload(StrictModel):
     tracking_code: str
     reasons: tuple[ReasonCode, ...] = Field(min_length=1)
+    reviewed_by: str | None = Field(
+        default=None, description="The back-office reviewer who decided, when a human did"
+    )
 
 
 class ComplaintNeedsReviewPayload(StrictModel):
@@ -50,11 +56,15 @@ class ComplaintDuplicateDetectedPayload(StrictModel):
     original_complaint_id: uuid.UUID
     original_tracking_code: str
     similarity: float = Field(ge=0.0, le=1.0)
-    match: Literal["exact", "near"] = Field(
+    match: Literal["exact", "near", "manual"] = Field(
         default="near",
-        description="exact: same reporter and text again; near: similar text, same area",
+        description="exact: same reporter and text again; near: similar text, same area;"
+        " manual: marked by a reviewer",
     )
     category: Category | None = None
+    reviewed_by: str | None = Field(
+        default=None, description="The back-office reviewer who decided, when a human did"
+    )
 
 
 class ComplaintAccepted(ComplaintEvent):

@@ -24,14 +24,18 @@ per event and dead-lettered, because an exception in a faust agent acks the mess
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import faust
+import mode
 from faust.types import TransportT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -45,14 +49,17 @@ from schemas.topics import (
     topic_prefix,
 )
 from services.messaging.consumer import decode
-from services.messaging.kafka import event_headers
+from services.messaging.database import create_pool, migrate
+from services.messaging.kafka import event_headers, make_producer
 from services.messaging.observability import (
     EVENTS_DEAD_LETTERED,
     EVENTS_IN,
     EVENTS_OUT,
     correlation_id_var,
 )
+from services.messaging.outbox import OutboxRelay
 from services.messaging.runtime import Settings
+from services.triage import review
 from services.triage.duplicates import ReporterFindings
 from services.triage.handlers import (
     area_of,
@@ -115,6 +122,57 @@ decisions = app.Table("decisions", key_type=str, value_type=str)
 FINDINGS_HEADER = "x-triage-reporter-findings"
 # The key of the reporter hash. Rotating it forgets every reporter's history (by design).
 REPORTER_KEY = os.environ.get("LAPOR_TRIAGE_REPORTER_KEY", "lapor-dev-reporter-key").encode()
+REVIEWERS = review.parse_reviewers(os.environ.get("LAPOR_TRIAGE_REVIEWERS", ""))
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+DB_SCHEMA = "triage"
+DB_RETRIES = 30
+TRANSIENT_DB_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+
+
+class Backoffice(mode.Service):
+    """The review queue's PostgreSQL pool and the outbox relay that publishes its decisions."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.pool: asyncpg.Pool | None = None
+        self.ready = asyncio.Event()
+        self.stopping = asyncio.Event()
+        super().__init__(**kwargs)
+
+    async def on_start(self) -> None:
+        self.add_future(self._run())
+
+    async def _run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.pool = await create_pool(settings.database_url, DB_SCHEMA, max_size=4)
+                await migrate(self.pool, DB_SCHEMA, MIGRATIONS)
+                break
+            except TRANSIENT_DB_ERRORS as error:
+                log.warning("review database unavailable; retrying", extra={"error": repr(error)})
+                await asyncio.sleep(2)
+        if self.pool is None:
+            return
+        producer = make_producer(settings.kafka_bootstrap, f"{SERVICE}-outbox")
+        await producer.start()
+        self.ready.set()
+        try:
+            await OutboxRelay(self.pool, producer, SERVICE, DB_SCHEMA).run(self.stopping)
+        finally:
+            await producer.stop()
+
+    async def on_stop(self) -> None:
+        self.stopping.set()
+        await asyncio.sleep(0)
+        if self.pool is not None:
+            await self.pool.close()
+
+
+backoffice = Backoffice()
+
+
+@app.task
+async def start_backoffice() -> None:
+    await app.add_runtime_dependency(backoffice)  # stopped with the app
 
 
 def _headers(message: Any) -> dict[str, bytes]:
@@ -184,12 +242,29 @@ async def decide_stage(message: Any) -> None:
     token = correlation_id_var.set(str(item.correlation_id))
     try:
         decision = decide(item, findings, candidates, decisions)
+        if decision.event_type == "ComplaintNeedsReview":
+            await _queue_for_review(item, decision)
         key = str(item.complaint_id).encode()
         await _send(triaged_topic, key, serialize_event(decision), event_headers(decision))
         EVENTS_OUT.labels(SERVICE, triaged_topic.get_topic_name()).inc()
         log.info("complaint triaged", extra={"decision": decision.event_type})
     finally:
         correlation_id_var.reset(token)
+
+
+async def _queue_for_review(item: ComplaintReceived, decision: Any) -> None:
+    """Into the review queue before the decision is published; retried through short outages."""
+    for attempt in range(DB_RETRIES):
+        try:
+            await asyncio.wait_for(backoffice.ready.wait(), timeout=60)
+            assert backoffice.pool is not None
+            await review.enqueue(backoffice.pool, item, decision)
+            return
+        except (TimeoutError, *TRANSIENT_DB_ERRORS) as error:
+            if attempt == DB_RETRIES - 1:
+                raise
+            log.warning("review queue unavailable; retrying", extra={"error": repr(error)})
+            await asyncio.sleep(1)
 
 
 async def _each_event(stream: faust.StreamT, handle: Any) -> None:
@@ -218,6 +293,58 @@ async def by_reporter(stream: faust.StreamT) -> None:
 @app.agent(by_area_topic, concurrency=1)
 async def by_area(stream: faust.StreamT) -> None:
     await _each_event(stream, decide_stage)
+
+
+def _reviewer(request: Any) -> str | None:
+    return review.authenticate(request.headers.get("Authorization"), REVIEWERS)
+
+
+class ReviewView(faust.web.View):
+    async def _guard(self, request: Any) -> tuple[str | None, Any]:
+        reviewer = _reviewer(request)
+        if reviewer is None:
+            return None, self.json({"detail": "reviewer token required"}, status=401)
+        if not backoffice.ready.is_set():
+            return None, self.json({"detail": "review queue not ready"}, status=503)
+        return reviewer, None
+
+
+@app.page("/v1/review")
+class ReviewList(ReviewView):
+    async def get(self, request: Any) -> Any:
+        reviewer, refusal = await self._guard(request)
+        if refusal is not None:
+            return refusal
+        assert backoffice.pool is not None
+        try:
+            status = request.query.get("status", "open")
+            items = await review.list_items(backoffice.pool, status)
+        except review.ReviewError as error:
+            return self.json({"detail": error.message}, status=error.status)
+        return self.json({"items": items, "reviewer": reviewer})
+
+
+@app.page("/v1/review/{complaint_id}/{action}")
+class ReviewAction(ReviewView):
+    async def post(self, request: Any, complaint_id: str, action: str) -> Any:
+        reviewer, refusal = await self._guard(request)
+        if refusal is not None:
+            return refusal
+        assert backoffice.pool is not None and reviewer is not None
+        try:
+            if action == "claim":
+                item = await review.claim(backoffice.pool, complaint_id, reviewer)
+            else:
+                body = await request.json() if request.can_read_body else {}
+                if not isinstance(body, dict):
+                    raise review.ReviewError(422, "the body must be a JSON object")
+                decision = review.ReviewDecision.parse(action, body)
+                item = await review.decide(backoffice.pool, complaint_id, reviewer, decision)
+        except review.ReviewError as error:
+            return self.json({"detail": error.message}, status=error.status)
+        except json.JSONDecodeError:
+            return self.json({"detail": "the body is not valid JSON"}, status=422)
+        return self.json(item)
 
 
 @app.page("/healthz")

@@ -387,14 +387,21 @@ def _contains(normalised: str, term: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", normalised) is not None
 
 
-def _term_hits(words: tuple[str, ...], raw_words: tuple[str, ...], term: str) -> bool:
-    """A lexicon term (one stem or a phrase of stems) in the stemmed or the raw words."""
-    parts = tuple(term.split())
-    size = len(parts)
-    for sequence in (words, raw_words):
-        if any(sequence[i : i + size] == parts for i in range(len(sequence) - size + 1)):
-            return True
-    return False
+class _Grams:
+    """The 1-, 2- and 3-word sequences of a text, stemmed and raw, for set lookups."""
+
+    def __init__(self, text: str) -> None:
+        raw = tuple(_WORD.findall(normalise(text)))
+        stemmed = tuple(stem(word) for word in raw)
+        self.grams: set[str] = set()
+        for words in (raw, stemmed):
+            for size in (1, 2, 3):
+                self.grams.update(
+                    " ".join(words[i : i + size]) for i in range(len(words) - size + 1)
+                )
+
+    def matched(self, terms: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(term for term in terms if term in self.grams)
 
 
 def classify(text: str) -> tuple[Category, tuple[str, ...]]:
@@ -402,11 +409,10 @@ def classify(text: str) -> tuple[Category, tuple[str, ...]]:
 
     A phrase weighs 2, a single word 1; ties go to the earlier category in the lexicon.
     """
-    raw_words = tuple(_WORD.findall(normalise(text)))
-    words = tuple(stem(word) for word in raw_words)
+    grams = _Grams(text)
     best, best_terms, best_weight = Category.OTHER, (), 0
     for category, terms in CATEGORY_TERMS.items():
-        matched = tuple(term for term in terms if _term_hits(words, raw_words, term))
+        matched = grams.matched(terms)
         weight = sum(2 if " " in term else 1 for term in matched)
         if weight > best_weight:
             best, best_terms, best_weight = category, matched, weight
@@ -414,9 +420,7 @@ def classify(text: str) -> tuple[Category, tuple[str, ...]]:
 
 
 def priority_of(text: str) -> tuple[Priority, tuple[str, ...]]:
-    raw_words = tuple(_WORD.findall(normalise(text)))
-    words = tuple(stem(word) for word in raw_words)
-    matched = tuple(term for term in URGENT_TERMS if _term_hits(words, raw_words, term))
+    matched = _Grams(text).matched(URGENT_TERMS)
     return (Priority.URGENT if matched else Priority.NORMAL), matched
 
 

@@ -22,7 +22,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
 
 from services.triage.domain import normalise, stems
@@ -177,17 +177,25 @@ def find_near_duplicate(
 ) -> Original | None:
     """The most similar earlier complaint of the same area and window, if similar enough."""
     day = _day(received_at)
-    mine = signature(text)
-    best: Original | None = None
-    for bucket in _buckets(area, day):
-        for entry in json.loads(candidates.get(bucket) or "[]"):
-            their_id, their_code, their_day, their_signature = entry
-            if their_id == complaint_id or not 0 <= day - their_day <= DUPLICATE_WINDOW_DAYS:
-                continue
-            score = similarity(mine, their_signature)
-            if score >= NEAR_DUPLICATE_THRESHOLD and (best is None or score > best.similarity):
-                best = Original(their_id, their_code, their_day, score, "near")
-    return best
+    entries = [
+        entry
+        for bucket in _buckets(area, day)
+        for entry in json.loads(candidates.get(bucket) or "[]")
+        if entry[0] != complaint_id and 0 <= day - entry[2] <= DUPLICATE_WINDOW_DAYS
+    ]
+    if not entries:
+        return None
+    best = process.extractOne(
+        signature(text),
+        [entry[3] for entry in entries],
+        scorer=fuzz.token_set_ratio,
+        score_cutoff=NEAR_DUPLICATE_THRESHOLD,
+    )
+    if best is None:
+        return None
+    _, score, index = best
+    their_id, their_code, their_day, _ = entries[index]
+    return Original(their_id, their_code, their_day, float(score), "near")
 
 
 def remember_candidate(

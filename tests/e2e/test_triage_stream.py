@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import uuid
 from collections import defaultdict
@@ -16,6 +17,8 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -25,6 +28,7 @@ from schemas.events import (
     ComplaintReceivedPayload,
     ComplaintUpdated,
     ComplaintUpdatedPayload,
+    Eligibility,
     EventEnvelope,
     Location,
     Reporter,
@@ -104,10 +108,13 @@ def env(stack, database_url: str, prefix: str) -> dict[str, str]:  # type: ignor
         "LAPOR_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
         "LAPOR_DATABASE_URL": database_url,
         "LAPOR_TOPIC_PREFIX": prefix,
+        "LAPOR_TRIAGE_REVIEWERS": "alice:alice-token,bob:bob-token",
     }
 
 
-def complaint(text: str, nik: str, region: str | None = "32.73") -> ComplaintReceived:
+def complaint(
+    text: str, nik: str, region: str | None = "32.73", filed_before: bool = False
+) -> ComplaintReceived:
     complaint_id = uuid.uuid4()
     return ComplaintReceived(
         complaint_id=complaint_id,
@@ -119,6 +126,7 @@ def complaint(text: str, nik: str, region: str | None = "32.73") -> ComplaintRec
             reporter=Reporter(name="Warga", nik=nik, phone="+6281234567890"),
             description=text,
             location=Location(region_code=region),
+            eligibility=Eligibility(filed_before=filed_before),
             received_at=datetime.now(UTC),
         ),
     )
@@ -237,3 +245,117 @@ async def test_two_instances_share_the_partitions_and_a_rebalance_loses_and_doub
     finally:
         codes = [one.terminate(), two.terminate() if two else 0]
         assert codes == [0, 0]
+
+
+async def test_reviewers_work_the_queue_and_every_decision_is_recorded(
+    env: dict[str, str],
+    decisions: Decisions,
+    producer: AIOKafkaProducer,
+    tmp_path: Path,
+) -> None:
+    service = ServiceProcess("triage", env, tmp_path).start()
+    try:
+        await service.wait_ready()
+        grey = complaint(
+            "Pungutan liar oleh oknum petugas parkir di pasar induk setiap pagi tanpa karcis"
+            " resmi, sudah pernah saya laporkan ke kelurahan.",
+            nik(300),
+            region="31.71",
+            filed_before=True,
+        )
+        grey_again = complaint(
+            "Oknum juru parkir di pasar induk memungut uang tanpa karcis setiap pagi, laporan"
+            " saya ke kelurahan tidak ditanggapi.",
+            nik(301),
+            region="31.71",
+            filed_before=True,
+        )
+        original = complaint(
+            "Juru parkir liar di pasar induk memungut uang tanpa karcis resmi setiap pagi.",
+            nik(302),
+            region="31.72",
+        )
+        await publish(producer, [grey, grey_again, original])
+        needs_review = await decisions.of(grey)
+        assert needs_review.event_type == "ComplaintNeedsReview"
+        assert (await decisions.of(grey_again)).event_type == "ComplaintNeedsReview"
+        assert (await decisions.of(original)).event_type == "ComplaintAccepted"
+
+        alice = {"Authorization": "Bearer alice-token"}
+        bob = {"Authorization": "Bearer bob-token"}
+        gid, gid2 = grey.complaint_id, grey_again.complaint_id
+        async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
+            assert (await client.get("/v1/review")).status_code == 401
+            wrong = {"Authorization": "Bearer guess"}
+            assert (await client.get("/v1/review", headers=wrong)).status_code == 401
+
+            async def listed() -> set[str]:
+                response = await client.get("/v1/review", headers=alice)
+                if response.status_code != 200:
+                    return set()
+                return {item["complaint_id"] for item in response.json()["items"]}
+
+            assert {str(gid), str(gid2)} <= await eventually(listed)
+            item = next(
+                i
+                for i in (await client.get("/v1/review", headers=bob)).json()["items"]
+                if i["complaint_id"] == str(gid)
+            )
+            assert item["reasons"][0]["code"] == "filed_before"
+            assert nik(300) not in json.dumps(item)
+
+            accept = f"/v1/review/{gid}/accept"
+            assert (await client.post(accept, headers=alice, json={})).status_code == 409
+            assert (await client.post(f"/v1/review/{gid}/claim", headers=alice)).status_code == 200
+            assert (await client.post(f"/v1/review/{gid}/claim", headers=bob)).status_code == 409
+            assert (await client.post(accept, headers=bob, json={})).status_code == 409
+            reject = await client.post(f"/v1/review/{gid}/reject", headers=alice, json={})
+            assert reject.status_code == 422
+            note = {"note": "laporan sebelumnya belum ditindaklanjuti"}
+            done = await client.post(accept, headers=alice, json=note)
+            assert done.status_code == 200 and done.json()["decision"] == "accepted"
+            assert (await client.post(accept, headers=alice, json=note)).status_code == 200
+
+            assert (await client.post(f"/v1/review/{gid2}/claim", headers=bob)).status_code == 200
+            marked = await client.post(
+                f"/v1/review/{gid2}/duplicate",
+                headers=bob,
+                json={
+                    "original_complaint_id": str(original.complaint_id),
+                    "original_tracking_code": original.payload.tracking_code,
+                    "note": "masalah parkir pasar induk yang sama",
+                },
+            )
+            assert marked.status_code == 200, marked.text
+
+        async def decided(item: ComplaintReceived) -> EventEnvelope | None:
+            later = [e for e in decisions.by_complaint[str(item.complaint_id)][1:]]
+            return later[0] if later else None
+
+        accepted = await eventually(lambda: decided(grey), within=120)
+        assert accepted.event_type == "ComplaintAccepted"
+        assert accepted.payload.reviewed_by == "alice"  # type: ignore[attr-defined]
+        assert accepted.causation_id == needs_review.event_id
+        duplicate = await eventually(lambda: decided(grey_again), within=120)
+        assert duplicate.event_type == "ComplaintDuplicateDetected"
+        assert duplicate.payload.match == "manual"  # type: ignore[attr-defined]
+        assert duplicate.payload.original_complaint_id == original.complaint_id  # type: ignore[attr-defined]
+        assert len(decisions.by_complaint[str(gid)]) == 2  # the retried accept published nothing
+
+        conn = await asyncpg.connect(env["LAPOR_DATABASE_URL"])
+        try:
+            log = await conn.fetch(
+                "SELECT complaint_id, reviewer, action, note FROM triage.review_log ORDER BY id"
+            )
+        finally:
+            await conn.close()
+        trail = [(r["complaint_id"], r["reviewer"], r["action"]) for r in log]
+        assert trail == [
+            (gid, "alice", "claim"),
+            (gid, "alice", "accept"),
+            (gid2, "bob", "claim"),
+            (gid2, "bob", "duplicate"),
+        ]
+        assert log[1]["note"] == note["note"]
+    finally:
+        assert service.terminate() == 0
