@@ -4,8 +4,10 @@ Run: `.venv/bin/python bench/triage_cost.py` (add `--history 10000 50000` to cho
 
 The stores are dicts, as faust's memory-backed tables are in the worker; the history is built
 with the same functions the handlers use (`check_reporter`, `remember_candidate`), spread over
-regencies, categories and the last 30 days. Then fresh complaints go through both stages
-(`check_reporter_of` + `decide`) and the mean and median wall time per event are printed.
+regencies, categories and the last 30 days. Then the same fresh complaints go through both stages
+(`check_reporter_of` + `decide`) against each history, interleaved event by event so that
+load from other processes hits every size alike, and the mean and median wall time per event
+are printed.
 The cost must not grow with history: the lookups touch a bounded number of keys.
 """
 
@@ -95,39 +97,41 @@ def fresh(rng: random.Random, texts: list[str], count: int) -> list[ComplaintRec
     return events
 
 
-def measure(size: int, events_per_run: int) -> tuple[float, float, int]:
-    rng = random.Random(size)
-    texts = base_texts()
-    started = time.perf_counter()
-    stores = build_history(size, rng, texts)
-    built = time.perf_counter() - started
-    events = fresh(random.Random(7), texts, events_per_run)  # the same events for every size
-    for event in events[:200]:  # warm the stemmer cache on the measured vocabulary
-        decide(event)
-    timings = []
-    decisions: dict[str, str] = {}
-    for event in events:
-        start = time.perf_counter()
-        findings = check_reporter_of(event, SECRET, stores["repeats"], stores["daily"], {})
-        decide(event, findings, stores["candidates"], decisions)
-        timings.append(time.perf_counter() - start)
-    print(
-        f"history {size:>9,}: built in {built:6.1f}s, {len(stores['candidates']):,} candidate"
-        f" buckets; per event mean {statistics.fmean(timings) * 1e6:7.0f} µs,"
-        f" median {statistics.median(timings) * 1e6:7.0f} µs over {len(timings):,} events"
-    )
-    return statistics.fmean(timings), statistics.median(timings), size
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--history", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--events", type=int, default=3_000)
     args = parser.parse_args()
-    results = [measure(size, args.events) for size in args.history]
-    smallest, largest = results[0], results[-1]
-    change = (largest[1] - smallest[1]) / smallest[1] * 100
-    print(f"median cost change from {smallest[2]:,} to {largest[2]:,} of history: {change:+.1f}%")
+    texts = base_texts()
+    histories = {}
+    for size in args.history:
+        started = time.perf_counter()
+        histories[size] = build_history(size, random.Random(size), texts)
+        print(
+            f"history {size:>9,}: built in {time.perf_counter() - started:6.1f}s,"
+            f" {len(histories[size]['repeats']):,} repeat keys,"
+            f" {len(histories[size]['candidates']):,} candidate buckets"
+        )
+    events = fresh(random.Random(7), texts, args.events)  # the same events for every size
+    for event in events[:200]:  # warm the stemmer cache on the measured vocabulary
+        decide(event)
+    timings: dict[int, list[float]] = {size: [] for size in histories}
+    decisions: dict[int, dict[str, str]] = {size: {} for size in histories}
+    # Interleaved, event by event, so load from other processes hits every size alike.
+    for event in events:
+        for size, stores in histories.items():
+            start = time.perf_counter()
+            findings = check_reporter_of(event, SECRET, stores["repeats"], stores["daily"], {})
+            decide(event, findings, stores["candidates"], decisions[size])
+            timings[size].append(time.perf_counter() - start)
+    for size, spent in timings.items():
+        print(
+            f"history {size:>9,}: per event mean {statistics.fmean(spent) * 1e6:6.0f} µs,"
+            f" median {statistics.median(spent) * 1e6:6.0f} µs over {len(spent):,} events"
+        )
+    first, last = args.history[0], args.history[-1]
+    change = statistics.median(timings[last]) / statistics.median(timings[first]) - 1
+    print(f"median cost change from {first:,} to {last:,} of history: {change * 100:+.1f}%")
 
 
 if __name__ == "__main__":

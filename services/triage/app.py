@@ -136,10 +136,11 @@ class Backoffice(mode.Service):
         self.pool: asyncpg.Pool | None = None
         self.ready = asyncio.Event()
         self.stopping = asyncio.Event()
+        self.running: asyncio.Task[None] | None = None
         super().__init__(**kwargs)
 
     async def on_start(self) -> None:
-        self.add_future(self._run())
+        self.running = asyncio.ensure_future(self._run())
 
     async def _run(self) -> None:
         while not self.stopping.is_set():
@@ -161,8 +162,13 @@ class Backoffice(mode.Service):
             await producer.stop()
 
     async def on_stop(self) -> None:
+        """Let the relay drain the outbox before the pool closes."""
         self.stopping.set()
-        await asyncio.sleep(0)
+        if self.running is not None:
+            try:
+                await asyncio.wait_for(self.running, timeout=15)
+            except Exception:
+                log.exception("review back office did not stop cleanly")
         if self.pool is not None:
             await self.pool.close()
 
