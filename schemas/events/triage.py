@@ -27,16 +27,28 @@ class ComplaintAcceptedPayload(StrictModel):
     anonymous: bool = False
     secret: bool = False
     summary: str = Field(max_length=500, description="Start of the description, for agencies")
+    warnings: tuple[str, ...] = Field(
+        default=(), description="Checks that did not block, e.g. nik_region_unknown"
+    )
+    reviewed_by: str | None = Field(
+        default=None, description="The back-office reviewer who decided, when a human did"
+    )
 
 
 class ComplaintRejectedPayload(StrictModel):
     tracking_code: str
     reasons: tuple[ReasonCode, ...] = Field(min_length=1)
+    reviewed_by: str | None = Field(
+        default=None, description="The back-office reviewer who decided, when a human did"
+    )
 
 
 class ComplaintNeedsReviewPayload(StrictModel):
     tracking_code: str
     reasons: tuple[ReasonCode, ...] = Field(min_length=1)
+    category: Category | None = Field(default=None, description="Triage's guess, for reviewers")
+    matched_terms: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 class ComplaintDuplicateDetectedPayload(StrictModel):
@@ -44,6 +56,15 @@ class ComplaintDuplicateDetectedPayload(StrictModel):
     original_complaint_id: uuid.UUID
     original_tracking_code: str
     similarity: float = Field(ge=0.0, le=1.0)
+    match: Literal["exact", "near", "manual"] = Field(
+        default="near",
+        description="exact: same reporter and text again; near: similar text, same area;"
+        " manual: marked by a reviewer",
+    )
+    category: Category | None = None
+    reviewed_by: str | None = Field(
+        default=None, description="The back-office reviewer who decided, when a human did"
+    )
 
 
 class ComplaintAccepted(ComplaintEvent):

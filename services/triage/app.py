@@ -1,25 +1,41 @@
 """Triage's faust-streaming application (the Kafka adapter and entrypoint wiring).
 
-- Reads: lapor.complaints.intake.v1 (ComplaintReceived; ComplaintUpdated is acknowledged and
-  left for the review flow).
-- Writes: lapor.complaints.triaged.v1 (ComplaintAccepted, ComplaintRejected,
-  ComplaintNeedsReview) and lapor.deadletter.triage.v1.
-- State: the faust table `decisions` (complaint id → decision event), backed by its changelog
-  topic, so a restart or rebalance re-emits the same decision (same event id) instead of
-  deciding twice.
+Three agents, each with concurrency=1, because faust tables are sharded by the partition of
+the stream that writes them and each check needs its state keyed differently:
 
-Caveats honoured: the agent runs with concurrency=1 (faust loses messages above 1), and every
-exception is caught per event and dead-lettered, because an exception in a faust agent acks
-the message.
+1. `triage` reads lapor.complaints.intake.v1 (keyed by complaint id), dead-letters what does
+   not parse, ignores what is not a ComplaintReceived, and re-keys the complaint by reporter
+   (a keyed hash of NIK, else phone, else email) onto `lapor-triage-by-reporter`;
+2. `by_reporter` keeps the reporter's state (tables `reporter-repeats`, `reporter-daily`,
+   `reporter-banned`): exact repeats, the daily limit, the ban list. It puts its findings in
+   a header and re-keys the complaint by region and category onto `lapor-triage-by-area`;
+3. `by_area` keeps the near-duplicate candidates of each region, category and time bucket
+   (table `area-candidates`) and every decision by complaint id (table `decisions`), so a
+   redelivered complaint re-emits the same decision (same event id) instead of deciding twice,
+   and publishes it on lapor.complaints.triaged.v1.
+
+Every table is backed by its changelog topic, so a restart or a rebalance recovers the state.
+Each agent sends and awaits the broker's acknowledgement before its source offset may be
+committed, so a crash redelivers rather than drops, and the stores absorb the repeat.
+
+Caveats honoured: concurrency=1 (faust loses messages above 1), and every exception is caught
+per event and dead-lettered, because an exception in a faust agent acks the message.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import os
 import tempfile
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import faust
+import mode
 from faust.types import TransportT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -30,17 +46,28 @@ from schemas.topics import (
     DEFAULT_PARTITIONS,
     consumer_group,
     dead_letter_topic,
+    topic_prefix,
 )
 from services.messaging.consumer import decode
-from services.messaging.kafka import event_headers
+from services.messaging.database import create_pool, migrate
+from services.messaging.kafka import event_headers, make_producer
 from services.messaging.observability import (
     EVENTS_DEAD_LETTERED,
     EVENTS_IN,
     EVENTS_OUT,
     correlation_id_var,
 )
+from services.messaging.outbox import OutboxRelay
 from services.messaging.runtime import Settings
-from services.triage.handlers import decide
+from services.triage import review
+from services.triage.duplicates import ReporterFindings
+from services.triage.handlers import (
+    area_of,
+    check_reporter_of,
+    decide,
+    findings_json,
+    reporter_of,
+)
 from services.triage.kafka_transport import IdempotentTransport
 
 SERVICE = "triage"
@@ -77,12 +104,87 @@ app = TriageApp(
 )
 
 _raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+_internal = {**_raw, "partitions": DEFAULT_PARTITIONS, "internal": True, "replicas": 1}
 intake_topic = app.topic(COMPLAINTS_INTAKE.name, **_raw)
 triaged_topic = app.topic(COMPLAINTS_TRIAGED.name, **_raw)
 dead_letters = app.topic(dead_letter_topic(SERVICE).name, **_raw)
+by_reporter_topic = app.topic(f"{topic_prefix()}lapor-triage-by-reporter", **_internal)
+by_area_topic = app.topic(f"{topic_prefix()}lapor-triage-by-area", **_internal)
 
-# complaint id → the serialized decision event, so replays re-emit it unchanged.
+# Written by `by_reporter` (keyed by reporter hash; never a raw NIK or phone).
+repeats = app.Table("reporter-repeats", key_type=str, value_type=str)
+daily = app.Table("reporter-daily", key_type=str, value_type=str)
+banned = app.Table("reporter-banned", key_type=str, value_type=str)
+# Written by `by_area` (keyed by region|category|bucket, and by complaint id).
+candidates = app.Table("area-candidates", key_type=str, value_type=str)
 decisions = app.Table("decisions", key_type=str, value_type=str)
+
+FINDINGS_HEADER = "x-triage-reporter-findings"
+# The key of the reporter hash. Rotating it forgets every reporter's history (by design).
+REPORTER_KEY = os.environ.get("LAPOR_TRIAGE_REPORTER_KEY", "lapor-dev-reporter-key").encode()
+REVIEWERS = review.parse_reviewers(os.environ.get("LAPOR_TRIAGE_REVIEWERS", ""))
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+DB_SCHEMA = "triage"
+DB_RETRIES = 30
+TRANSIENT_DB_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+
+
+class Backoffice(mode.Service):
+    """The review queue's PostgreSQL pool and the outbox relay that publishes its decisions."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.pool: asyncpg.Pool | None = None
+        self.ready = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.running: asyncio.Task[None] | None = None
+        super().__init__(**kwargs)
+
+    async def on_start(self) -> None:
+        self.running = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.pool = await create_pool(settings.database_url, DB_SCHEMA, max_size=4)
+                await migrate(self.pool, DB_SCHEMA, MIGRATIONS)
+                break
+            except TRANSIENT_DB_ERRORS as error:
+                log.warning("review database unavailable; retrying", extra={"error": repr(error)})
+                await asyncio.sleep(2)
+        if self.pool is None:
+            return
+        producer = make_producer(settings.kafka_bootstrap, f"{SERVICE}-outbox")
+        await producer.start()
+        self.ready.set()
+        try:
+            await OutboxRelay(self.pool, producer, SERVICE, DB_SCHEMA).run(self.stopping)
+        finally:
+            await producer.stop()
+
+    async def on_stop(self) -> None:
+        """Let the relay drain the outbox before the pool closes."""
+        self.stopping.set()
+        if self.running is not None:
+            try:
+                await asyncio.wait_for(self.running, timeout=15)
+            except Exception:
+                log.exception("review back office did not stop cleanly")
+        if self.pool is not None:
+            await self.pool.close()
+
+
+backoffice = Backoffice()
+
+
+@app.task
+async def start_backoffice() -> None:
+    await app.add_runtime_dependency(backoffice)  # stopped with the app
+
+
+def _headers(message: Any) -> dict[str, bytes]:
+    raw = message.headers or ()
+    items = raw.items() if isinstance(raw, Mapping) else raw
+    return {str(key): bytes(value) for key, value in items}
 
 
 async def _send(
@@ -109,33 +211,72 @@ async def dead_letter(message: Any, reason: str) -> None:
     )
 
 
-async def handle_message(message: Any) -> None:
+def _complaint(message: Any) -> ComplaintReceived:
+    """The ComplaintReceived on an internal topic (stage 1 only forwards those)."""
+    item = parse_event(message.value)
+    if not isinstance(item, ComplaintReceived):
+        raise TypeError(f"unexpected {item.event_type} on {message.topic}")
+    return item
+
+
+async def route_to_reporter(message: Any) -> None:
+    """Stage 1: validate the envelope and re-key the complaint by its reporter."""
     EVENTS_IN.labels(SERVICE, message.topic).inc()
     item = decode(message)
     if isinstance(item, str):
         await dead_letter(message, item)
         return
     if not isinstance(item, ComplaintReceived):
-        return  # ComplaintUpdated: nothing to decide yet
+        return  # ComplaintUpdated and conversation events: nothing to decide
+    key = reporter_of(item, REPORTER_KEY).encode()
+    await _send(by_reporter_topic, key, message.value, event_headers(item))
+
+
+async def check_reporter_stage(message: Any) -> None:
+    """Stage 2: the reporter's repeats, daily count and ban; re-key by region and category."""
+    item = _complaint(message)
+    findings = check_reporter_of(item, REPORTER_KEY, repeats, daily, banned)
+    headers = [*event_headers(item), (FINDINGS_HEADER, findings_json(findings).encode())]
+    await _send(by_area_topic, area_of(item).encode(), message.value, headers)
+
+
+async def decide_stage(message: Any) -> None:
+    """Stage 3: near duplicates in the area, the decision, remembered by complaint id."""
+    item = _complaint(message)
+    raw_findings = _headers(message).get(FINDINGS_HEADER)
+    findings = ReporterFindings.from_json(json.loads(raw_findings)) if raw_findings else None
     token = correlation_id_var.set(str(item.correlation_id))
     try:
-        key = str(item.complaint_id)
-        stored = decisions.get(key)
-        decision = parse_event(stored) if stored is not None else decide(item)
-        if stored is None:
-            decisions[key] = serialize_event(decision).decode()
-        await _send(triaged_topic, key.encode(), serialize_event(decision), event_headers(decision))
+        decision = decide(item, findings, candidates, decisions)
+        if decision.event_type == "ComplaintNeedsReview":
+            await _queue_for_review(item, decision)
+        key = str(item.complaint_id).encode()
+        await _send(triaged_topic, key, serialize_event(decision), event_headers(decision))
         EVENTS_OUT.labels(SERVICE, triaged_topic.get_topic_name()).inc()
         log.info("complaint triaged", extra={"decision": decision.event_type})
     finally:
         correlation_id_var.reset(token)
 
 
-@app.agent(intake_topic, concurrency=1)
-async def triage(stream: faust.StreamT) -> None:
+async def _queue_for_review(item: ComplaintReceived, decision: Any) -> None:
+    """Into the review queue before the decision is published; retried through short outages."""
+    for attempt in range(DB_RETRIES):
+        try:
+            await asyncio.wait_for(backoffice.ready.wait(), timeout=60)
+            assert backoffice.pool is not None
+            await review.enqueue(backoffice.pool, item, decision)
+            return
+        except (TimeoutError, *TRANSIENT_DB_ERRORS) as error:
+            if attempt == DB_RETRIES - 1:
+                raise
+            log.warning("review queue unavailable; retrying", extra={"error": repr(error)})
+            await asyncio.sleep(1)
+
+
+async def _each_event(stream: faust.StreamT, handle: Any) -> None:
     async for event in stream.events():
         try:
-            await handle_message(event.message)
+            await handle(event.message)
         except Exception as error:  # an exception would ack and drop the message
             log.exception("triage failed on a message")
             try:
@@ -143,6 +284,73 @@ async def triage(stream: faust.StreamT) -> None:
             except Exception:
                 log.exception("dead-letter publish failed; stopping so the message is redelivered")
                 raise
+
+
+@app.agent(intake_topic, concurrency=1)
+async def triage(stream: faust.StreamT) -> None:
+    await _each_event(stream, route_to_reporter)
+
+
+@app.agent(by_reporter_topic, concurrency=1)
+async def by_reporter(stream: faust.StreamT) -> None:
+    await _each_event(stream, check_reporter_stage)
+
+
+@app.agent(by_area_topic, concurrency=1)
+async def by_area(stream: faust.StreamT) -> None:
+    await _each_event(stream, decide_stage)
+
+
+def _reviewer(request: Any) -> str | None:
+    return review.authenticate(request.headers.get("Authorization"), REVIEWERS)
+
+
+class ReviewView(faust.web.View):
+    async def _guard(self, request: Any) -> tuple[str | None, Any]:
+        reviewer = _reviewer(request)
+        if reviewer is None:
+            return None, self.json({"detail": "reviewer token required"}, status=401)
+        if not backoffice.ready.is_set():
+            return None, self.json({"detail": "review queue not ready"}, status=503)
+        return reviewer, None
+
+
+@app.page("/v1/review")
+class ReviewList(ReviewView):
+    async def get(self, request: Any) -> Any:
+        reviewer, refusal = await self._guard(request)
+        if refusal is not None:
+            return refusal
+        assert backoffice.pool is not None
+        try:
+            status = request.query.get("status", "open")
+            items = await review.list_items(backoffice.pool, status)
+        except review.ReviewError as error:
+            return self.json({"detail": error.message}, status=error.status)
+        return self.json({"items": items, "reviewer": reviewer})
+
+
+@app.page("/v1/review/{complaint_id}/{action}")
+class ReviewAction(ReviewView):
+    async def post(self, request: Any, complaint_id: str, action: str) -> Any:
+        reviewer, refusal = await self._guard(request)
+        if refusal is not None:
+            return refusal
+        assert backoffice.pool is not None and reviewer is not None
+        try:
+            if action == "claim":
+                item = await review.claim(backoffice.pool, complaint_id, reviewer)
+            else:
+                body = await request.json() if request.can_read_body else {}
+                if not isinstance(body, dict):
+                    raise review.ReviewError(422, "the body must be a JSON object")
+                decision = review.ReviewDecision.parse(action, body)
+                item = await review.decide(backoffice.pool, complaint_id, reviewer, decision)
+        except review.ReviewError as error:
+            return self.json({"detail": error.message}, status=error.status)
+        except json.JSONDecodeError:
+            return self.json({"detail": "the body is not valid JSON"}, status=422)
+        return self.json(item)
 
 
 @app.page("/healthz")

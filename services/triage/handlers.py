@@ -1,42 +1,167 @@
-"""Triage's handler: a `ComplaintReceived` in, the decision event out. Pure: the faust agent
-(`services.triage.app`) does the I/O."""
+"""Triage's handlers: a `ComplaintReceived` in, the decision event out. Pure: the state comes in
+as key-value stores (faust tables in `services.triage.app`, dicts in tests and benchmarks).
+
+Two stages, because the state they need is keyed differently:
+1. `check_reporter_of` runs where the stream is keyed by reporter (exact repeats, daily limit,
+   ban list);
+2. `decide` runs where the stream is keyed by region and category (near duplicates), and
+   remembers its decision by complaint id so a replay re-emits the same event.
+"""
 
 from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import MutableMapping
 
 from schemas.events import (
     ComplaintAccepted,
     ComplaintAcceptedPayload,
+    ComplaintDuplicateDetected,
+    ComplaintDuplicateDetectedPayload,
     ComplaintNeedsReview,
     ComplaintNeedsReviewPayload,
     ComplaintReceived,
     ComplaintRejected,
     ComplaintRejectedPayload,
     EventEnvelope,
+    ReasonCode,
     follow_up_ids,
+    parse_event,
+    serialize_event,
 )
-from services.triage.domain import Verdict, assess
+from services.triage.domain import Assessment, Verdict, assess, verdict_for
+from services.triage.duplicates import (
+    DAILY_LIMIT_PER_REPORTER,
+    Original,
+    ReporterFindings,
+    Store,
+    area_key,
+    check_reporter,
+    find_near_duplicate,
+    remember_candidate,
+    reporter_key,
+)
 
 PRODUCER = "triage"
 SUMMARY_CHARS = 280
 
 
-def decide(event: ComplaintReceived) -> EventEnvelope:
+def reporter_of(event: ComplaintReceived, secret: bytes) -> str:
+    reporter = event.payload.reporter
+    return reporter_key(secret, reporter.nik, reporter.phone, reporter.email)
+
+
+def check_reporter_of(
+    event: ComplaintReceived, secret: bytes, repeats: Store, daily: Store, banned: Store
+) -> ReporterFindings:
+    payload = event.payload
+    return check_reporter(
+        reporter=reporter_of(event, secret),
+        complaint_id=str(event.complaint_id),
+        tracking_code=payload.tracking_code,
+        text=payload.description,
+        received_at=payload.received_at,
+        repeats=repeats,
+        daily=daily,
+        banned=banned,
+    )
+
+
+def area_of(event: ComplaintReceived) -> str:
+    assessment = assess(event.payload)
+    return area_key(assessment.region_code, assessment.category)
+
+
+def _with_reporter_reasons(
+    assessment: Assessment, findings: ReporterFindings | None
+) -> tuple[ReasonCode, ...]:
+    reasons = list(assessment.reasons)
+    if findings is not None and findings.banned:
+        reasons.append(
+            ReasonCode(code="reporter_banned", detail="pelapor masuk daftar blokir", score=1.0)
+        )
+    if findings is not None and findings.complaints_today > DAILY_LIMIT_PER_REPORTER:
+        reasons.append(
+            ReasonCode(
+                code="rate_limited",
+                detail=f"lebih dari {DAILY_LIMIT_PER_REPORTER} laporan dalam sehari",
+                score=0.5,
+            )
+        )
+    return tuple(reasons)
+
+
+def decide(
+    event: ComplaintReceived,
+    findings: ReporterFindings | None = None,
+    candidates: Store | None = None,
+    decisions: MutableMapping[str, str] | None = None,
+) -> EventEnvelope:
+    """The decision for one complaint; the same input and state give the same event (id)."""
+    key = str(event.complaint_id)
+    if decisions is not None and (stored := decisions.get(key)) is not None:
+        return parse_event(stored)
+    decision = _decide(event, findings, candidates)
+    if decisions is not None:
+        decisions[key] = serialize_event(decision).decode()
+    return decision
+
+
+def _decide(
+    event: ComplaintReceived, findings: ReporterFindings | None, candidates: Store | None
+) -> EventEnvelope:
     payload = event.payload
     assessment = assess(payload)
+    reasons = _with_reporter_reasons(assessment, findings)
+    verdict = verdict_for(sum(reason.score for reason in reasons))
     ids = follow_up_ids(event, PRODUCER, "triage-decision")
-    if assessment.verdict is Verdict.REJECT:
+    if verdict is Verdict.REJECT:
         return ComplaintRejected(
             **ids,
-            payload=ComplaintRejectedPayload(
-                tracking_code=payload.tracking_code, reasons=assessment.reasons
+            payload=ComplaintRejectedPayload(tracking_code=payload.tracking_code, reasons=reasons),
+        )
+    original: Original | None = findings.repeat_of if findings is not None else None
+    area = area_key(assessment.region_code, assessment.category)
+    if original is None and verdict is Verdict.ACCEPT and candidates is not None:
+        original = find_near_duplicate(
+            area=area,
+            complaint_id=str(event.complaint_id),
+            text=payload.description,
+            received_at=payload.received_at,
+            candidates=candidates,
+        )
+    if original is not None:
+        return ComplaintDuplicateDetected(
+            **ids,
+            payload=ComplaintDuplicateDetectedPayload(
+                tracking_code=payload.tracking_code,
+                original_complaint_id=uuid.UUID(original.complaint_id),
+                original_tracking_code=original.tracking_code,
+                similarity=round(original.similarity / 100.0, 3),
+                match="exact" if original.kind == "exact" else "near",
+                category=assessment.category,
             ),
         )
-    if assessment.verdict is Verdict.REVIEW:
+    if verdict is Verdict.REVIEW:
         return ComplaintNeedsReview(
             **ids,
             payload=ComplaintNeedsReviewPayload(
-                tracking_code=payload.tracking_code, reasons=assessment.reasons
+                tracking_code=payload.tracking_code,
+                reasons=reasons,
+                category=assessment.category,
+                matched_terms=assessment.matched_terms,
+                warnings=assessment.warnings,
             ),
+        )
+    if candidates is not None:
+        remember_candidate(
+            area=area,
+            complaint_id=str(event.complaint_id),
+            tracking_code=payload.tracking_code,
+            text=payload.description,
+            received_at=payload.received_at,
+            candidates=candidates,
         )
     return ComplaintAccepted(
         **ids,
@@ -50,5 +175,10 @@ def decide(event: ComplaintReceived) -> EventEnvelope:
             anonymous=payload.anonymous,
             secret=payload.secret,
             summary=payload.description[:SUMMARY_CHARS],
+            warnings=assessment.warnings,
         ),
     )
+
+
+def findings_json(findings: ReporterFindings) -> str:
+    return json.dumps(findings.to_json(), separators=(",", ":"))

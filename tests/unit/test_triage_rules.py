@@ -83,7 +83,7 @@ def test_an_invalid_nik_is_rejected() -> None:
 def test_urgent_words_raise_priority() -> None:
     result = assess(complaint("Tetangga kami mengalami kekerasan dan diancam dibunuh oleh preman"))
     assert result.priority is Priority.URGENT
-    assert "kekerasan" in result.matched_terms
+    assert "keras" in result.matched_terms  # the stem of "kekerasan"
 
 
 def test_classification_ignores_case_and_accents() -> None:

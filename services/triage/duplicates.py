@@ -1,0 +1,217 @@
+"""Duplicate detection and per-reporter limits, pure: the state is passed in as key-value stores.
+
+In the faust app the stores are faust tables (backed by changelog topics); in unit tests and
+benchmarks they are plain dicts. Every lookup touches a bounded number of keys, so the cost
+per event does not grow with history:
+
+- exact repeats: one key per (reporter, normalised text);
+- near duplicates: the candidates of one region and category in the current and the previous
+  time bucket, at most `MAX_CANDIDATES_PER_BUCKET` each, compared with rapidfuzz;
+- rate limits: one key per (reporter, day).
+
+Reporters are identified by a keyed hash (HMAC-SHA256) of their NIK, else phone, else email:
+raw NIKs and phone numbers never become table keys or changelog records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from rapidfuzz import fuzz, process
+from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
+
+from services.triage.domain import normalise, stems
+
+# Same reporter, same normalised text within this many days: an exact repeat.
+EXACT_REPEAT_DAYS = 30
+# Near duplicates are looked for among complaints of the same regency and category received
+# within this many days.
+DUPLICATE_WINDOW_DAYS = 30
+MAX_CANDIDATES_PER_BUCKET = 64
+# rapidfuzz token_set_ratio (0-100) of the content stems at or above which two complaints are
+# the same problem.
+NEAR_DUPLICATE_THRESHOLD = 70.0
+# Complaints per reporter per day above which the next ones go to human review.
+DAILY_LIMIT_PER_REPORTER = 5
+
+_DAY = 86_400
+_STOP_WORDS = frozenset(StopWordRemoverFactory().get_stop_words()) | frozenset(
+    "saya kami kita sudah sejak tetapi tapi padahal sampai juga setiap tiap ada akan".split()
+)
+
+Store = MutableMapping[str, str]
+
+
+def reporter_key(secret: bytes, nik: str | None, phone: str | None, email: str | None) -> str:
+    """A keyed hash naming the reporter; the raw identifier never leaves this function."""
+    if nik:
+        identity = "nik:" + "".join(ch for ch in nik if ch.isdigit())
+    elif phone:
+        identity = "phone:" + "".join(ch for ch in phone if ch.isdigit())
+    elif email:
+        identity = "email:" + email.strip().lower()
+    else:
+        identity = "anonymous"
+    return hmac.new(secret, identity.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def text_fingerprint(text: str) -> str:
+    return hashlib.sha256(normalise(text).encode()).hexdigest()[:32]
+
+
+def signature(text: str) -> str:
+    """The content stems of a text, without stop words, in order (what near matching compares)."""
+    return " ".join(word for word in stems(text) if word not in _STOP_WORDS)[:600]
+
+
+def similarity(first: str, second: str) -> float:
+    return float(fuzz.token_set_ratio(first, second))
+
+
+def _day(moment: datetime) -> int:
+    return int(moment.timestamp()) // _DAY
+
+
+@dataclass(frozen=True)
+class Original:
+    complaint_id: str
+    tracking_code: str
+    received_day: int
+    similarity: float = 100.0
+    kind: str = "exact"
+
+
+# ----------------------------------------------------------------------------- reporter
+
+
+@dataclass(frozen=True)
+class ReporterFindings:
+    reporter: str
+    repeat_of: Original | None
+    complaints_today: int
+    banned: bool
+
+    def to_json(self) -> dict[str, object]:
+        original = self.repeat_of
+        return {
+            "reporter": self.reporter,
+            "repeat_of": None if original is None else original.__dict__,
+            "complaints_today": self.complaints_today,
+            "banned": self.banned,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> ReporterFindings:
+        original = data.get("repeat_of")
+        return cls(
+            reporter=str(data["reporter"]),
+            repeat_of=Original(**original) if isinstance(original, dict) else None,
+            complaints_today=int(data["complaints_today"]),  # type: ignore[call-overload]
+            banned=bool(data["banned"]),
+        )
+
+
+def check_reporter(
+    *,
+    reporter: str,
+    complaint_id: str,
+    tracking_code: str,
+    text: str,
+    received_at: datetime,
+    repeats: Store,
+    daily: Store,
+    banned: Store,
+) -> ReporterFindings:
+    """Exact repeats and the daily count of one reporter; replays of one complaint count once."""
+    day = _day(received_at)
+    repeat_key = f"{reporter}|{text_fingerprint(text)}"
+    repeat_of = None
+    stored = repeats.get(repeat_key)
+    first = json.loads(stored) if stored else None
+    if (
+        first is not None
+        and first["complaint_id"] != complaint_id
+        and 0 <= day - first["received_day"] <= EXACT_REPEAT_DAYS
+    ):
+        repeat_of = Original(**first)
+    elif first is None or first["complaint_id"] != complaint_id:
+        repeats[repeat_key] = json.dumps(
+            Original(complaint_id, tracking_code, day).__dict__, separators=(",", ":")
+        )
+
+    day_key = f"{reporter}|{day}"
+    seen: list[str] = json.loads(daily.get(day_key) or "[]")
+    if complaint_id not in seen:
+        seen.append(complaint_id)
+        daily[day_key] = json.dumps(seen)
+        stale = f"{reporter}|{day - 2}"
+        if stale in daily:
+            del daily[stale]
+    return ReporterFindings(
+        reporter=reporter,
+        repeat_of=repeat_of,
+        complaints_today=seen.index(complaint_id) + 1,
+        banned=reporter in banned,
+    )
+
+
+# ----------------------------------------------------------------------------- area
+
+
+def area_key(region_code: str | None, category: str) -> str:
+    return f"{(region_code or 'xx.xx')[:5]}|{category}"
+
+
+def _buckets(area: str, day: int) -> tuple[str, str]:
+    bucket = day // DUPLICATE_WINDOW_DAYS
+    return f"{area}|{bucket}", f"{area}|{bucket - 1}"
+
+
+def find_near_duplicate(
+    *, area: str, complaint_id: str, text: str, received_at: datetime, candidates: Store
+) -> Original | None:
+    """The most similar earlier complaint of the same area and window, if similar enough."""
+    day = _day(received_at)
+    entries = [
+        entry
+        for bucket in _buckets(area, day)
+        for entry in json.loads(candidates.get(bucket) or "[]")
+        if entry[0] != complaint_id and 0 <= day - entry[2] <= DUPLICATE_WINDOW_DAYS
+    ]
+    if not entries:
+        return None
+    best = process.extractOne(
+        signature(text),
+        [entry[3] for entry in entries],
+        scorer=fuzz.token_set_ratio,
+        score_cutoff=NEAR_DUPLICATE_THRESHOLD,
+    )
+    if best is None:
+        return None
+    _, score, index = best
+    their_id, their_code, their_day, _ = entries[index]
+    return Original(their_id, their_code, their_day, float(score), "near")
+
+
+def remember_candidate(
+    *,
+    area: str,
+    complaint_id: str,
+    tracking_code: str,
+    text: str,
+    received_at: datetime,
+    candidates: Store,
+) -> None:
+    """Keep an accepted complaint as a candidate original (the most recent ones per bucket)."""
+    day = _day(received_at)
+    bucket, _ = _buckets(area, day)
+    entries = json.loads(candidates.get(bucket) or "[]")
+    if any(entry[0] == complaint_id for entry in entries):
+        return
+    entries.append([complaint_id, tracking_code, day, signature(text)])
+    candidates[bucket] = json.dumps(entries[-MAX_CANDIDATES_PER_BUCKET:], separators=(",", ":"))

@@ -1,0 +1,134 @@
+"""Duplicate detection, daily limits and the ban list, over dicts standing in for faust tables."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from schemas.events import Channel, ComplaintReceived, ComplaintReceivedPayload, Location, Reporter
+from services.triage.duplicates import (
+    DAILY_LIMIT_PER_REPORTER,
+    DUPLICATE_WINDOW_DAYS,
+    EXACT_REPEAT_DAYS,
+    MAX_CANDIDATES_PER_BUCKET,
+    reporter_key,
+)
+from services.triage.handlers import check_reporter_of, decide
+
+SECRET = b"unit-test-key"
+NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+TEXT = "Jembatan penghubung dua desa di Kecamatan Cibiru retak parah dan bergoyang dilewati mobil."
+
+
+def received(
+    text: str = TEXT,
+    nik: str = "3273011501900001",
+    at: datetime = NOW,
+    region: str = "32.73",
+) -> ComplaintReceived:
+    complaint_id = uuid.uuid4()
+    return ComplaintReceived(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="intake",
+        payload=ComplaintReceivedPayload(
+            tracking_code=f"LPR-{complaint_id.hex[:6]}",
+            channel=Channel.WHATSAPP,
+            reporter=Reporter(name="Warga", nik=nik, phone="+6281234567890"),
+            description=text,
+            location=Location(region_code=region),
+            received_at=at,
+        ),
+    )
+
+
+class Tables:
+    def __init__(self) -> None:
+        self.repeats: dict[str, str] = {}
+        self.daily: dict[str, str] = {}
+        self.banned: dict[str, str] = {}
+        self.candidates: dict[str, str] = {}
+        self.decisions: dict[str, str] = {}
+
+    def run(self, event: ComplaintReceived):  # type: ignore[no-untyped-def]
+        findings = check_reporter_of(event, SECRET, self.repeats, self.daily, self.banned)
+        return decide(event, findings, self.candidates, self.decisions)
+
+
+def test_reporter_keys_are_keyed_hashes_and_never_hold_the_nik() -> None:
+    key = reporter_key(SECRET, "3273011501900001", None, None)
+    assert "3273011501900001" not in key and len(key) == 32
+    assert key == reporter_key(SECRET, "3273 0115 0190 0001", "+62811", None)  # NIK wins
+    assert key != reporter_key(b"another-key", "3273011501900001", None, None)
+    tables = Tables()
+    tables.run(received())
+    stored = json.dumps([tables.repeats, tables.daily, tables.candidates])
+    assert "3273011501900001" not in stored and "+6281234567890" not in stored
+
+
+def test_an_exact_repeat_links_to_the_first_and_expires_after_the_window() -> None:
+    tables = Tables()
+    first = received()
+    assert tables.run(first).event_type == "ComplaintAccepted"
+    again = tables.run(received(text=TEXT.upper() + "!!"))  # same words after normalising
+    assert again.event_type == "ComplaintDuplicateDetected"
+    assert again.payload.match == "exact"  # type: ignore[attr-defined]
+    assert again.payload.original_complaint_id == first.complaint_id  # type: ignore[attr-defined]
+    much_later = NOW + timedelta(days=max(EXACT_REPEAT_DAYS, DUPLICATE_WINDOW_DAYS) + 32)
+    assert tables.run(received(at=much_later)).event_type == "ComplaintAccepted"
+
+
+def test_near_duplicates_stay_within_region_and_category() -> None:
+    tables = Tables()
+    tables.run(received())
+    paraphrase = "Jembatan antar desa di Cibiru retak parah dan bergoyang kalau dilewati mobil."
+    elsewhere = tables.run(received(paraphrase, nik="3578011501900002", region="35.78"))
+    assert elsewhere.event_type == "ComplaintAccepted"  # another city: another bridge
+    here = tables.run(received(paraphrase, nik="3273011501900003"))
+    assert here.event_type == "ComplaintDuplicateDetected"
+    assert here.payload.match == "near" and here.payload.similarity >= 0.7  # type: ignore[attr-defined]
+    different = (
+        "Jalan raya di depan terminal Cicaheum berlubang besar dan sering membuat motor jatuh."
+    )
+    assert tables.run(received(different, nik="3273011501900004")).event_type == (
+        "ComplaintAccepted"
+    )
+
+
+def test_candidate_buckets_stay_bounded() -> None:
+    tables = Tables()
+    for index in range(MAX_CANDIDATES_PER_BUCKET + 30):
+        text = (
+            f"Lampu jalan nomor {index} di gang {index * 7} mati sejak {index} hari keluhan {index}"
+        )
+        tables.run(received(text, nik=f"3273011501{index % 100:02d}{index + 1:04d}"))
+    assert all(len(json.loads(v)) <= MAX_CANDIDATES_PER_BUCKET for v in tables.candidates.values())
+
+
+def test_more_than_the_daily_limit_goes_to_review_and_counts_each_complaint_once() -> None:
+    tables = Tables()
+    events = [
+        received(
+            f"Sampah di pasar blok {chr(65 + i)} menumpuk dan bau sudah {i + 2} minggu"
+            " tanpa diangkut petugas"
+        )
+        for i in range(DAILY_LIMIT_PER_REPORTER + 1)
+    ]
+    results = [tables.run(event) for event in events]
+    assert {r.event_type for r in results[:-1]} <= {
+        "ComplaintAccepted",
+        "ComplaintDuplicateDetected",
+    }
+    assert results[-1].event_type == "ComplaintNeedsReview"
+    assert "rate_limited" in {r.code for r in results[-1].payload.reasons}  # type: ignore[attr-defined]
+    replay = [tables.run(event) for event in events]  # redelivery does not count again
+    assert [r.event_id for r in replay] == [r.event_id for r in results]
+
+
+def test_a_banned_reporter_is_kept_but_never_forwarded() -> None:
+    tables = Tables()
+    tables.banned[reporter_key(SECRET, "3273011501900001", None, None)] = "spam flood"
+    decision = tables.run(received())
+    assert decision.event_type == "ComplaintRejected"
+    assert "reporter_banned" in {r.code for r in decision.payload.reasons}  # type: ignore[attr-defined]
