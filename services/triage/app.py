@@ -101,6 +101,11 @@ app = TriageApp(
     datadir=tempfile.mkdtemp(prefix="lapor-triage-"),
     broker_commit_every=500,
     broker_commit_interval=1.0,
+    # A SIGKILLed instance holds its partitions until its session expires; faust's 60 s
+    # default left the group idle that long after every crash.
+    broker_session_timeout=10.0,
+    broker_heartbeat_interval=2.0,
+    broker_rebalance_timeout=30.0,
 )
 
 _raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import signal
 import uuid
@@ -23,14 +24,39 @@ NIK = "3171015501900001"
 PHONE = "081234567890"
 
 
-def land_complaint(index: int = 0) -> dict[str, object]:
+def land_complaint() -> dict[str, object]:
     return {
         "name": "Siti Aminah",
         "nik": NIK,
         "phone": PHONE,
         "description": (
-            f"Sertifikat tanah nomor {index} di Jakarta Pusat tidak terbit sejak 2019 "
+            "Sertifikat tanah kami di Jakarta Pusat tidak terbit sejak 2019 "
             "padahal semua biaya di kantor BPN sudah dibayar lunas."
+        ),
+    }
+
+
+PROVINCES = (
+    "11 12 13 14 15 16 17 18 19 21 31 32 33 34 35 36 51 52 53 61 62 63 64 65 71 72 73 74 75"
+    " 76 81 82 91 92 93 94 95 96"
+).split()
+_next_reporter = itertools.count(1)
+
+
+def distinct_complaint() -> dict[str, object]:
+    """A land complaint from its own reporter in its own regency, so triage's duplicate
+    detection and per-reporter limits (rightly) leave it alone."""
+    n = next(_next_reporter)
+    province, regency = PROVINCES[n % len(PROVINCES)], 1 + (n // len(PROVINCES)) % 20
+    birth = f"{1 + n % 28:02d}{1 + n % 12:02d}80"
+    return {
+        "name": f"Warga Uji {n}",
+        "nik": f"{province}{regency:02d}01{birth}{n:04d}",
+        "phone": f"0812{n:08d}",
+        "region_code": f"{province}.{regency:02d}",
+        "description": (
+            f"Sertifikat tanah warisan keluarga kami di wilayah {province}.{regency:02d} tidak"
+            " terbit sejak 2019 padahal semua biaya di kantor pertanahan sudah dibayar lunas."
         ),
     }
 
@@ -96,12 +122,13 @@ async def test_idempotency_key_makes_a_double_submit_one_complaint(
     pipeline: Pipeline, db: asyncpg.Pool
 ) -> None:
     key = f"double-{uuid.uuid4()}"
+    body = distinct_complaint()
     async with httpx.AsyncClient(base_url=pipeline.intake_url) as client:
         codes = await asyncio.gather(
-            *(submit(client, land_complaint(7), **{"Idempotency-Key": key}) for _ in range(5))
+            *(submit(client, body, **{"Idempotency-Key": key}) for _ in range(5))
         )
         assert len(set(codes)) == 1
-        other = {**land_complaint(8)}
+        other = distinct_complaint()
         conflict = await client.post("/v1/complaints", json=other, headers={"Idempotency-Key": key})
         assert conflict.status_code == 409
     assert (
@@ -121,7 +148,7 @@ async def test_a_malformed_message_is_dead_lettered_and_the_next_one_flows(
         await producer.stop()
 
     async with httpx.AsyncClient(base_url=pipeline.intake_url) as client:
-        code = await submit(client, land_complaint(99))
+        code = await submit(client, distinct_complaint())
 
         async def assigned() -> bool:
             return (await status_of(client, code))["status"] == "forwarded_to_agency"
@@ -156,19 +183,19 @@ async def test_sigkill_while_complaints_flow_loses_and_doubles_nothing(
     codes: list[str] = []
     async with httpx.AsyncClient(base_url=pipeline.intake_url, timeout=30) as client:
         codes += await asyncio.gather(
-            *(submit(client, land_complaint(i)) for i in range(total // 2))
+            *(submit(client, distinct_complaint()) for i in range(total // 2))
         )
         pipeline.services[victim].process.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
         pipeline.services[victim].process.wait()  # type: ignore[union-attr]
         if victim != "intake":  # intake is the one being killed: it cannot take more until back
             codes += await asyncio.gather(
-                *(submit(client, land_complaint(i)) for i in range(total // 2, total))
+                *(submit(client, distinct_complaint()) for i in range(total // 2, total))
             )
         await pipeline.restart(victim)
     async with httpx.AsyncClient(base_url=pipeline.intake_url, timeout=30) as client:
         if victim == "intake":
             codes += await asyncio.gather(
-                *(submit(client, land_complaint(i)) for i in range(total // 2, total))
+                *(submit(client, distinct_complaint()) for i in range(total // 2, total))
             )
 
         async def all_assigned() -> bool:
