@@ -133,6 +133,35 @@ def _wait_ready(url: str, timeout: float = 120.0) -> bool:
     return False
 
 
+# What `python -m services.notifier.standins` listens on (see its module).
+STANDIN_ENV = {
+    "LAPOR_NOTIFIER_WHATSAPP_API_URL": "http://127.0.0.1:18081",
+    "LAPOR_NOTIFIER_WHATSAPP_PHONE_NUMBER_ID": "1234567890",
+    "LAPOR_NOTIFIER_WHATSAPP_TOKEN": "test-token",
+    "LAPOR_NOTIFIER_SMS_GATEWAY_URL": "http://127.0.0.1:18082/sms",
+    "LAPOR_NOTIFIER_SMS_GATEWAY_TOKEN": "test-token",
+    "LAPOR_NOTIFIER_SMTP_HOST": "127.0.0.1",
+    "LAPOR_NOTIFIER_SMTP_PORT": "18025",
+}
+
+
+def _start(run_dir: Path, logs: Path, name: str, module: list[str], env: dict[str, str]) -> None:
+    pid_file = run_dir / f"{name}.pid"
+    if _alive(pid_file):
+        return
+    with (logs / f"{name}.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", *module],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=infra.REPO_ROOT,
+        )
+    pid_file.write_text(str(process.pid))
+
+
 @cli.command("up")
 def up() -> None:
     """Start the whole system: infrastructure, topics and the four services."""
@@ -143,21 +172,15 @@ def up() -> None:
     logs = config.state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     run_dir = _run_dir(config)
+    extra_env: dict[str, str] = {}
+    if "LAPOR_NOTIFIER_WHATSAPP_API_URL" not in os.environ:
+        # No real providers configured: local stand-ins for WhatsApp, SMS and SMTP, so the
+        # notifier really delivers (to them) instead of finding no channel.
+        _start(run_dir, logs, "standins", ["services.notifier.standins"], dict(os.environ))
+        extra_env = STANDIN_ENV
     for service, port in SERVICE_PORTS.items():
-        pid_file = run_dir / f"{service}.pid"
-        if _alive(pid_file):
-            continue
-        with (logs / f"{service}.log").open("ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", f"services.{service}"],
-                env=_service_env(config, port),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                cwd=infra.REPO_ROOT,
-            )
-        pid_file.write_text(str(process.pid))
+        env = {**_service_env(config, port), **(extra_env if service == "notifier" else {})}
+        _start(run_dir, logs, service, [f"services.{service}"], env)
     failed = []
     for service, port in SERVICE_PORTS.items():
         if not _wait_ready(f"http://127.0.0.1:{port}/readyz"):
@@ -169,6 +192,11 @@ def up() -> None:
     typer.echo("  intake    http://127.0.0.1:8000  (API docs: /docs, POST /v1/complaints)")
     for service in ("triage", "routing", "notifier"):
         typer.echo(f"  {service:9} http://127.0.0.1:{SERVICE_PORTS[service]}/readyz")
+    if extra_env:
+        typer.echo(
+            "  notifier delivers to local stand-ins: WhatsApp :18081, SMS :18082, SMTP :18025"
+        )
+    typer.echo("  desk      http://127.0.0.1:8000/desk, form http://127.0.0.1:8000/lapor")
     typer.echo(f"  logs      {logs}/")
     typer.echo("Stop with: lapor down")
 
@@ -180,7 +208,7 @@ def down(
     """Stop the services (SIGTERM: they finish in-flight work), then the infrastructure."""
     config = infra.InfraConfig.from_env()
     run_dir = _run_dir(config)
-    for service in SERVICE_PORTS:
+    for service in [*SERVICE_PORTS, "standins"]:
         pid_file = run_dir / f"{service}.pid"
         pid = _alive(pid_file)
         if pid is None:
