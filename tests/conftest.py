@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -87,10 +88,20 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         )
 
 
-@pytest.fixture(scope="session")
-async def database_url(stack: Stack) -> AsyncIterator[str]:
-    """A fresh database for this test run, dropped at the end."""
-    name = f"lapor_test_{RUN_ID}"
+@pytest.fixture(scope="module", autouse=True)
+def module_namespace(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test module gets its own topic prefix, so a module that starts services and reads
+    whole topics never meets another module's events (or its poison)."""
+    short = re.sub(r"\W", "", request.module.__name__.rsplit(".", 1)[-1])[:30]
+    os.environ["LAPOR_TOPIC_PREFIX"] = f"t{RUN_ID}.{short}."
+    yield short
+    os.environ["LAPOR_TOPIC_PREFIX"] = f"t{RUN_ID}."
+
+
+@pytest.fixture(scope="module")
+async def database_url(stack: Stack, module_namespace: str) -> AsyncIterator[str]:
+    """A fresh database for this test module, dropped at the end."""
+    name = f"lapor_test_{RUN_ID}_{module_namespace}"[:63]
     admin = await asyncpg.connect(stack.database_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
@@ -102,8 +113,8 @@ async def database_url(stack: Stack) -> AsyncIterator[str]:
     await admin.close()
 
 
-@pytest.fixture(scope="session")
-async def topics(stack: Stack) -> list[str]:
+@pytest.fixture(scope="module")
+async def topics(stack: Stack, module_namespace: str) -> list[str]:
     from services.messaging.kafka import ensure_topics
 
     return await ensure_topics(stack.kafka_bootstrap)

@@ -4,10 +4,8 @@ the good complaint sent after the poison still becomes an assigned case."""
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -21,16 +19,6 @@ from tests.e2e.conftest import Pipeline
 from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module", autouse=True)
-def own_topics() -> Iterator[None]:
-    """Poison stays on this module's own topics, so other tests reading a whole topic never
-    meet it. Autouse, so it is set before the module's pipeline starts its services."""
-    previous = os.environ["LAPOR_TOPIC_PREFIX"]
-    os.environ["LAPOR_TOPIC_PREFIX"] = f"{previous}poison."
-    yield
-    os.environ["LAPOR_TOPIC_PREFIX"] = previous
 
 
 # Which services consume each topic (schemas/topics.py and the services' docstrings).
