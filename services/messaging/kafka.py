@@ -58,25 +58,41 @@ async def publish(producer: AIOKafkaProducer, events: Iterable[EventEnvelope]) -
 
 
 async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec] | None = None) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+    """Create the declared topics that do not exist yet; returns the names created."""
     specs = list(specs if specs is not None else all_topics())
+    return await ensure_named_topics(
+        bootstrap, [(spec.name, spec.partitions, {}) for spec in specs]
+    )
+
+
+async def ensure_named_topics(
+    bootstrap: str, topics: Iterable[tuple[str, int, dict[str, str]]]
+) -> list[str]:
+    """Create (name, partitions, configs) topics that do not exist yet, and wait until the
+    broker lists them; returns the names created."""
+    wanted = list(topics)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="lapor-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [spec for spec in specs if spec.name not in existing]
+        missing = [topic for topic in wanted if topic[0] not in existing]
         if not missing:
             return []
         try:
-            await admin.create_topics([NewTopic(spec.name, spec.partitions, 1) for spec in missing])
+            await admin.create_topics(
+                [
+                    NewTopic(name, partitions, 1, topic_configs=configs)
+                    for name, partitions, configs in missing
+                ]
+            )
         except TopicAlreadyExistsError:
             pass  # another instance won the race
         # Metadata for new topics propagates asynchronously; wait until all are listed.
         for _ in range(100):
             listed = set(await admin.list_topics())
-            if all(spec.name in listed for spec in missing):
+            if all(name in listed for name, _, _ in missing):
                 break
             await asyncio.sleep(0.1)
-        return [spec.name for spec in missing]
+        return [name for name, _, _ in missing]
     finally:
         await admin.close()

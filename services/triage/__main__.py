@@ -4,12 +4,18 @@ import asyncio
 
 from faust.worker import Worker
 
-from services.messaging.kafka import ensure_topics
+from services.messaging.kafka import ensure_named_topics, ensure_topics
 from services.messaging.observability import configure_logging
-from services.triage.app import SERVICE, app, settings
+from services.triage.app import SERVICE, app, internal_topics, settings
+
+
+async def create_topics() -> None:
+    await ensure_topics(settings.kafka_bootstrap)
+    await ensure_named_topics(settings.kafka_bootstrap, internal_topics())
+
 
 configure_logging(SERVICE, settings.log_level)
-asyncio.run(ensure_topics(settings.kafka_bootstrap))
+asyncio.run(create_topics())
 # Keep Lapor's JSON logging with personal-data scrubbing instead of mode's plain handler.
 Worker(
     app, loglevel=settings.log_level.lower(), quiet=True, override_logging=False

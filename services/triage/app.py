@@ -124,6 +124,21 @@ banned = app.Table("reporter-banned", key_type=str, value_type=str)
 candidates = app.Table("area-candidates", key_type=str, value_type=str)
 decisions = app.Table("decisions", key_type=str, value_type=str)
 
+
+def internal_topics() -> list[tuple[str, int, dict[str, str]]]:
+    """The re-keying and changelog topics faust would create during start-up. They are
+    created before faust starts, because its partition assignor can run before their metadata
+    arrives and then ignores them for the whole generation (seen: a stage never assigned)."""
+    topics = [
+        (by_reporter_topic.get_topic_name(), DEFAULT_PARTITIONS, {}),
+        (by_area_topic.get_topic_name(), DEFAULT_PARTITIONS, {}),
+    ]
+    for table in (repeats, daily, banned, candidates, decisions):
+        name = table.changelog_topic.get_topic_name()
+        topics.append((name, DEFAULT_PARTITIONS, {"cleanup.policy": "compact"}))
+    return topics
+
+
 FINDINGS_HEADER = "x-triage-reporter-findings"
 # The key of the reporter hash. Rotating it forgets every reporter's history (by design).
 REPORTER_KEY = os.environ.get("LAPOR_TRIAGE_REPORTER_KEY", "lapor-dev-reporter-key").encode()
