@@ -62,3 +62,14 @@ def normalise_phone(raw: str, default_region: str = "ID") -> str:
 def region_of_nik(nik: str) -> str:
     """The regency/city code (`PP.KK`) where a NIK was first registered."""
     return f"{nik[0:2]}.{nik[2:4]}"
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def check_email(raw: str) -> str:
+    """A plausible email address, lower-cased; the mailbox itself is proved by a code later."""
+    email = raw.strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise InvalidIdentity("email address is not valid")
+    return email

@@ -7,7 +7,6 @@ A complaint is acknowledged (202 + tracking code) only after its row and its
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -16,20 +15,18 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.events import Channel, Language
-from schemas.identity import InvalidIdentity, check_nik, normalise_phone
 from services.intake import filing, ownership, repository
 from services.intake.domain import Submission
+from services.intake.fields import Nik, OptionalEmail, OptionalPhone
 from services.intake.inbox import InboxWorker
 from services.intake.settings import IntakeSettings
 from services.intake.tracking import InvalidTrackingCode, normalise_tracking_code
 from services.intake.walk_in import walk_in_router
 from services.intake.web import web_router
 from services.intake.webhook import whatsapp_router
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ComplaintRequest(BaseModel):
@@ -38,9 +35,11 @@ class ComplaintRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=200, description="Full name as on the KTP")
-    nik: str = Field(description="16-digit NIK from the KTP")
-    phone: str | None = Field(default=None, max_length=32, description="Indonesian mobile number")
-    email: str | None = Field(default=None, max_length=254)
+    nik: Nik = Field(description="16-digit NIK from the KTP")
+    phone: OptionalPhone = Field(
+        default=None, max_length=32, description="Indonesian mobile number"
+    )
+    email: OptionalEmail = Field(default=None, max_length=254)
     description: str = Field(
         min_length=20, max_length=20_000, description="Chronology: what happened, when, where"
     )
@@ -52,33 +51,6 @@ class ComplaintRequest(BaseModel):
     secret: bool = False
     in_court: bool = Field(default=False, description="The matter is or was before a court")
     filed_before: bool = Field(default=False, description="Already reported to this desk")
-
-    @field_validator("nik")
-    @classmethod
-    def _nik(cls, value: str) -> str:
-        try:
-            return check_nik(value)
-        except InvalidIdentity as error:
-            raise ValueError(str(error)) from None
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        try:
-            return normalise_phone(value)
-        except InvalidIdentity as error:
-            raise ValueError(str(error)) from None
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        if not _EMAIL.match(value):
-            raise ValueError("email address is not valid")
-        return value.lower()
 
     @model_validator(mode="after")
     def _contact(self) -> ComplaintRequest:

@@ -9,7 +9,6 @@ again. Bahasa Indonesia first; a citizen who greets in English is answered in En
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from schemas.events import Attachment, Channel, Language
-from schemas.identity import InvalidIdentity, check_nik, normalise_phone
+from schemas.identity import InvalidIdentity, check_email, check_nik, normalise_phone
 from services.intake.domain import Submission
 from services.intake.whatsapp import WHATSAPP_NAMESPACE, InboundMessage
 
@@ -30,7 +29,6 @@ FOLLOW_UP_PREFIX = "TAMBAH#"
 STATUS_PREFIX = "STATUS#"
 _RESTART = {"ulang", "mulai lagi", "restart", "start over"}
 _GREETINGS = {"halo", "hai", "hallo", "assalamualaikum", "selamat pagi", "selamat siang"}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _YES = {"ya", "y", "iya", "yes", "ok", "oke", "benar", "setuju", "kirim", "send"}
 _NO = {"tidak", "tdk", "no", "salah"}
 _CANCEL = {"batal", "cancel", "stop", "berhenti"}
@@ -500,8 +498,9 @@ def _answer(
                 phone = _wa_phone(message.wa_id)
                 return _advance(draft, phone=phone) if phone else _stay(draft, "bad_contact")
             if "@" in text:
-                email = text.strip().lower()
-                if not _EMAIL.match(email) or len(email) > 254:
+                try:
+                    email = check_email(text)
+                except InvalidIdentity:
                     return _stay(draft, "bad_contact")
                 return _advance(draft, email=email, phone=_wa_phone(message.wa_id))
             try:

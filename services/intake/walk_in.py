@@ -6,7 +6,6 @@ Opening hours and the daily quota are enforced here, against the desk's own time
 """
 
 import hmac
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -17,12 +16,12 @@ import holidays
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from schemas.events import Channel
-from schemas.identity import InvalidIdentity, check_nik, normalise_phone
 from services.intake import desk, filing
 from services.intake.domain import Submission
+from services.intake.fields import Nik, OptionalEmail, Phone
 from services.intake.settings import IntakeSettings
 from services.intake.tracking import (
     InvalidTrackingCode,
@@ -31,23 +30,14 @@ from services.intake.tracking import (
 )
 
 Clock = Callable[[], datetime]
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class BookingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=2, max_length=200)
-    phone: str = Field(max_length=32, description="Indonesian mobile number")
+    phone: Phone = Field(max_length=32, description="Indonesian mobile number")
     visit_date: date
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str) -> str:
-        try:
-            return normalise_phone(value)
-        except InvalidIdentity as error:
-            raise ValueError(str(error)) from None
 
 
 class Booking(BaseModel):
@@ -73,9 +63,9 @@ class WalkInComplaintRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     booking_code: str = Field(max_length=20)
-    nik: str
+    nik: Nik
     description: str = Field(min_length=20, max_length=20_000)
-    email: str | None = Field(default=None, max_length=254)
+    email: OptionalEmail = Field(default=None, max_length=254)
     region_code: str | None = Field(default=None, pattern=r"^\d{2}(\.\d{2}){0,2}$")
     city: str | None = Field(default=None, max_length=120)
     address: str | None = Field(default=None, max_length=500)
@@ -83,23 +73,6 @@ class WalkInComplaintRequest(BaseModel):
     secret: bool = False
     in_court: bool = False
     filed_before: bool = False
-
-    @field_validator("nik")
-    @classmethod
-    def _nik(cls, value: str) -> str:
-        try:
-            return check_nik(value)
-        except InvalidIdentity as error:
-            raise ValueError(str(error)) from None
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        if not _EMAIL.match(value):
-            raise ValueError("email address is not valid")
-        return value.lower()
 
 
 class WalkInReceipt(BaseModel):

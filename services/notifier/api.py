@@ -6,7 +6,6 @@ here: intake's WhatsApp conversation, or an operator, posts the text or the opt-
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Literal
@@ -15,21 +14,14 @@ import asyncpg
 from fastapi import FastAPI, HTTPException
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from schemas.identity import InvalidIdentity, normalise_phone
+from schemas.identity import InvalidIdentity, check_email, normalise_phone
 from services.notifier import repository
 from services.notifier.domain import opt_out_intent
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
 
 def _address(value: str) -> str:
-    value = value.strip()
-    if "@" in value:
-        if not _EMAIL.match(value):
-            raise ValueError("not a valid email address")
-        return value.lower()
     try:
-        return normalise_phone(value)
+        return check_email(value) if "@" in value else normalise_phone(value.strip())
     except InvalidIdentity as error:
         raise ValueError(str(error)) from None
 
