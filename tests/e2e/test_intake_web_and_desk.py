@@ -8,6 +8,7 @@ import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -151,6 +152,13 @@ async def test_a_citizen_files_through_the_form_in_a_real_browser_without_javasc
 
     def fill_in_the_form() -> tuple[str, str, str]:
         from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        def appears(browser: Any, element_id: str) -> Any:
+            return WebDriverWait(browser, 60).until(
+                expected_conditions.presence_of_element_located((By.ID, element_id))
+            )
 
         browser = _browser()
         try:
@@ -162,14 +170,15 @@ async def test_a_citizen_files_through_the_form_in_a_real_browser_without_javasc
                 "Sertifikat tanah saya tidak terbit sejak 2019 padahal biaya sudah lunas."
             )
             browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-            error = browser.find_element(By.ID, "nik-error").text
+            # A click does not wait for the next page; wait for it (bounds a hang, not speed).
+            error = appears(browser, "nik-error").text
             nik = browser.find_element(By.ID, "nik")
             nik.clear()
             nik.send_keys(NIK)
             browser.find_element(By.ID, "attachments").send_keys(str(document))
             browser.find_element(By.ID, "anonymous").click()
             browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-            code = browser.find_element(By.ID, "tracking-code").text
+            code = appears(browser, "tracking-code").text
             return error, code, browser.current_url
         finally:
             browser.quit()
