@@ -15,8 +15,9 @@ the stream that writes them and each check needs its state keyed differently:
    and publishes it on lapor.complaints.triaged.v1.
 
 Every table is backed by its changelog topic, so a restart or a rebalance recovers the state.
-Each agent sends and awaits the broker's acknowledgement before its source offset may be
-committed, so a crash redelivers rather than drops, and the stores absorb the repeat.
+Sends are not awaited one by one: the consumer waits for all of them before it commits a
+source offset (`kafka_transport.PendingSends`), so a crash redelivers rather than drops, and
+the stores absorb the repeat.
 
 Caveats honoured: concurrency=1 (faust loses messages above 1), and every exception is caught
 per event and dead-lettered, because an exception in a faust agent acks the message.
@@ -68,7 +69,7 @@ from services.triage.handlers import (
     findings_json,
     reporter_of,
 )
-from services.triage.kafka_transport import IdempotentTransport
+from services.triage.kafka_transport import IdempotentTransport, pending_sends
 
 SERVICE = "triage"
 DEFAULT_PORT = 8001
@@ -210,9 +211,9 @@ def _headers(message: Any) -> dict[str, bytes]:
 async def _send(
     topic: faust.TopicT, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
 ) -> None:
-    """Send and wait for the broker's acknowledgement before the source offset may be acked."""
+    """Hand the send to the producer; the consumer settles it before committing the source."""
     delivery = await topic.send(key=key, value=value, headers=headers)
-    await delivery
+    await pending_sends.add(delivery)
 
 
 async def dead_letter(message: Any, reason: str) -> None:

@@ -1,23 +1,89 @@
-"""faust's aiokafka transport with an idempotent producer and a consumer that never commits
-a message it skipped.
+"""faust's aiokafka transport with an idempotent producer and a consumer that commits only
+what its agents finished.
 
 faust enables idempotence only for exactly-once transactions; Lapor wants acks=all and
 idempotence everywhere without building correctness on Kafka transactions.
 
-After a rebalance, faust skips messages fetched under the previous consumer generation, and
-acks them so the lag does not grow; an acked offset may then be committed although the message
-was never processed. This consumer refuses to ack a message of a stale generation. It is a
-guard, not the cure: the e2e rebalance test still loses 1-3 complaints of 40 in some runs
-(see docs/triage.md, "Known bug").
+Two faust 0.15.3 behaviours let a rebalance commit the offset of a complaint no agent handled
+(the 1-3 lost complaints of 40 the two-instance test used to catch):
+
+1. When a rebalance starts, faust suspends flow control and its streams *skip* the messages
+   still buffered, acking them "so the lag does not grow". faust then pops the revoked
+   partitions' commit state and, while waiting for agents to finish, commits what was acked
+   since: the skipped messages' offsets. The generation id has not changed yet, so a
+   generation check alone does not see it.
+2. `Consumer._new_offset` refuses to commit past an unacked head only when the gap is more than
+   one offset (`min(acked) - committed > 1`), so a single unacked message right at the
+   committed offset is committed over.
+
+This consumer *forgets* a message acked while flow is suspended or from a stale generation (no
+commit, and no wait for it in `wait_empty`; the rebalance's seek to the committed offset
+delivers it again), and never commits past an unacked head.
+
+That makes a dropped message safe but not yet live: faust's fetch loop can still drop one (a
+fetch in flight while the rebalance seeks overwrites the read offset, and the re-read message
+then looks older than it and is discarded), and faust records a commit that failed in a
+rebalance as done. A watchdog compares each partition with the *broker's* committed offset and
+re-reads it from there when it has messages beyond that offset, nothing of it is being handled,
+and the commit has not moved for `STALL_SECONDS`. A redelivered complaint is absorbed by
+triage's tables (the same complaint id gives the same decision event).
+
+Sends are not awaited one by one (`PendingSends`): the consumer settles them all before it
+commits, and stops instead of committing if one failed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Mapping
+from time import monotonic
 from typing import Any
 
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import Message
+from faust.types import TP, Message
+from mode import Service
+
+STALL_SECONDS = 8.0
+WATCHDOG_INTERVAL = 2.0
+log = logging.getLogger(__name__)
+
+
+class PendingSends:
+    """Sends whose broker acknowledgement nobody awaited yet.
+
+    Agents hand a send to this set instead of waiting for each acknowledgement (a broker round
+    trip per complaint per stage); the consumer settles the set before every offset commit, so
+    an offset is committed only after everything sent while handling it is on the broker."""
+
+    def __init__(self, window: int = 500) -> None:
+        self.window = window
+        self._pending: list[asyncio.Future[Any]] = []
+        # Two commits may settle at once; the second must not pass while the first still waits.
+        self._settling = asyncio.Lock()
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    async def add(self, delivery: asyncio.Future[Any]) -> None:
+        self._pending.append(delivery)
+        if len(self._pending) >= self.window:
+            await self.settle()  # bounds memory and how much a failed send can hold back
+
+    async def settle(self) -> None:
+        """Wait for every pending send; raise the first failure."""
+        async with self._settling:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                results = await asyncio.gather(*batch, return_exceptions=True)
+                failures = [result for result in results if isinstance(result, BaseException)]
+                if failures:
+                    raise failures[0]
+
+
+pending_sends = PendingSends()
 
 
 class IdempotentProducer(faust_aiokafka.Producer):
@@ -25,13 +91,104 @@ class IdempotentProducer(faust_aiokafka.Producer):
         return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
 
 
-class GenerationSafeConsumer(faust_aiokafka.Consumer):
+class CommitOnlyHandledConsumer(faust_aiokafka.Consumer):
     def ack(self, message: Message) -> bool:
-        if message.generation_id != self.app.consumer_generation_id:
-            return False  # skipped, not processed: let it be redelivered instead of committed
+        if (
+            not self.app.flow_control.is_active()
+            or message.generation_id != self.app.consumer_generation_id
+        ):
+            # Skipped, not handled: forget it instead of committing it.
+            message.acked = True
+            self._unacked_messages.discard(message)
+            return False
         return super().ack(message)
+
+    async def _commit_offsets(
+        self, offsets: Mapping[TP, int], start_new_transaction: bool = True
+    ) -> bool:
+        try:
+            await pending_sends.settle()
+        except Exception as error:
+            # Committing now could skip a complaint whose forward failed: stop instead, and
+            # let the restart redeliver from the last commit.
+            log.error("a send failed; not committing", extra={"error": repr(error)})
+            await self.crash(error)
+            return False
+        before = {tp: self._committed_offset.get(tp) for tp in offsets}
+        committed = await super()._commit_offsets(offsets, start_new_transaction)
+        if not committed:
+            # faust records even a failed commit as done; undo that so the next one retries.
+            for tp, offset in offsets.items():
+                if self._committed_offset.get(tp) == offset:
+                    self._committed_offset[tp] = before[tp]
+        return committed
+
+    def _new_offset(self, tp: TP) -> int | None:
+        acked = self._acked[tp]
+        committed = self._committed_offset[tp]
+        if acked and committed is not None and not self._gap.get(tp) and min(acked) > committed:
+            return None  # the message at the committed offset is not handled yet
+        return super()._new_offset(tp)
+
+    @Service.task
+    async def _stalled_partition_watchdog(self) -> None:
+        stuck_since: dict[TP, tuple[int | None, float]] = {}
+        admin: AIOKafkaAdminClient | None = None
+        try:
+            async for _ in self.itertimer(WATCHDOG_INTERVAL, name="stalled-partitions"):
+                if self.app.rebalancing or not self.app.flow_control.is_active():
+                    stuck_since.clear()
+                    continue
+                try:
+                    if admin is None:
+                        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap())
+                        await admin.start()
+                    for tp, committed in await self._stalled(admin, stuck_since):
+                        log.warning(
+                            "partition stalled behind its committed offset; reading it again",
+                            extra={"topic": tp.topic, "partition": tp.partition},
+                        )
+                        # The broker's committed offset is the truth: faust records a commit
+                        # that failed in a rebalance as done, and would never retry it.
+                        self._committed_offset[tp] = committed
+                        await self.seek(tp, committed or 0)
+                except Exception as error:  # the broker may be restarting: look again later
+                    log.warning("stall watchdog skipped a round", extra={"error": repr(error)})
+        finally:
+            if admin is not None:
+                await admin.close()
+
+    def _bootstrap(self) -> list[str]:
+        return [f"{url.host}:{url.port or 9092}" for url in self.app.conf.broker]
+
+    async def _stalled(
+        self, admin: AIOKafkaAdminClient, stuck_since: dict[TP, tuple[int | None, float]]
+    ) -> list[tuple[TP, int | None]]:
+        acking = self.app.topics.acks_enabled_for
+        partitions = [tp for tp in self.assignment() if acking(tp.topic)]
+        if not partitions:
+            return []
+        ends = await self.highwaters(*partitions)
+        on_broker = await admin.list_consumer_group_offsets(self.app.conf.id)
+        handling = {message.tp for message in list(self._unacked_messages)}
+        now = monotonic()
+        stalled = []
+        for tp in partitions:
+            meta = on_broker.get(TopicPartition(tp.topic, tp.partition))
+            committed = meta.offset if meta is not None and meta.offset >= 0 else None
+            end = ends.get(tp)
+            if end is None or (committed or 0) >= end or tp in handling:
+                stuck_since.pop(tp, None)
+                continue
+            mark = stuck_since.get(tp)
+            if mark is None or mark[0] != committed:
+                stuck_since[tp] = (committed, now)
+            elif now - mark[1] >= STALL_SECONDS:
+                stalled.append((tp, committed))
+                del stuck_since[tp]
+        return stalled
 
 
 class IdempotentTransport(faust_aiokafka.Transport):
     Producer = IdempotentProducer
-    Consumer = GenerationSafeConsumer
+    Consumer = CommitOnlyHandledConsumer

@@ -179,17 +179,7 @@ async def test_a_malformed_message_is_dead_lettered_and_the_next_one_flows(
     "victim",
     [
         "routing",
-        pytest.param(
-            "triage",
-            marks=pytest.mark.xfail(
-                reason=(
-                    "KNOWN BUG, open in issue 4: since triage re-keys through three faust agents,"
-                    " a SIGKILL can lose a few complaints inside faust (offsets committed, never"
-                    " forwarded); routing, notifier and intake keep the guarantee"
-                ),
-                strict=False,
-            ),
-        ),
+        "triage",
         "notifier",
         "intake",
     ],

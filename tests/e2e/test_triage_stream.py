@@ -206,11 +206,6 @@ async def test_duplicates_of_complaints_seen_before_a_restart_are_still_detected
         await dead.stop()
 
 
-@pytest.mark.xfail(
-    reason="KNOWN BUG, not fixed: under load a rebalance sometimes loses 1-3 of 40 complaints in"
-    " the first agent (offset committed, never forwarded); see docs/triage.md",
-    strict=False,
-)
 async def test_two_instances_share_the_partitions_and_a_rebalance_loses_and_doubles_nothing(
     env: dict[str, str],
     decisions: Decisions,
