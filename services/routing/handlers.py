@@ -54,9 +54,8 @@ class CaseNotFound(Exception):
 async def open_case(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
     assert isinstance(event, ComplaintAccepted)
     payload = event.payload
-    rules = await repository.active_rules(conn, payload.category.value)
-    agencies = await repository.agencies(conn)
-    calendar = await repository.calendar(conn)
+    reference = await repository.reference_data(conn)
+    rules, agencies, calendar = reference.rules, reference.agencies, reference.calendar
     assignment = choose_agency(
         rules,
         payload.category.value,
