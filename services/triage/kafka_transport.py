@@ -24,9 +24,10 @@ That makes a dropped message safe but not yet live: faust's fetch loop can still
 fetch in flight while the rebalance seeks overwrites the read offset, and the re-read message
 then looks older than it and is discarded), and faust records a commit that failed in a
 rebalance as done. A watchdog compares each partition with the *broker's* committed offset and
-re-reads it from there when it has messages beyond that offset, nothing of it is being handled,
-and the commit has not moved for `STALL_SECONDS`. A redelivered complaint is absorbed by
-triage's tables (the same complaint id gives the same decision event).
+re-reads it from there when it has messages beyond that offset and the commit has not moved
+for `STALL_SECONDS` while the whole consumer was idle (no message in hand, none finished). A
+redelivered complaint is absorbed by triage's tables (the same complaint id gives the same
+decision event).
 
 Sends are not awaited one by one (`PendingSends`): the consumer settles them all before it
 commits, and stops instead of committing if one failed.
@@ -92,6 +93,8 @@ class IdempotentProducer(faust_aiokafka.Producer):
 
 
 class CommitOnlyHandledConsumer(faust_aiokafka.Consumer):
+    last_progress: float = 0.0  # monotonic time of the last message an agent finished
+
     def ack(self, message: Message) -> bool:
         if (
             not self.app.flow_control.is_active()
@@ -101,7 +104,14 @@ class CommitOnlyHandledConsumer(faust_aiokafka.Consumer):
             message.acked = True
             self._unacked_messages.discard(message)
             return False
+        self.last_progress = monotonic()
         return super().ack(message)
+
+    def _idle(self) -> bool:
+        """No agent holds a message and none finished one for STALL_SECONDS: only then can a
+        partition with messages left be stalled rather than waiting its turn (re-reading a
+        busy consumer's partitions would only add work)."""
+        return not self._unacked_messages and monotonic() - self.last_progress >= STALL_SECONDS
 
     async def _commit_offsets(
         self, offsets: Mapping[TP, int], start_new_transaction: bool = True
@@ -136,7 +146,11 @@ class CommitOnlyHandledConsumer(faust_aiokafka.Consumer):
         admin: AIOKafkaAdminClient | None = None
         try:
             async for _ in self.itertimer(WATCHDOG_INTERVAL, name="stalled-partitions"):
-                if self.app.rebalancing or not self.app.flow_control.is_active():
+                if (
+                    self.app.rebalancing
+                    or not self.app.flow_control.is_active()
+                    or not self._idle()
+                ):
                     stuck_since.clear()
                     continue
                 try:
