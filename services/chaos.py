@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import signal
@@ -29,14 +30,19 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
 
 from services import infra
+from services.intake.whatsapp import sign
+from services.notifier.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INSTANCES = {"intake": 1, "triage": 2, "routing": 2, "notifier": 1}
@@ -125,27 +131,74 @@ class ChaosReport:
         return "\n".join(lines)
 
 
+REGIONS = ("31.71", "32.73", "33.74", "35.78", "34.71", "51.71", "73.71", "12.71", "16.71")
+SYLLABLES = tuple(consonant + vowel for consonant in "bdgjklmnprstw" for vowel in "aiueo")
+
+
+def _name(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(3, 4))).capitalize()
+
+
 def _complaint(index: int, rng: random.Random) -> dict[str, Any]:
+    """A distinct complaint: the places and people in it are made-up words, so two complaints
+    share only the short opening and are not near duplicates of each other."""
     day = rng.randint(1, 28) + (40 if index % 2 else 0)
     birth = f"{day:02d}{rng.randint(1, 12):02d}{rng.randint(60, 99):02d}"
-    nik = f"3171{rng.randint(1, 9):02d}{birth}{index % 9999 + 1:04d}"
+    region = REGIONS[index % len(REGIONS)]
+    nik = f"{region.replace('.', '')}{rng.randint(1, 9):02d}{birth}{index % 9999 + 1:04d}"
     subjects = (
-        "Sertifikat tanah kami di kelurahan",
+        "Sertifikat tanah kami belum terbit di",
         "Ijazah anak saya ditahan sekolah di",
-        "Jalan rusak berlubang besar di depan pasar",
+        "Jalan rusak berlubang besar di",
         "Bantuan sosial PKH keluarga kami berhenti di",
         "Puskesmas menolak melayani pasien BPJS di",
     )
+    places = " ".join(_name(rng) for _ in range(16))
+    month = rng.choice(["Januari", "Maret", "Juni", "Oktober"])
+    story = f"kampung {places}, belum ditangani sejak {rng.randint(1, 28)} {month}."
     return {
         "name": f"Warga Uji {index}",
         "nik": nik,
         "phone": f"0813{index:08d}",
-        "description": (
-            f"{rng.choice(subjects)} wilayah nomor {index} sejak {rng.randint(1, 28)} "
-            f"{rng.choice(['Januari', 'Maret', 'Juni', 'Oktober'])} 2026, sudah dilaporkan "
-            f"ke petugas {rng.randint(1, 999)} tetapi belum ada tindak lanjut."
-        ),
+        "region_code": region,
+        "description": f"{rng.choice(subjects)} {story}",
     }
+
+
+CHANNELS = ("web", "whatsapp", "walk_in")
+WHATSAPP_APP_SECRET = "chaos-app-secret"
+DESK_OFFICER = "chaos-officer:chaos-desk-token"
+
+
+class ChaosRefused(Exception):
+    """Intake answered a 4xx other than 429: the driver's request was wrong, not unlucky."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(f"unexpected {status}: {text[:300]}")
+        self.status, self.text = status, text
+
+
+def whatsapp_text_notification(wa_id: str, message_id: str, text: str) -> bytes:
+    """A WhatsApp Cloud API webhook notification carrying one text message."""
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "6281100000000", "phone_number_id": "1234567890"},
+        "contacts": [{"profile": {"name": "Warga"}, "wa_id": wa_id}],
+        "messages": [
+            {
+                "from": wa_id,
+                "id": message_id,
+                "timestamp": str(int(time.time())),
+                "type": "text",
+                "text": {"body": text},
+            }
+        ],
+    }
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "WABA-ID", "changes": [{"field": "messages", "value": value}]}],
+    }
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 class Chaos:
@@ -163,10 +216,15 @@ class Chaos:
             pg_user="lapor",
         )
         self.instances: dict[str, list[Instance]] = {}
-        self.accepted: list[str] = []
+        self.accepted: list[str] = []  # tracking codes from web and walk-in receipts
+        self.whatsapp_acknowledged = 0  # webhook POSTs answered 200 (one LAPOR# message each)
+        self.whatsapp_codes: list[str] = []
         self.report = ChaosReport()
         self.poison_sent = 0
         self.kills_done = dict.fromkeys(INSTANCES, 0)
+        self.whatsapp: WhatsAppCloudStandIn | None = None
+        self.sms: SmsGatewayStandIn | None = None
+        self.smtp: SmtpStandIn | None = None
 
     def log(self, action: str) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -183,6 +241,15 @@ class Chaos:
             "LAPOR_KAFKA_BOOTSTRAP": self.config.kafka_bootstrap,
             "LAPOR_DATABASE_URL": self.config.database_url,
             "LAPOR_LOG_LEVEL": os.environ.get("LAPOR_CHAOS_LOG_LEVEL", "WARNING"),
+            **await self._start_providers(),
+            # One load generator, one IP: the per-IP limit is for the public, not for this.
+            "LAPOR_INTAKE_RATE_LIMIT_PER_IP_PER_MINUTE": "1000000",
+            "LAPOR_INTAKE_RATE_LIMIT_PER_IP_BURST": "100000",
+            "LAPOR_INTAKE_WHATSAPP_APP_SECRET": WHATSAPP_APP_SECRET,
+            "LAPOR_INTAKE_WHATSAPP_VERIFY_TOKEN": "chaos-verify",
+            "LAPOR_INTAKE_DESK_OFFICERS": DESK_OFFICER,
+            "LAPOR_INTAKE_DESK_HOURS": ",".join(f"{day}=00:00-23:59" for day in range(7)),
+            "LAPOR_INTAKE_DESK_DAILY_QUOTA": str(self.complaints + 10),
         }
         log_dir = self.workdir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -195,36 +262,98 @@ class Chaos:
         self.log("all instances ready: " + ", ".join(f"{s} x{n}" for s, n in INSTANCES.items()))
 
     async def drive(self) -> None:
-        """Submit complaints until `complaints` have been acknowledged with a 2xx."""
+        """Submit complaints on all three channels until `complaints` have been acknowledged:
+        the web API (202 + tracking code), the WhatsApp webhook (200 to a signed `LAPOR#`
+        message) and the walk-in desk (booking, check-in, then the officer's 201 receipt).
+        Every request is retried until acknowledged, as real clients and Meta do."""
         intake = self.instances["intake"][0]
         limits = httpx.Limits(max_connections=16)
-        async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+        async with httpx.AsyncClient(base_url=intake.url, timeout=10, limits=limits) as client:
             queue = list(range(self.complaints))
 
             async def worker() -> None:
                 while queue:
                     index = queue.pop()
                     body = _complaint(index, self.rng)
-                    key = f"chaos-{index}"
-                    while True:  # a real client retries with the same idempotency key
-                        try:
-                            response = await client.post(
-                                f"{intake.url}/v1/complaints",
-                                json=body,
-                                headers={"Idempotency-Key": key},
-                            )
-                        except httpx.HTTPError:
-                            await asyncio.sleep(0.5)
-                            continue
-                        if response.status_code == 202:
-                            self.accepted.append(response.json()["tracking_code"])
-                            break
-                        if response.status_code >= 500:
-                            await asyncio.sleep(0.5)
-                            continue
-                        raise RuntimeError(f"unexpected {response.status_code}: {response.text}")
+                    channel = CHANNELS[index % len(CHANNELS)]
+                    if channel == "web":
+                        self.accepted.append(await self._by_web(client, index, body))
+                    elif channel == "whatsapp":
+                        await self._by_whatsapp(client, index, body)
+                        self.whatsapp_acknowledged += 1
+                    else:
+                        self.accepted.append(await self._by_walk_in(client, body))
 
             await asyncio.gather(*(worker() for _ in range(16)))
+
+    async def _acknowledged(
+        self, client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+    ) -> httpx.Response:
+        """The first 2xx for this request; connection errors, 5xx and 429 are retried."""
+        while True:
+            try:
+                response = await client.request(method, url, **kwargs)
+            except httpx.HTTPError:
+                await asyncio.sleep(0.5)
+                continue
+            if response.is_success:
+                return response
+            if response.status_code == 429:  # rate limited: not acknowledged
+                await asyncio.sleep(float(response.headers.get("Retry-After", 1)))
+                continue
+            if response.status_code >= 500:
+                await asyncio.sleep(0.5)
+                continue
+            raise ChaosRefused(response.status_code, response.text)
+
+    async def _by_web(self, client: httpx.AsyncClient, index: int, body: dict[str, Any]) -> str:
+        response = await self._acknowledged(
+            client, "POST", "/v1/complaints", json=body, headers={"Idempotency-Key": f"c{index}"}
+        )
+        return str(response.json()["tracking_code"])
+
+    async def _by_whatsapp(
+        self, client: httpx.AsyncClient, index: int, body: dict[str, Any]
+    ) -> None:
+        wa_id = f"62857{index:08d}"
+        text = f"LAPOR#{body['name']}#{body['nik']}#Kota Uji#{body['description']}"
+        raw = whatsapp_text_notification(wa_id, f"wamid.CHAOS{index:010d}", text)
+        headers = {
+            "content-type": "application/json",
+            "X-Hub-Signature-256": sign(WHATSAPP_APP_SECRET, raw),
+        }
+        await self._acknowledged(client, "POST", "/webhooks/whatsapp", content=raw, headers=headers)
+
+    async def _by_walk_in(self, client: httpx.AsyncClient, body: dict[str, Any]) -> str:
+        officer = httpx.BasicAuth(*DESK_OFFICER.split(":"))
+        while True:
+            try:
+                today = datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()
+                booking = await self._acknowledged(
+                    client,
+                    "POST",
+                    "/v1/walk-in/bookings",
+                    json={"name": body["name"], "phone": body["phone"], "visit_date": today},
+                )
+                code = booking.json()["booking_code"]
+                await self._acknowledged(
+                    client,
+                    "POST",
+                    "/v1/walk-in/check-ins",
+                    json={"booking_code": code},
+                    auth=officer,
+                )
+                complaint = {key: body[key] for key in ("nik", "description", "region_code")} | {
+                    "booking_code": code
+                }
+                receipt = await self._acknowledged(
+                    client, "POST", "/v1/walk-in/complaints", json=complaint, auth=officer
+                )
+                return str(receipt.json()["tracking_code"])
+            except ChaosRefused as refused:
+                if refused.status == 409 and "not today" in refused.text:
+                    continue  # the run crossed midnight in Jakarta: book again for the new day
+                raise
 
     async def monkey(self, duration: float) -> None:
         """Spread the kills and the infrastructure restarts over the driving time."""
@@ -288,17 +417,31 @@ class Chaos:
         try:
             deadline = time.monotonic() + within
             while time.monotonic() < deadline:
+                self.whatsapp_codes = await self._whatsapp_codes(conn)
+                codes = self.accepted + self.whatsapp_codes
                 settled = await conn.fetchval(
                     "SELECT count(*) FROM intake.complaints WHERE tracking_code = ANY($1)"
                     " AND status NOT IN ('received', 'verified')",
-                    self.accepted,
+                    codes,
                 )
-                if settled == len(self.accepted) and await self._quiet(conn):
+                if (
+                    len(self.whatsapp_codes) >= self.whatsapp_acknowledged
+                    and settled == len(codes)
+                    and await self._quiet(conn)
+                ):
                     return
                 await asyncio.sleep(2)
         finally:
             await conn.close()
         self.log("did not settle in time; checking what is there")
+
+    async def _whatsapp_codes(self, conn: asyncpg.Connection) -> list[str]:
+        """WhatsApp complaints are filed by intake's inbox worker after the 200; the run's
+        database holds no others."""
+        rows = await conn.fetch(
+            "SELECT tracking_code FROM intake.complaints WHERE channel = $1", "whatsapp"
+        )
+        return [row["tracking_code"] for row in rows]
 
     async def _quiet(self, conn: asyncpg.Connection) -> bool:
         from services.messaging.lag import group_progress
@@ -319,8 +462,15 @@ class Chaos:
             check(f"SIGKILLs of {service}", self.kills, done)
         conn = await asyncpg.connect(self.config.database_url)
         try:
-            codes = self.accepted
-            check("complaints acknowledged (2xx)", self.complaints, len(set(codes)))
+            self.whatsapp_codes = await self._whatsapp_codes(conn)
+            codes = self.accepted + self.whatsapp_codes
+            acknowledged = len(set(self.accepted)) + self.whatsapp_acknowledged
+            check("complaints acknowledged (2xx)", self.complaints, acknowledged)
+            check(
+                "WhatsApp complaints filed (one per message)",
+                self.whatsapp_acknowledged,
+                len(self.whatsapp_codes),
+            )
             rows = await conn.fetch(
                 "SELECT c.tracking_code, c.status, count(k.case_id) AS cases"
                 " FROM intake.complaints c"
@@ -333,6 +483,13 @@ class Chaos:
             check(
                 "complaints in a final state", len(codes), sum(r["status"] in final for r in rows)
             )
+            unsettled = [r["tracking_code"] for r in rows if r["status"] not in final]
+            if unsettled:
+                ids = await conn.fetch(
+                    "SELECT complaint_id FROM intake.complaints WHERE tracking_code = ANY($1)",
+                    unsettled[:20],
+                )
+                await self._trace([str(row["complaint_id"]) for row in ids])
             forwarded = [r for r in rows if r["status"] == "forwarded_to_agency"]
             check(
                 "forwarded with exactly one case",
@@ -373,13 +530,76 @@ class Chaos:
         # The poison went to the triaged topic, read by routing, intake and the notifier.
         letters = 0
         for service in ("routing", "intake", "notifier", "triage"):
-            letters += len(await read_dead_letters(self.config.kafka_bootstrap, service))
+            stored = await read_dead_letters(self.config.kafka_bootstrap, service)
+            letters += len(stored)
+            reasons = Counter(letter.headers.get("x-error", "?")[:120] for letter in stored)
+            for reason, count in reasons.most_common(3):
+                self.log(f"dead letters of {service}: {count} x {reason}")
         check("dead letters (= deliberately bad x readers)", self.poison_sent * 3, letters)
+
+    async def _start_providers(self) -> dict[str, str]:
+        """Local stand-ins for WhatsApp, the SMS gateway and SMTP, so the notifier delivers
+        for real instead of dead-lettering every notification as undeliverable."""
+        self.whatsapp, self.sms = WhatsAppCloudStandIn(), SmsGatewayStandIn()
+        await self.whatsapp.serve(_free_port())
+        await self.sms.serve(_free_port())
+        smtp_port = _free_port()
+        self.smtp = SmtpStandIn(smtp_port)
+        self.smtp.start()
+        return {
+            "LAPOR_NOTIFIER_WHATSAPP_API_URL": self.whatsapp.url,
+            "LAPOR_NOTIFIER_WHATSAPP_PHONE_NUMBER_ID": self.whatsapp.phone_number_id,
+            "LAPOR_NOTIFIER_WHATSAPP_TOKEN": self.whatsapp.token,
+            "LAPOR_NOTIFIER_SMS_GATEWAY_URL": f"{self.sms.url}/sms",
+            "LAPOR_NOTIFIER_SMS_GATEWAY_TOKEN": self.sms.token,
+            "LAPOR_NOTIFIER_SMTP_HOST": "127.0.0.1",
+            "LAPOR_NOTIFIER_SMTP_PORT": str(smtp_port),
+        }
+
+    async def _trace(self, complaint_ids: list[str]) -> None:
+        """Where each unsettled complaint was last seen: every topic of the run, scanned."""
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.config.kafka_bootstrap, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            prefix = os.environ.get("LAPOR_TOPIC_PREFIX", "")
+            for topic in sorted(t for t in await consumer.topics() if t.startswith(prefix)):
+                count = consumer.partitions_for_topic(topic) or set()
+                partitions = [TopicPartition(topic, p) for p in sorted(count)]
+                if not partitions:
+                    continue
+                ends = await consumer.end_offsets(partitions)
+                consumer.assign(partitions)
+                await consumer.seek_to_beginning(*partitions)
+                seen: list[str] = []
+                while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+                    for tp, records in (await consumer.getmany(timeout_ms=500)).items():
+                        for record in records:
+                            raw = (record.value or b"") + (record.key or b"")
+                            for complaint_id in complaint_ids:
+                                if complaint_id.encode() in raw:
+                                    seen.append(
+                                        f"{complaint_id[:8]}@{tp.partition}:{record.offset}"
+                                    )
+                if seen:
+                    self.log(f"trace {topic}: {', '.join(seen[:10])}")
+        except Exception as error:  # a diagnostic: never fail the report over it
+            self.log(f"trace failed: {error!r}")
+        finally:
+            await consumer.stop()
 
     async def teardown(self) -> None:
         for group in self.instances.values():
             for instance in group:
                 instance.terminate()
+        if self.smtp is not None:
+            self.smtp.stop()
+        for provider in (self.sms, self.whatsapp):
+            if provider is not None:
+                await provider.stop()
         await asyncio.to_thread(infra.down, self.config)
 
     async def run(self) -> ChaosReport:
@@ -406,7 +626,8 @@ class Chaos:
             await self.monkey(expected_duration)
             await driver
             elapsed = time.monotonic() - started
-            self.log(f"{len(self.accepted)} complaints acknowledged in {elapsed:.0f}s")
+            total = len(self.accepted) + self.whatsapp_acknowledged
+            self.log(f"{total} complaints acknowledged on three channels in {elapsed:.0f}s")
             await self.settle()
             stop_watchdog.set()
             await watchdog

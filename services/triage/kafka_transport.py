@@ -136,9 +136,15 @@ class CommitOnlyHandledConsumer(faust_aiokafka.Consumer):
     def _new_offset(self, tp: TP) -> int | None:
         acked = self._acked[tp]
         committed = self._committed_offset[tp]
-        if acked and committed is not None and not self._gap.get(tp) and min(acked) > committed:
+        if acked and committed is not None and min(acked) > committed:
             return None  # the message at the committed offset is not handled yet
         return super()._new_offset(tp)
+
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        """faust counts offsets it jumped over as acked (meant for compacted topics and
+        transaction markers). Triage reads neither, so a jump here can only be messages it
+        dropped (a stale read offset) or, when no commit is known yet, the very message being
+        delivered: never count those as handled."""
 
     @Service.task
     async def _stalled_partition_watchdog(self) -> None:
