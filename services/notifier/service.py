@@ -1,5 +1,5 @@
 """Wires notifier's adapters into a runnable service: the consumer records what to send, the
-sender background job sends it, the HTTP API takes opt-outs."""
+sender background job sends it, the HTTP API takes opt-outs (behind bearer tokens)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import httpx
 from schemas.topics import CASES, COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED, WHATSAPP_STATUSES
 from services.messaging.deadletter import DeadLetterPublisher
 from services.messaging.runtime import ServiceRuntime, Settings
-from services.notifier.api import create_app
+from services.notifier.api import ApiAccess, ApiSettings, create_app
 from services.notifier.channels import ChannelSettings, build_adapters
 from services.notifier.domain import RateLimit, RetryPolicy
 from services.notifier.handlers import HANDLERS
@@ -71,7 +71,7 @@ def build(settings: Settings) -> ServiceRuntime:
         assert runtime.pool is not None
         return runtime.pool
 
-    runtime.app = create_app(pool)
+    runtime.app = create_app(pool, ApiAccess.from_settings(ApiSettings()))
 
     async def sender(stop: asyncio.Event) -> None:
         assert runtime.pool is not None and runtime.producer is not None

@@ -48,7 +48,7 @@ class AgencyRow(BaseModel):
     agency_code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9.\-]{1,40}$")
     name: str = Field(min_length=3, max_length=200)
     level: str = Field(pattern="^(national|province|regency|desk)$")
-    region_code: str | None = Field(default=None, pattern=r"^\d{2}(\.\d{2})?$")
+    region_code: str | None = Field(default=None, pattern=r"^[0-9]{2}(\.[0-9]{2})?$")
     via_sp4n: bool = True
     intake_method: str = Field(default="sp4n", pattern="^(sp4n|email|letter|desk)$")
     contact_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -209,6 +209,18 @@ async def test_an_officer_never_reads_or_changes_another_agencys_case(
             f"/v1/desk/cases/{case_id}/{action}", json={"note": "x"}, headers=stranger
         )
         assert response.status_code == 404, (action, response.text)
+    dispose = f"/v1/desk/cases/{case_id}/dispose"
+    handed = {"agency_code": "PEMDA-31.71"}
+    # disposing is Setwapres' own admins' work, and only for cases in the manual queue
+    assert (await api.post(dispose, json=handed, headers=stranger)).status_code == 403
+    assert (await api.post(dispose, json=handed, headers=auth("officer-atr"))).status_code == 403
+    assert (
+        await api.post(dispose, json=handed, headers=auth("admin-setwapres"))
+    ).status_code == 404
+    # an administrator is still scoped to their own agency's desk
+    setwapres = auth("admin-setwapres")
+    assert (await api.get(f"/v1/desk/cases/{case_id}", headers=setwapres)).status_code == 404
+    assert str(case_id) not in (await api.get("/v1/desk/cases", headers=setwapres)).text
     assert (await api.get(f"/open311/v2/requests/{code}.json", headers=stranger)).status_code == 404
     assert code not in (await api.get("/open311/v2/requests.json", headers=stranger)).text
     assert (
@@ -226,6 +238,9 @@ async def test_an_officer_never_reads_or_changes_another_agencys_case(
     assert (await api.get(f"/v1/desk/cases/{case_id}", headers=retired)).status_code == 401
     # nothing changed
     assert await pool.fetchval("SELECT status FROM cases WHERE case_id = $1", case_id) == "assigned"
+    assert await pool.fetchval("SELECT agency_code FROM cases WHERE case_id = $1", case_id) == (
+        "ATR-BPN"
+    )
     assert await pool.fetchval("SELECT count(*) FROM case_history WHERE case_id = $1", case_id) == 1
 
 

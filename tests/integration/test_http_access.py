@@ -1,0 +1,262 @@
+"""Authentication and authorisation of routing's and notifier's HTTP APIs, route by route.
+
+The route lists come from each app's own OpenAPI document, so a route added later without a
+token check fails here unless it is added to the short, reviewed list of public routes.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from schemas.events import Category, Channel, ComplaintAccepted, ComplaintAcceptedPayload, Priority
+from services.messaging.database import create_pool, migrate
+from services.notifier.api import ApiAccess
+from services.notifier.api import create_app as notifier_app
+from services.routing import repository
+from services.routing.api import create_app as routing_app
+from services.routing.handlers import open_case
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+# Reviewed: these hold no personal data and no case (see test_public_statistics_...).
+ROUTING_PUBLIC = {
+    ("GET", "/open311/v2/services.json"),
+    ("GET", "/v1/stats"),
+    ("GET", "/stats"),
+}
+ROUTING_ADMIN = {
+    ("GET", "/v1/rules"),
+    ("POST", "/v1/rules"),
+    ("GET", "/v1/rules/{rule_id}/versions"),
+    ("PUT", "/v1/rules/{rule_id}"),
+    ("GET", "/v1/calendar/overrides"),
+    ("PUT", "/v1/calendar/overrides/{day}"),
+    ("DELETE", "/v1/calendar/overrides/{day}"),
+    ("POST", "/v1/desk/cases/{case_id}/dispose"),
+}
+NOTIFIER_OPERATOR_ONLY = {
+    ("POST", "/v1/opt-outs"),
+    ("POST", "/v1/opt-ins"),
+    ("GET", "/v1/complaints/{complaint_id}/notifications"),
+}
+PATH_VALUES = {
+    "case_id": str(uuid.uuid4()),
+    "complaint_id": str(uuid.uuid4()),
+    "rule_id": "no-such-rule",  # so an allowed PUT answers 404 and changes nothing
+    "day": "2026-12-02",
+    "service_request_id": "LPR-0000-0000-000",
+}
+
+
+def operations(app: FastAPI) -> list[tuple[str, str]]:
+    return [
+        (method.upper(), path)
+        for path, item in app.openapi()["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda match: PATH_VALUES[match.group(1)], path)
+
+
+async def call(
+    api: httpx.AsyncClient, method: str, path: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    body: dict[str, Any] | None = {} if method in {"POST", "PUT"} else None
+    return await api.request(method, concrete(path), json=body, headers=headers)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --------------------------------------------------------------------------- routing
+
+
+@pytest.fixture(scope="module")
+async def routing_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, "routing_access")
+    await migrate(pool, "routing_access", ROOT / "services" / "routing" / "migrations")
+    async with pool.acquire() as conn:
+        for officer_id, agency, role in (
+            ("officer-atr", "ATR-BPN", "officer"),
+            ("admin-atr", "ATR-BPN", "admin"),  # an admin, but not Setwapres'
+            ("officer-setwapres", "SETWAPRES", "officer"),
+            ("admin-setwapres", "SETWAPRES", "admin"),
+        ):
+            await repository.create_officer(conn, officer_id, agency, f"token-{officer_id}", role)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def routing(routing_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=routing_app(lambda: routing_pool))
+    async with httpx.AsyncClient(transport=transport, base_url="http://routing") as client:
+        yield client
+
+
+async def test_every_routing_route_but_the_public_ones_needs_an_officer_token(
+    routing: httpx.AsyncClient,
+) -> None:
+    app = routing_app(lambda: None)  # type: ignore[arg-type,return-value]
+    found = operations(app)
+    assert ROUTING_PUBLIC <= set(found) and ROUTING_ADMIN <= set(found)
+    document = app.openapi()
+    for method, path in found:
+        declared = document["paths"][path][method.lower()]
+        if (method, path) in ROUTING_PUBLIC:
+            assert "security" not in declared, (method, path)
+            assert (await call(routing, method, path)).status_code == 200, (method, path)
+            continue
+        assert declared.get("security") and "401" in declared["responses"], (method, path)
+        for headers in (
+            None,
+            bearer("token-nobody"),
+            bearer(""),
+            {"Authorization": "Basic b2ZmaWNlci1hdHI6dG9rZW4tb2ZmaWNlci1hdHI="},
+            {"Authorization": "token-officer-atr"},  # no scheme
+        ):
+            response = await call(routing, method, path, headers)
+            assert response.status_code == 401, (method, path, headers, response.text)
+            assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_the_api_key_query_parameter_works_for_open311_only(
+    routing: httpx.AsyncClient,
+) -> None:
+    key = "?api_key=token-officer-atr"
+    assert (await routing.get(f"/open311/v2/requests.json{key}")).status_code == 200
+    # elsewhere a token in the URL is refused: URLs end up in proxies' and browsers' logs
+    assert (await routing.get(f"/v1/desk/cases{key}")).status_code == 401
+    assert (await routing.get("/v1/rules?api_key=token-admin-setwapres")).status_code == 401
+
+
+async def test_rules_calendar_and_disposition_are_for_setwapres_admins_only(
+    routing: httpx.AsyncClient,
+) -> None:
+    for method, path in sorted(ROUTING_ADMIN):
+        for refused in ("officer-atr", "admin-atr", "officer-setwapres"):
+            response = await call(routing, method, path, bearer(f"token-{refused}"))
+            assert response.status_code == 403, (method, path, refused, response.text)
+        allowed = await call(routing, method, path, bearer("token-admin-setwapres"))
+        assert allowed.status_code not in (401, 403), (method, path, allowed.text)
+
+
+async def test_public_statistics_hold_no_personal_data_and_no_case(
+    routing_pool: asyncpg.Pool, routing: httpx.AsyncClient
+) -> None:
+    complaint_id = uuid.uuid4()
+    summary = "Rumah Ibu Siti Aminah di Jl. Melati 7 digusur tanpa ganti rugi"
+    event = ComplaintAccepted(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="triage",
+        payload=ComplaintAcceptedPayload(
+            tracking_code="LPR-STAT-PRIV-ACY",
+            channel=Channel.WHATSAPP,
+            category=Category.LAND,
+            priority=Priority.NORMAL,
+            region_code="32.73.05",
+            summary=summary,
+        ),
+    )
+    async with routing_pool.acquire() as conn, conn.transaction():
+        (assigned,) = await open_case(event, conn)
+    figures = (await routing.get("/v1/stats")).json()
+    page = (await routing.get("/stats")).text
+    for text in (str(figures), page):
+        for secret in ("LPR-STAT-PRIV-ACY", "Siti", "Melati", str(assigned.payload.case_id)):
+            assert secret not in text
+        assert str(complaint_id) not in text
+    assert set(figures) == {
+        "generated_at",
+        "total_cases",
+        "by_channel",
+        "by_category",
+        "by_region",
+        "by_status",
+        "by_agency",
+        "deadline_compliance",
+        "daily_new_cases",
+    }
+    # regions only down to the province, so a small regency's count names nobody
+    assert all(re.fullmatch(r"\d{2}|unknown", region) for region in figures["by_region"])
+    assert figures["by_region"]["32"] >= 1
+
+
+# --------------------------------------------------------------------------- notifier
+
+
+@pytest.fixture(scope="module")
+async def notifier_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, "notifier_access")
+    await migrate(pool, "notifier_access", ROOT / "services" / "notifier" / "migrations")
+    yield pool
+    await pool.close()
+
+
+def notifier_client(pool: asyncpg.Pool, access: ApiAccess | None) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=notifier_app(lambda: pool, access))
+    return httpx.AsyncClient(transport=transport, base_url="http://notifier")
+
+
+ACCESS = ApiAccess.from_config("desk-ops:operator-token", "sms-gateway:gateway-token")
+
+
+async def test_every_notifier_route_needs_a_token(notifier_pool: asyncpg.Pool) -> None:
+    app = notifier_app(lambda: notifier_pool, ACCESS)
+    document = app.openapi()
+    found = operations(app)
+    assert NOTIFIER_OPERATOR_ONLY <= set(found)
+    async with notifier_client(notifier_pool, ACCESS) as api:
+        for method, path in found:
+            declared = document["paths"][path][method.lower()]
+            assert declared.get("security") and "401" in declared["responses"], (method, path)
+            for headers in (None, bearer("operator-token-but-wrong"), bearer("desk-ops")):
+                response = await call(api, method, path, headers)
+                assert response.status_code == 401, (method, path, headers, response.text)
+
+
+async def test_without_configured_tokens_the_notifier_refuses_everyone(
+    notifier_pool: asyncpg.Pool,
+) -> None:
+    async with notifier_client(notifier_pool, None) as api:
+        for method, path in operations(notifier_app(lambda: notifier_pool)):
+            for headers in (None, bearer("operator-token"), bearer("")):
+                response = await call(api, method, path, headers)
+                assert response.status_code == 401, (method, path, headers)
+
+
+async def test_the_sms_gateway_token_only_posts_inbound_texts(notifier_pool: asyncpg.Pool) -> None:
+    address = {"address": "+6281398765432"}
+    async with notifier_client(notifier_pool, ACCESS) as api:
+        gateway, operator = bearer("gateway-token"), bearer("operator-token")
+        for method, path in sorted(NOTIFIER_OPERATOR_ONLY):
+            response = await call(api, method, path, gateway)
+            assert response.status_code == 403, (method, path, response.text)
+        texted = await api.post(
+            "/v1/inbound-texts", json={**address, "text": "STOP"}, headers=gateway
+        )
+        assert texted.status_code == 200 and texted.json() == {"action": "opted_out"}
+        # operators may do everything
+        assert (await api.post("/v1/opt-ins", json=address, headers=operator)).status_code == 200
+        assert (await api.post("/v1/opt-outs", json=address, headers=operator)).status_code == 201
+        texted = await api.post(
+            "/v1/inbound-texts", json={**address, "text": "MULAI"}, headers=operator
+        )
+        assert texted.json() == {"action": "opted_in"}
+        history = await api.get(f"/v1/complaints/{uuid.uuid4()}/notifications", headers=operator)
+        assert history.status_code == 200 and history.json() == []
