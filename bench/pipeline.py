@@ -264,6 +264,9 @@ class Pipeline:
                 "LAPOR_DATABASE_URL": self.database_url,
                 "LAPOR_HTTP_PORT": str(port),
                 "LAPOR_LOG_LEVEL": "WARNING",
+                # The HTTP phase is one client at saturation: lift intake's per-IP limit.
+                "LAPOR_INTAKE_RATE_LIMIT_PER_IP_PER_MINUTE": "100000000",
+                "LAPOR_INTAKE_RATE_LIMIT_PER_IP_BURST": "1000000",
             }
             log = (self.log_dir / f"{service}.log").open("ab")
             self.processes[service] = subprocess.Popen(

@@ -125,6 +125,14 @@ _TEXTS: dict[Language, dict[str, str]] = {
         "follow_up_done": "Tambahan untuk laporan {code} sudah kami terima.",
         "status": "Status laporan {code}: {status}.",
         "status_unknown": "Kami tidak menemukan laporan dengan nomor itu. Periksa lagi nomornya.",
+        "too_many_messages": (
+            "Anda mengirim terlalu banyak pesan. Pesan berikutnya dalam satu jam ini tidak kami"
+            " proses; silakan lanjutkan nanti."
+        ),
+        "too_many_reports": (
+            "Sudah terlalu banyak laporan dari nomor atau NIK ini dalam satu jam terakhir, jadi"
+            " laporan ini belum kami terima. Silakan kirim lagi nanti."
+        ),
         "cancelled": "Laporan dibatalkan. Kirim pesan apa saja untuk memulai lagi.",
         "bad_name": "Nama harus 2 sampai 200 huruf. Siapa nama lengkap Anda sesuai KTP?",
         "bad_nik": "NIK belum benar ({reason}). Mohon kirim 16 angka NIK sesuai KTP.",
@@ -198,6 +206,14 @@ _TEXTS: dict[Language, dict[str, str]] = {
         "follow_up_done": "We have added this to report {code}.",
         "status": "Status of report {code}: {status}.",
         "status_unknown": "We found no report with that code. Please check it.",
+        "too_many_messages": (
+            "You have sent too many messages. We will not process more from this number for"
+            " an hour; please continue later."
+        ),
+        "too_many_reports": (
+            "Too many reports from this number or NIK in the last hour, so this one was not"
+            " taken. Please send it again later."
+        ),
         "cancelled": "Your report was discarded. Send any message to start again.",
         "bad_name": "A name has 2 to 200 letters. What is your full name as on your KTP?",
         "bad_nik": "That NIK is not right ({reason}). Please send the 16 digits on your KTP.",

@@ -25,6 +25,27 @@ class IntakeSettings(BaseSettings):
     max_attachment_bytes: int = 5 * 1024 * 1024
     max_attachments: int = 5
 
+    # Request bodies other than uploads and the webhook (JSON, plain forms): 413 above this.
+    max_request_bytes: int = 256 * 1024
+
+    # Per client IP: a token bucket in this process's memory, so behind a load balancer each
+    # instance limits on its own. The webhook, /healthz, /readyz and /metrics are exempt.
+    rate_limit_per_ip_per_minute: float = 60.0
+    rate_limit_per_ip_burst: int = 30
+    rate_limit_tracked_clients: int = 100_000
+    # Per reporter, counted in PostgreSQL (holds across instances); 0 switches a limit off.
+    complaints_per_reporter_per_hour: int = 5  # per phone and per NIK, every channel
+    one_time_codes_per_contact_per_hour: int = 5  # per destination phone or email
+    whatsapp_messages_per_sender_per_hour: int = 60  # beyond it: stored, not answered
+    # Keys the hashes the per-reporter counters store instead of the phone or NIK.
+    reporter_hash_key: str = "change-me"
+
+    # Browsers: origins allowed to call the API cross-site ("https://a.id,https://b.id");
+    # empty allows none. The HMAC key of the forms' CSRF tokens; empty: a random key per
+    # process (set one when several instances serve the same site).
+    cors_allowed_origins: str = ""
+    form_key: str = ""
+
     # Walk-in desk: officers as "officer_id:token,officer_id:token"; opening hours per
     # weekday (Mon=0) as "HH:MM-HH:MM"; closed days are absent.
     desk_officers: str = ""
@@ -40,6 +61,13 @@ class IntakeSettings(BaseSettings):
             opens, _, closes = span.partition("-")
             hours[int(day)] = (time.fromisoformat(opens), time.fromisoformat(closes))
         return hours
+
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allowed_origins.split(",") if origin.strip()]
+
+    def upload_request_max_bytes(self) -> int:
+        # Room for one file too many or too large, so the form can say which, not just 413.
+        return (self.max_attachments + 1) * self.max_attachment_bytes + self.max_request_bytes
 
     def officers(self) -> dict[str, str]:
         pairs = (item.split(":", 1) for item in self.desk_officers.split(",") if ":" in item)

@@ -3,6 +3,8 @@ English on ?lang=en), its receipt, and a status lookup. No JavaScript is needed.
 
 Errors are shown field by field, both next to the field and in a summary at the top that
 links to it. A hidden form token is the idempotency key, so a double submit files once.
+Every form POST carries a CSRF token bound to a cookie (`guards.FormGuard`); the pages use no
+inline script or style, so the Content-Security-Policy can forbid both.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from schemas.events import Attachment, Channel
-from services.intake import filing, repository
+from services.intake import csrf, filing, repository, throttle
 from services.intake.domain import Submission
+from services.intake.guards import FormGuard
+from services.intake.limits import retry_after_seconds
 from services.intake.settings import IntakeSettings
 from services.intake.tracking import InvalidTrackingCode, normalise_tracking_code
 
@@ -30,6 +34,7 @@ TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html"]),
 )
+STYLESHEET = (Path(__file__).parent / "templates" / "lapor.css").read_text()
 
 # What a file must start with to be the type it claims; anything else is refused.
 SIGNATURES: dict[str, tuple[bytes, ...]] = {
@@ -122,6 +127,16 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "update_done": "Tambahan Anda sudah kami terima dan diteruskan bersama laporan.",
         "update_empty": "Tulis keterangan atau lampirkan dokumen.",
         "proof_missing": "Isi nomor HP yang terdaftar atau kode sekali pakai.",
+        "refused_title": "Formulir tidak dapat diterima",
+        "refused": (
+            "Formulir ini sudah kedaluwarsa atau tidak dikirim dari situs ini. Isian Anda belum"
+            " kami simpan: buka formulirnya lagi lalu kirim ulang."
+        ),
+        "refused_back": "Buka formulir lagi",
+        "too_many": (
+            "Sudah terlalu banyak laporan dari nomor HP atau NIK ini dalam satu jam terakhir."
+            " Coba lagi dalam {minutes} menit."
+        ),
     },
     "en": {
         "nav": "Navigation",
@@ -170,6 +185,16 @@ _TEXTS: dict[str, dict[str, Any]] = {
         "update_done": "We have received your addition; it travels with your report.",
         "update_empty": "Write something or attach a document.",
         "proof_missing": "Give the phone number on file or a one-time code.",
+        "refused_title": "This form cannot be accepted",
+        "refused": (
+            "This form has expired or was not sent from this site. Nothing was saved: open"
+            " the form again and send it once more."
+        ),
+        "refused_back": "Open the form again",
+        "too_many": (
+            "Too many reports from this phone number or NIK in the last hour. Try again in"
+            " {minutes} minutes."
+        ),
     },
 }
 # Bahasa Indonesia for the validation messages the edge checks produce.
@@ -279,23 +304,46 @@ def web_router(pool: Callable[[], asyncpg.Pool], settings: IntakeSettings) -> AP
     from services.intake.api import ComplaintRequest  # the JSON API's validation, shared
 
     router = APIRouter(include_in_schema=False)
+    forms = FormGuard(settings)
     upload_hint = {
         "count": settings.max_attachments,
         "mb": settings.max_attachment_bytes // (1024 * 1024),
     }
 
-    def form_page(lang: str, values: dict[str, Any], errors: dict[str, str], token: str) -> Any:
+    def form_page(
+        request: Request,
+        lang: str,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        token: str,
+        status_code: int | None = None,
+    ) -> Response:
         hints = dict(_TEXTS[lang]["hints"])
         hints["attachments"] = hints["attachments"].format(**upload_hint)
-        return render(
-            "form.html",
-            lang,
-            status_code=422 if errors else 200,
-            texts={"hints": hints},
-            title=_TEXTS[lang]["form_title"],
-            values=values,
-            errors=errors,
-            form_token=token,
+        return forms.page(
+            request,
+            lambda csrf_token: render(
+                "form.html",
+                lang,
+                status_code=status_code or (422 if errors else 200),
+                texts={"hints": hints},
+                title=_TEXTS[lang]["form_title"],
+                values=values,
+                errors=errors,
+                form_token=token,
+                csrf_token=csrf_token,
+            ),
+        )
+
+    def refused(lang: str, back: str) -> HTMLResponse:
+        texts = _TEXTS[lang]
+        return render("refused.html", lang, 403, title=texts["refused_title"], back=back)
+
+    @router.get("/static/lapor.css")
+    async def stylesheet() -> Response:
+        # A file, not an inline <style>: the CSP allows styles from this origin only.
+        return Response(
+            STYLESHEET, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"}
         )
 
     @router.get("/", response_class=RedirectResponse)
@@ -304,7 +352,7 @@ def web_router(pool: Callable[[], asyncpg.Pool], settings: IntakeSettings) -> AP
 
     @router.get("/lapor", response_class=HTMLResponse)
     async def complaint_form(request: Request) -> Any:
-        return form_page(_language(request), {}, {}, str(uuid.uuid4()))
+        return form_page(request, _language(request), {}, {}, str(uuid.uuid4()))
 
     @router.post("/lapor", response_class=HTMLResponse)
     async def submit_form(request: Request) -> Response:
@@ -312,6 +360,8 @@ def web_router(pool: Callable[[], asyncpg.Pool], settings: IntakeSettings) -> AP
             max_files=settings.max_attachments + 5, max_fields=50, max_part_size=64 * 1024
         )
         lang = _language(request, form.get("language"))
+        if not forms.passes(request, form.get(csrf.FIELD)):
+            return refused(lang, f"/lapor?lang={lang}")
         values: dict[str, Any] = {
             name: str(form.get(name) or "").strip()
             for name in TEXT_FIELDS
@@ -341,11 +391,20 @@ def web_router(pool: Callable[[], asyncpg.Pool], settings: IntakeSettings) -> AP
         if upload_error:
             errors["attachments"] = upload_error
         if errors or body is None:
-            return form_page(lang, values, errors, token)
+            return form_page(request, lang, values, errors, token)
         fingerprint = hashlib.sha256(
             (body.model_dump_json() + "".join(a.attachment_id for a, _ in uploads)).encode()
         ).hexdigest()
         async with pool().acquire() as conn:
+            wait = await throttle.admit_complaint(
+                conn, settings, phone=body.phone, nik=body.nik, idempotency_key=f"form:{token}"
+            )
+            if wait:
+                minutes = -(-retry_after_seconds(wait) // 60)
+                error = {"nik": _TEXTS[lang]["too_many"].format(minutes=minutes)}
+                page = form_page(request, lang, values, error, token, status_code=429)
+                page.headers["Retry-After"] = str(retry_after_seconds(wait))
+                return page
             filed = await filing.file_complaint(
                 conn,
                 Submission(
@@ -363,20 +422,24 @@ def web_router(pool: Callable[[], asyncpg.Pool], settings: IntakeSettings) -> AP
                 if lang == "id"
                 else "This form was already sent with other content; check and send again."
             )
-            return form_page(lang, values, {"description": message}, str(uuid.uuid4()))
+            return form_page(request, lang, values, {"description": message}, str(uuid.uuid4()))
         return RedirectResponse(f"/lapor/terima/{filed.tracking_code}?lang={lang}", status_code=303)
 
     @router.get("/lapor/tambah", response_class=HTMLResponse)
     async def update_form(request: Request, kode: str = "") -> Any:
         lang = _language(request)
-        return render(
-            "update.html",
-            lang,
-            title=_TEXTS[lang]["update_title"],
-            values={"kode": kode[:40]},
-            errors={},
-            form_token=str(uuid.uuid4()),
-            done=False,
+        return forms.page(
+            request,
+            lambda csrf_token: render(
+                "update.html",
+                lang,
+                title=_TEXTS[lang]["update_title"],
+                values={"kode": kode[:40]},
+                errors={},
+                form_token=str(uuid.uuid4()),
+                csrf_token=csrf_token,
+                done=False,
+            ),
         )
 
     @router.post("/lapor/tambah", response_class=HTMLResponse)
@@ -385,6 +448,8 @@ def web_router(pool: Callable[[], asyncpg.Pool], settings: IntakeSettings) -> AP
             max_files=settings.max_attachments + 5, max_fields=20, max_part_size=64 * 1024
         )
         lang = _language(request)
+        if not forms.passes(request, form.get(csrf.FIELD)):
+            return refused(lang, f"/lapor/tambah?lang={lang}")
         texts = _TEXTS[lang]
         values = {
             name: str(form.get(name) or "").strip()[:20_000]
@@ -410,16 +475,20 @@ def web_router(pool: Callable[[], asyncpg.Pool], settings: IntakeSettings) -> AP
             if record is None:
                 errors["kode"] = texts["not_found"]
 
-        def page(status: int, done: bool = False) -> HTMLResponse:
-            return render(
-                "update.html",
-                lang,
-                status_code=status,
-                title=texts["update_title"],
-                values=values,
-                errors=errors,
-                form_token=values["form_token"] or str(uuid.uuid4()),
-                done=done,
+        def page(status: int, done: bool = False) -> Response:
+            return forms.page(
+                request,
+                lambda csrf_token: render(
+                    "update.html",
+                    lang,
+                    status_code=status,
+                    title=texts["update_title"],
+                    values=values,
+                    errors=errors,
+                    form_token=values["form_token"] or str(uuid.uuid4()),
+                    csrf_token=csrf_token,
+                    done=done,
+                ),
             )
 
         if errors or record is None:
