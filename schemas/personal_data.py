@@ -2,12 +2,19 @@
 
 A field typed `PersonalStr` carries `"x-personal-data": true` in its JSON Schema and in the
 pydantic field metadata. `masked()` walks any model and replaces those values, so logs and
-dead-letter inspection never print a NIK, phone number, name, email or address. Field-level
-encryption can hook into the same marker later.
+dead-letter inspection never print a NIK, phone number, name, email or address.
+
+The same marker drives field-level encryption (UU PDP, crypto-shredding): producers seal every
+personal field with the reporter's data key before the event is stored or published
+(`services.messaging.field_crypto`, `services.messaging.keystore`). A sealed value is a
+self-describing string, `pd1:<key_id>:<base64url(nonce | AES-256-GCM ciphertext)>`; only
+services that need the plain value open it. A plain string is still a valid value (older
+events, tests), so the schema stays `str`. See docs/personal-data.md.
 """
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from functools import cache
 from typing import Annotated, Any, get_args, get_origin
@@ -16,9 +23,30 @@ from pydantic import BaseModel, Field
 from pydantic.fields import FieldInfo
 
 PERSONAL_DATA_KEY = "x-personal-data"
+ENCODING_KEY = "x-personal-data-encoding"
 MASK = "***"
+SEALED_PREFIX = "pd1:"
+SEALED_FORMAT = (
+    "pd1:<key_id>:<base64url(nonce|ciphertext)> (AES-256-GCM with the reporter's data key;"
+    " see docs/personal-data.md), or plain text from producers that do not seal"
+)
 
-PersonalStr = Annotated[str, Field(json_schema_extra={PERSONAL_DATA_KEY: True})]
+PersonalStr = Annotated[
+    str, Field(json_schema_extra={PERSONAL_DATA_KEY: True, ENCODING_KEY: SEALED_FORMAT})
+]
+
+_SEALED = re.compile(r"^pd1:([0-9a-f]{32}):[A-Za-z0-9_-]+$")
+
+
+def is_sealed(value: object) -> bool:
+    """True for a sealed personal-data value (it may or may not still be readable)."""
+    return isinstance(value, str) and _SEALED.match(value) is not None
+
+
+def sealed_key_id(value: object) -> str | None:
+    """The data key a sealed value names (not secret: it names the key, not the person)."""
+    match = _SEALED.match(value) if isinstance(value, str) else None
+    return match.group(1) if match else None
 
 
 def _marks_personal(meta: object) -> bool:

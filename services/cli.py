@@ -31,6 +31,12 @@ routing_cli = typer.Typer(
     help="Routing: the agency directory and desk officers.", no_args_is_help=True
 )
 cli.add_typer(routing_cli, name="routing")
+reporter_cli = typer.Typer(help="Reporters' personal data (UU PDP).", no_args_is_help=True)
+cli.add_typer(reporter_cli, name="reporter")
+keys_cli = typer.Typer(
+    help="Data keys and master keys (see docs/personal-data.md).", no_args_is_help=True
+)
+cli.add_typer(keys_cli, name="keys")
 
 SERVICE_PORTS = {"intake": 8000, "triage": 8001, "routing": 8002, "notifier": 8003}
 
@@ -344,7 +350,9 @@ def routing_load_agencies(
 def routing_add_officer(
     agency_code: str,
     officer_id: str,
-    admin: Annotated[bool, typer.Option(help="May edit rules and the calendar.")] = False,
+    admin: Annotated[
+        bool, typer.Option(help="May edit rules and the calendar (SETWAPRES officers only).")
+    ] = False,
 ) -> None:
     """Create a desk officer scoped to one agency and print their token (shown only once)."""
     from services.routing.directory import add_officer_cli
@@ -360,6 +368,99 @@ def routing_add_officer(
 
 def _database_url() -> str:
     return infra.InfraConfig.from_env().database_url
+
+
+async def _with_keystore(work):  # type: ignore[no-untyped-def]
+    """Run `work(keystore, conn)` on a connection to the shared keystore schema."""
+    import asyncpg
+
+    from services.messaging.keystore import Keystore
+
+    keys = Keystore.from_env()
+    conn = await asyncpg.connect(os.environ.get("LAPOR_DATABASE_URL", _database_url()))
+    try:
+        await Keystore.ensure(conn)
+        return await work(keys, conn)
+    finally:
+        await conn.close()
+
+
+@reporter_cli.command("erase")
+def reporter_erase(
+    nik: Annotated[str | None, typer.Option(help="The reporter's NIK.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Phone / WhatsApp number.")] = None,
+    email: Annotated[str | None, typer.Option(help="Email address.")] = None,
+    key_id: Annotated[
+        list[str] | None, typer.Option(help="A data key id (from a sealed value).")
+    ] = None,
+) -> None:
+    """Erase a reporter everywhere by deleting their data keys (crypto-shredding).
+
+    Every sealed copy of their personal data becomes unreadable: database rows, Kafka topics
+    (retained and dead letters included), backups. Give every identifier you know: a
+    WhatsApp conversation is sealed under the phone number's key until the NIK is known.
+    """
+    import contextlib
+
+    from schemas.identity import InvalidIdentity, check_email, check_nik, normalise_phone
+    from services.messaging.field_crypto import identity_of
+    from services.messaging.observability import configure_logging
+
+    configure_logging("keystore")  # the act is logged (key ids only), never the identifiers
+    identities: list[str] = []
+    try:
+        if nik:
+            identities.append(identity_of(check_nik(nik), None, None) or "")
+        if phone:
+            identities.append(identity_of(None, normalise_phone(phone), None) or "")
+        if email:
+            identities.append(identity_of(None, None, check_email(email)) or "")
+    except InvalidIdentity as error:
+        raise typer.BadParameter(str(error)) from None
+    if not identities and not key_id:
+        raise typer.BadParameter("give --nik, --phone, --email or --key-id")
+
+    async def erase(keys, conn):  # type: ignore[no-untyped-def]
+        erased = await keys.erase(conn, identities=identities, key_ids=key_id or ())
+        # Dead row versions still hold the wrapped keys until vacuumed: vacuum now.
+        with contextlib.suppress(Exception):
+            await conn.execute("VACUUM keystore.data_keys")
+        return erased
+
+    erased = asyncio.run(_with_keystore(erase))
+    typer.echo(f"erased {len(erased)} data key(s): {', '.join(erased) or '-'}")
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Re-wrap every data key with the current (first) master key of LAPOR_MASTER_KEYS."""
+
+    async def rotate(keys, conn):  # type: ignore[no-untyped-def]
+        return await keys.rewrap(conn), await keys.versions(conn)
+
+    count, versions = asyncio.run(_with_keystore(rotate))
+    typer.echo(f"re-wrapped {count} data key(s); keys per master version: {versions}")
+
+
+@keys_cli.command("status")
+def keys_status() -> None:
+    """Data keys per master key version (and erased ones)."""
+
+    async def status(keys, conn):  # type: ignore[no-untyped-def]
+        return keys.master.current, await keys.versions(conn)
+
+    current, versions = asyncio.run(_with_keystore(status))
+    typer.echo(f"current master key: {current}")
+    for version, count in versions.items():
+        typer.echo(f"{version:>12}  {count}")
+
+
+@keys_cli.command("new-master")
+def keys_new_master() -> None:
+    """Print a fresh random master key (32 bytes, base64url) for LAPOR_MASTER_KEYS."""
+    from services.messaging.field_crypto import new_master_key
+
+    typer.echo(new_master_key())
 
 
 @cli.command("chaos")

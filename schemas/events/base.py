@@ -19,7 +19,9 @@ CURRENT_SCHEMA_VERSION = 1
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    # allow_inf_nan=False: JSON has no NaN or Infinity; pydantic would write null and every
+    # consumer would then reject (dead-letter) the event. Refuse it at the producer instead.
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- value types
@@ -68,7 +70,11 @@ class Reporter(StrictModel):
 
 class Location(StrictModel):
     region_code: str | None = Field(
-        default=None, pattern=r"^\d{2}(\.\d{2}){0,2}$", description="Kemendagri code: 31.71"
+        # [0-9], not \d: pydantic's \d also matches other scripts' digits ("٣١"), which
+        # the JSON Schema (ECMA regex) rejects and no agency's region code matches.
+        default=None,
+        pattern=r"^[0-9]{2}(\.[0-9]{2}){0,2}$",
+        description="Kemendagri code: 31.71",
     )
     city: str | None = None
     address: PersonalStr | None = None

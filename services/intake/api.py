@@ -18,9 +18,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.events import Channel, Language
-from services.intake import filing, ownership, repository
+from services.http_problems import install_validation_handler
+from services.intake import filing, ownership, repository, throttle
 from services.intake.domain import Submission
 from services.intake.fields import Nik, OptionalEmail, OptionalPhone
+from services.intake.guards import install_guards, too_many
 from services.intake.inbox import InboxWorker
 from services.intake.settings import IntakeSettings
 from services.intake.tracking import InvalidTrackingCode, normalise_tracking_code
@@ -43,7 +45,7 @@ class ComplaintRequest(BaseModel):
     description: str = Field(
         min_length=20, max_length=20_000, description="Chronology: what happened, when, where"
     )
-    region_code: str | None = Field(default=None, pattern=r"^\d{2}(\.\d{2}){0,2}$")
+    region_code: str | None = Field(default=None, pattern=r"^[0-9]{2}(\.[0-9]{2}){0,2}$")
     city: str | None = Field(default=None, max_length=120)
     address: str | None = Field(default=None, max_length=500)
     language: Language = Language.INDONESIAN
@@ -95,7 +97,7 @@ class OwnershipProof(BaseModel):
 
     phone: str | None = Field(default=None, max_length=32)
     email: str | None = Field(default=None, max_length=254)
-    one_time_code: str | None = Field(default=None, pattern=r"^\d{6}$")
+    one_time_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
 
     @model_validator(mode="after")
     def _some_proof(self) -> OwnershipProof:
@@ -168,7 +170,13 @@ def create_app(
         title="Lapor intake",
         version="1.0.0",
         description="Takes in citizen complaints and reports their status.",
+        responses={
+            413: {"model": Problem, "description": "Body too large"},
+            429: {"model": Problem, "description": "Rate limited; see Retry-After"},
+        },
     )
+    install_validation_handler(app)  # a 422 that echoes a lone surrogate must not 500
+    install_guards(app, settings)
     app.include_router(whatsapp_router(pool, settings, worker))
     app.include_router(web_router(pool, settings))
     app.include_router(walk_in_router(pool, settings, clock))
@@ -186,6 +194,11 @@ def create_app(
     ) -> Any:
         submission = Submission(channel=Channel.WEB, **body.model_dump())
         async with pool().acquire() as conn:
+            wait = await throttle.admit_complaint(
+                conn, settings, phone=body.phone, nik=body.nik, idempotency_key=idempotency_key
+            )
+            if wait:
+                return too_many(wait, "too many complaints from this phone number or NIK")
             filed = await filing.file_complaint(
                 conn,
                 submission,
@@ -220,6 +233,11 @@ def create_app(
         """Send a 6-digit code to the contact on file (through the notifier)."""
         async with pool().acquire() as conn:
             record = await _record(conn, tracking_code)
+            wait = await throttle.admit_one_time_code(
+                conn, settings, record.contact_phone or record.contact_email
+            )
+            if wait:
+                return too_many(wait, "too many codes sent to this contact")
             try:
                 channel = await filing.send_one_time_code(conn, record, settings)
             except filing.TooManyCodes as error:

@@ -18,6 +18,7 @@ from schemas.events import (
     Location,
     Reporter,
 )
+from services.messaging.field_crypto import identity_of
 
 PRODUCER = "intake"
 
@@ -41,6 +42,11 @@ class Submission:
     in_court: bool = False
     filed_before: bool = False
     attachments: tuple[Attachment, ...] = ()
+
+
+def reporter_identity(submission: Submission) -> str | None:
+    """Whose data key seals the complaint: NIK, else phone, else email."""
+    return identity_of(submission.nik, submission.phone, submission.email)
 
 
 def complaint_received(

@@ -17,10 +17,11 @@ from schemas.events.intake import (
     ComplaintUpdatedPayload,
 )
 from services.intake import ownership, repository
-from services.intake.domain import PRODUCER, Submission, complaint_received
+from services.intake.domain import PRODUCER, Submission, complaint_received, reporter_identity
 from services.intake.settings import IntakeSettings
 from services.intake.tracking import new_tracking_code
 from services.messaging import outbox
+from services.messaging.keystore import Keystore, default_keystore
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ async def file_complaint(
     uploads: Sequence[tuple[Attachment, bytes]] = (),
     officer_id: str | None = None,
     now: datetime | None = None,
+    keys: Keystore | None = None,
 ) -> Filed:
     if idempotency_key:
         existing = await repository.find_by_idempotency_key(conn, idempotency_key)
@@ -48,7 +50,11 @@ async def file_complaint(
     event = complaint_received(
         submission, complaint_id, new_tracking_code(), now or datetime.now(UTC)
     )
+    keys = keys or default_keystore()
     async with conn.transaction():
+        # Sealed before it is stored or published: the row, the outbox and every topic copy
+        # hold only ciphertext, and erasing the reporter's key erases them all.
+        event = await keys.seal(conn, event, identity=reporter_identity(submission))
         inserted = await repository.record_complaint(
             conn,
             event,
@@ -105,7 +111,10 @@ async def prove_ownership(
 
 
 async def send_one_time_code(
-    conn: asyncpg.Connection, record: repository.ComplaintRecord, settings: IntakeSettings
+    conn: asyncpg.Connection,
+    record: repository.ComplaintRecord,
+    settings: IntakeSettings,
+    keys: Keystore | None = None,
 ) -> str:
     """Issue a code and ask the notifier to deliver it; returns the channel used."""
     if await repository.recent_code_count(conn, record.complaint_id, minutes=60) >= 5:
@@ -135,26 +144,24 @@ async def send_one_time_code(
             ),
             expires_at=now + timedelta(seconds=settings.one_time_code_seconds),
         )
-        await outbox.enqueue(
-            conn,
-            [
-                CitizenReplyRequested(
-                    event_id=code_id,
-                    complaint_id=record.complaint_id,
-                    correlation_id=record.complaint_id,
-                    producer=PRODUCER,
-                    payload=CitizenReplyRequestedPayload(
-                        reply_id=code_id,
-                        channel=channel,
-                        to=to,
-                        text=text,
-                        language=language,
-                        purpose="one_time_code",
-                        tracking_code=record.tracking_code,
-                    ),
-                )
-            ],
+        request = CitizenReplyRequested(
+            event_id=code_id,
+            complaint_id=record.complaint_id,
+            correlation_id=record.complaint_id,
+            producer=PRODUCER,
+            payload=CitizenReplyRequestedPayload(
+                reply_id=code_id,
+                channel=channel,
+                to=to,
+                text=text,
+                language=language,
+                purpose="one_time_code",
+                tracking_code=record.tracking_code,
+            ),
         )
+        if record.key_id is not None:  # the address is sealed under the reporter's own key
+            request = await (keys or default_keystore()).seal(conn, request, key_id=record.key_id)
+        await outbox.enqueue(conn, [request])
     return channel.value
 
 

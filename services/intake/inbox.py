@@ -22,7 +22,7 @@ import asyncpg
 
 from schemas.events import Channel, EventEnvelope, Language
 from schemas.events.intake import CitizenReplyRequested, CitizenReplyRequestedPayload
-from services.intake import filing, ownership, repository
+from services.intake import filing, ownership, repository, throttle
 from services.intake.conversation import (
     WINDOW,
     Draft,
@@ -34,12 +34,14 @@ from services.intake.conversation import (
     status_request,
     status_words,
 )
-from services.intake.domain import PRODUCER, complaint_received
+from services.intake.domain import PRODUCER, complaint_received, reporter_identity
 from services.intake.settings import IntakeSettings
 from services.intake.tracking import InvalidTrackingCode, new_tracking_code, normalise_tracking_code
 from services.intake.whatsapp import WHATSAPP_NAMESPACE, InboundMessage
 from services.messaging import outbox
 from services.messaging.consumer import TRANSIENT_ERRORS
+from services.messaging.field_crypto import identity_of
+from services.messaging.keystore import default_keystore
 
 log = logging.getLogger(__name__)
 INBOX_RETENTION_DAYS = 8  # Meta retries undelivered webhooks for up to 7 days
@@ -89,6 +91,23 @@ def reply_events(
     return events
 
 
+async def enqueue_replies(
+    conn: asyncpg.Connection,
+    message: InboundMessage,
+    outcome: Outcome,
+    tracking_code: str | None,
+) -> None:
+    """The replies, their address sealed under the key of the citizen's WhatsApp number (the
+    conversation may not know their NIK yet)."""
+    keys = default_keystore()
+    identity = identity_of(None, message.wa_id, None)
+    events = [
+        await keys.seal(conn, event, identity=identity)
+        for event in reply_events(message, outcome, tracking_code)
+    ]
+    await outbox.enqueue(conn, events)
+
+
 async def process_follow_up(
     conn: asyncpg.Connection,
     message: InboundMessage,
@@ -132,7 +151,7 @@ async def process_follow_up(
         else uuid.uuid5(WHATSAPP_NAMESPACE, f"draft:{message.message_id}")
     )
     result = Outcome(None, (reply,), language, complaint_id)
-    await outbox.enqueue(conn, reply_events(message, result, None))
+    await enqueue_replies(conn, message, result, None)
     return outcome
 
 
@@ -158,7 +177,7 @@ async def process_status_request(
             "SELECT complaint_id FROM complaints WHERE tracking_code = $1", view["tracking_code"]
         )
     result = Outcome(None, (reply,), language, complaint_id)
-    await outbox.enqueue(conn, reply_events(message, result, None))
+    await enqueue_replies(conn, message, result, None)
     return "status" if view else "status_unknown"
 
 
@@ -178,9 +197,27 @@ async def process_message(
     code = new_tracking_code()
     outcome = handle_message(draft, message, code)
     filed_code: str | None = None
+    limited = False
+    if outcome.submission is not None:
+        # The same per-phone / per-NIK limit as the web: a flood of LAPOR# files five.
+        limited = bool(
+            await throttle.admit_complaint(
+                conn,
+                settings or IntakeSettings(),
+                phone="+" + message.wa_id,
+                nik=outcome.submission.nik,
+                idempotency_key=f"whatsapp:{message.message_id}",
+            )
+        )
+        if limited:
+            reply = follow_up_reply(outcome.language, "too_many_reports")
+            outcome = Outcome(None, (reply,), outcome.language, outcome.complaint_id)
     if outcome.submission is not None:
         event = complaint_received(
             outcome.submission, outcome.complaint_id, code, datetime.now(UTC)
+        )
+        event = await default_keystore().seal(
+            conn, event, identity=reporter_identity(outcome.submission)
         )
         if await repository.record_complaint(
             conn, event, idempotency_key=f"whatsapp:{message.message_id}"
@@ -197,10 +234,34 @@ async def process_message(
             outcome.draft.model_dump_json(),
             outcome.draft.last_message_at + WINDOW,
         )
-    await outbox.enqueue(conn, reply_events(message, outcome, filed_code))
+    await enqueue_replies(conn, message, outcome, filed_code)
     if filed_code:
         return "filed"
+    if limited:
+        return "limited: reports"
     return outcome.draft.step.value if outcome.draft else "closed"
+
+
+async def process_within_limit(
+    conn: asyncpg.Connection, message: InboundMessage, earlier: int, settings: IntakeSettings
+) -> str:
+    """A sender over `whatsapp_messages_per_sender_per_hour` (counting `earlier`, their
+    messages of the hour before this one) is told once, then not answered: the webhook still
+    takes and stores everything (a refusal would make Meta retry), the flood just ends here."""
+    limit = settings.whatsapp_messages_per_sender_per_hour
+    if limit <= 0 or earlier < limit:
+        return await process_message(conn, message, settings)
+    throttle.LIMITED.labels("whatsapp_sender").inc()
+    if earlier == limit:
+        language = await conn.fetchval(
+            "SELECT draft->>'language' FROM whatsapp_conversations WHERE wa_id = $1",
+            message.wa_id,
+        )
+        language = Language(language or Language.INDONESIAN)
+        reply = follow_up_reply(language, "too_many_messages")
+        complaint_id = uuid.uuid5(WHATSAPP_NAMESPACE, f"draft:{message.message_id}")
+        await enqueue_replies(conn, message, Outcome(None, (reply,), language, complaint_id), None)
+    return "limited: messages"
 
 
 class InboxWorker:
@@ -252,16 +313,24 @@ class InboxWorker:
 
     async def process_batch(self) -> int:
         async with self.pool().acquire() as conn, conn.transaction():
+            # A batch at a time (bounded memory however deep the inbox), each with the count
+            # of its sender's messages in the hour before it (the per-sender limit).
             rows = await conn.fetch(
-                "SELECT message_id, message FROM whatsapp_inbox WHERE processed_at IS NULL"
-                " ORDER BY seq LIMIT $1 FOR UPDATE",
+                "SELECT i.message_id, i.message, (SELECT count(*) FROM whatsapp_inbox e"
+                " WHERE e.wa_id = i.wa_id AND e.seq < i.seq"
+                " AND e.received_at > i.received_at - interval '1 hour') AS earlier"
+                " FROM whatsapp_inbox i WHERE i.processed_at IS NULL"
+                " ORDER BY i.seq LIMIT $1 FOR UPDATE OF i",
                 self.batch_size,
             )
             for row in rows:
                 try:
                     async with conn.transaction():
-                        outcome = await process_message(
-                            conn, InboundMessage.model_validate_json(row["message"]), self.settings
+                        outcome = await process_within_limit(
+                            conn,
+                            InboundMessage.model_validate_json(row["message"]),
+                            row["earlier"],
+                            self.settings,
                         )
                 except TRANSIENT_ERRORS:
                     raise
@@ -289,3 +358,4 @@ class InboxWorker:
                 "DELETE FROM whatsapp_inbox WHERE processed_at < now() - make_interval(days => $1)",
                 INBOX_RETENTION_DAYS,
             )
+            await throttle.forget_old(conn)  # the flood limits' counters, past their window

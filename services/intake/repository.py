@@ -14,6 +14,8 @@ import asyncpg
 from schemas.events import Attachment, ComplaintReceived, ComplaintUpdated
 from services.intake.domain import StatusChange
 from services.messaging import outbox
+from services.messaging.field_crypto import sealed_key_ids_in
+from services.messaging.keystore import Keystore, default_keystore
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,10 @@ async def record_complaint(
     uploads: Sequence[tuple[Attachment, bytes]] = (),
 ) -> bool:
     """Store a new complaint and its `ComplaintReceived` in the outbox, in the caller's
-    transaction; False (and nothing written) when the idempotency key was already used."""
+    transaction; False (and nothing written) when the idempotency key was already used.
+
+    The event comes sealed (`Keystore.seal`): `details` and the contact columns hold
+    ciphertext, which `complaint_record` opens for the owner."""
     payload = event.payload
     inserted = await conn.fetchval(
         "INSERT INTO complaints (complaint_id, tracking_code, channel, idempotency_key,"
@@ -153,6 +158,9 @@ async def status_view(conn: asyncpg.Connection, tracking_code: str) -> dict[str,
 
 @dataclass(frozen=True)
 class ComplaintRecord:
+    """The stored complaint in the clear, for its owner; fields of an erased reporter are
+    None (their key is gone)."""
+
     complaint_id: uuid.UUID
     tracking_code: str
     channel: str
@@ -161,9 +169,12 @@ class ComplaintRecord:
     contact_phone: str | None
     contact_email: str | None
     details: dict[str, Any]
+    key_id: str | None = None  # the reporter's data key; None for rows stored unsealed
 
 
-async def complaint_record(conn: asyncpg.Connection, tracking_code: str) -> ComplaintRecord | None:
+async def complaint_record(
+    conn: asyncpg.Connection, tracking_code: str, keys: Keystore | None = None
+) -> ComplaintRecord | None:
     row = await conn.fetchrow(
         "SELECT complaint_id, tracking_code, channel, status, received_at, contact_phone,"
         " contact_email, details FROM complaints WHERE tracking_code = $1",
@@ -172,7 +183,13 @@ async def complaint_record(conn: asyncpg.Connection, tracking_code: str) -> Comp
     if row is None:
         return None
     values = dict(row)
-    values["details"] = json.loads(values["details"]) if values["details"] else {}
+    stored = json.loads(values["details"]) if values["details"] else {}
+    sealed = [stored, values["contact_phone"], values["contact_email"]]
+    values["key_id"] = next(iter(sorted(sealed_key_ids_in(sealed))), None)
+    keys = keys or default_keystore()
+    values["details"] = await keys.open_json(conn, stored)
+    values["contact_phone"] = await keys.reveal(conn, values["contact_phone"])
+    values["contact_email"] = await keys.reveal(conn, values["contact_email"])
     return ComplaintRecord(**values)
 
 

@@ -7,7 +7,7 @@ Opening hours and the daily quota are enforced here, against the desk's own time
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -19,17 +19,21 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from schemas.events import Channel
-from services.intake import desk, filing
+from services.intake import csrf, desk, filing
 from services.intake.domain import Submission
 from services.intake.fields import Nik, OptionalEmail, Phone
+from services.intake.guards import FormGuard
 from services.intake.settings import IntakeSettings
 from services.intake.tracking import (
     InvalidTrackingCode,
     new_booking_code,
     normalise_booking_code,
 )
+from services.messaging.field_crypto import identity_of
+from services.messaging.keystore import Keystore, default_keystore
 
 Clock = Callable[[], datetime]
+ERASED = "(data erased)"  # shown to the desk for a booking whose reporter was erased
 
 
 class BookingRequest(BaseModel):
@@ -66,7 +70,7 @@ class WalkInComplaintRequest(BaseModel):
     nik: Nik
     description: str = Field(min_length=20, max_length=20_000)
     email: OptionalEmail = Field(default=None, max_length=254)
-    region_code: str | None = Field(default=None, pattern=r"^\d{2}(\.\d{2}){0,2}$")
+    region_code: str | None = Field(default=None, pattern=r"^[0-9]{2}(\.[0-9]{2}){0,2}$")
     city: str | None = Field(default=None, max_length=120)
     address: str | None = Field(default=None, max_length=500)
     anonymous: bool = False
@@ -102,6 +106,7 @@ class Desk:
     pool: Callable[[], asyncpg.Pool]
     settings: IntakeSettings
     clock: Clock
+    keys: Keystore = field(default_factory=default_keystore)
 
     def __post_init__(self) -> None:
         self.hours = self.settings.opening_hours()
@@ -143,10 +148,14 @@ class Desk:
         if refusal:
             raise DeskRefusal(422, refusal)
         async with self.pool().acquire() as conn:
+            # Name and phone are sealed under the key of the phone number. Sealing is
+            # deterministic per key, so "one booking per phone and day" still holds.
+            key = await self.keys.key_for(conn, identity_of(None, request.phone, None))
+            phone = key.seal(request.phone)
             existing = await conn.fetchval(
                 "SELECT booking_code FROM walk_in_bookings WHERE visit_date = $1 AND phone = $2",
                 request.visit_date,
-                request.phone,
+                phone,
             )
             if existing:
                 return self._booking(existing, request.visit_date), False
@@ -169,8 +178,8 @@ class Desk:
                     " booked_at) VALUES ($1, $2, $3, $4, $5)",
                     code,
                     request.visit_date,
-                    request.name,
-                    request.phone,
+                    key.seal(request.name),
+                    phone,
                     self.clock(),
                 )
         return self._booking(code, request.visit_date), True
@@ -201,11 +210,10 @@ class Desk:
         self.require_open()
         async with self.pool().acquire() as conn, conn.transaction():
             row = await self._booking_row(conn, raw_code)
+            name = await self._name(conn, row["name"])
             if row["queue_number"] is not None:
                 return CheckedIn(
-                    booking_code=row["booking_code"],
-                    queue_number=row["queue_number"],
-                    name=row["name"],
+                    booking_code=row["booking_code"], queue_number=row["queue_number"], name=name
                 )
             number = await conn.fetchval(
                 "UPDATE walk_in_days SET checked_in = checked_in + 1"
@@ -223,7 +231,10 @@ class Desk:
                 self.clock(),
                 officer_id,
             )
-        return CheckedIn(booking_code=row["booking_code"], queue_number=number, name=row["name"])
+        return CheckedIn(booking_code=row["booking_code"], queue_number=number, name=name)
+
+    async def _name(self, conn: asyncpg.Connection, stored: str) -> str:
+        return await self.keys.reveal(conn, stored) or ERASED
 
     async def take_complaint(self, body: WalkInComplaintRequest, officer_id: str) -> WalkInReceipt:
         self.require_open()
@@ -232,10 +243,14 @@ class Desk:
             if row["queue_number"] is None:
                 raise DeskRefusal(409, "check the booking in first (it issues the queue number)")
             if row["tracking_code"] is None:
+                name = await self.keys.reveal(conn, row["name"])
+                phone = await self.keys.reveal(conn, row["phone"])
+                if name is None or phone is None:
+                    raise DeskRefusal(409, "this booking's personal data was erased")
                 submission = Submission(
                     channel=Channel.WALK_IN,
-                    name=row["name"],
-                    phone=row["phone"],
+                    name=name,
+                    phone=phone,
                     **body.model_dump(exclude={"booking_code"}),
                 )
                 filed = await filing.file_complaint(
@@ -245,6 +260,7 @@ class Desk:
                     fingerprint=None,
                     officer_id=officer_id,
                     now=self.clock(),
+                    keys=self.keys,
                 )
                 await conn.execute(
                     "UPDATE walk_in_bookings SET complaint_id = $2 WHERE booking_code = $1",
@@ -280,7 +296,10 @@ class Desk:
                 " WHERE b.visit_date = $1 ORDER BY b.queue_number NULLS LAST, b.booked_at",
                 self.today(),
             )
-        return [QueueEntry(**dict(row)) for row in rows]
+            return [
+                QueueEntry(**{**dict(row), "name": await self._name(conn, row["name"])})
+                for row in rows
+            ]
 
 
 def walk_in_router(
@@ -289,6 +308,7 @@ def walk_in_router(
     from services.intake.web import render  # shared page rendering
 
     router = APIRouter(tags=["walk-in"])
+    forms = FormGuard(settings)  # the desk's forms ride on the officer's Basic credentials
     the_desk = Desk(pool, settings, clock or (lambda: datetime.now(UTC)))
     basic = HTTPBasic(realm="Lapor desk", auto_error=False)
     officers = settings.officers()
@@ -360,23 +380,32 @@ def walk_in_router(
     # --- the desk officers' page (no JavaScript; the browser asks for the officer's login)
 
     @router.get("/desk", response_class=HTMLResponse, include_in_schema=False)
-    async def desk_page(officer_id: Officer) -> Any:
-        return render(
-            "desk.html",
-            "id",
-            title="Meja pengaduan",
-            officer_id=officer_id,
-            queue=await the_desk.queue(),
-            open=desk.is_open(the_desk.clock(), the_desk.hours, settings.desk_timezone),
-            hours=the_desk.describe(),
-            result=None,
-            error=None,
+    async def desk_page(request: Request, officer_id: Officer) -> Any:
+        queue = await the_desk.queue()
+        return forms.page(
+            request,
+            lambda csrf_token: render(
+                "desk.html",
+                "id",
+                title="Meja pengaduan",
+                officer_id=officer_id,
+                queue=queue,
+                open=desk.is_open(the_desk.clock(), the_desk.hours, settings.desk_timezone),
+                hours=the_desk.describe(),
+                result=None,
+                error=None,
+                csrf_token=csrf_token,
+            ),
         )
 
     @router.post("/desk", response_class=HTMLResponse, include_in_schema=False)
     async def desk_action(request: Request, officer_id: Officer) -> Any:
         form = await request.form(max_files=0, max_fields=30, max_part_size=64 * 1024)
+        # Browsers resend Basic credentials on their own: a foreign page must not drive the desk.
+        if not forms.passes(request, form.get(csrf.FIELD)):
+            return render("refused.html", "id", 403, title="Meja pengaduan", back="/desk")
         values = {key: str(value) for key, value in form.items() if isinstance(value, str)}
+        values.pop(csrf.FIELD, None)
         action = values.pop("action", "")
         result: Any = None
         error: str | None = None
@@ -402,17 +431,22 @@ def walk_in_router(
                 for item in invalid.errors(include_input=False, include_url=False)
             )
             status = 422
-        return render(
-            "desk.html",
-            "id",
-            status_code=status,
-            title="Meja pengaduan",
-            officer_id=officer_id,
-            queue=await the_desk.queue(),
-            open=desk.is_open(the_desk.clock(), the_desk.hours, settings.desk_timezone),
-            hours=the_desk.describe(),
-            result=result,
-            error=error,
+        queue = await the_desk.queue()
+        return forms.page(
+            request,
+            lambda csrf_token: render(
+                "desk.html",
+                "id",
+                status_code=status,
+                title="Meja pengaduan",
+                officer_id=officer_id,
+                queue=queue,
+                open=desk.is_open(the_desk.clock(), the_desk.hours, settings.desk_timezone),
+                hours=the_desk.describe(),
+                result=result,
+                error=error,
+                csrf_token=csrf_token,
+            ),
         )
 
     return router

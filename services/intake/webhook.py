@@ -31,6 +31,8 @@ from services.intake.whatsapp import (
     status_event_ids,
 )
 from services.messaging import outbox
+from services.messaging.field_crypto import identity_of
+from services.messaging.keystore import default_keystore
 
 log = logging.getLogger(__name__)
 WEBHOOK_ITEMS = Counter(
@@ -109,7 +111,15 @@ def whatsapp_router(
             raise HTTPException(status_code=400, detail=detail) from None
         async with pool().acquire() as conn, conn.transaction():
             new = await store_messages(conn, batch.messages)
-            await outbox.enqueue(conn, [status_event(status) for status in batch.statuses])
+            # The recipient is sealed under the key of that WhatsApp number.
+            keys = default_keystore()
+            statuses = [
+                await keys.seal(
+                    conn, status_event(status), identity=identity_of(None, status.recipient, None)
+                )
+                for status in batch.statuses
+            ]
+            await outbox.enqueue(conn, statuses)
         if worker is not None and new:
             worker.wake.set()
         WEBHOOK_ITEMS.labels("message", "new").inc(new)

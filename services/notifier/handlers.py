@@ -32,6 +32,7 @@ from schemas.events.notifier import (
     CitizenNotificationStatusChanged,
     CitizenNotificationStatusChangedPayload,
 )
+from services.messaging.keystore import default_keystore
 from services.notifier import repository
 from services.notifier.domain import (
     EVENT_TYPES,
@@ -56,8 +57,8 @@ def notification_id_for(trigger_event_id: uuid.UUID, channel: OutboundChannel) -
 
 async def notify_citizen(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
     if isinstance(event, ComplaintReceived):
-        await repository.save_recipient(conn, event)
-        phone = event.payload.reporter.phone
+        await repository.save_recipient(conn, event)  # as it came: sealed
+        phone = await default_keystore().reveal(conn, event.payload.reporter.phone)
         if event.payload.channel == Channel.WHATSAPP and phone:
             await repository.saw_whatsapp_message(conn, phone, event.payload.received_at)
         await queue_message(conn, event)
@@ -105,10 +106,15 @@ async def queue_message(conn: asyncpg.Connection, event: Event) -> None:
 async def deliver_reply(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
     assert isinstance(event, CitizenReplyRequested)
     payload = event.payload
-    channel = reply_channel(payload.channel, payload.to)
+    to = await default_keystore().reveal(conn, payload.to)
+    if to is None:
+        # The citizen was erased (UU PDP) before we could answer: there is nobody to send to.
+        log.info("reply not queued: recipient erased", extra={"reply_id": str(payload.reply_id)})
+        return ()
+    channel = reply_channel(payload.channel, to)
     if channel == OutboundChannel.WHATSAPP and payload.in_reply_to:
         # The citizen just wrote to us; the reply rides inside the 24-hour window.
-        await repository.saw_whatsapp_message(conn, payload.to, event.occurred_at)
+        await repository.saw_whatsapp_message(conn, to, event.occurred_at)
     await repository.record_notification(
         conn,
         repository.NewNotification(
@@ -118,7 +124,7 @@ async def deliver_reply(event: Event, conn: asyncpg.Connection) -> Sequence[Even
             trigger_event_id=event.event_id,
             trigger_type=event.event_type,
             channel=channel,
-            destination=payload.to,
+            destination=payload.to,  # kept sealed; the sender opens it to send
             template=REPLY,
             language=payload.language,
             tracking_code=payload.tracking_code,

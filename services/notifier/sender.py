@@ -37,6 +37,8 @@ import asyncpg
 from schemas.events import Language
 from services.messaging import outbox
 from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
+from services.messaging.field_crypto import open_value, sealed_key_ids_in
+from services.messaging.keystore import Keystore, default_keystore
 from services.notifier.channels import (
     ChannelAdapter,
     OutboundMessage,
@@ -65,6 +67,9 @@ class BatchFacts:
     opted_out: set[str]
     last_inbound: dict[str, datetime | None]
     recent_sends: dict[str, list[datetime]]
+    # Stored destinations are sealed (per-reporter key); the address in the clear, or None
+    # when the reporter was erased. Opened here, in memory, only to send.
+    addresses: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,8 +90,10 @@ class Sender:
         adapters: Mapping[OutboundChannel, ChannelAdapter],
         dead_letters: DeadLetterPublisher | None,
         config: SenderConfig | None = None,
+        keys: Keystore | None = None,
     ) -> None:
         self.pool = pool
+        self.keys = keys or default_keystore()
         self.adapters = dict(adapters)
         self.dead_letters = dead_letters
         self.config = config or SenderConfig()
@@ -149,9 +156,12 @@ class Sender:
         """Opt-outs, WhatsApp windows and recent sends of the batch's addresses, in three
         queries for the whole batch rather than three per message."""
         destinations = sorted({row["destination"] for row in rows})
-        digests = {d: address_digest(d) for d in destinations}
-        wa_digests = {d: address_digest(wa_id(d)) for d in destinations}
         async with self.pool.acquire() as conn:
+            keys = await self.keys.keys(conn, sealed_key_ids_in(destinations))
+            addresses = {d: open_value(d, keys) for d in destinations}
+            readable = {d: a for d, a in addresses.items() if a is not None}
+            digests = {d: address_digest(a) for d, a in readable.items()}
+            wa_digests = {d: address_digest(wa_id(a)) for d, a in readable.items()}
             opted = {
                 r["address_digest"]
                 for r in await conn.fetch(
@@ -177,9 +187,10 @@ class Sender:
             ):
                 recent.setdefault(r["destination"], []).append(r["sent_at"])
         return BatchFacts(
-            opted_out={d for d in destinations if digests[d] in opted},
-            last_inbound={d: windows.get(wa_digests[d]) for d in destinations},
+            opted_out={d for d in readable if digests[d] in opted},
+            last_inbound={d: windows.get(wa_digests[d]) for d in readable},
             recent_sends=recent,
+            addresses=addresses,
         )
 
     async def _work_in_order(self, rows: list[asyncpg.Record], facts: BatchFacts) -> None:
@@ -196,6 +207,17 @@ class Sender:
         destination = row["destination"]
         now = datetime.now(UTC)
         limited = not row["exempt_from_limits"]
+        address = facts.addresses.get(destination, destination)
+        if address is None:
+            # The citizen was erased (UU PDP): their address cannot be read any more, and
+            # nothing may be sent. Not an error, so no retry, no fallback, no dead letter.
+            await self.pool.execute(
+                "UPDATE notifications SET status = 'suppressed', claimed_until = NULL,"
+                " reply_text = NULL, last_error = 'recipient erased' WHERE notification_id = $1",
+                row["notification_id"],
+            )
+            log.info("notification suppressed: recipient erased", extra={"channel": channel.value})
+            return
         if limited and destination in facts.opted_out:
             await self.pool.execute(
                 "UPDATE notifications SET status = 'suppressed', claimed_until = NULL,"
@@ -214,7 +236,7 @@ class Sender:
                     wait.total_seconds(),
                 )
                 return
-        message = self._compose(row, channel, facts.last_inbound.get(destination), now)
+        message = self._compose(row, channel, address, facts.last_inbound.get(destination), now)
         adapter = self.adapters.get(channel)
         SEND_ATTEMPTS.labels(channel.value).inc()
         try:
@@ -234,6 +256,7 @@ class Sender:
         self,
         row: asyncpg.Record,
         channel: OutboundChannel,
+        address: str,
         last_inbound: datetime | None,
         now: datetime,
     ) -> OutboundMessage:
@@ -251,7 +274,7 @@ class Sender:
             template = whatsapp_template(row["template"], language, context)
         return OutboundMessage(
             notification_id=row["notification_id"],
-            to=row["destination"],
+            to=address,
             rendered=rendered,
             template=template,
         )

@@ -24,6 +24,7 @@ from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 
 from schemas.events import Category, ComplaintReceivedPayload, Priority, ReasonCode
 from schemas.identity import InvalidIdentity, check_nik, normalise_phone
+from schemas.personal_data import is_sealed
 
 MIN_DESCRIPTION_WORDS = 6
 REJECT_SCORE = 1.0
@@ -510,10 +511,12 @@ def assess(complaint: ComplaintReceivedPayload) -> Assessment:
     region = complaint.location.region_code
     if region is not None:
         region = region[:5]  # regency level: "31.71.01" → "31.71"
+    # A value still sealed here belongs to an erased reporter (its key is gone): it was given,
+    # so it is not missing, but it can no longer be checked. Decide on the rest.
     nik = complaint.reporter.nik
     if nik is None and complaint.channel != "whatsapp":
         reasons.append(ReasonCode(code="nik_missing", detail="NIK wajib diisi", score=1.0))
-    elif nik is not None:
+    elif nik is not None and not is_sealed(nik):
         try:
             checked = check_nik(nik)
         except InvalidIdentity as error:
@@ -529,7 +532,7 @@ def assess(complaint: ComplaintReceivedPayload) -> Assessment:
         reasons.append(
             ReasonCode(code="contact_missing", detail="nomor HP atau email wajib", score=1.0)
         )
-    elif phone is not None:
+    elif phone is not None and not is_sealed(phone):
         try:
             normalise_phone(phone)
         except InvalidIdentity as error:

@@ -60,6 +60,12 @@ def reporter_key(secret: bytes, nik: str | None, phone: str | None, email: str |
     return hmac.new(secret, identity.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def reporter_key_of_data_key(secret: bytes, key_id: str) -> str:
+    """The reporter named by their data key id (see docs/personal-data.md): one key per NIK,
+    else phone, else email, as in `reporter_key`. Erasing the key leaves this name meaningless."""
+    return hmac.new(secret, f"key:{key_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def text_fingerprint(text: str) -> str:
     return hashlib.sha256(normalise(text).encode()).hexdigest()[:32]
 

@@ -30,6 +30,7 @@ from schemas.events import (
     parse_event,
     serialize_event,
 )
+from schemas.personal_data import sealed_key_id
 from services.triage.domain import Assessment, Verdict, assess, verdict_for
 from services.triage.duplicates import (
     DAILY_LIMIT_PER_REPORTER,
@@ -41,6 +42,7 @@ from services.triage.duplicates import (
     find_near_duplicate,
     remember_candidate,
     reporter_key,
+    reporter_key_of_data_key,
 )
 
 PRODUCER = "triage"
@@ -48,7 +50,13 @@ SUMMARY_CHARS = 280
 
 
 def reporter_of(event: ComplaintReceived, secret: bytes) -> str:
+    """The reporter's state key. A sealed event names the reporter's data key, which is
+    already one per NIK (else phone, else email) and needs no decryption; an event sealed by
+    nobody (older producers, tests) is keyed by a hash of the identity itself."""
     reporter = event.payload.reporter
+    for value in (reporter.nik, reporter.phone, reporter.email, reporter.name):
+        if (key_id := sealed_key_id(value)) is not None:
+            return reporter_key_of_data_key(secret, key_id)
     return reporter_key(secret, reporter.nik, reporter.phone, reporter.email)
 
 

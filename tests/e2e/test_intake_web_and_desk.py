@@ -4,6 +4,7 @@ to end: a running intake process, the resulting events read back from the real b
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -42,8 +43,8 @@ async def intake(stack, database_url, topics, tmp_path_factory) -> AsyncIterator
 
 
 @pytest.fixture(scope="module")
-async def tap(stack, topics) -> AsyncIterator[EventTap]:  # type: ignore[no-untyped-def]
-    tap = EventTap(stack.kafka_bootstrap)
+async def tap(stack, database_url, topics) -> AsyncIterator[EventTap]:  # type: ignore[no-untyped-def]
+    tap = EventTap(stack.kafka_bootstrap, database_url)
     await tap.start()
     yield tap
     await tap.stop()
@@ -98,9 +99,14 @@ async def test_a_form_posted_without_a_browser_files_with_its_document(
     intake: Intake, tap: EventTap
 ) -> None:
     async with httpx.AsyncClient(base_url=intake.url) as client:
+        # As a browser does: open the form (its cookie is kept) and send its hidden token back.
+        page = await client.get("/lapor")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token, page.text[:500]
         response = await client.post(
             "/lapor",
             data={
+                "csrf_token": token.group(1),
                 "name": "Siti Aminah",
                 "nik": NIK,
                 "phone": "081234567890",

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -18,6 +19,7 @@ from aiokafka import AIOKafkaConsumer
 from schemas.events import EventEnvelope, parse_event
 from schemas.topics import COMPLAINTS_INTAKE, WHATSAPP_STATUSES
 from services.intake.whatsapp import sign
+from services.messaging.keystore import Keystore
 from tests.support import ServiceProcess, eventually
 
 pytestmark = pytest.mark.e2e
@@ -51,9 +53,10 @@ class Intake:
 
 
 class EventTap:
-    """Every event on intake's output topics since the run began."""
+    """Every event on intake's output topics since the run began, with its personal fields
+    opened through the keystore (on the topic they are sealed: `raw` keeps the bytes)."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, database_url: str) -> None:
         self.consumer = AIOKafkaConsumer(
             COMPLAINTS_INTAKE.name,
             WHATSAPP_STATUSES.name,
@@ -61,7 +64,10 @@ class EventTap:
             auto_offset_reset="earliest",
             enable_auto_commit=False,
         )
+        self.database_url = database_url
+        self.keys = Keystore.from_env()
         self.events: list[EventEnvelope] = []
+        self.raw: list[bytes] = []
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -69,9 +75,16 @@ class EventTap:
         self.task = asyncio.create_task(self._collect())
 
     async def _collect(self) -> None:
-        while True:
-            for records in (await self.consumer.getmany(timeout_ms=300)).values():
-                self.events.extend(parse_event(record.value) for record in records)
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            while True:
+                for records in (await self.consumer.getmany(timeout_ms=300)).values():
+                    for record in records:
+                        self.raw.append(record.value)
+                        event = await self.keys.open(conn, parse_event(record.value))
+                        self.events.append(event)
+        finally:
+            await conn.close()
 
     async def stop(self) -> None:
         if self.task:
@@ -113,8 +126,8 @@ async def intake(stack, database_url, topics, tmp_path_factory) -> AsyncIterator
 
 
 @pytest.fixture(scope="module")
-async def tap(stack, topics) -> AsyncIterator[EventTap]:  # type: ignore[no-untyped-def]
-    tap = EventTap(stack.kafka_bootstrap)
+async def tap(stack, database_url, topics) -> AsyncIterator[EventTap]:  # type: ignore[no-untyped-def]
+    tap = EventTap(stack.kafka_bootstrap, database_url)
     await tap.start()
     yield tap
     await tap.stop()
@@ -225,6 +238,7 @@ async def test_several_messages_a_retry_a_status_an_image_and_an_unsupported_typ
         (received,) = await eventually(filed)
         payload = received.payload  # type: ignore[attr-defined]
         assert payload.channel == "whatsapp" and payload.reporter.nik == NIK
+        assert all(NIK.encode() not in raw for raw in tap.raw)  # on the topic it is sealed
         assert payload.location.city == "Jakarta Pusat" and "😞" in payload.description
 
         receipt = await eventually(lambda: _async(tap.of("CitizenReplyRequested", to=reporter)))

@@ -55,6 +55,8 @@ PER_CHANNEL = 8
 TEMPLATES = ("assigned", "needs_documents", "responded", "escalated", "closed")
 NIK = "3171015501900001"
 ONE_TIME_CODE_TEXT = "Kode verifikasi Anda: 482913. Jangan berikan kode ini kepada siapa pun."
+OPERATOR = {"Authorization": "Bearer e2e-operator-token"}
+SMS_GATEWAY = {"Authorization": "Bearer e2e-gateway-token"}
 
 
 class Harness:
@@ -108,6 +110,8 @@ async def harness(stack, database_url, topics, tmp_path_factory, whatsapp, sms):
         "LAPOR_NOTIFIER_BACKOFF_CAP_SECONDS": "2",
         "LAPOR_NOTIFIER_RATE_LIMIT_COUNT": "100",
         "LAPOR_NOTIFIER_LEASE_SECONDS": "30",
+        "LAPOR_NOTIFIER_OPERATORS": "e2e-operator:e2e-operator-token",
+        "LAPOR_NOTIFIER_INBOUND_TOKENS": "sms-gateway:e2e-gateway-token",
     }
     producer = make_producer(stack.kafka_bootstrap, "notifier-e2e")
     await producer.start()
@@ -356,14 +360,16 @@ async def test_berhenti_opts_the_citizen_out_of_status_messages(
     phone = received.payload.reporter.phone
     assert phone is not None
     async with httpx.AsyncClient(base_url=harness.process.url) as api:
-        answer = await api.post(
-            "/v1/inbound-texts", json={"address": "0" + phone[3:], "text": "Berhenti"}
-        )
+        text = {"address": "0" + phone[3:], "text": "Berhenti"}
+        assert (await api.post("/v1/inbound-texts", json=text)).status_code == 401
+        answer = await api.post("/v1/inbound-texts", json=text, headers=SMS_GATEWAY)
         assert answer.status_code == 200 and answer.json() == {"action": "opted_out"}
         await harness.publish(follow_ups(received)[:1])  # the case is assigned afterwards
 
         async def suppressed() -> list[dict[str, Any]] | None:
-            response = await api.get(f"/v1/complaints/{received.complaint_id}/notifications")
+            response = await api.get(
+                f"/v1/complaints/{received.complaint_id}/notifications", headers=OPERATOR
+            )
             views = response.json()
             return views if any(v["status"] == "suppressed" for v in views) else None
 

@@ -14,16 +14,23 @@ import httpx
 import pytest
 
 from schemas.events import parse_event
+from schemas.personal_data import is_sealed
 from services.intake.api import create_app
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
+from services.messaging.keystore import default_keystore
 
 pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
 OFFICER = ("petugas-1", "rahasia-satu")
 OTHER_OFFICER = ("petugas-2", "rahasia-dua")
-SETTINGS = IntakeSettings(desk_officers="petugas-1:rahasia-satu,petugas-2:rahasia-dua")
+SETTINGS = IntakeSettings(
+    desk_officers="petugas-1:rahasia-satu,petugas-2:rahasia-dua",
+    # Fifty bookings at once from one test client: the per-IP limit has its own tests.
+    rate_limit_per_ip_per_minute=100_000,
+    rate_limit_per_ip_burst=10_000,
+)
 WIB = timedelta(hours=7)
 _phones = itertools.count(10_000_000)
 
@@ -217,8 +224,17 @@ async def test_a_walk_in_complaint_gets_a_receipt_and_carries_the_officer(desk, 
     ]
     (received,) = events
     assert received.payload.channel == "walk_in" and received.payload.secret is True
-    assert received.payload.reporter.name == "Dewi Lestari"
+    assert is_sealed(received.payload.reporter.name)  # sealed in the outbox and on the topic
+    async with pool.acquire() as conn:
+        opened = await default_keystore().open(conn, received)
+    assert opened.payload.reporter.name == "Dewi Lestari"
+    # The booking keeps name and phone sealed too; the desk's queue shows the name.
+    booking = await pool.fetchrow(
+        "SELECT name, phone FROM intake.walk_in_bookings WHERE booking_code = $1", code
+    )
+    assert is_sealed(booking["name"]) and is_sealed(booking["phone"])
     queue = (await client.get("/v1/walk-in/queue", auth=OFFICER)).json()
+    assert queue[0]["name"] == "Dewi Lestari"
     assert queue[0]["tracking_code"] == receipt["tracking_code"]
 
 

@@ -17,17 +17,30 @@ import pytest
 
 from schemas.events import parse_event
 from schemas.events.routing import CaseStatus, CaseStatusChanged, CaseStatusChangedPayload
+from schemas.personal_data import is_sealed
 from services.intake import handlers
 from services.intake.api import create_app
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
+from services.messaging.keystore import default_keystore
 
 pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
 NIK = "3171015501900001"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-SETTINGS = IntakeSettings(max_attachment_bytes=1024, max_attachments=2, one_time_code_key="k")
+SETTINGS = IntakeSettings(
+    max_attachment_bytes=1024,
+    max_attachments=2,
+    one_time_code_key="k",
+    # These tests file many complaints for one reporter from one address; the limits have
+    # their own tests (test_intake_limits.py).
+    rate_limit_per_ip_per_minute=100_000,
+    rate_limit_per_ip_burst=10_000,
+    complaints_per_reporter_per_hour=1000,
+    one_time_codes_per_contact_per_hour=1000,
+)
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +59,17 @@ async def client(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def form(**overrides: str) -> dict[str, str]:
+async def csrf_token(client: httpx.AsyncClient, page: str = "/lapor") -> str:
+    """What a browser does: open the form (the cookie comes along) and keep its token."""
+    match = CSRF_FIELD.search((await client.get(page)).text)
+    assert match, "the form carries no CSRF token"
+    return match.group(1)
+
+
+def form(csrf: str, **overrides: str) -> dict[str, str]:
     return {
         "form_token": str(uuid.uuid4()),
+        "csrf_token": csrf,
         "name": "Siti Aminah",
         "nik": NIK,
         "phone": "0812-3456-7890",
@@ -78,7 +99,10 @@ async def test_the_form_is_indonesian_first_accessible_and_explains_each_error(
     assert '<html lang="en">' in english.text and "Send report" in english.text
 
     bad = await client.post(
-        "/lapor", data=form(nik="1234", phone="", description="pendek", name="Siti Aminah")
+        "/lapor",
+        data=form(
+            await csrf_token(client), nik="1234", phone="", description="pendek", name="Siti Aminah"
+        ),
     )
     assert bad.status_code == 422
     assert 'id="nik-error">NIK harus tepat 16 angka.' in bad.text
@@ -92,7 +116,7 @@ async def test_the_form_is_indonesian_first_accessible_and_explains_each_error(
 async def test_a_form_with_a_document_files_once_even_when_sent_twice(
     client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    fields = form(anonymous="1")
+    fields = form(await csrf_token(client), anonymous="1")
     files = {"attachments": ("bukti.pdf", PDF, "application/pdf")}
     first = await client.post("/lapor", data=fields, files=files)
     assert first.status_code == 303, first.text
@@ -131,7 +155,7 @@ async def test_attachments_outside_the_limits_are_refused(
     files: list,
     message: str,  # type: ignore[type-arg]
 ) -> None:
-    response = await client.post("/lapor", data=form(), files=files)
+    response = await client.post("/lapor", data=form(await csrf_token(client)), files=files)
     assert response.status_code == 422
     assert re.search(r'id="attachments-error">[^<]*' + message, response.text)
 
@@ -179,7 +203,9 @@ async def test_a_one_time_code_goes_out_through_the_notifier_and_proves_ownershi
         for e in await outbox_events(pool, row["complaint_id"])
         if e.event_type != "ComplaintReceived"
     ]
-    assert request.payload.purpose == "one_time_code" and request.payload.to == "6281234567890"
+    assert request.payload.purpose == "one_time_code" and is_sealed(request.payload.to)
+    async with pool.acquire() as conn:  # the address travels sealed; the notifier opens it
+        assert await default_keystore().reveal(conn, request.payload.to) == "6281234567890"
     otp = re.search(r"\b(\d{6})\b", request.payload.text).group(1)  # type: ignore[union-attr]
     stored = await pool.fetchval("SELECT digest FROM intake.ownership_codes")
     assert otp not in json.dumps(stored)  # only a keyed digest is kept
@@ -285,7 +311,12 @@ async def test_the_owner_adds_a_document_through_the_form(
     code = await file_json(client)
     page = await client.get(f"/lapor/tambah?kode={code}")
     assert page.status_code == 200 and f'value="{code}"' in page.text
-    fields = {"kode": code.lower(), "phone": "0812 3456 7890", "form_token": str(uuid.uuid4())}
+    fields = {
+        "kode": code.lower(),
+        "phone": "0812 3456 7890",
+        "form_token": str(uuid.uuid4()),
+        "csrf_token": CSRF_FIELD.search(page.text).group(1),  # type: ignore[union-attr]
+    }
     files = {"attachments": ("kk.pdf", PDF, "application/pdf")}
     stranger = await client.post(
         "/lapor/tambah", data={**fields, "phone": "081111111111"}, files=files

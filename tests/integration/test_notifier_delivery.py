@@ -35,7 +35,7 @@ from services.messaging import outbox
 from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetterPublisher
 from services.messaging.kafka import make_producer
-from services.notifier.api import create_app
+from services.notifier.api import ApiAccess, create_app
 from services.notifier.channels import ChannelSettings, build_adapters
 from services.notifier.domain import RateLimit, RetryPolicy
 from services.notifier.handlers import HANDLERS
@@ -443,15 +443,19 @@ async def test_email_over_smtp(pool, smtp, make_sender) -> None:  # type: ignore
 
 async def test_opt_out_suppresses_status_messages(pool, whatsapp, make_sender) -> None:  # type: ignore[no-untyped-def]
     phone = new_phone()
-    app = create_app(lambda: pool)
+    app = create_app(lambda: pool, ApiAccess.from_config("ops:op-token", "sms:gw-token"))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://n"
     ) as api:
         response = await api.post(
-            "/v1/inbound-texts", json={"address": "0" + phone[3:], "text": "BERHENTI"}
+            "/v1/inbound-texts",
+            json={"address": "0" + phone[3:], "text": "BERHENTI"},
+            headers={"Authorization": "Bearer gw-token"},
         )
         assert response.json() == {"action": "opted_out"}
-        bad = await api.post("/v1/opt-outs", json={"address": "12"})
+        bad = await api.post(
+            "/v1/opt-outs", json={"address": "12"}, headers={"Authorization": "Bearer op-token"}
+        )
         assert bad.status_code == 422 and "12" not in json.dumps(bad.json()["detail"][0]["msg"])
     complaint = received(phone=phone)
     await handle(pool, complaint)

@@ -1,0 +1,45 @@
+"""Triage opens a complaint's personal fields for the checks that need them (NIK structure and
+region, phone number), in memory only: what it forwards between its stages, keeps in tables
+or publishes is the sealed original or carries no personal data.
+
+An erased reporter's fields stay sealed; `domain.assess` then skips those checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+from schemas.events import ComplaintReceived
+from schemas.personal_data import is_sealed
+from services.messaging.field_crypto import personal_values
+from services.messaging.keystore import Keystore, default_keystore
+
+log = logging.getLogger(__name__)
+RETRIES = 30
+TRANSIENT = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+
+
+async def readable(
+    event: ComplaintReceived,
+    pool: Callable[[], Awaitable[asyncpg.Pool]],
+    keys: Keystore | None = None,
+) -> ComplaintReceived:
+    """`event` with its readable personal fields opened; retried through short database
+    outages (a dead letter would be worse than a wait)."""
+    if not any(is_sealed(value) for value in personal_values(event)):
+        return event  # nothing sealed (older producers, tests): no keystore round trip
+    keys = keys or default_keystore()
+    for attempt in range(RETRIES):
+        try:
+            async with (await pool()).acquire() as conn:
+                return await keys.open(conn, event)
+        except TRANSIENT as error:
+            if attempt == RETRIES - 1:
+                raise
+            log.warning("keystore unavailable; retrying", extra={"error": repr(error)})
+            await asyncio.sleep(1)
+    raise AssertionError("unreachable")  # pragma: no cover
