@@ -14,6 +14,9 @@ the stream that writes them and each check needs its state keyed differently:
    redelivered complaint re-emits the same decision (same event id) instead of deciding twice,
    and publishes it on lapor.complaints.triaged.v1.
 
+A reviewer's ban (`POST /v1/review/{id}/ban|unban`) travels to stage 2 as a command on
+`lapor-triage-by-reporter`, keyed by the reporter, since only that stage writes `reporter-banned`.
+
 Every table is backed by its changelog topic, so a restart or a rebalance recovers the state.
 Sends are not awaited one by one: the consumer waits for all of them before it commits a
 source offset (`kafka_transport.PendingSends`), so a crash redelivers rather than drops, and
@@ -60,7 +63,7 @@ from services.messaging.observability import (
 )
 from services.messaging.outbox import OutboxRelay
 from services.messaging.runtime import Settings
-from services.triage import review
+from services.triage import personal, review
 from services.triage.duplicates import ReporterFindings
 from services.triage.handlers import (
     area_of,
@@ -141,6 +144,8 @@ def internal_topics() -> list[tuple[str, int, dict[str, str]]]:
 
 
 FINDINGS_HEADER = "x-triage-reporter-findings"
+COMMAND_HEADER = "x-triage-command"
+BAN_COMMAND = b"ban"
 # The key of the reporter hash. Rotating it forgets every reporter's history (by design).
 REPORTER_KEY = os.environ.get("LAPOR_TRIAGE_REPORTER_KEY", "lapor-dev-reporter-key").encode()
 REVIEWERS = review.parse_reviewers(os.environ.get("LAPOR_TRIAGE_REVIEWERS", ""))
@@ -254,7 +259,18 @@ async def route_to_reporter(message: Any) -> None:
 
 
 async def check_reporter_stage(message: Any) -> None:
-    """Stage 2: the reporter's repeats, daily count and ban; re-key by region and category."""
+    """Stage 2: the reporter's repeats, daily count and ban; re-key by region and category.
+    A reviewer's ban arrives here too, as a command keyed by the reporter: the `banned` table
+    is written only by this stage, on the partition that owns the reporter."""
+    if _headers(message).get(COMMAND_HEADER) == BAN_COMMAND:
+        reporter = (message.key or b"").decode()
+        ban = json.loads(message.value)
+        if ban.get("banned"):
+            banned[reporter] = json.dumps({"by": ban.get("by"), "note": ban.get("note")})
+        elif reporter in banned:
+            del banned[reporter]
+        log.info("reporter ban applied", extra={"banned": bool(ban.get("banned"))})
+        return
     item = _complaint(message)
     findings = check_reporter_of(item, REPORTER_KEY, repeats, daily, banned)
     headers = [*event_headers(item), (FINDINGS_HEADER, findings_json(findings).encode())]
@@ -263,14 +279,14 @@ async def check_reporter_stage(message: Any) -> None:
 
 async def decide_stage(message: Any) -> None:
     """Stage 3: near duplicates in the area, the decision, remembered by complaint id."""
-    item = _complaint(message)
+    item = await personal.readable(_complaint(message), _pool)  # NIK/phone checks need them
     raw_findings = _headers(message).get(FINDINGS_HEADER)
     findings = ReporterFindings.from_json(json.loads(raw_findings)) if raw_findings else None
     token = correlation_id_var.set(str(item.correlation_id))
     try:
         decision = decide(item, findings, candidates, decisions)
         if decision.event_type == "ComplaintNeedsReview":
-            await _queue_for_review(item, decision)
+            await _queue_for_review(item, decision, findings.reporter if findings else None)
         key = str(item.complaint_id).encode()
         await _send(triaged_topic, key, serialize_event(decision), event_headers(decision))
         EVENTS_OUT.labels(SERVICE, triaged_topic.get_topic_name()).inc()
@@ -279,13 +295,19 @@ async def decide_stage(message: Any) -> None:
         correlation_id_var.reset(token)
 
 
-async def _queue_for_review(item: ComplaintReceived, decision: Any) -> None:
+async def _pool() -> asyncpg.Pool:
+    await asyncio.wait_for(backoffice.ready.wait(), timeout=60)
+    assert backoffice.pool is not None
+    return backoffice.pool
+
+
+async def _queue_for_review(item: ComplaintReceived, decision: Any, reporter: str | None) -> None:
     """Into the review queue before the decision is published; retried through short outages."""
     for attempt in range(DB_RETRIES):
         try:
             await asyncio.wait_for(backoffice.ready.wait(), timeout=60)
             assert backoffice.pool is not None
-            await review.enqueue(backoffice.pool, item, decision)
+            await review.enqueue(backoffice.pool, item, decision, reporter)
             return
         except (TimeoutError, *TRANSIENT_DB_ERRORS) as error:
             if attempt == DB_RETRIES - 1:
@@ -361,6 +383,16 @@ class ReviewAction(ReviewView):
         try:
             if action == "claim":
                 item = await review.claim(backoffice.pool, complaint_id, reviewer)
+            elif action in ("ban", "unban"):
+                body = await request.json() if request.can_read_body else {}
+                note = str(body.get("note") or "") if isinstance(body, dict) else ""
+                ban = await review.ban(
+                    backoffice.pool, complaint_id, reviewer, action == "ban", note
+                )
+                headers = [(COMMAND_HEADER, BAN_COMMAND)]
+                await _send(by_reporter_topic, ban.reporter_key.encode(), ban.command(), headers)
+                await pending_sends.settle()  # on the broker before the reviewer hears "done"
+                item = {"complaint_id": complaint_id, "reporter_banned": ban.banned}
             else:
                 body = await request.json() if request.can_read_body else {}
                 if not isinstance(body, dict):

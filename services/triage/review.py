@@ -85,13 +85,18 @@ def authenticate(authorization: str | None, reviewers: dict[str, str]) -> str | 
 # ----------------------------------------------------------------------------- queue
 
 
-async def enqueue(pool: asyncpg.Pool, received: ComplaintReceived, decision: EventEnvelope) -> None:
+async def enqueue(
+    pool: asyncpg.Pool,
+    received: ComplaintReceived,
+    decision: EventEnvelope,
+    reporter_key: str | None = None,
+) -> None:
     assessment = assess(received.payload)
     payload = received.payload
     await pool.execute(
         "INSERT INTO review_items (complaint_id, tracking_code, needs_review, channel, category,"
-        " priority, matched_terms, region_code, anonymous, secret, description)"
-        " VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)"
+        " priority, matched_terms, region_code, anonymous, secret, description, reporter_key)"
+        " VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12)"
         " ON CONFLICT (complaint_id) DO NOTHING",
         received.complaint_id,
         payload.tracking_code,
@@ -104,6 +109,7 @@ async def enqueue(pool: asyncpg.Pool, received: ComplaintReceived, decision: Eve
         payload.anonymous,
         payload.secret,
         payload.description,
+        reporter_key,
     )
 
 
@@ -167,6 +173,45 @@ async def claim(pool: asyncpg.Pool, raw_id: str, reviewer: str) -> dict[str, Any
                 reviewer,
             )
         return _item(row)
+
+
+@dataclass(frozen=True)
+class Ban:
+    """A reviewer's ban (or lifting of one) on the reporter of a queued report."""
+
+    reporter_key: str
+    banned: bool
+    reviewer: str
+    note: str
+
+    def command(self) -> bytes:
+        """The value of the command triage's reporter stage applies to its `banned` table."""
+        return json.dumps(
+            {"banned": self.banned, "by": self.reviewer, "note": self.note}, separators=(",", ":")
+        ).encode()
+
+
+async def ban(pool: asyncpg.Pool, raw_id: str, reviewer: str, banned: bool, note: str) -> Ban:
+    """Record who banned (or unbanned) the reporter of this report and why. Their later reports
+    are kept and rejected with `reporter_banned`, never forwarded."""
+    complaint_id = _complaint_id(raw_id)
+    note = note.strip()[:2000]
+    if banned and not note:
+        raise ReviewError(422, "a ban needs a note (why)")
+    async with pool.acquire() as conn, conn.transaction():
+        key = await conn.fetchval(
+            "SELECT reporter_key FROM review_items WHERE complaint_id = $1", complaint_id
+        )
+        if key is None:
+            raise ReviewError(404, "no such item in the review queue, or no reporter to ban")
+        await conn.execute(
+            "INSERT INTO review_log (complaint_id, reviewer, action, note) VALUES ($1, $2, $3, $4)",
+            complaint_id,
+            reviewer,
+            "ban" if banned else "unban",
+            note,
+        )
+    return Ban(key, banned, reviewer, note)
 
 
 @dataclass(frozen=True)

@@ -359,3 +359,68 @@ async def test_reviewers_work_the_queue_and_every_decision_is_recorded(
         assert log[1]["note"] == note["note"]
     finally:
         assert service.terminate() == 0
+
+
+async def test_a_reviewer_bans_a_reporter_whose_later_reports_are_kept_but_never_forwarded(
+    env: dict[str, str],
+    decisions: Decisions,
+    producer: AIOKafkaProducer,
+    tmp_path: Path,
+) -> None:
+    service = ServiceProcess("triage", env, tmp_path).start()
+    try:
+        await service.wait_ready()
+        prankster = nik(400)
+        grey = complaint(
+            "Pungutan liar oleh petugas loket terminal bus setiap pagi tanpa tanda terima,"
+            " sudah pernah saya laporkan ke dinas.",
+            prankster,
+            region="33.74",
+            filed_before=True,
+        )
+        await publish(producer, [grey])
+        assert (await decisions.of(grey)).event_type == "ComplaintNeedsReview"
+        alice = {"Authorization": "Bearer alice-token"}
+        ban_url = f"/v1/review/{grey.complaint_id}/ban"
+        async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
+            assert (await client.post(ban_url, json={"note": "x"})).status_code == 401
+            assert (await client.post(ban_url, headers=alice, json={})).status_code == 422
+            unknown = f"/v1/review/{uuid.uuid4()}/ban"
+            assert (
+                await client.post(unknown, headers=alice, json={"note": "x"})
+            ).status_code == 404
+            banned = await client.post(ban_url, headers=alice, json={"note": "laporan palsu"})
+            assert banned.status_code == 200 and banned.json()["reporter_banned"] is True
+
+            later = complaint(
+                "Lampu penerangan jalan di depan sekolah dasar negeri mati sejak tiga minggu dan"
+                " anak-anak pulang dalam gelap setiap sore.",
+                prankster,
+                region="33.74",
+            )
+            other = complaint(
+                "Lampu penerangan jalan di gang masjid raya mati sejak dua minggu, warga takut"
+                " keluar malam.",
+                nik(401),
+                region="33.75",
+            )
+            await publish(producer, [later, other])
+            kept = await decisions.of(later)
+            assert kept.event_type == "ComplaintRejected"
+            assert "reporter_banned" in {r.code for r in kept.payload.reasons}  # type: ignore[union-attr]
+            assert (await decisions.of(other)).event_type == "ComplaintAccepted"
+
+            lifted = await client.post(
+                f"/v1/review/{grey.complaint_id}/unban", headers=alice, json={}
+            )
+            assert lifted.status_code == 200 and lifted.json()["reporter_banned"] is False
+            after = complaint(
+                "Saluran air di depan pasar kecamatan tersumbat sampah dan meluap ke jalan setiap"
+                " kali hujan deras turun sore hari.",
+                prankster,
+                region="33.74",
+            )
+            await publish(producer, [after])
+            assert (await decisions.of(after)).event_type == "ComplaintAccepted"
+    finally:
+        assert service.terminate() == 0
