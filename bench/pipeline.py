@@ -339,7 +339,8 @@ async def watch_notifications(
                 for records in batch.values():
                     for record in records:
                         event = json.loads(record.value)
-                        trigger = event["payload"]["trigger_event_type"]
+                        # CitizenNotified carries its trigger; status changes do not count.
+                        trigger = event["payload"].get("trigger_event_type")
                         complaint_id = event["complaint_id"]
                         if trigger not in FINAL_TRIGGERS or complaint_id in done:
                             continue
@@ -413,7 +414,12 @@ async def drive_http(intake_url: str, n: int, concurrency: int = 64) -> PhaseRes
                         "description": fake_description(index),
                     }
                     sent = time.monotonic()
-                    response = await client.post("/v1/complaints", json=body)
+                    try:
+                        response = await client.post("/v1/complaints", json=body)
+                    except httpx.TransportError:  # a dropped connection counts as an error
+                        errors += 1
+                        bar.update(1)
+                        continue
                     now = time.monotonic()
                     if response.status_code == 202:
                         result.count += 1
@@ -515,6 +521,27 @@ async def main() -> None:
         "args": vars(args),
     }
 
+    # The notifier delivers to local stand-ins of WhatsApp, the SMS gateway and SMTP (their own
+    # process, so the load generator's loop does not slow their answers): without providers
+    # every notification would be undeliverable and the run would measure that.
+    ports = {"whatsapp": free_port(), "sms": free_port(), "smtp": free_port()}
+    standins = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "services.notifier.standins", *map(str, ports.values())],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    os.environ.update(
+        {
+            "LAPOR_NOTIFIER_WHATSAPP_API_URL": f"http://127.0.0.1:{ports['whatsapp']}",
+            "LAPOR_NOTIFIER_WHATSAPP_PHONE_NUMBER_ID": "1234567890",
+            "LAPOR_NOTIFIER_WHATSAPP_TOKEN": "test-token",
+            "LAPOR_NOTIFIER_SMS_GATEWAY_URL": f"http://127.0.0.1:{ports['sms']}/sms",
+            "LAPOR_NOTIFIER_SMS_GATEWAY_TOKEN": "test-token",
+            "LAPOR_NOTIFIER_SMTP_HOST": "127.0.0.1",
+            "LAPOR_NOTIFIER_SMTP_PORT": str(ports["smtp"]),
+        }
+    )
+
     if not args.skip_baseline:
         baseline = await run_baseline(stack, args.n)
         results.append(baseline)
@@ -563,6 +590,8 @@ async def main() -> None:
     plot(results, png_path)
     print(json.dumps(report, indent=2))
     print(f"wrote {json_path} and {png_path}")
+    standins.terminate()
+    await standins.wait()
 
 
 if __name__ == "__main__":

@@ -226,6 +226,12 @@ async def _serve_forever(whatsapp_port: int, sms_port: int, smtp_port: int) -> N
 
 
 if __name__ == "__main__":
-    # Development: `python -m services.notifier.standins` and paste the printed exports.
+    # Development: `python -m services.notifier.standins [WHATSAPP_PORT SMS_PORT SMTP_PORT]`
+    # and paste the printed exports.
+    import sys
+
+    whatsapp_port, sms_port, smtp_port = (
+        int(arg) for arg in sys.argv[1:4] or (18081, 18082, 18025)
+    )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_forever(18081, 18082, 18025))
+        asyncio.run(_serve_forever(whatsapp_port, sms_port, smtp_port))
