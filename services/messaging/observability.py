@@ -11,6 +11,7 @@ import contextvars
 import logging
 import re
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -76,14 +77,38 @@ EVENTS_DEAD_LETTERED = Counter(
 )
 HANDLE_SECONDS = Histogram(
     "lapor_handle_seconds",
-    "Time to handle one consumed batch, including its database transaction",
+    "Time to handle one consumed batch, including its database transaction"
+    " (triage: one event in one of its stages)",
     ["service"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 OUTBOX_BACKLOG = Gauge("lapor_outbox_backlog", "Outbox rows not yet published", ["service"])
 CONSUMER_LAG = Gauge(
-    "lapor_consumer_lag", "Messages behind the partition end", ["service", "topic", "partition"]
+    "lapor_consumer_lag",
+    "Messages behind the partition end, for the partitions this instance is assigned",
+    ["service", "topic", "partition"],
 )
+HTTP_REQUESTS = Counter(
+    "lapor_http_requests_total",
+    "HTTP requests served, by route template (never the raw path: it carries tracking codes)",
+    ["service", "method", "route", "status"],
+)
+HTTP_SECONDS = Histogram(
+    "lapor_http_request_seconds",
+    "Time to serve one HTTP request",
+    ["service", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+def prime_metrics(service: str, consumes: Iterable[str] = ()) -> None:
+    """Create the service's label sets at zero, so /metrics lists every series from the start
+    and `rate()` sees the first events instead of a series appearing out of nowhere."""
+    for topic in consumes:
+        EVENTS_IN.labels(service, topic)
+    EVENTS_DEAD_LETTERED.labels(service)
+    HANDLE_SECONDS.labels(service)
+    OUTBOX_BACKLOG.labels(service)
 
 
 def log_extra(**fields: Any) -> dict[str, Any]:

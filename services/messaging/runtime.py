@@ -1,8 +1,14 @@
 """Settings, the health/metrics HTTP server, and a service's lifecycle with graceful shutdown.
 
 `ServiceRuntime` starts, in order: logging, the database pool and migrations, topics, the
-idempotent producer, the outbox relay, the consumer loop and the HTTP server. On SIGTERM or
-SIGINT the consumer finishes its batch and commits, the relay drains, and the process exits 0.
+idempotent producer, the outbox relay, the consumer loop, the metrics sampler and the HTTP
+server. On SIGTERM or SIGINT the consumer finishes its batch and commits, the relay drains,
+and the process exits 0.
+
+Metrics (see `observability`): the consumer loop counts events in and times batches, the relay
+counts events out, the dead-letter publisher counts letters; this module adds HTTP request
+counts and, every few seconds, the consumer lag of each assigned partition and the outbox
+backlog, sampled so they stay true while the loop is stuck (that is when they matter).
 """
 
 from __future__ import annotations
@@ -13,27 +19,42 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 import uvicorn
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schemas.topics import consumer_group
 from services.messaging.consumer import ConsumerLoop, Handler
 from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetterPublisher
 from services.messaging.kafka import ensure_topics, make_producer
-from services.messaging.observability import configure_logging
+from services.messaging.keystore import Keystore, default_keystore
+from services.messaging.observability import (
+    CONSUMER_LAG,
+    HTTP_REQUESTS,
+    HTTP_SECONDS,
+    OUTBOX_BACKLOG,
+    configure_logging,
+    prime_metrics,
+)
 from services.messaging.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
+
+METRICS_SAMPLE_SECONDS = 5.0
+# A hung broker or database must not hang the sampler (nor delay shutdown) for long.
+METRICS_SAMPLE_TIMEOUT = 4.0
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Settings(BaseSettings):
@@ -57,7 +78,39 @@ def health_app(service: str, ready: Callable[[], Awaitable[bool]]) -> FastAPI:
     return app
 
 
+class HttpMetrics:
+    """ASGI middleware counting requests and timing them by route template, so a path with a
+    tracking code in it neither leaks into the metrics nor makes a series per complaint."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client sees if the app raises before answering
+
+        async def send_capturing_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_capturing_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "<unmatched>"
+            method = scope["method"] if scope["method"] in HTTP_METHODS else "OTHER"
+            HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
+            HTTP_SECONDS.labels(self.service, route).observe(time.perf_counter() - started)
+
+
 def add_health_routes(app: FastAPI, service: str, ready: Callable[[], Awaitable[bool]]) -> None:
+    app.add_middleware(HttpMetrics, service=service)
+
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": service}
@@ -70,6 +123,42 @@ def add_health_routes(app: FastAPI, service: str, ready: Callable[[], Awaitable[
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def sample_consumer_lag(service: str, consumer: AIOKafkaConsumer) -> None:
+    """Lag (end offset minus the group's committed offset) of every partition this instance
+    is assigned; partitions it no longer owns after a rebalance are dropped from the gauge, so
+    a scaled-out group reports each partition once."""
+    assigned = set(consumer.assignment())
+    end = await consumer.end_offsets(list(assigned)) if assigned else {}
+    committed = {tp: await consumer.committed(tp) for tp in assigned}
+    never = [tp for tp, offset in committed.items() if offset is None]
+    start = await consumer.beginning_offsets(never) if never else {}
+    for tp in assigned:
+        base = committed[tp]
+        base = start[tp] if base is None else base
+        CONSUMER_LAG.labels(service, tp.topic, str(tp.partition)).set(max(0, end[tp] - base))
+    drop_lag_of_others(service, assigned)
+
+
+def drop_lag_of_others(service: str, owned: Iterable[tuple[str, int]]) -> None:
+    """Remove this service's lag series for partitions outside `owned` ((topic, partition)
+    pairs: aiokafka's and faust's TopicPartition tuples both fit)."""
+    mine = {(topic, str(partition)) for topic, partition in owned}
+    for family in CONSUMER_LAG.collect():
+        for sample in family.samples:
+            labels = sample.labels
+            if labels["service"] != service:
+                continue
+            if (labels["topic"], labels["partition"]) not in mine:
+                with contextlib.suppress(KeyError):
+                    CONSUMER_LAG.remove(service, labels["topic"], labels["partition"])
+
+
+async def sample_outbox_backlog(service: str, pool: asyncpg.Pool) -> None:
+    """Rows waiting in the service's outbox (every instance reports the shared table)."""
+    async with pool.acquire(timeout=METRICS_SAMPLE_TIMEOUT) as conn:
+        OUTBOX_BACKLOG.labels(service).set(await conn.fetchval("SELECT count(*) FROM outbox"))
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
@@ -98,6 +187,9 @@ class ServiceRuntime:
             self.settings.database_url, self.service, max_size=self.settings.db_pool_size
         )
         await migrate(self.pool, self.service, self.migrations)
+        default_keystore()  # fails fast on missing or malformed master keys
+        async with self.pool.acquire() as conn:
+            await Keystore.ensure(conn)
         await ensure_topics(self.settings.kafka_bootstrap)
         self.producer = make_producer(
             self.settings.kafka_bootstrap, f"{self.service}-{self.settings.instance_id}"
@@ -114,11 +206,30 @@ class ServiceRuntime:
             return False
         return self.consumer_loop is None or self.consumer_loop.assigned.is_set()
 
+    async def sample_metrics(self, stop: asyncio.Event) -> None:
+        """Every few seconds: consumer lag per partition and the outbox backlog. Best effort:
+        a failed sample is skipped, never a reason to stop the service."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), METRICS_SAMPLE_SECONDS)
+            if stop.is_set():
+                return
+            consumer = self.consumer_loop.consumer if self.consumer_loop else None
+            samples = [sample_consumer_lag(self.service, consumer)] if consumer else []
+            if self.pool is not None:
+                samples.append(sample_outbox_backlog(self.service, self.pool))
+            for sample in samples:
+                try:
+                    await asyncio.wait_for(sample, METRICS_SAMPLE_TIMEOUT)
+                except Exception as error:  # a rebalance, a restart of the broker, shutdown
+                    log.debug("metrics sample skipped", extra={"error": repr(error)})
+
     async def run(self) -> None:
         stop = asyncio.Event()
         install_stop_signals(stop)
         await self.start()
         assert self.pool is not None and self.producer is not None
+        prime_metrics(self.service, self.consumes)
         tasks: list[asyncio.Task[None]] = []
         relay = OutboxRelay(self.pool, self.producer, self.service, self.service)
         tasks.append(asyncio.create_task(relay.run(stop), name="outbox-relay"))
@@ -135,6 +246,7 @@ class ServiceRuntime:
             tasks.append(asyncio.create_task(self.consumer_loop.run(stop), name="consumer"))
         for job in self.background:
             tasks.append(asyncio.create_task(job(stop), name=getattr(job, "__name__", "job")))
+        tasks.append(asyncio.create_task(self.sample_metrics(stop), name="metrics-sampler"))
 
         app = self.app or health_app(self.service, self.ready)
         if self.app is not None:

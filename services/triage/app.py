@@ -420,3 +420,6 @@ async def readyz(web: Any, request: Any) -> Any:
 @app.page("/metrics")
 async def metrics(web: Any, request: Any) -> Any:
     return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+
+import services.triage.metrics  # noqa: E402, F401  (its sensor and lag timer register on `app`)
