@@ -30,7 +30,6 @@ from schemas.events import Event, EventEnvelope, parse_event
 from services.messaging import outbox
 from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
 from services.messaging.observability import (
-    CONSUMER_LAG,
     EVENTS_IN,
     HANDLE_SECONDS,
     correlation_id_var,
@@ -136,7 +135,6 @@ class ConsumerLoop:
                     continue
                 await self.process_with_retry(batches, stop)
                 await self._commit(consumer, batches)
-                self._record_lag(consumer, batches)
         finally:
             await consumer.stop()
             self.consumer = None
@@ -245,16 +243,6 @@ class ConsumerLoop:
             # The partitions moved to another instance mid-batch; it will redeliver and the
             # processed-events table makes that harmless.
             log.warning("offset commit failed after rebalance", extra={"error": repr(error)})
-
-    def _record_lag(
-        self, consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, list[ConsumerRecord]]
-    ) -> None:
-        for tp, records in batches.items():
-            highwater = consumer.highwater(tp)
-            if highwater is not None and records:
-                CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
-                    max(0, highwater - records[-1].offset - 1)
-                )
 
 
 def _letter(record: ConsumerRecord, reason: str) -> DeadLetter:
