@@ -62,6 +62,15 @@ WORDS = (
 ).split()
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds spent on all cores outside idle and iowait since boot (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / CLOCK_TICKS
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -153,14 +162,15 @@ class PhaseResult:
         }
 
 
-def stack_from_env() -> Stack:
+async def stack_from_env() -> Stack:
     bootstrap = os.environ.get("LAPOR_KAFKA_BOOTSTRAP")
     database_url = os.environ.get("LAPOR_DATABASE_URL")
     if bootstrap and database_url:
         return Stack(bootstrap, database_url)
     from services import infra
 
-    config = infra.up()
+    # infra.up() runs its own event loop for the readiness check: keep it off ours.
+    config = await asyncio.to_thread(infra.up)
     return Stack(config.kafka_bootstrap, config.database_url)
 
 
@@ -211,6 +221,7 @@ async def run_baseline(stack: Stack, n: int) -> PhaseResult:
     await producer.start()
     sent_at: dict[bytes, float] = {}
     started = time.monotonic()
+    busy_before = machine_busy_seconds()
 
     async def produce() -> None:
         for complaint_id, value in payloads:
@@ -234,6 +245,11 @@ async def run_baseline(stack: Stack, n: int) -> PhaseResult:
                         result.latencies_ms.append((now - sent_at[record.key]) * 1000)
                 bar.update(sum(len(records) for records in batch.values()))
     result.seconds = time.monotonic() - started
+    # Kafka's own cost per message on this box: what any pipeline pays per hop before it does
+    # any work (the whole machine: broker, hop processes, load generator).
+    result.extra["cpu_ms_per_message"] = {
+        "whole_machine": round((machine_busy_seconds() - busy_before) * 1000 / n, 3)
+    }
     await producer_task
     await producer.stop()
     await sink.stop()
@@ -302,6 +318,17 @@ class Pipeline:
                 if line.startswith("VmHWM:"):
                     peaks[service] = round(int(line.split()[1]) / 1024, 1)
         return peaks
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """User + system CPU each service has used so far (from /proc/<pid>/stat)."""
+        used = {}
+        for service, process in self.processes.items():
+            try:
+                fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            used[service] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return used
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -449,10 +476,23 @@ async def pipeline_phase(
     pipeline.start()
     try:
         await pipeline.wait_ready()
+        cpu_before, busy_before = pipeline.cpu_seconds(), machine_busy_seconds()
         result = await body(pipeline)
+        cpu_after, busy_after = pipeline.cpu_seconds(), machine_busy_seconds()
         peaks = pipeline.peak_rss_mb()
     finally:
         pipeline.stop()
+    # CPU per completed complaint: where the two cores go (the rest of the machine's busy
+    # time is Kafka, PostgreSQL, the provider stand-ins and the load generator).
+    if result.count:
+        per_service = {
+            service: round(
+                (cpu_after[service] - cpu_before.get(service, 0.0)) * 1000 / result.count, 2
+            )
+            for service in cpu_after
+        }
+        whole = round((busy_after - busy_before) * 1000 / result.count, 2)
+        result.extra["cpu_ms_per_complaint"] = {**per_service, "whole_machine": whole}
     return result, peaks
 
 
@@ -508,17 +548,19 @@ async def main() -> None:
     parser.add_argument("--rate-seconds", type=float, default=30.0)
     parser.add_argument("--http-n", type=int, default=20_000, help="HTTP requests (0 skips)")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS, help="JSON, plot and logs")
     args = parser.parse_args()
+    results_dir: Path = args.results_dir
 
-    stack = stack_from_env()
+    stack = await stack_from_env()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    log_root = RESULTS / f"logs-{stamp}"
+    os.makedirs(results_dir, exist_ok=True)
+    log_root = results_dir / f"logs-{stamp}"
     results: list[PhaseResult] = []
     report: dict[str, Any] = {
         "date": stamp,
         "machine": {"cores": os.cpu_count(), "platform": sys.platform},
-        "args": vars(args),
+        "args": {**vars(args), "results_dir": str(results_dir)},
     }
 
     # The notifier delivers to local stand-ins of WhatsApp, the SMS gateway and SMTP (their own
@@ -584,8 +626,8 @@ async def main() -> None:
         report["ratio_pipeline_to_baseline"] = round(
             saturation.throughput / results[0].throughput, 3
         )
-    json_path = RESULTS / f"pipeline-{stamp}.json"
-    png_path = RESULTS / f"pipeline-{stamp}.png"
+    json_path = results_dir / f"pipeline-{stamp}.json"
+    png_path = results_dir / f"pipeline-{stamp}.png"
     json_path.write_text(json.dumps(report, indent=2))
     plot(results, png_path)
     print(json.dumps(report, indent=2))

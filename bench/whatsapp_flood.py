@@ -413,7 +413,8 @@ async def main() -> None:
     if not (bootstrap and admin_url):
         from services import infra
 
-        config = infra.up()
+        # infra.up() runs its own event loop for the readiness check: keep it off ours.
+        config = await asyncio.to_thread(infra.up)
         bootstrap, admin_url = config.kafka_bootstrap, config.database_url
     run = uuid.uuid4().hex[:8]
     name = f"lapor_flood_{run}"
