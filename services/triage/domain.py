@@ -374,11 +374,16 @@ class Assessment:
 # ----------------------------------------------------------------------------- text
 
 
+_NOT_WORD_CHARS = re.compile(r"[^a-z0-9\-]+")
+
+
 def normalise(text: str) -> str:
     """Lower case, accents folded, punctuation to spaces, single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    folded = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(re.sub(r"[^a-z0-9\-]+", " ", folded).split())
+    folded = text.lower()
+    if not folded.isascii():  # most complaints are plain ASCII: skip the per-character pass
+        decomposed = unicodedata.normalize("NFKD", folded)
+        folded = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(_NOT_WORD_CHARS.sub(" ", folded).split())
 
 
 _AFFIXED = re.compile(r"^(me|di|ke|pe|be|te|se)|(kan|an|i|nya|lah|kah|pun|ku|mu)$")
@@ -400,15 +405,21 @@ def stems(text: str) -> tuple[str, ...]:
     return tuple(stem(word) for word in _WORD.findall(normalise(text)))
 
 
+@functools.lru_cache(maxsize=1024)
+def _term_pattern(term: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])")
+
+
 def _contains(normalised: str, term: str) -> bool:
-    return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", normalised) is not None
+    # The substring test rules out nearly every term before the word-boundary regex runs.
+    return term in normalised and _term_pattern(term).search(normalised) is not None
 
 
 class _Grams:
     """The 1-, 2- and 3-word sequences of a text, stemmed and raw, for set lookups."""
 
-    def __init__(self, text: str) -> None:
-        raw = tuple(_WORD.findall(normalise(text)))
+    def __init__(self, text: str, *, normalised: str | None = None) -> None:
+        raw = tuple(_WORD.findall(normalise(text) if normalised is None else normalised))
         stemmed = tuple(stem(word) for word in raw)
         self.grams: set[str] = set()
         for words in (raw, stemmed):
@@ -426,7 +437,10 @@ def classify(text: str) -> tuple[Category, tuple[str, ...]]:
 
     A phrase weighs 2, a single word 1; ties go to the earlier category in the lexicon.
     """
-    grams = _Grams(text)
+    return _classify(_Grams(text))
+
+
+def _classify(grams: _Grams) -> tuple[Category, tuple[str, ...]]:
     best, best_terms, best_weight = Category.OTHER, (), 0
     for category, terms in CATEGORY_TERMS.items():
         matched = grams.matched(terms)
@@ -437,23 +451,35 @@ def classify(text: str) -> tuple[Category, tuple[str, ...]]:
 
 
 def priority_of(text: str) -> tuple[Priority, tuple[str, ...]]:
-    matched = _Grams(text).matched(URGENT_TERMS)
+    return _priority(_Grams(text))
+
+
+def _priority(grams: _Grams) -> tuple[Priority, tuple[str, ...]]:
+    matched = grams.matched(URGENT_TERMS)
     return (Priority.URGENT if matched else Priority.NORMAL), matched
+
+
+_TRIPLED = re.compile(r"(.)\1\1|(..)\2\2")
+_VOWEL = re.compile(r"[aiueo]")
+_CONSONANT_RUN = re.compile(r"[^aiueo\d\-]{5,}")
 
 
 def _looks_mashed(word: str) -> bool:
     """Key-mashing: long runs of consonants, no vowels in a long word, or one letter repeated."""
     if word.isdigit() or len(word) < 4:
         return False
-    if re.search(r"(.)\1\1", word) or re.search(r"(..)\1\1", word):
+    if _TRIPLED.search(word):
         return True
-    if not re.search(r"[aiueo]", word):
+    if not _VOWEL.search(word):
         return True
-    return re.search(r"[^aiueo\d\-]{5,}", word) is not None
+    return _CONSONANT_RUN.search(word) is not None
 
 
 def gibberish_share(text: str) -> float:
-    words = _WORD.findall(normalise(text))
+    return _gibberish_share(_WORD.findall(normalise(text)))
+
+
+def _gibberish_share(words: list[str]) -> float:
     if not words:
         return 1.0
     return sum(_looks_mashed(word) for word in words) / len(words)
@@ -472,13 +498,12 @@ def nik_region(nik: str) -> tuple[str | None, bool]:
 # ----------------------------------------------------------------------------- rules
 
 
-def _text_reasons(text: str) -> list[ReasonCode]:
+def _text_reasons(normalised: str) -> list[ReasonCode]:
     reasons: list[ReasonCode] = []
-    normalised = normalise(text)
     words = normalised.split()
     if normalised in GREETINGS or len(normalised) <= 2 or all(w in GREETING_WORDS for w in words):
         return [ReasonCode(code="test_or_greeting", detail="pesan uji coba atau salam", score=1.0)]
-    share = gibberish_share(text)
+    share = _gibberish_share(_WORD.findall(normalised))
     if share >= GIBBERISH_SHARE:
         reasons.append(ReasonCode(code="gibberish", detail="teks tidak dapat dibaca", score=1.0))
     elif len(words) < MIN_DESCRIPTION_WORDS:
@@ -505,7 +530,10 @@ def _text_reasons(text: str) -> list[ReasonCode]:
 
 
 def assess(complaint: ComplaintReceivedPayload) -> Assessment:
-    reasons = _text_reasons(complaint.description)
+    # The text is normalised and cut into grams once, for every rule that reads it.
+    normalised = normalise(complaint.description)
+    grams = _Grams(complaint.description, normalised=normalised)
+    reasons = _text_reasons(normalised)
     warnings: list[str] = []
 
     region = complaint.location.region_code
@@ -562,8 +590,8 @@ def assess(complaint: ComplaintReceivedPayload) -> Assessment:
             )
         )
 
-    category, terms = classify(complaint.description)
-    priority, urgent_terms = priority_of(complaint.description)
+    category, terms = _classify(grams)
+    priority, urgent_terms = _priority(grams)
     score = sum(reason.score for reason in reasons)
     return Assessment(
         verdict=verdict_for(score),
