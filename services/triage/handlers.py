@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import OrderedDict
 from collections.abc import MutableMapping
 
 from schemas.events import (
@@ -77,25 +76,8 @@ def check_reporter_of(
     )
 
 
-# Stage 2 (area key) and stage 3 (decision) assess the same event, usually in the same
-# process moments apart: keep recent assessments rather than run the rules twice. `assess` is
-# pure, so a cached result is the result.
-_RECENT_ASSESSMENTS: OrderedDict[uuid.UUID, Assessment] = OrderedDict()
-_RECENT_ASSESSMENTS_MAX = 4096
-
-
-def assessment_of(event: ComplaintReceived) -> Assessment:
-    cached = _RECENT_ASSESSMENTS.pop(event.event_id, None)
-    if cached is None:
-        cached = assess(event.payload)
-    _RECENT_ASSESSMENTS[event.event_id] = cached
-    if len(_RECENT_ASSESSMENTS) > _RECENT_ASSESSMENTS_MAX:
-        _RECENT_ASSESSMENTS.popitem(last=False)
-    return cached
-
-
 def area_of(event: ComplaintReceived) -> str:
-    assessment = assessment_of(event)
+    assessment = assess(event.payload)
     return area_key(assessment.region_code, assessment.category)
 
 
@@ -138,7 +120,7 @@ def _decide(
     event: ComplaintReceived, findings: ReporterFindings | None, candidates: Store | None
 ) -> EventEnvelope:
     payload = event.payload
-    assessment = assessment_of(event)
+    assessment = assess(payload)
     reasons = _with_reporter_reasons(assessment, findings)
     verdict = verdict_for(sum(reason.score for reason in reasons))
     ids = follow_up_ids(event, PRODUCER, "triage-decision")
