@@ -14,31 +14,39 @@ from services.intake import repository
 from services.intake.domain import status_change
 
 
-async def update_status(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
-    change = status_change(event)
-    if change is not None:
-        await repository.apply_status(
-            conn,
-            event_id=event.event_id,
-            complaint_id=event.complaint_id,
-            event_type=event.event_type,
-            occurred_at=event.occurred_at,
-            change=change,
-        )
+async def update_statuses(events: list[Event], conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
+    """The consumer loop's batch handler: the whole batch's status changes in two statements."""
+    updates: list[repository.StatusUpdate] = []
+    for event in events:
+        change = status_change(event)
+        if change is not None:
+            updates.append(
+                repository.StatusUpdate(
+                    event_id=event.event_id,
+                    complaint_id=event.complaint_id,
+                    event_type=event.event_type,
+                    occurred_at=event.occurred_at,
+                    change=change,
+                )
+            )
+    await repository.apply_statuses(conn, updates)
     return ()
 
 
-HANDLERS = {
-    event_type: update_status
-    for event_type in (
-        "ComplaintAccepted",
-        "ComplaintRejected",
-        "ComplaintNeedsReview",
-        "ComplaintDuplicateDetected",
-        "CaseAssigned",
-        "CaseStatusChanged",
-        "CaseDeadlineApproaching",
-        "CaseOverdue",
-        "CitizenNotified",
-    )
-}
+async def update_status(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
+    return await update_statuses([event], conn)
+
+
+STATUS_EVENT_TYPES = (
+    "ComplaintAccepted",
+    "ComplaintRejected",
+    "ComplaintNeedsReview",
+    "ComplaintDuplicateDetected",
+    "CaseAssigned",
+    "CaseStatusChanged",
+    "CaseDeadlineApproaching",
+    "CaseOverdue",
+    "CitizenNotified",
+)
+HANDLERS = {event_type: update_status for event_type in STATUS_EVENT_TYPES}
+BATCH_HANDLERS = {event_type: update_statuses for event_type in STATUS_EVENT_TYPES}

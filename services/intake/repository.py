@@ -103,37 +103,60 @@ async def add_attachments(
     )
 
 
-async def apply_status(
-    conn: asyncpg.Connection,
-    *,
-    event_id: uuid.UUID,
-    complaint_id: uuid.UUID,
-    event_type: str,
-    occurred_at: datetime,
-    change: StatusChange,
-) -> None:
-    await conn.execute(
+@dataclass(frozen=True)
+class StatusUpdate:
+    """One downstream event's effect on the read model: a timeline entry, maybe a status."""
+
+    event_id: uuid.UUID
+    complaint_id: uuid.UUID
+    event_type: str
+    occurred_at: datetime
+    change: StatusChange
+
+
+async def apply_statuses(conn: asyncpg.Connection, updates: Sequence[StatusUpdate]) -> None:
+    """Apply the updates as if one by one, in order, with two pipelined statements in all.
+
+    The timeline inserts and the status updates touch different tables and neither reads
+    the other, so all inserts may go first; the updates stay in order (executemany runs
+    its statements sequentially), which keeps `status_rank <= $3` and the `coalesce` of
+    the agency name exactly as they were event by event.
+    """
+    if not updates:
+        return
+    await conn.executemany(
         "INSERT INTO complaint_timeline (event_id, complaint_id, event_type, status, detail,"
         " occurred_at) SELECT $1, $2, $3, $4, $5, $6"
         " WHERE EXISTS (SELECT 1 FROM complaints WHERE complaint_id = $2)"
         " ON CONFLICT (event_id) DO NOTHING",
-        event_id,
-        complaint_id,
-        event_type,
-        change.status,
-        change.detail,
-        occurred_at,
+        [
+            (
+                update.event_id,
+                update.complaint_id,
+                update.event_type,
+                update.change.status,
+                update.change.detail,
+                update.occurred_at,
+            )
+            for update in updates
+        ],
     )
-    if change.rank >= 0:
-        await conn.execute(
+    ranked = [update for update in updates if update.change.rank >= 0]
+    if ranked:
+        await conn.executemany(
             "UPDATE complaints SET status = $2, status_rank = $3, status_detail = $4,"
             " agency_name = coalesce($5, agency_name), updated_at = now()"
             " WHERE complaint_id = $1 AND status_rank <= $3",
-            complaint_id,
-            change.status,
-            change.rank,
-            change.detail,
-            change.agency_name,
+            [
+                (
+                    update.complaint_id,
+                    update.change.status,
+                    update.change.rank,
+                    update.change.detail,
+                    update.change.agency_name,
+                )
+                for update in ranked
+            ],
         )
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from schemas.topics import CASES, COMPLAINTS_TRIAGED, NOTIFICATIONS
 from services.intake.api import create_app
-from services.intake.handlers import HANDLERS
+from services.intake.handlers import BATCH_HANDLERS, HANDLERS
 from services.intake.inbox import InboxWorker
 from services.intake.settings import IntakeSettings
 from services.messaging.runtime import ServiceRuntime, Settings
@@ -24,6 +24,7 @@ def build(settings: Settings) -> ServiceRuntime:
         migrations=Path(__file__).parent / "migrations",
         consumes=[COMPLAINTS_TRIAGED.name, CASES.name, NOTIFICATIONS.name],
         handlers=HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
     )
 
     def pool():  # the pool exists once the runtime has started

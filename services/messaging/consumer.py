@@ -2,10 +2,14 @@
 
 For each batch read with `getmany`:
 1. decode every record; what does not parse goes to the dead-letter list with the reason;
-2. in one database transaction: mark the batch's event ids in `processed_events` (repeats
-   are skipped), run each new event's handler, and put the events they return into the
-   outbox in one write; if a handler raises, the transaction is rolled back and the batch is
-   run again with a savepoint per event, so only the failing event is dead-lettered;
+2. in one database transaction: mark the batch's event ids in `processed_events` (repeats,
+   earlier or inside the batch, are skipped), run the handlers of the new events in batch
+   order, and put the events they return into the outbox in one write. An event type has
+   either a per-event handler `(event, conn)` or a batch handler `(events, conn)`: a batch
+   handler is called once, where the first of its events falls, with all the new events it
+   covers (in batch order), so it can write them with one statement. If any handler raises,
+   the transaction is rolled back and the batch is run again with a savepoint per event
+   (a batch handler then gets a one-event list), so only the failing event is dead-lettered;
 3. commit the transaction, then publish the dead letters, and only then commit the offsets.
 
 A crash anywhere before step 3's offset commit redelivers the batch, and the processed-events
@@ -38,6 +42,7 @@ from services.messaging.observability import (
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event, asyncpg.Connection], Awaitable[Sequence[EventEnvelope]]]
+BatchHandler = Callable[[list[Event], asyncpg.Connection], Awaitable[Sequence[EventEnvelope]]]
 MAX_MESSAGE_BYTES = 1024 * 1024
 
 # Failures of the infrastructure, not of the event: retry the whole batch instead.
@@ -99,6 +104,7 @@ class ConsumerLoop:
         pool: asyncpg.Pool,
         dead_letters: DeadLetterPublisher,
         handlers: Mapping[str, Handler],
+        batch_handlers: Mapping[str, BatchHandler] | None = None,
         max_records: int = 500,
     ) -> None:
         self.service = service
@@ -108,6 +114,8 @@ class ConsumerLoop:
         self.pool = pool
         self.dead_letters = dead_letters
         self.handlers = dict(handlers)
+        # A type with a batch handler uses it; its per-event handler (if any) is not called.
+        self.batch_handlers = dict(batch_handlers or {})
         self.max_records = max_records
         self.consumer: AIOKafkaConsumer | None = None
         self.assigned = asyncio.Event()
@@ -166,7 +174,7 @@ class ConsumerLoop:
                 item = decode(record)
                 if isinstance(item, str):
                     letters.append(_letter(record, item))
-                elif item.event_type in self.handlers:
+                elif item.event_type in self.handlers or item.event_type in self.batch_handlers:
                     decoded.append((record, item))
 
         if decoded:
@@ -194,7 +202,7 @@ class ConsumerLoop:
         isolate: bool,
     ) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
-            fresh = set(
+            fresh_ids = set(
                 await conn.fetchval(
                     "WITH inserted AS (INSERT INTO processed_events (event_id)"
                     " SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id)"
@@ -202,36 +210,78 @@ class ConsumerLoop:
                     list({event.event_id for _, event in decoded}),
                 )
             )
-            outgoing: list[EventEnvelope] = []
+            fresh: list[tuple[ConsumerRecord, Event]] = []
             for record, event in decoded:
-                if event.event_id not in fresh:
+                if event.event_id not in fresh_ids:
                     result.skipped_duplicates += 1
                     continue
-                fresh.discard(event.event_id)  # a repeat inside the batch is a duplicate too
-                token = correlation_id_var.set(str(event.correlation_id))
-                try:
-                    if not isolate:
+                fresh_ids.discard(event.event_id)  # a repeat inside the batch is a duplicate too
+                fresh.append((record, event))
+            if isolate:
+                await self._apply_isolated(conn, fresh, result, letters)
+            else:
+                await outbox.enqueue(conn, await self._apply_together(conn, fresh, result))
+
+    async def _apply_together(
+        self,
+        conn: asyncpg.Connection,
+        fresh: list[tuple[ConsumerRecord, Event]],
+        result: BatchResult,
+    ) -> list[EventEnvelope]:
+        """Every handler on the batch's connection, no savepoints; raises _HandlerFailed."""
+        pending: dict[BatchHandler, list[Event]] = {}
+        for _, event in fresh:
+            batch_handler = self.batch_handlers.get(event.event_type)
+            if batch_handler is not None:
+                pending.setdefault(batch_handler, []).append(event)
+        outgoing: list[EventEnvelope] = []
+        for _, event in fresh:
+            batch_handler = self.batch_handlers.get(event.event_type)
+            try:
+                if batch_handler is None:
+                    token = correlation_id_var.set(str(event.correlation_id))
+                    try:
                         outgoing.extend(await self.handlers[event.event_type](event, conn))
+                    finally:
+                        correlation_id_var.reset(token)
+                elif batch_handler in pending:  # its first event: run all of them now
+                    outgoing.extend(await batch_handler(pending.pop(batch_handler), conn))
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as error:
+                raise _HandlerFailed from error
+            result.handled += 1
+        return outgoing
+
+    async def _apply_isolated(
+        self,
+        conn: asyncpg.Connection,
+        fresh: list[tuple[ConsumerRecord, Event]],
+        result: BatchResult,
+        letters: list[DeadLetter],
+    ) -> None:
+        """A savepoint per event: a failing event is dead-lettered, the others take effect."""
+        for record, event in fresh:
+            token = correlation_id_var.set(str(event.correlation_id))
+            try:
+                async with conn.transaction():
+                    batch_handler = self.batch_handlers.get(event.event_type)
+                    if batch_handler is not None:
+                        caused = await batch_handler([event], conn)
                     else:
-                        async with conn.transaction():
-                            caused = await self.handlers[event.event_type](event, conn)
-                            await outbox.enqueue(conn, caused)
-                    result.handled += 1
-                except TRANSIENT_ERRORS:
-                    raise
-                except Exception as error:
-                    if not isolate:
-                        raise _HandlerFailed from error
-                    log.exception("handler failed", extra={"event_type": event.event_type})
-                    await conn.execute(
-                        "DELETE FROM processed_events WHERE event_id = $1", event.event_id
-                    )
-                    letters.append(
-                        _letter(record, f"handler error: {type(error).__name__}: {error}")
-                    )
-                finally:
-                    correlation_id_var.reset(token)
-            await outbox.enqueue(conn, outgoing)
+                        caused = await self.handlers[event.event_type](event, conn)
+                    await outbox.enqueue(conn, caused)
+                result.handled += 1
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as error:
+                log.exception("handler failed", extra={"event_type": event.event_type})
+                await conn.execute(
+                    "DELETE FROM processed_events WHERE event_id = $1", event.event_id
+                )
+                letters.append(_letter(record, f"handler error: {type(error).__name__}: {error}"))
+            finally:
+                correlation_id_var.reset(token)
 
     async def _commit(
         self, consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, list[ConsumerRecord]]

@@ -34,7 +34,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schemas.topics import consumer_group
-from services.messaging.consumer import ConsumerLoop, Handler
+from services.messaging.consumer import BatchHandler, ConsumerLoop, Handler
 from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetterPublisher
 from services.messaging.kafka import ensure_topics, make_producer
@@ -176,6 +176,7 @@ class ServiceRuntime:
     migrations: Path | None
     consumes: Sequence[str] = ()
     handlers: Mapping[str, Handler] = field(default_factory=dict)
+    batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
     app: FastAPI | None = None
     pool: asyncpg.Pool | None = None
     producer: AIOKafkaProducer | None = None
@@ -242,6 +243,7 @@ class ServiceRuntime:
                 pool=self.pool,
                 dead_letters=DeadLetterPublisher(self.producer, self.service),
                 handlers=self.handlers,
+                batch_handlers=self.batch_handlers,
             )
             tasks.append(asyncio.create_task(self.consumer_loop.run(stop), name="consumer"))
         for job in self.background:

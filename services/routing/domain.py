@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -22,6 +22,7 @@ AGENCY_RESPONSE_WORKING_DAYS = 5  # SP4N-LAPOR!: the agency formulates its follo
 DOCUMENTS_CALENDAR_DAYS = 10  # missing documents may follow within 10 days
 APPROACHING_WORKING_DAYS = 2  # warn this many working days before a deadline
 SETWAPRES_ESCALATION_WORKING_DAYS = 3  # overdue this long past the supervisor: to Setwapres
+ONE_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -127,23 +128,27 @@ class WorkingCalendar:
 
     def add_working_days(self, start: datetime, count: int) -> datetime:
         """End of the Nth working day after `start` (Asia/Jakarta), as an aware datetime."""
-        day = start.astimezone(JAKARTA).date()
-        remaining = count
-        while remaining > 0:
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                remaining -= 1
+        day = _count_working_days(self, start.astimezone(JAKARTA).date(), count)
         return datetime.combine(day, time(23, 59, 59), tzinfo=JAKARTA)
 
     def working_days_before(self, moment: datetime, count: int) -> datetime:
         """Start (00:00 Jakarta) of the working day `count` working days before `moment`'s."""
-        day = moment.astimezone(JAKARTA).date()
-        remaining = count
-        while remaining > 0:
-            day -= timedelta(days=1)
-            if self.is_working_day(day):
-                remaining -= 1
+        day = _count_working_days(self, moment.astimezone(JAKARTA).date(), -count)
         return datetime.combine(day, time(0, 0), tzinfo=JAKARTA)
+
+
+# Every complaint of a day asks the same two questions (a batch of them, all of them), and
+# walking the calendar day by day was most of the CPU of opening a case: remember answers.
+@lru_cache(maxsize=8192)
+def _count_working_days(calendar: WorkingCalendar, day: date, count: int) -> date:
+    """The |count|th working day after `day` (before it, for a negative count)."""
+    step = timedelta(days=1 if count > 0 else -1)
+    remaining = abs(count)
+    while remaining > 0:
+        day += step
+        if calendar.is_working_day(day):
+            remaining -= 1
+    return day
 
 
 DEFAULT_CALENDAR = WorkingCalendar()
@@ -237,3 +242,59 @@ def alerts_due(
             if now > later:
                 reached.append(Alert.OVERDUE_SETWAPRES)
     return [alert for alert in reached if alert not in deadline.fired]
+
+
+# The order a deadline's alerts are reached in (each one's moment is later than the last's).
+ALERT_SEQUENCE: dict[DeadlineKind, tuple[Alert, ...]] = {
+    DeadlineKind.ANALYSIS: (Alert.APPROACHING, Alert.OVERDUE_SUPERVISOR, Alert.OVERDUE_SETWAPRES),
+    DeadlineKind.AGENCY_RESPONSE: (
+        Alert.APPROACHING,
+        Alert.OVERDUE_SUPERVISOR,
+        Alert.OVERDUE_SETWAPRES,
+    ),
+    DeadlineKind.DOCUMENTS: (Alert.APPROACHING, Alert.DOCUMENTS_EXPIRED),
+}
+
+
+def next_alert(kind: DeadlineKind, fired: Iterable[Alert]) -> Alert | None:
+    """The first alert of the deadline's sequence not fired yet (the earliest that can come
+    due); None once the last has fired and the deadline has nothing left to say."""
+    done = set(fired)
+    return next((alert for alert in ALERT_SEQUENCE[kind] if alert not in done), None)
+
+
+@dataclass(frozen=True)
+class AlertWindow:
+    """For each next alert, the bound on `due_at` below which `alerts_due` has reached it by
+    `now`. Each alert's moment grows with the due date, so the deadlines to visit are exactly
+    those due before the bound of their next alert: an index range each, calendar included."""
+
+    approaching: datetime
+    overdue: datetime
+    setwapres: datetime
+
+    def bound(self, alert: Alert) -> datetime:
+        if alert is Alert.APPROACHING:
+            return self.approaching
+        if alert is Alert.OVERDUE_SETWAPRES:
+            return self.setwapres
+        return self.overdue  # overdue-1 and expired: as soon as the due time has passed
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=JAKARTA)
+
+
+def alert_window(now: datetime, calendar: WorkingCalendar = DEFAULT_CALENDAR) -> AlertWindow:
+    """The bounds for `now`. Both calendar rules depend only on the due date (Jakarta), so
+    each bound is the start of the day after the last due date whose alert is reached."""
+    # Approaching: reached for today's due dates; walk forward while the next day's is too.
+    day = now.astimezone(JAKARTA).date()
+    while now >= calendar.working_days_before(_start_of(day + ONE_DAY), APPROACHING_WORKING_DAYS):
+        day += ONE_DAY
+    approaching = _start_of(day + ONE_DAY)
+    # To Setwapres: not reached for today's due dates; walk back to the last day it is.
+    day = now.astimezone(JAKARTA).date()
+    while not now > calendar.add_working_days(_start_of(day), SETWAPRES_ESCALATION_WORKING_DAYS):
+        day -= ONE_DAY
+    return AlertWindow(approaching=approaching, overdue=now, setwapres=_start_of(day + ONE_DAY))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -51,85 +52,130 @@ class CaseNotFound(Exception):
     """No such case, or not one the caller may see (the two are indistinguishable)."""
 
 
-async def open_case(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
-    assert isinstance(event, ComplaintAccepted)
+@dataclass(frozen=True)
+class _Opening:
+    """What one ComplaintAccepted decides, before anything is written."""
+
+    event: ComplaintAccepted
+    case: repository.NewCase
+    agency: repository.Agency
+    response_due: datetime
+
+
+def _plan_case(event: ComplaintAccepted, reference: repository.ReferenceData) -> _Opening:
     payload = event.payload
-    reference = await repository.reference_data(conn)
-    rules, agencies, calendar = reference.rules, reference.agencies, reference.calendar
+    calendar = reference.calendar
     assignment = choose_agency(
-        rules,
+        reference.rules,
         payload.category.value,
         payload.region_code,
-        set(agencies),
+        set(reference.agencies),
         priority=payload.priority.value,
     )
-    agency = agencies[assignment.agency_code]
-    case_id = uuid.uuid5(event.complaint_id, "case")
-    due_at = calendar.add_working_days(event.occurred_at, ANALYSIS_WORKING_DAYS)
-    response_due = calendar.add_working_days(event.occurred_at, agency.response_working_days)
-    created = await repository.insert_case(
-        conn,
-        case_id=case_id,
-        complaint_id=event.complaint_id,
-        correlation_id=event.correlation_id,
-        tracking_code=payload.tracking_code,
-        category=payload.category.value,
-        priority=payload.priority.value,
-        channel=payload.channel.value,
-        region_code=payload.region_code,
-        summary=payload.summary,
-        secret=payload.secret,
-        agency_code=assignment.agency_code,
-        rule_id=assignment.rule_id,
-        rule_version=assignment.rule_version,
-        due_at=due_at,
-        created_at=event.occurred_at,
-    )
-    if not created:
-        return ()
-    await repository.record_history(
-        conn,
-        case_id,
-        previous_status=None,
-        status=CaseStatus.ASSIGNED,
-        agency_code=assignment.agency_code,
-        actor="system",
-        reason=f"rule {assignment.rule_id} v{assignment.rule_version}",
-    )
-    await repository.add_deadline(conn, case_id, DeadlineKind.ANALYSIS, 1, due_at)
-    if assignment.agency_code != MANUAL_DISPOSITION:
-        await repository.add_deadline(conn, case_id, DeadlineKind.AGENCY_RESPONSE, 1, response_due)
-    if agency.via_sp4n:
-        await repository.schedule_forwarding(
-            conn, case_id, 1, agency.agency_code, event.occurred_at
-        )
-    assigned = CaseAssigned(
-        **follow_up_ids(event, PRODUCER, "CaseAssigned"),
-        payload=CaseAssignedPayload(
-            case_id=case_id,
+    agency = reference.agencies[assignment.agency_code]
+    return _Opening(
+        event=event,
+        case=repository.NewCase(
+            case_id=uuid.uuid5(event.complaint_id, "case"),
+            complaint_id=event.complaint_id,
+            correlation_id=event.correlation_id,
             tracking_code=payload.tracking_code,
+            category=payload.category.value,
+            priority=payload.priority.value,
+            channel=payload.channel.value,
+            region_code=payload.region_code,
+            summary=payload.summary,
+            secret=payload.secret,
             agency_code=assignment.agency_code,
-            agency_name=agency.name,
             rule_id=assignment.rule_id,
-            due_at=due_at,
             rule_version=assignment.rule_version,
-            response_due_at=response_due,
+            due_at=calendar.add_working_days(event.occurred_at, ANALYSIS_WORKING_DAYS),
+            created_at=event.occurred_at,
         ),
+        agency=agency,
+        response_due=calendar.add_working_days(event.occurred_at, agency.response_working_days),
     )
-    return (assigned, *await _attach_waiting_duplicates(conn, event.complaint_id))
+
+
+async def open_cases(events: list[Event], conn: asyncpg.Connection) -> list[EventEnvelope]:
+    """The consumer loop's batch handler for ComplaintAccepted: the batch's cases, history,
+    deadlines and forwardings in one statement each, with the same effects and events as
+    `open_case` one event at a time."""
+    reference = await repository.reference_data(conn)
+    openings: list[_Opening] = []
+    seen: set[uuid.UUID] = set()
+    for event in events:
+        assert isinstance(event, ComplaintAccepted)
+        # One by one, a second acceptance of a complaint would find its case: no effect.
+        if event.complaint_id not in seen:
+            seen.add(event.complaint_id)
+            openings.append(_plan_case(event, reference))
+    created = await repository.insert_cases(conn, [opening.case for opening in openings])
+    openings = [opening for opening in openings if opening.case.complaint_id in created]
+    if not openings:
+        return []
+    history: list[repository.HistoryRow] = []
+    deadlines: list[repository.DeadlineRow] = []
+    forwardings: list[repository.ForwardingRow] = []
+    for opening in openings:
+        case = opening.case
+        reason = f"rule {case.rule_id} v{case.rule_version}"
+        history.append(
+            (case.case_id, None, CaseStatus.ASSIGNED, case.agency_code, "system", reason, None)
+        )
+        deadlines.append((case.case_id, DeadlineKind.ANALYSIS, 1, case.due_at))
+        if case.agency_code != MANUAL_DISPOSITION:
+            deadlines.append((case.case_id, DeadlineKind.AGENCY_RESPONSE, 1, opening.response_due))
+        if opening.agency.via_sp4n:
+            forwardings.append((case.case_id, 1, case.agency_code, case.created_at))
+    await repository.record_histories(conn, history)
+    await repository.add_deadlines(conn, deadlines)
+    await repository.schedule_forwardings(conn, forwardings)
+    joined = await _attach_waiting_duplicates(
+        conn, [opening.case.complaint_id for opening in openings]
+    )
+    outgoing: list[EventEnvelope] = []
+    for opening in openings:
+        event, case = opening.event, opening.case
+        outgoing.append(
+            CaseAssigned(
+                **follow_up_ids(event, PRODUCER, "CaseAssigned"),
+                payload=CaseAssignedPayload(
+                    case_id=case.case_id,
+                    tracking_code=case.tracking_code,
+                    agency_code=case.agency_code,
+                    agency_name=opening.agency.name,
+                    rule_id=case.rule_id,
+                    due_at=case.due_at,
+                    rule_version=case.rule_version,
+                    response_due_at=opening.response_due,
+                ),
+            )
+        )
+        outgoing.extend(joined.get(case.complaint_id, ()))
+    return outgoing
+
+
+async def open_case(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
+    return await open_cases([event], conn)
 
 
 async def _attach_waiting_duplicates(
-    conn: asyncpg.Connection, original_complaint_id: uuid.UUID
-) -> list[EventEnvelope]:
-    """Duplicates that arrived before their original's case now join it."""
+    conn: asyncpg.Connection, original_complaint_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[EventEnvelope]]:
+    """Duplicates that arrived before their original's case now join it, by original."""
     rows = await conn.fetch(
         "UPDATE case_reporters r SET case_id = c.case_id FROM cases c"
-        " WHERE r.original_complaint_id = $1 AND r.case_id IS NULL AND c.complaint_id = $1"
-        " RETURNING r.complaint_id, r.tracking_code, r.correlation_id, r.cause_event_id",
-        original_complaint_id,
+        " WHERE r.original_complaint_id = ANY($1::uuid[]) AND r.case_id IS NULL"
+        " AND c.complaint_id = r.original_complaint_id"
+        " RETURNING r.complaint_id, r.tracking_code, r.correlation_id, r.cause_event_id,"
+        " r.original_complaint_id",
+        original_complaint_ids,
     )
-    return [await _joined_event(conn, row) for row in rows]
+    joined: dict[uuid.UUID, list[EventEnvelope]] = {}
+    for row in rows:  # rare: a duplicate overtook its original
+        joined.setdefault(row["original_complaint_id"], []).append(await _joined_event(conn, row))
+    return joined
 
 
 async def _joined_event(conn: asyncpg.Connection, reporter: asyncpg.Record) -> CaseReporterJoined:
@@ -179,6 +225,8 @@ async def join_duplicate(event: Event, conn: asyncpg.Connection) -> Sequence[Eve
 
 
 HANDLERS = {"ComplaintAccepted": open_case, "ComplaintDuplicateDetected": join_duplicate}
+# Duplicates are few and rarely meet their original in one batch: they stay per event.
+BATCH_HANDLERS = {"ComplaintAccepted": open_cases}
 
 
 # --------------------------------------------------------------------------- commands

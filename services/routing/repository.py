@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,51 +105,76 @@ async def _calendar(conn: asyncpg.Connection) -> WorkingCalendar:
     )
 
 
-async def insert_case(
-    conn: asyncpg.Connection,
-    *,
-    case_id: uuid.UUID,
-    complaint_id: uuid.UUID,
-    correlation_id: uuid.UUID,
-    tracking_code: str,
-    category: str,
-    priority: str,
-    channel: str,
-    region_code: str | None,
-    summary: str | None,
-    secret: bool,
-    agency_code: str,
-    rule_id: str,
-    rule_version: int,
-    due_at: datetime,
-    created_at: datetime,
-) -> bool:
-    """Open the case for a complaint; False if it already has one."""
-    return bool(
-        await conn.fetchval(
-            "INSERT INTO cases (case_id, complaint_id, correlation_id, tracking_code, category,"
-            " priority, channel, region_code, summary, secret, agency_code, rule_id,"
-            " rule_version, status, due_at, created_at, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'assigned', $14,"
-            " $15, $15)"
-            " ON CONFLICT (complaint_id) DO NOTHING RETURNING true",
-            case_id,
-            complaint_id,
-            correlation_id,
-            tracking_code,
-            category,
-            priority,
-            channel,
-            region_code,
-            summary,
-            secret,
-            agency_code,
-            rule_id,
-            rule_version,
-            due_at,
-            created_at,
-        )
+@dataclass(frozen=True)
+class NewCase:
+    """A case to open for an accepted complaint."""
+
+    case_id: uuid.UUID
+    complaint_id: uuid.UUID
+    correlation_id: uuid.UUID
+    tracking_code: str
+    category: str
+    priority: str
+    channel: str
+    region_code: str | None
+    summary: str | None
+    secret: bool
+    agency_code: str
+    rule_id: str
+    rule_version: int
+    due_at: datetime
+    created_at: datetime
+
+
+async def insert_cases(conn: asyncpg.Connection, cases: Sequence[NewCase]) -> set[uuid.UUID]:
+    """Open the cases in one statement; returns the complaint ids that got a new case (a
+    complaint that already has one is skipped). The caller passes each complaint once."""
+    if not cases:
+        return set()
+    rows = await conn.fetch(
+        "INSERT INTO cases (case_id, complaint_id, correlation_id, tracking_code, category,"
+        " priority, channel, region_code, summary, secret, agency_code, rule_id,"
+        " rule_version, status, due_at, created_at, updated_at)"
+        " SELECT c.case_id, c.complaint_id, c.correlation_id, c.tracking_code, c.category,"
+        " c.priority, c.channel, c.region_code, c.summary, c.secret, c.agency_code, c.rule_id,"
+        " c.rule_version, 'assigned', c.due_at, c.created_at, c.created_at"
+        " FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],"
+        " $7::text[], $8::text[], $9::text[], $10::boolean[], $11::text[], $12::text[],"
+        " $13::integer[], $14::timestamptz[], $15::timestamptz[])"
+        " AS c(case_id, complaint_id, correlation_id, tracking_code, category, priority,"
+        " channel, region_code, summary, secret, agency_code, rule_id, rule_version, due_at,"
+        " created_at)"
+        " ON CONFLICT (complaint_id) DO NOTHING RETURNING complaint_id",
+        *(
+            [getattr(case, name) for case in cases]
+            for name in (
+                "case_id",
+                "complaint_id",
+                "correlation_id",
+                "tracking_code",
+                "category",
+                "priority",
+                "channel",
+                "region_code",
+                "summary",
+                "secret",
+                "agency_code",
+                "rule_id",
+                "rule_version",
+                "due_at",
+                "created_at",
+            )
+        ),
     )
+    return {row["complaint_id"] for row in rows}
+
+
+# (case_id, previous_status, status, agency_code, actor, reason, note)
+HistoryRow = tuple[uuid.UUID, str | None, str, str, str, str | None, str | None]
+_INSERT_HISTORY = (
+    "INSERT INTO case_history (case_id, previous_status, status, agency_code, actor, reason,"
+    " note) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+)
 
 
 async def record_history(
@@ -163,29 +189,33 @@ async def record_history(
     note: str | None = None,
 ) -> None:
     await conn.execute(
-        "INSERT INTO case_history (case_id, previous_status, status, agency_code, actor, reason,"
-        " note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        case_id,
-        previous_status,
-        status,
-        agency_code,
-        actor,
-        reason,
-        note,
+        _INSERT_HISTORY, case_id, previous_status, status, agency_code, actor, reason, note
     )
+
+
+async def record_histories(conn: asyncpg.Connection, rows: Sequence[HistoryRow]) -> None:
+    """record_history for many rows in one pipelined call; ids follow the given order."""
+    if rows:
+        await conn.executemany(_INSERT_HISTORY, rows)
+
+
+# (case_id, kind, round, due_at)
+DeadlineRow = tuple[uuid.UUID, str, int, datetime]
+_INSERT_DEADLINE = (
+    "INSERT INTO case_deadlines (case_id, kind, round, due_at) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT DO NOTHING"
+)
 
 
 async def add_deadline(
     conn: asyncpg.Connection, case_id: uuid.UUID, kind: str, round_: int, due_at: datetime
 ) -> None:
-    await conn.execute(
-        "INSERT INTO case_deadlines (case_id, kind, round, due_at) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT DO NOTHING",
-        case_id,
-        kind,
-        round_,
-        due_at,
-    )
+    await conn.execute(_INSERT_DEADLINE, case_id, kind, round_, due_at)
+
+
+async def add_deadlines(conn: asyncpg.Connection, rows: Sequence[DeadlineRow]) -> None:
+    if rows:
+        await conn.executemany(_INSERT_DEADLINE, rows)
 
 
 async def meet_deadlines(
@@ -200,17 +230,23 @@ async def meet_deadlines(
     )
 
 
+# (case_id, round, agency_code, next_attempt_at)
+ForwardingRow = tuple[uuid.UUID, int, str, datetime]
+_INSERT_FORWARDING = (
+    "INSERT INTO sp4n_forwardings (case_id, round, agency_code, next_attempt_at)"
+    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
+)
+
+
 async def schedule_forwarding(
     conn: asyncpg.Connection, case_id: uuid.UUID, round_: int, agency_code: str, at: datetime
 ) -> None:
-    await conn.execute(
-        "INSERT INTO sp4n_forwardings (case_id, round, agency_code, next_attempt_at)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        case_id,
-        round_,
-        agency_code,
-        at,
-    )
+    await conn.execute(_INSERT_FORWARDING, case_id, round_, agency_code, at)
+
+
+async def schedule_forwardings(conn: asyncpg.Connection, rows: Sequence[ForwardingRow]) -> None:
+    if rows:
+        await conn.executemany(_INSERT_FORWARDING, rows)
 
 
 async def case_for_complaint(

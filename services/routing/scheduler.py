@@ -14,7 +14,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import asyncpg
 from prometheus_client import Counter
@@ -30,7 +30,7 @@ from schemas.events.routing import (
 )
 from services.messaging import outbox
 from services.routing import repository
-from services.routing.domain import Alert, OpenDeadline, alerts_due
+from services.routing.domain import Alert, OpenDeadline, alert_window, alerts_due, next_alert
 from services.routing.handlers import PRODUCER, status_changed
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,6 @@ ALERTS_FIRED = Counter(
 )
 
 SETWAPRES_NAME = "Sekretariat Wakil Presiden"
-HORIZON = timedelta(days=21)  # deadlines further out cannot be approaching yet
 
 Clock = Callable[[], datetime]
 
@@ -49,43 +48,72 @@ def system_clock() -> datetime:
 
 
 async def scan_deadlines(pool: asyncpg.Pool, now: datetime) -> int:
-    """Fire every alert due by `now`; returns how many fired. One transaction per case."""
+    """Fire every alert due by `now`; returns how many fired. One transaction per case.
+
+    Only cases with an alert due are visited: each open deadline keeps its next alert
+    (migration 0005), and the candidates are an index range per next alert, bounded by the
+    due time at which that alert is reached (computed here, so calendar edits count at once).
+    """
     async with pool.acquire() as conn:
+        reference = await repository.reference_data(conn)
+        window = alert_window(now, reference.calendar)
         case_ids = await conn.fetch(
-            "SELECT DISTINCT d.case_id FROM case_deadlines d JOIN cases c USING (case_id)"
-            " WHERE d.met_at IS NULL AND d.due_at <= $1 AND c.status <> 'closed'"
-            # a deadline whose last alert has fired has nothing left to say
-            " AND NOT EXISTS (SELECT 1 FROM deadline_alerts a WHERE a.case_id = d.case_id"
-            " AND a.kind = d.kind AND a.round = d.round AND a.alert IN ('overdue-2', 'expired'))",
-            now + HORIZON,
+            # No join with cases: that made the planner read every case; closing a case meets
+            # its deadlines, and a closed case found here anyway is dropped below.
+            "SELECT DISTINCT case_id FROM case_deadlines"
+            " WHERE met_at IS NULL AND next_alert IS NOT NULL"
+            " AND ((next_alert = 'approaching' AND due_at < $1)"
+            " OR (next_alert IN ('overdue-1', 'expired') AND due_at < $2)"
+            " OR (next_alert = 'overdue-2' AND due_at < $3))",
+            window.approaching,
+            window.overdue,
+            window.setwapres,
         )
-        calendar = await repository.calendar(conn)
-        agencies = await repository.agencies(conn)
+    calendar, agencies = reference.calendar, reference.agencies
     fired = 0
     for row in case_ids:
         async with pool.acquire() as conn, conn.transaction():
             case = await repository.lock_case(conn, row["case_id"], None)
-            if case is None or case["status"] == CaseStatus.CLOSED:
+            if case is None:
+                continue
+            if case["status"] == CaseStatus.CLOSED:  # nothing left to say: out of the window
+                await conn.execute(
+                    "UPDATE case_deadlines SET next_alert = NULL"
+                    " WHERE case_id = $1 AND met_at IS NULL",
+                    case["case_id"],
+                )
                 continue
             deadlines = await conn.fetch(
-                "SELECT d.kind, d.round, d.due_at,"
+                "SELECT d.kind, d.round, d.due_at, d.next_alert,"
                 " coalesce(array_agg(a.alert) FILTER (WHERE a.alert IS NOT NULL), '{}') AS fired"
                 " FROM case_deadlines d LEFT JOIN deadline_alerts a"
                 " USING (case_id, kind, round)"
-                " WHERE d.case_id = $1 AND d.met_at IS NULL GROUP BY 1, 2, 3",
+                " WHERE d.case_id = $1 AND d.met_at IS NULL GROUP BY 1, 2, 3, 4",
                 case["case_id"],
             )
             events: list[EventEnvelope] = []
+            moved: list[tuple[uuid.UUID, str, int, str | None]] = []
             for deadline in deadlines:
                 open_deadline = OpenDeadline(
                     DeadlineKind(deadline["kind"]),
                     deadline["due_at"],
                     frozenset(Alert(alert) for alert in deadline["fired"]),
                 )
-                for alert in alerts_due(open_deadline, now, calendar):
+                due = alerts_due(open_deadline, now, calendar)
+                for alert in due:
                     event = await _fire(conn, case, agencies, deadline, alert, now)
                     if event is not None:
                         events.append(event)
+                following = next_alert(open_deadline.kind, open_deadline.fired.union(due))
+                if following != deadline["next_alert"]:
+                    moved.append((case["case_id"], deadline["kind"], deadline["round"], following))
+            if moved:
+                # Out of the scan's window until the next alert's moment comes.
+                await conn.executemany(
+                    "UPDATE case_deadlines SET next_alert = $4"
+                    " WHERE case_id = $1 AND kind = $2 AND round = $3",
+                    moved,
+                )
             await outbox.enqueue(conn, events)
             fired += len(events)
     return fired

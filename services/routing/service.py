@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from schemas.topics import COMPLAINTS_TRIAGED
 from services.messaging.runtime import ServiceRuntime, Settings
 from services.routing.api import create_app
-from services.routing.handlers import HANDLERS
+from services.routing.handlers import BATCH_HANDLERS, HANDLERS
 from services.routing.scheduler import deadline_job
 from services.routing.sp4n import DEFAULT_FIELDS, Sp4nForwarder, WireFormat
 
@@ -58,6 +58,7 @@ def build(settings: Settings) -> ServiceRuntime:
         migrations=Path(__file__).parent / "migrations",
         consumes=[COMPLAINTS_TRIAGED.name],
         handlers=HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
     )
 
     def pool():  # the pool exists once the runtime has started

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas.events import (
     Channel,
@@ -30,7 +30,7 @@ from schemas.events import (
 from schemas.topics import COMPLAINTS_INTAKE, NOTIFICATIONS, dead_letter_topic
 from services.messaging.consumer import ConsumerLoop
 from services.messaging.database import create_pool, migrate
-from services.messaging.deadletter import DeadLetterPublisher
+from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
 from services.messaging.kafka import ensure_topics, make_producer
 from services.messaging.outbox import OutboxRelay, enqueue
 from tests.support import eventually
@@ -273,3 +273,129 @@ async def test_dead_letter_replay_after_a_fix_is_idempotent(stack, pool, produce
     finally:
         stop.set()
         await task
+
+
+# --------------------------------------------------------------------------- batch handlers
+
+
+class RecordedLetters(DeadLetterPublisher):
+    """Dead letters kept in memory: these tests call `process` directly, without a broker."""
+
+    def __init__(self) -> None:
+        super().__init__(None, "plumbing-batch")  # type: ignore[arg-type]
+        self.letters: list[DeadLetter] = []
+
+    async def publish(self, letters: list[DeadLetter]) -> None:
+        self.letters.extend(letters)
+
+
+def as_records(events: Sequence[EventEnvelope]) -> dict[TopicPartition, list[ConsumerRecord]]:
+    records = []
+    for offset, event in enumerate(events):
+        value = serialize_event(event)
+        key = str(event.complaint_id).encode()
+        records.append(
+            ConsumerRecord("batch", 0, offset, 0, 0, key, value, None, len(key), len(value), ())
+        )
+    return {TopicPartition("batch", 0): records}
+
+
+class BatchEffects:
+    """A batch handler for ComplaintReceived writing its effects with one statement, and a
+    per-event handler for CitizenNotified, recording how they were called."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[uuid.UUID]] = []
+
+    async def received(self, events: list[Event], conn: asyncpg.Connection) -> list[EventEnvelope]:
+        self.calls.append([event.event_id for event in events])
+        if any("meledak" in event.payload.description for event in events):  # type: ignore[attr-defined]
+            raise RuntimeError("handler bug for this one event")
+        await conn.executemany(
+            "INSERT INTO effects VALUES ($1, $2)",
+            [(event.event_id, event.payload.description) for event in events],  # type: ignore[attr-defined]
+        )
+        return [notified(event) for event in events]
+
+    async def notified(self, event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
+        self.calls.append([event.event_id])
+        await conn.execute("INSERT INTO effects VALUES ($1, 'notified')", event.event_id)
+        return ()
+
+    def loop(self, pool: asyncpg.Pool, letters: DeadLetterPublisher) -> ConsumerLoop:
+        return ConsumerLoop(
+            service="plumbing-batch",
+            bootstrap="unused",
+            topics=["batch"],
+            group_id="unused",
+            pool=pool,
+            dead_letters=letters,
+            handlers={"CitizenNotified": self.notified},
+            batch_handlers={"ComplaintReceived": self.received},
+        )
+
+
+async def effects_of(pool: asyncpg.Pool, events: Sequence[EventEnvelope]) -> list[uuid.UUID]:
+    rows = await pool.fetch(
+        "SELECT event_id FROM effects WHERE event_id = ANY($1::uuid[])",
+        [event.event_id for event in events],
+    )
+    return [row["event_id"] for row in rows]
+
+
+async def test_a_batch_handler_runs_once_per_batch_in_order_and_repeats_apply_once(
+    pool: asyncpg.Pool,
+) -> None:
+    earlier = received("sudah diproses")
+    first, second = received("pertama"), received("kedua")
+    other = notified(received("lain"))  # a type with a per-event handler, in between
+    handler, letters = BatchEffects(), RecordedLetters()
+    loop = handler.loop(pool, letters)
+    await loop.process(as_records([earlier]))
+    handler.calls.clear()
+
+    await pool.execute("DELETE FROM outbox")
+    result = await loop.process(as_records([first, other, first, second, earlier, second]))
+
+    # Called once with the new events it covers, where the first of them falls.
+    assert handler.calls == [[first.event_id, second.event_id], [other.event_id]]
+    assert (result.handled, result.skipped_duplicates, result.dead_lettered) == (3, 3, 0)
+    assert sorted(await effects_of(pool, [first, second, other, earlier])) == sorted(
+        [first.event_id, second.event_id, other.event_id, earlier.event_id]
+    )
+    outbox_ids = [
+        row["event_id"] for row in await pool.fetch("SELECT event_id FROM outbox ORDER BY id")
+    ]
+    assert outbox_ids == [notified(first).event_id, notified(second).event_id]
+    assert letters.letters == []
+
+
+async def test_a_failing_event_in_a_batch_is_dead_lettered_alone(pool: asyncpg.Pool) -> None:
+    good, boom, also_good = received("baik"), received("meledak"), received("juga baik")
+    handler, letters = BatchEffects(), RecordedLetters()
+    await pool.execute("DELETE FROM outbox")
+
+    result = await handler.loop(pool, letters).process(as_records([good, boom, also_good]))
+
+    # The whole batch first, then a savepoint per event with a one-event list.
+    assert handler.calls == [
+        [good.event_id, boom.event_id, also_good.event_id],
+        [good.event_id],
+        [boom.event_id],
+        [also_good.event_id],
+    ]
+    assert (result.handled, result.dead_lettered) == (2, 1)
+    assert sorted(await effects_of(pool, [good, boom, also_good])) == sorted(
+        [good.event_id, also_good.event_id]
+    )
+    (letter,) = letters.letters
+    assert letter.value == serialize_event(boom) and letter.offset == 1
+    assert letter.reason.startswith("handler error: RuntimeError")
+    # the failed event is not marked processed, so a replay after a fix can handle it
+    processed = await pool.fetch(
+        "SELECT event_id FROM processed_events WHERE event_id = ANY($1::uuid[])",
+        [good.event_id, boom.event_id, also_good.event_id],
+    )
+    assert boom.event_id not in {row["event_id"] for row in processed} and len(processed) == 2
+    outbox_ids = {row["event_id"] for row in await pool.fetch("SELECT event_id FROM outbox")}
+    assert outbox_ids == {notified(good).event_id, notified(also_good).event_id}

@@ -8,14 +8,28 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
-from schemas.events import parse_event
+from schemas.events import (
+    CaseAssigned,
+    CaseAssignedPayload,
+    Category,
+    Channel,
+    CitizenNotified,
+    CitizenNotifiedPayload,
+    ComplaintAccepted,
+    ComplaintAcceptedPayload,
+    Event,
+    Language,
+    Priority,
+    follow_up_ids,
+    parse_event,
+)
 from schemas.events.routing import CaseStatus, CaseStatusChanged, CaseStatusChangedPayload
 from schemas.personal_data import is_sealed
 from services.intake import handlers
@@ -303,6 +317,112 @@ async def test_the_read_model_follows_case_status_changes_and_closing_is_final(
         f"/v1/complaints/{code}/updates", json={"phone": "081234567890", "additional_text": "x"}
     )
     assert late.status_code == 409
+
+
+def status_events(complaint_id: uuid.UUID, code: str) -> list[Event]:
+    """A complaint's downstream events, with late ones of lower rank among them."""
+    at = datetime(2026, 8, 13, 2, 0, tzinfo=UTC)
+    accepted = ComplaintAccepted(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="triage",
+        occurred_at=at,
+        payload=ComplaintAcceptedPayload(
+            tracking_code=code,
+            channel=Channel.WEB,
+            category=Category.SOCIAL_ASSISTANCE,
+            priority=Priority.NORMAL,
+            summary="Bantuan sosial dihentikan",
+        ),
+    )
+    assigned = CaseAssigned(
+        **follow_up_ids(accepted, "routing", "CaseAssigned"),
+        occurred_at=at + timedelta(minutes=1),
+        payload=CaseAssignedPayload(
+            case_id=uuid.uuid5(complaint_id, "case"),
+            tracking_code=code,
+            agency_code="KEMENSOS",
+            agency_name="Kementerian Sosial",
+            rule_id="social-assistance-national",
+            due_at=at + timedelta(days=20),
+        ),
+    )
+
+    def changed(status: CaseStatus, minutes: int, note: str | None = None) -> Event:
+        event = case_event(complaint_id, code, status, note)
+        return event.model_copy(update={"occurred_at": at + timedelta(minutes=minutes)})
+
+    def notified(cause: Event, minutes: int) -> Event:
+        return CitizenNotified(
+            **follow_up_ids(cause, "notifier", "CitizenNotified"),
+            occurred_at=at + timedelta(minutes=minutes),
+            payload=CitizenNotifiedPayload(
+                notification_id=uuid.uuid5(cause.event_id, "notification"),
+                tracking_code=code,
+                trigger_event_id=cause.event_id,
+                trigger_event_type=cause.event_type,
+                channel="whatsapp",
+                template="status",
+                language=Language.INDONESIAN,
+            ),
+        )
+
+    late_acceptance = accepted.model_copy(
+        update={"event_id": uuid.uuid5(complaint_id, "again"), "occurred_at": at}
+    )
+    return [
+        accepted,
+        assigned,
+        notified(assigned, 2),
+        changed(CaseStatus.IN_PROGRESS, 3),
+        late_acceptance,  # rank 10 after rank 20: the timeline only
+        changed(CaseStatus.RESPONDED, 4, "Bantuan akan dicairkan bulan depan."),
+        changed(CaseStatus.CLOSED, 5),
+        changed(CaseStatus.IN_PROGRESS, 6),  # after closing: the timeline only
+        notified(accepted, 7),
+    ]
+
+
+async def read_model(pool: asyncpg.Pool, code: str) -> tuple[object, ...]:
+    row = await complaint(pool, code)
+    timeline = await pool.fetch(
+        "SELECT event_type, status, detail, occurred_at FROM intake.complaint_timeline"
+        # the filing's own entry carries the moment it was filed
+        " WHERE complaint_id = $1 AND event_type <> 'ComplaintReceived'"
+        " ORDER BY occurred_at, event_type, status",
+        row["complaint_id"],
+    )
+    return (
+        row["status"],
+        row["status_rank"],
+        row["status_detail"],
+        row["agency_name"],
+        [tuple(entry) for entry in timeline],
+    )
+
+
+async def test_a_batch_of_status_events_ends_where_one_by_one_does(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    one_by_one, batched = await file_json(client), await file_json(client)
+    for event in status_events((await complaint(pool, one_by_one))["complaint_id"], one_by_one):
+        async with pool.acquire() as conn, conn.transaction():
+            await handlers.update_status(event, conn)
+    events = status_events((await complaint(pool, batched))["complaint_id"], batched)
+    async with pool.acquire() as conn, conn.transaction():
+        assert await handlers.BATCH_HANDLERS["CaseStatusChanged"](events, conn) == ()
+
+    expected = await read_model(pool, one_by_one)
+    assert await read_model(pool, batched) == expected
+    status, rank, detail, agency, timeline = expected
+    # Closing is final: the late acceptance and in_progress reach the timeline only.
+    assert (status, rank, detail, agency) == (
+        "closed",
+        50,
+        "Kementerian ATR/BPN",
+        "Kementerian ATR/BPN",
+    )
+    assert len(timeline) == len(events)
 
 
 async def test_the_owner_adds_a_document_through_the_form(

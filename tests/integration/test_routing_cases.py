@@ -4,6 +4,7 @@ PostgreSQL server (in a schema of their own), with a frozen clock."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -22,13 +23,14 @@ from schemas.events import (
     ComplaintDuplicateDetectedPayload,
     Priority,
     parse_event,
+    serialize_event,
 )
 from services.messaging import outbox
 from services.messaging.database import create_pool, migrate
 from services.routing import repository
 from services.routing.api import create_app
 from services.routing.domain import JAKARTA
-from services.routing.handlers import join_duplicate, open_case
+from services.routing.handlers import join_duplicate, open_case, open_cases
 from services.routing.scheduler import scan_deadlines
 
 pytestmark = pytest.mark.integration
@@ -368,6 +370,87 @@ async def test_duplicates_join_the_original_case_whichever_arrives_first(
     )
 
 
+def duplicate_of(event: ComplaintAccepted) -> ComplaintDuplicateDetected:
+    complaint_id = uuid.uuid4()
+    return ComplaintDuplicateDetected(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="triage",
+        payload=ComplaintDuplicateDetectedPayload(
+            tracking_code=f"LPR-{complaint_id.hex[:4].upper()}-DUPL-AAA",
+            original_complaint_id=event.complaint_id,
+            original_tracking_code=event.payload.tracking_code,
+            similarity=0.93,
+        ),
+    )
+
+
+def canonical(text: str) -> str:
+    """Ids and tracking codes renamed by first appearance, so two runs on different
+    complaints compare equal when they did the same things in the same order."""
+    names: dict[str, str] = {}
+    pattern = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|LPR-[0-9A-Z]{4}-"
+    return re.sub(pattern, lambda match: names.setdefault(match[0], f"<{len(names)}>"), text)
+
+
+async def case_rows(pool: asyncpg.Pool, complaint_ids: list[uuid.UUID]) -> str:
+    """Everything opening a case writes, per complaint in order, without the moment of now."""
+    rows = []
+    for complaint_id in complaint_ids:
+        case_id = uuid.uuid5(complaint_id, "case")
+        rows.append(
+            [
+                [dict(row) for row in await pool.fetch(query, case_id)]
+                for query in (
+                    "SELECT complaint_id, tracking_code, category, priority, channel, region_code,"
+                    " summary, secret, agency_code, rule_id, rule_version, status, due_at,"
+                    " created_at, updated_at FROM cases WHERE case_id = $1",
+                    "SELECT previous_status, status, agency_code, actor, reason, note"
+                    " FROM case_history WHERE case_id = $1 ORDER BY id",
+                    "SELECT kind, round, due_at, met_at, next_alert FROM case_deadlines"
+                    " WHERE case_id = $1 ORDER BY kind, round",
+                    "SELECT round, agency_code, next_attempt_at FROM sp4n_forwardings"
+                    " WHERE case_id = $1",
+                    "SELECT complaint_id, tracking_code FROM case_reporters WHERE case_id = $1",
+                )
+            ]
+        )
+    return canonical(json.dumps(rows, default=str))
+
+
+async def test_a_batch_of_acceptances_does_what_one_by_one_does(pool: asyncpg.Pool) -> None:
+    async def run(batch: bool) -> tuple[str, str]:
+        land = accepted(Category.LAND, "31.71")  # forwarded through SP4N-LAPOR!
+        unrouted = accepted(Category.OTHER, None)  # manual disposition: no agency deadline
+        urgent = accepted(Category.HEALTH, "32.73", priority=Priority.URGENT)
+        opened = accepted(Category.EDUCATION, "35.78")
+        await handle(pool, open_case, opened)  # a case from an earlier batch
+        early = duplicate_of(urgent)
+        assert await handle(pool, join_duplicate, early) == []  # waits for urgent's case
+        again = land.model_copy(update={"event_id": uuid.uuid5(land.event_id, "again")})
+        events = [land, unrouted, again, urgent, opened]
+        async with pool.acquire() as conn, conn.transaction():
+            if batch:
+                out = await open_cases(list(events), conn)
+            else:
+                out = [caused for event in events for caused in await open_case(event, conn)]
+        published = [
+            {
+                key: value
+                for key, value in json.loads(serialize_event(event)).items()
+                if key != "occurred_at"
+            }
+            for event in out
+        ]
+        complaints = [land.complaint_id, unrouted.complaint_id, urgent.complaint_id]
+        return canonical(json.dumps(published)), await case_rows(pool, complaints)
+
+    one_by_one = await run(batch=False)
+    assert await run(batch=True) == one_by_one
+    types = [event["event_type"] for event in json.loads(one_by_one[0])]
+    assert types == ["CaseAssigned", "CaseAssigned", "CaseAssigned", "CaseReporterJoined"]
+
+
 async def test_deadlines_across_a_weekend_and_a_holiday_escalate_once(
     pool: asyncpg.Pool, database_url: str
 ) -> None:
@@ -426,6 +509,60 @@ async def test_deadlines_across_a_weekend_and_a_holiday_escalate_once(
         )
         == 2
     )
+
+
+async def test_the_scheduler_visits_a_case_only_when_one_of_its_alerts_is_due(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (assigned,) = await handle(pool, open_case, accepted(Category.LAND, "31.71"))
+    case_id = assigned.payload.case_id  # agency response due Fri 21 Aug, analysis Fri 4 Sep
+    visits: list[datetime] = []
+    lock_case = repository.lock_case
+
+    async def counting_lock(
+        conn: asyncpg.Connection, wanted: uuid.UUID, agency_code: str | None
+    ) -> asyncpg.Record | None:
+        if wanted == case_id:
+            visits.append(now)
+        return await lock_case(conn, wanted, agency_code)
+
+    monkeypatch.setattr(repository, "lock_case", counting_lock)
+
+    async def next_alerts() -> dict[str, str | None]:
+        rows = await pool.fetch(
+            "SELECT kind, next_alert FROM case_deadlines WHERE case_id = $1", case_id
+        )
+        return {row["kind"]: row["next_alert"] for row in rows}
+
+    now = datetime(2026, 8, 14, 12, 0, tzinfo=JAKARTA)
+    await scan_deadlines(pool, now)
+    assert visits == []  # the old 21-day horizon visited it on every scan
+    # A collective leave day on Thu 20 Aug moves the warning to Tue 18: the window follows
+    # the calendar as it is at the scan.
+    await pool.execute(
+        "INSERT INTO calendar_overrides VALUES ('2026-08-20', false, 'cuti bersama (test)')"
+    )
+    try:
+        now = datetime(2026, 8, 18, 8, 0, tzinfo=JAKARTA)
+        await scan_deadlines(pool, now)
+    finally:
+        await pool.execute("DELETE FROM calendar_overrides WHERE day = '2026-08-20'")
+    assert visits == [now]
+    assert await next_alerts() == {"agency_response": "overdue-1", "analysis": "approaching"}
+    for now in (
+        datetime(2026, 8, 19, 8, 0, tzinfo=JAKARTA),
+        datetime(2026, 8, 21, 23, 59, tzinfo=JAKARTA),
+    ):
+        await scan_deadlines(pool, now)
+    assert len(visits) == 1  # nothing more is due until the deadline passes
+    now = saturday = datetime(2026, 8, 22, 9, 0, tzinfo=JAKARTA)
+    await scan_deadlines(pool, saturday)
+    assert visits[1:] == [saturday]
+    assert await next_alerts() == {"agency_response": "overdue-2", "analysis": "approaching"}
+    await pool.execute("UPDATE case_deadlines SET met_at = $2 WHERE case_id = $1", case_id, now)
+    now = datetime(2026, 9, 30, 9, 0, tzinfo=JAKARTA)
+    await scan_deadlines(pool, now)
+    assert len(visits) == 2  # met deadlines are out of the window
 
 
 async def test_a_collective_leave_day_from_the_override_table_moves_the_due_date(

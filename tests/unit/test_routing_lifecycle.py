@@ -1,12 +1,14 @@
 """Routing's pure domain: priority overrides, re-routing exclusions, the case lifecycle,
 calendar overrides and the deadline alerts, with fixed clocks."""
 
-from datetime import UTC, date, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from schemas.events.routing import CaseStatus, DeadlineKind
 from services.routing.domain import (
+    ALERT_SEQUENCE,
     JAKARTA,
     MANUAL_DISPOSITION,
     Action,
@@ -15,9 +17,11 @@ from services.routing.domain import (
     Rule,
     TransitionNotAllowed,
     WorkingCalendar,
+    alert_window,
     alerts_due,
     choose_agency,
     documents_due,
+    next_alert,
     next_status,
 )
 from services.routing.stats import bar_chart
@@ -139,6 +143,45 @@ def test_missing_documents_expire_after_ten_calendar_days() -> None:
     assert alerts_due(deadline, datetime(2026, 12, 12, 0, 0, 1, tzinfo=JAKARTA)) == [
         Alert.DOCUMENTS_EXPIRED
     ]
+
+
+def test_the_next_alert_follows_each_kinds_sequence() -> None:
+    agency = DeadlineKind.AGENCY_RESPONSE
+    assert next_alert(agency, ()) is Alert.APPROACHING
+    assert next_alert(agency, {Alert.APPROACHING}) is Alert.OVERDUE_SUPERVISOR
+    assert next_alert(agency, {Alert.APPROACHING, Alert.OVERDUE_SUPERVISOR}) is (
+        Alert.OVERDUE_SETWAPRES
+    )
+    assert next_alert(agency, set(ALERT_SEQUENCE[agency])) is None
+    assert next_alert(DeadlineKind.DOCUMENTS, {Alert.APPROACHING}) is Alert.DOCUMENTS_EXPIRED
+    assert next_alert(DeadlineKind.DOCUMENTS, set(ALERT_SEQUENCE[DeadlineKind.DOCUMENTS])) is None
+
+
+def test_the_alert_window_holds_exactly_the_deadlines_with_an_alert_due() -> None:
+    """The scheduler visits a deadline iff it is due before the bound of its next alert; that
+    must be the same as alerts_due finding something, across weekends, holidays (17 and 25 Aug
+    2026) and calendar overrides, at any time of day."""
+    calendars = [
+        WorkingCalendar(),
+        WorkingCalendar(
+            days_off=frozenset({date(2026, 8, 20), date(2026, 8, 27), date(2026, 8, 28)}),
+            working_days=frozenset({date(2026, 8, 22)}),
+        ),
+    ]
+    start = datetime(2026, 8, 1, tzinfo=JAKARTA)
+    draw = random.Random(20260813)
+    for _ in range(4000):
+        calendar = draw.choice(calendars)
+        now = start + timedelta(minutes=draw.randrange(60 * 24 * 50))
+        due = start + timedelta(minutes=draw.randrange(60 * 24 * 50))
+        if draw.random() < 0.5:  # deadlines usually end a day
+            due = due.replace(hour=23, minute=59, second=59)
+        kind = draw.choice(list(DeadlineKind))
+        fired = frozenset(ALERT_SEQUENCE[kind][: draw.randrange(len(ALERT_SEQUENCE[kind]) + 1)])
+        following = next_alert(kind, fired)
+        visited = following is not None and due < alert_window(now, calendar).bound(following)
+        due_alerts = alerts_due(OpenDeadline(kind, due, fired), now, calendar)
+        assert visited == bool(due_alerts), (now, due, kind, fired)
 
 
 def test_the_chart_is_svg_and_escapes_labels() -> None:
