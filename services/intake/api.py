@@ -22,6 +22,7 @@ from services.http_problems import install_validation_handler
 from services.intake import filing, ownership, repository, throttle
 from services.intake.domain import Submission
 from services.intake.fields import Nik, OptionalEmail, OptionalPhone
+from services.intake.group_filing import GroupFiler
 from services.intake.guards import install_guards, too_many
 from services.intake.inbox import InboxWorker
 from services.intake.settings import IntakeSettings
@@ -164,8 +165,11 @@ def create_app(
     settings: IntakeSettings | None = None,
     worker: InboxWorker | None = None,
     clock: Callable[[], datetime] | None = None,
+    filer: GroupFiler | None = None,
 ) -> FastAPI:
     settings = settings or IntakeSettings()
+    # Without its loop running (in-process tests) the filer files each request on its own.
+    filer = filer or GroupFiler(pool, settings)
     app = FastAPI(
         title="Lapor intake",
         version="1.0.0",
@@ -193,18 +197,15 @@ def create_app(
         idempotency_key: IdempotencyKey = None,
     ) -> Any:
         submission = Submission(channel=Channel.WEB, **body.model_dump())
-        async with pool().acquire() as conn:
-            wait = await throttle.admit_complaint(
-                conn, settings, phone=body.phone, nik=body.nik, idempotency_key=idempotency_key
-            )
-            if wait:
-                return too_many(wait, "too many complaints from this phone number or NIK")
-            filed = await filing.file_complaint(
-                conn,
-                submission,
-                idempotency_key=idempotency_key,
-                fingerprint=_fingerprint(body),
-            )
+        filed = await filer.file(
+            submission,
+            idempotency_key=idempotency_key,
+            fingerprint=_fingerprint(body),
+            phone=body.phone,
+            nik=body.nik,
+        )
+        if isinstance(filed, float):
+            return too_many(filed, "too many complaints from this phone number or NIK")
         if filed.tracking_code is None:
             return JSONResponse(status_code=409, content={"detail": REUSED_KEY})
         return _accepted(filed.tracking_code, request)

@@ -45,7 +45,7 @@ async def file_complaint(
     if idempotency_key:
         existing = await repository.find_by_idempotency_key(conn, idempotency_key)
         if existing is not None:
-            return _replay(existing, fingerprint)
+            return replay(existing, fingerprint)
     complaint_id = uuid.uuid4()
     event = complaint_received(
         submission, complaint_id, new_tracking_code(), now or datetime.now(UTC)
@@ -67,11 +67,11 @@ async def file_complaint(
         existing = await repository.find_by_idempotency_key(conn, idempotency_key or "")
         if existing is None:
             raise RuntimeError("complaint was not stored and no idempotent twin exists")
-        return _replay(existing, fingerprint)
+        return replay(existing, fingerprint)
     return Filed(event.payload.tracking_code, complaint_id, replayed=False)
 
 
-def _replay(existing: repository.StoredComplaint, fingerprint: str | None) -> Filed:
+def replay(existing: repository.StoredComplaint, fingerprint: str | None) -> Filed:
     if existing.request_fingerprint != fingerprint:
         return Filed(None, None, replayed=True)
     return Filed(existing.tracking_code, existing.complaint_id, replayed=True)

@@ -34,6 +34,79 @@ async def find_by_idempotency_key(conn: asyncpg.Connection, key: str) -> StoredC
     return StoredComplaint(**row) if row else None
 
 
+async def find_by_idempotency_keys(
+    conn: asyncpg.Connection, keys: Sequence[str]
+) -> dict[str, StoredComplaint]:
+    if not keys:
+        return {}
+    rows = await conn.fetch(
+        "SELECT idempotency_key, complaint_id, tracking_code, request_fingerprint"
+        " FROM complaints WHERE idempotency_key = ANY($1::text[])",
+        list(keys),
+    )
+    return {
+        row["idempotency_key"]: StoredComplaint(
+            complaint_id=row["complaint_id"],
+            tracking_code=row["tracking_code"],
+            request_fingerprint=row["request_fingerprint"],
+        )
+        for row in rows
+    }
+
+
+async def record_complaints(
+    conn: asyncpg.Connection,
+    filings: Sequence[tuple[ComplaintReceived, str | None, str | None]],
+) -> set[uuid.UUID]:
+    """`record_complaint` for many sealed complaints without attachments, in two statements;
+    the ids of those stored (a clash on idempotency key or tracking code stores nothing).
+    The caller puts the stored ones' events in the outbox."""
+    if not filings:
+        return set()
+    columns: list[list[object]] = [[] for _ in range(9)]
+    for event, idempotency_key, fingerprint in filings:
+        payload = event.payload
+        row = (
+            event.complaint_id,
+            payload.tracking_code,
+            payload.channel.value,
+            idempotency_key,
+            fingerprint,
+            payload.received_at,
+            payload.model_dump_json(),
+            payload.reporter.phone,
+            payload.reporter.email,
+        )
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    stored = {
+        row["complaint_id"]
+        for row in await conn.fetch(
+            "INSERT INTO complaints (complaint_id, tracking_code, channel, idempotency_key,"
+            " request_fingerprint, received_at, updated_at, details, contact_phone,"
+            " contact_email) SELECT c, t, ch, k, f, r, r, d::jsonb, p, e FROM unnest($1::uuid[],"
+            " $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],"
+            " $8::text[], $9::text[]) AS x(c, t, ch, k, f, r, d, p, e)"
+            " ON CONFLICT DO NOTHING RETURNING complaint_id",
+            *columns,
+        )
+    }
+    timeline = [
+        (uuid.uuid5(event.complaint_id, "received"), event.complaint_id, event.payload.received_at)
+        for event, _, _ in filings
+        if event.complaint_id in stored
+    ]
+    await conn.execute(
+        "INSERT INTO complaint_timeline (event_id, complaint_id, event_type, status,"
+        " occurred_at) SELECT e, c, 'ComplaintReceived', 'received', o"
+        " FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS x(e, c, o)",
+        [row[0] for row in timeline],
+        [row[1] for row in timeline],
+        [row[2] for row in timeline],
+    )
+    return stored
+
+
 async def record_complaint(
     conn: asyncpg.Connection,
     event: ComplaintReceived,

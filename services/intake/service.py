@@ -6,6 +6,7 @@ from pathlib import Path
 
 from schemas.topics import CASES, COMPLAINTS_TRIAGED, NOTIFICATIONS
 from services.intake.api import create_app
+from services.intake.group_filing import GroupFiler
 from services.intake.handlers import BATCH_HANDLERS, HANDLERS
 from services.intake.inbox import InboxWorker
 from services.intake.settings import IntakeSettings
@@ -34,5 +35,7 @@ def build(settings: Settings) -> ServiceRuntime:
     intake_settings = IntakeSettings()
     worker = InboxWorker(pool, intake_settings)
     runtime.background.append(worker.run)
-    runtime.app = create_app(pool, intake_settings, worker)
+    filer = GroupFiler(pool, intake_settings)
+    runtime.background.append(filer.run)
+    runtime.app = create_app(pool, intake_settings, worker, filer=filer)
     return runtime

@@ -25,7 +25,7 @@ import os
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
@@ -147,6 +147,53 @@ class Keystore:
         if winner is None:
             raise RuntimeError("the reporter's data key vanished while it was being created")
         return winner
+
+    async def keys_for(
+        self, conn: asyncpg.Connection, identities: Sequence[str]
+    ) -> dict[str, DataKey]:
+        """`key_for` for many reporters in three statements at most (find, create the
+        missing, re-read what another filing created meanwhile). Call it inside the
+        transaction that stores the sealed data; the keystore schema must exist."""
+        digests = {identity: self.digest(identity) for identity in set(identities)}
+        found = await self._live_keys(conn, list(digests.values()))
+        fresh = {digest: new_data_key() for digest in set(digests.values()) if digest not in found}
+        if fresh:
+            wrapped = {digest: self.master.wrap(key) for digest, key in fresh.items()}
+            created = await conn.fetch(
+                "INSERT INTO keystore.data_keys (key_id, identity_digest, wrapped_key,"
+                " master_version) SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[],"
+                " $4::text[])"
+                " ON CONFLICT (identity_digest) WHERE erased_at IS NULL DO NOTHING"
+                " RETURNING identity_digest",
+                [key.key_id for key in fresh.values()],
+                list(fresh),
+                [wrapped[digest][1] for digest in fresh],
+                [wrapped[digest][0] for digest in fresh],
+            )
+            for row in created:
+                key = fresh[row["identity_digest"]]
+                self._remember(key.key_id, key)
+                found[row["identity_digest"]] = key
+            raced = [digest for digest in fresh if digest not in found]
+            if raced:  # created by a concurrent filing between our read and our insert
+                found.update(await self._live_keys(conn, raced))
+        missing = [identity for identity, digest in digests.items() if digest not in found]
+        if missing:
+            raise RuntimeError("a reporter's data key vanished while it was being created")
+        return {identity: found[digest] for identity, digest in digests.items()}
+
+    async def _live_keys(self, conn: asyncpg.Connection, digests: list[str]) -> dict[str, DataKey]:
+        rows = await conn.fetch(
+            "SELECT key_id, identity_digest, wrapped_key, master_version FROM keystore.data_keys"
+            " WHERE identity_digest = ANY($1::text[]) AND erased_at IS NULL",
+            digests,
+        )
+        live = {}
+        for row in rows:
+            key = self.master.unwrap(row["key_id"], row["master_version"], row["wrapped_key"])
+            self._remember(key.key_id, key)
+            live[row["identity_digest"]] = key
+        return live
 
     async def _live_key(self, conn: asyncpg.Connection, digest: str) -> DataKey | None:
         row = await conn.fetchrow(

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import asyncpg
 import uvicorn
+import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -261,6 +262,7 @@ class ServiceRuntime:
                 log_config=None,
                 access_log=False,
                 lifespan="off",
+                http="httptools",  # C parser: a fraction of h11's cost per request
             )
         )
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -289,5 +291,9 @@ def main(service: str, build: Callable[[Settings], ServiceRuntime]) -> None:
     settings = Settings()
     configure_logging(service, settings.log_level)
     runtime = build(settings)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(runtime.run())
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        # uvloop: the event loop in C; every service is network-bound (Kafka, PostgreSQL, HTTP).
+        asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
+    ):
+        runner.run(runtime.run())

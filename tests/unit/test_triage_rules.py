@@ -90,4 +90,3 @@ def test_classification_ignores_case_and_accents() -> None:
     assert classify("PUSKESMAS menolak pasien BPJS")[0] is Category.HEALTH
     assert normalise("Bantuan  Sosial—BLT!") == "bantuan sosial blt"
     assert classify("sesuatu yang tidak jelas sama sekali")[0] is Category.OTHER
-
