@@ -4,20 +4,33 @@ Each adapter sends one message and either returns the provider's message id or r
 `TransientSendError` (worth retrying: 5xx, 429, timeouts, refused connections) or
 `PermanentSendError` (retrying cannot help: fall back to the next channel). Error reasons name
 the status and the provider's error code, never the recipient or the text.
+
+The HTTP adapters share one aiohttp session (`http_session`: pooled keep-alive connections).
+It replaced httpx, which took 4 to 8 times the CPU per POST against the local stand-ins (2.1
+against 0.5 ms one at a time, 3.6 against 0.45 ms sixteen at a time; httpx also writes a
+request's headers and body in two syscalls). The session keeps what the httpx client did: the
+same JSON bytes, Authorization and Idempotency-Key headers, no redirects followed, a timeout
+per phase (connect, each read), the same trust store, proxies from the environment.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
+import ssl
+import urllib.request
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
 
+import aiohttp
 import aiosmtplib
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from yarl import URL
 
 from services.notifier.domain import OutboundChannel, wa_id
 from services.notifier.templates import Rendered, WhatsAppTemplate
@@ -101,11 +114,70 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (parsed - (now or datetime.now(UTC))).total_seconds())
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+MAX_CONNECTIONS = 100  # httpx's default
+# An idle connection is dropped before servers with a 5 s idle timeout (uvicorn's) close it:
+# unlike httpx, aiohttp does not poll a pooled socket for a close before reusing it.
+KEEPALIVE_SECONDS = 4.0
+
+
+def http_session(settings: ChannelSettings) -> aiohttp.ClientSession:
+    """The pooled HTTP session the WhatsApp and SMS adapters share; create it inside the
+    running event loop and close it when the sender stops."""
+    seconds = settings.send_timeout_seconds
+    return aiohttp.ClientSession(
+        # As httpx.Timeout(seconds): each phase bounded, no bound on the whole request.
+        # `connect` covers waiting for a pooled connection and connecting.
+        timeout=aiohttp.ClientTimeout(
+            total=None, connect=seconds, sock_connect=seconds, sock_read=seconds
+        ),
+        connector=aiohttp.TCPConnector(
+            limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS, ssl=_trust_store()
+        ),
+        # Proxies are read once per adapter (`env_proxy`): aiohttp's trust_env would read
+        # the environment and ~/.netrc again on every request.
+        trust_env=False,
+    )
+
+
+def _trust_store() -> ssl.SSLContext:
+    """httpx's: certifi's CA bundle, or SSL_CERT_FILE / SSL_CERT_DIR when set."""
+    return httpx.create_ssl_context()
+
+
+def env_proxy(url: str) -> str | None:
+    """The proxy that HTTP_PROXY / HTTPS_PROXY / NO_PROXY name for `url`, as httpx used them."""
+    target = URL(url)
+    if target.host is None or urllib.request.proxy_bypass(target.host):
+        return None
+    return urllib.request.getproxies().get(target.scheme)
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """A provider's answer, read whole."""
+
+    status: int
+    headers: Mapping[str, str]  # case-insensitive (aiohttp's CIMultiDictProxy)
+    body: bytes
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status < 300
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def _json_bytes(body: Mapping[str, Any]) -> bytes:
+    """The request body byte for byte as httpx wrote it for `json=`."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _retry_after(response: HttpAnswer) -> float | None:
     return retry_after_seconds(response.headers.get("retry-after"))
 
 
-def _provider_error_code(response: httpx.Response) -> str:
+def _provider_error_code(response: HttpAnswer) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -116,28 +188,39 @@ def _provider_error_code(response: httpx.Response) -> str:
     return "-"
 
 
-def _raise_for_http(response: httpx.Response, provider: str) -> None:
+def _raise_for_http(response: HttpAnswer, provider: str) -> None:
     if response.is_success:
         return
-    reason = (
-        f"{provider} answered {response.status_code} (error code {_provider_error_code(response)})"
-    )
-    if response.status_code == 429 or response.status_code >= 500:
+    reason = f"{provider} answered {response.status} (error code {_provider_error_code(response)})"
+    if response.status == 429 or response.status >= 500:
         raise TransientSendError(reason, _retry_after(response))
-    if response.status_code in (408, 425):
+    if response.status in (408, 425):
         raise TransientSendError(reason, _retry_after(response))
     raise PermanentSendError(reason)
 
 
 async def _post(
-    client: httpx.AsyncClient, url: str, provider: str, **kwargs: Any
-) -> httpx.Response:
+    session: aiohttp.ClientSession,
+    url: str,
+    provider: str,
+    body: Mapping[str, Any],
+    headers: Mapping[str, str],
+    proxy: str | None,
+) -> HttpAnswer:
     try:
-        response = await client.post(url, **kwargs)
-    except (httpx.TimeoutException, httpx.TransportError) as error:
+        async with session.post(
+            url,
+            data=_json_bytes(body),
+            headers=headers,
+            proxy=proxy,
+            allow_redirects=False,  # as httpx: a redirect is an answer, not followed
+        ) as response:
+            answer = HttpAnswer(response.status, response.headers, await response.read())
+    except (aiohttp.ClientError, TimeoutError) as error:
+        # Refused, reset, timed out, or a broken answer: worth retrying.
         raise TransientSendError(f"{provider} unreachable: {type(error).__name__}") from None
-    _raise_for_http(response, provider)
-    return response
+    _raise_for_http(answer, provider)
+    return answer
 
 
 class WhatsAppCloudAdapter:
@@ -145,14 +228,18 @@ class WhatsAppCloudAdapter:
 
     channel = OutboundChannel.WHATSAPP
 
-    def __init__(self, client: httpx.AsyncClient, settings: ChannelSettings) -> None:
+    def __init__(self, session: aiohttp.ClientSession, settings: ChannelSettings) -> None:
         assert settings.whatsapp_api_url
-        self.client = client
+        self.session = session
         self.url = (
             f"{settings.whatsapp_api_url.rstrip('/')}/{settings.whatsapp_api_version}/"
             f"{settings.whatsapp_phone_number_id}/messages"
         )
-        self.headers = {"Authorization": f"Bearer {settings.whatsapp_token}"}
+        self.headers = {
+            "Authorization": f"Bearer {settings.whatsapp_token}",
+            "Content-Type": "application/json",
+        }
+        self.proxy = env_proxy(self.url)
 
     @staticmethod
     def request_body(message: OutboundMessage) -> dict[str, Any]:
@@ -185,11 +272,7 @@ class WhatsAppCloudAdapter:
 
     async def send(self, message: OutboundMessage) -> str:
         response = await _post(
-            self.client,
-            self.url,
-            "whatsapp",
-            json=self.request_body(message),
-            headers=self.headers,
+            self.session, self.url, "whatsapp", self.request_body(message), self.headers, self.proxy
         )
         try:
             return str(response.json()["messages"][0]["id"])
@@ -205,10 +288,11 @@ class SmsGatewayAdapter:
 
     channel = OutboundChannel.SMS
 
-    def __init__(self, client: httpx.AsyncClient, settings: ChannelSettings) -> None:
+    def __init__(self, session: aiohttp.ClientSession, settings: ChannelSettings) -> None:
         assert settings.sms_gateway_url
-        self.client = client
+        self.session = session
         self.settings = settings
+        self.proxy = env_proxy(settings.sms_gateway_url)
 
     def request_body(self, message: OutboundMessage) -> dict[str, Any]:
         s = self.settings
@@ -223,14 +307,16 @@ class SmsGatewayAdapter:
         s = self.settings
         assert s.sms_gateway_url
         response = await _post(
-            self.client,
+            self.session,
             s.sms_gateway_url,
             "sms gateway",
-            json=self.request_body(message),
-            headers={
+            self.request_body(message),
+            {
                 "Authorization": f"Bearer {s.sms_gateway_token}",
                 "Idempotency-Key": str(message.notification_id),
+                "Content-Type": "application/json",
             },
+            self.proxy,
         )
         try:
             return str(response.json()[s.sms_response_id_field])
@@ -282,14 +368,15 @@ class SmtpAdapter:
 
 
 def build_adapters(
-    settings: ChannelSettings, client: httpx.AsyncClient
+    settings: ChannelSettings, session: aiohttp.ClientSession
 ) -> dict[OutboundChannel, ChannelAdapter]:
-    """The configured channels; a channel left unconfigured is absent."""
+    """The configured channels; a channel left unconfigured is absent. `session`: see
+    `http_session`."""
     adapters: dict[OutboundChannel, ChannelAdapter] = {}
     if settings.whatsapp_api_url:
-        adapters[OutboundChannel.WHATSAPP] = WhatsAppCloudAdapter(client, settings)
+        adapters[OutboundChannel.WHATSAPP] = WhatsAppCloudAdapter(session, settings)
     if settings.sms_gateway_url:
-        adapters[OutboundChannel.SMS] = SmsGatewayAdapter(client, settings)
+        adapters[OutboundChannel.SMS] = SmsGatewayAdapter(session, settings)
     if settings.smtp_host:
         adapters[OutboundChannel.EMAIL] = SmtpAdapter(settings)
     return adapters

@@ -57,25 +57,31 @@ def notification_id_for(trigger_event_id: uuid.UUID, channel: OutboundChannel) -
 
 async def notify_citizen(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
     if isinstance(event, ComplaintReceived):
-        await repository.save_recipient(conn, event)  # as it came: sealed
-        phone = await default_keystore().reveal(conn, event.payload.reporter.phone)
-        if event.payload.channel == Channel.WHATSAPP and phone:
-            await repository.saw_whatsapp_message(conn, phone, event.payload.received_at)
-        await queue_message(conn, event)
+        phone = None
+        if event.payload.channel == Channel.WHATSAPP:
+            # The citizen wrote to us on WhatsApp: the 24-hour window opens.
+            phone = await default_keystore().reveal(conn, event.payload.reporter.phone)
+        saved = await repository.save_complaint(conn, event, phone)
+        await queue_message(conn, event, saved.recipient)
         # Events of this complaint that overtook it on their own topics wait no longer.
-        for held in await repository.release_held_events(conn, event.complaint_id):
-            await queue_message(conn, parse_event(held))
+        for held in saved.held_events:
+            await queue_message(conn, parse_event(held), saved.recipient)
         return ()
     await queue_message(conn, event)
     return ()
 
 
-async def queue_message(conn: asyncpg.Connection, event: Event) -> None:
+async def queue_message(
+    conn: asyncpg.Connection, event: Event, recipient: repository.Recipient | None = None
+) -> None:
+    """Record the message `event` calls for; `recipient`, when the caller has it already,
+    saves looking it up."""
     message = message_for(event)
     if message is None:
         return
     assert event.complaint_id is not None
-    recipient = await repository.recipient(conn, event.complaint_id)
+    if recipient is None:
+        recipient = await repository.recipient(conn, event.complaint_id)
     if recipient is None:
         await repository.hold_event(
             conn, event.event_id, event.complaint_id, serialize_event(event)

@@ -24,12 +24,37 @@ class Recipient:
     language: Language
 
 
-async def save_recipient(conn: asyncpg.Connection, event: ComplaintReceived) -> None:
+@dataclass(frozen=True)
+class SavedComplaint:
+    recipient: Recipient
+    held_events: list[str]  # events that overtook the complaint, oldest first; released now
+
+
+async def save_complaint(
+    conn: asyncpg.Connection, event: ComplaintReceived, whatsapp_phone: str | None
+) -> SavedComplaint:
+    """In one statement, not four round trips: store the recipient (as it came: sealed; a
+    replay keeps the first), open the WhatsApp window when the citizen wrote to us on
+    WhatsApp from `whatsapp_phone` (in the clear), release the events held for the complaint,
+    and return the stored recipient."""
     payload = event.payload
-    await conn.execute(
-        "INSERT INTO recipients (complaint_id, tracking_code, channel, phone, email, language,"
-        " correlation_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        " ON CONFLICT (complaint_id) DO NOTHING",
+    row = await conn.fetchrow(
+        "WITH saved AS (INSERT INTO recipients (complaint_id, tracking_code, channel, phone,"
+        "  email, language, correlation_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        "  ON CONFLICT (complaint_id) DO NOTHING"
+        "  RETURNING tracking_code, channel, phone, email, language),"
+        " opened AS (INSERT INTO whatsapp_windows (address_digest, last_inbound_at)"
+        "  SELECT $8::text, $9::timestamptz WHERE $8::text IS NOT NULL"
+        "  ON CONFLICT (address_digest) DO UPDATE SET last_inbound_at ="
+        "  greatest(whatsapp_windows.last_inbound_at, excluded.last_inbound_at)),"
+        " released AS (DELETE FROM held_events WHERE complaint_id = $1 RETURNING event, held_at)"
+        # The statement's snapshot does not see its own insert: `saved` holds the new row,
+        # the SELECT an earlier one; never both. Held events are returned whatever happens.
+        " SELECT r.*, (SELECT coalesce(array_agg(event::text ORDER BY held_at), '{}')"
+        "  FROM released) AS held"
+        " FROM (SELECT 1) AS one LEFT JOIN (SELECT * FROM saved UNION ALL"
+        "  SELECT tracking_code, channel, phone, email, language FROM recipients"
+        "  WHERE complaint_id = $1) AS r ON true",
         event.complaint_id,
         payload.tracking_code,
         payload.channel.value,
@@ -37,7 +62,16 @@ async def save_recipient(conn: asyncpg.Connection, event: ComplaintReceived) -> 
         payload.reporter.email,
         payload.reporter.language.value,
         event.correlation_id,
+        address_digest(wa_id(whatsapp_phone)) if whatsapp_phone else None,
+        payload.received_at,
     )
+    assert row is not None
+    stored = _recipient(row) if row["tracking_code"] is not None else None
+    if stored is None:
+        # Another instance stored it after this statement's snapshot was taken.
+        stored = await recipient(conn, event.complaint_id)
+        assert stored is not None
+    return SavedComplaint(recipient=stored, held_events=list(row["held"]))
 
 
 async def recipient(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> Recipient | None:
@@ -46,8 +80,10 @@ async def recipient(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> Recipi
         " WHERE complaint_id = $1",
         complaint_id,
     )
-    if row is None:
-        return None
+    return None if row is None else _recipient(row)
+
+
+def _recipient(row: asyncpg.Record) -> Recipient:
     return Recipient(
         tracking_code=row["tracking_code"],
         contact=Contact(Channel(row["channel"]), row["phone"], row["email"]),
@@ -100,12 +136,15 @@ class NewNotification:
 async def record_notification(conn: asyncpg.Connection, new: NewNotification) -> bool:
     """Record a send once per (trigger event, channel), before any attempt; False if it was
     already recorded. The sender is woken when the transaction commits."""
-    recorded = await conn.fetchval(
-        "INSERT INTO notifications (notification_id, complaint_id, correlation_id,"
-        " trigger_event_id, trigger_type, channel, destination, template, language,"
-        " tracking_code, context, reply_text, exempt_from_limits, fallback_of)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14)"
-        " ON CONFLICT (trigger_event_id, channel) DO NOTHING RETURNING true",
+    # The wake-up rides in the same statement (one round trip, not two); it is sent only when
+    # a row was inserted, and PostgreSQL folds repeats within a transaction into one.
+    woken = await conn.fetch(
+        "WITH recorded AS (INSERT INTO notifications (notification_id, complaint_id,"
+        "  correlation_id, trigger_event_id, trigger_type, channel, destination, template,"
+        "  language, tracking_code, context, reply_text, exempt_from_limits, fallback_of)"
+        "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14)"
+        "  ON CONFLICT (trigger_event_id, channel) DO NOTHING RETURNING 1)"
+        " SELECT pg_notify($15, '') FROM recorded",
         new.notification_id,
         new.complaint_id,
         new.correlation_id,
@@ -120,10 +159,9 @@ async def record_notification(conn: asyncpg.Connection, new: NewNotification) ->
         new.reply_text,
         new.exempt_from_limits,
         new.fallback_of,
+        WAKE_CHANNEL,
     )
-    if recorded:
-        await conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)
-    return bool(recorded)
+    return bool(woken)
 
 
 async def notification_for_status(
@@ -158,11 +196,3 @@ async def hold_event(
         complaint_id,
         raw.decode(),
     )
-
-
-async def release_held_events(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> list[str]:
-    rows = await conn.fetch(
-        "DELETE FROM held_events WHERE complaint_id = $1 RETURNING event, held_at",
-        complaint_id,
-    )
-    return [row["event"] for row in sorted(rows, key=lambda row: row["held_at"])]

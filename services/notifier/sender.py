@@ -7,13 +7,17 @@ One cycle:
    share the work without sending a row twice;
 2. for each row: opt-out and rate-limit checks, render the template (WhatsApp: free text inside
    the 24-hour window, else the named template message), call the channel adapter;
-3. record the outcome in one transaction: `sent` with the provider's message id and a
-   CitizenNotified in the outbox; or back to `pending` with exponential backoff and jitter
-   (Retry-After honoured); or `undeliverable` (permanent error or retries exhausted) with the
-   fallback channel queued and a dead letter published.
+3. record the outcomes: the batch's sent messages together, in one transaction (one UPDATE of
+   all the rows to `sent` with the provider's message ids, one outbox insert of their
+   CitizenNotified events), as are its suppressed (opt-out, erased) and rate-limited rows; a
+   failed send on its own, as it is rare: back to `pending` with exponential backoff and jitter
+   (Retry-After honoured), or `undeliverable` (permanent error or retries exhausted) with the
+   fallback channel queued and a dead letter published. A slow batch is recorded as it goes
+   (every `record_every`, well inside the lease), not only at its end.
 
 The remaining crash window: the process dies after the provider accepted a message and before
-step 3 commits. The row's lease then expires and it is sent again, unless
+step 3 commits (at most `record_every` later). The row's lease then expires and it is sent
+again, unless
 - SMS: the gateway honours the Idempotency-Key (the notification id) and answers the repeat
   without sending it;
 - WhatsApp: a status callback carrying our biz_opaque_callback_data (the notification id)
@@ -28,7 +32,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -72,6 +77,52 @@ class BatchFacts:
     addresses: dict[str, str | None] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Sent:
+    row: asyncpg.Record
+    provider_id: str
+    mode: str  # 'text' or 'template'
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    notification_id: uuid.UUID
+    reason: str
+    erased: bool  # the recipient was erased: the reply text goes too
+
+
+@dataclass(frozen=True)
+class Deferred:
+    notification_id: uuid.UUID
+    wait_seconds: float  # the rate limit's wait
+
+
+@dataclass
+class Outcomes:
+    """What a batch's sends came to, kept until they are recorded together."""
+
+    sent: list[Sent] = field(default_factory=list)
+    suppressed: list[Suppressed] = field(default_factory=list)
+    deferred: list[Deferred] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.sent or self.suppressed or self.deferred)
+
+    def take(self) -> Outcomes:
+        """The outcomes so far, leaving this collector empty for the sends still running."""
+        taken = Outcomes(self.sent, self.suppressed, self.deferred)
+        self.sent, self.suppressed, self.deferred = [], [], []
+        return taken
+
+    def one_by_one(self) -> Iterator[Outcomes]:
+        for sent in self.sent:
+            yield Outcomes(sent=[sent])
+        for suppressed in self.suppressed:
+            yield Outcomes(suppressed=[suppressed])
+        for deferred in self.deferred:
+            yield Outcomes(deferred=[deferred])
+
+
 @dataclass
 class SenderConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -81,6 +132,9 @@ class SenderConfig:
     batch_size: int = 100
     concurrency: int = 16
     poll_interval: float = 1.0
+    # How often a batch still sending records what it has sent so far (capped at a quarter of
+    # the lease): a sent row left unrecorded past its lease would be claimed and sent again.
+    record_every: timedelta = timedelta(seconds=1)
 
 
 class Sender:
@@ -147,10 +201,32 @@ class Sender:
         by_destination: dict[str, list[asyncpg.Record]] = {}
         for row in sorted(rows, key=lambda r: (r["next_attempt_at"], r["created_at"])):
             by_destination.setdefault(row["destination"], []).append(row)
-        await asyncio.gather(
-            *(self._work_in_order(group, facts) for group in by_destination.values())
-        )
+        outcomes = Outcomes()
+        done = asyncio.Event()
+        recorder = asyncio.create_task(self._record_while_sending(outcomes, done))
+        try:
+            # Every group runs to its end (no early exit on one group's error), so no send
+            # is left out of the final recording.
+            results = await asyncio.gather(
+                *(self._work_in_order(group, facts, outcomes) for group in by_destination.values()),
+                return_exceptions=True,
+            )
+        finally:
+            done.set()
+            await recorder  # records whatever is left
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         return len(rows)
+
+    async def _record_while_sending(self, outcomes: Outcomes, done: asyncio.Event) -> None:
+        every = min(self.config.record_every, self.config.lease / 4).total_seconds()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), every)
+            await self._record(outcomes.take())
+            if done.is_set():
+                return
 
     async def _facts(self, rows: list[asyncpg.Record]) -> BatchFacts:
         """Opt-outs, WhatsApp windows and recent sends of the batch's addresses, in three
@@ -193,16 +269,18 @@ class Sender:
             addresses=addresses,
         )
 
-    async def _work_in_order(self, rows: list[asyncpg.Record], facts: BatchFacts) -> None:
+    async def _work_in_order(
+        self, rows: list[asyncpg.Record], facts: BatchFacts, outcomes: Outcomes
+    ) -> None:
         async with self._slots:
             for row in rows:
                 try:
-                    await self._send(row, facts)
+                    await self._send(row, facts, outcomes)
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                     # The outcome was not recorded: the lease expires and the row is retried.
                     log.warning("send outcome not recorded", extra={"error": repr(error)})
 
-    async def _send(self, row: asyncpg.Record, facts: BatchFacts) -> None:
+    async def _send(self, row: asyncpg.Record, facts: BatchFacts, outcomes: Outcomes) -> None:
         channel = OutboundChannel(row["channel"])
         destination = row["destination"]
         now = datetime.now(UTC)
@@ -211,30 +289,18 @@ class Sender:
         if address is None:
             # The citizen was erased (UU PDP): their address cannot be read any more, and
             # nothing may be sent. Not an error, so no retry, no fallback, no dead letter.
-            await self.pool.execute(
-                "UPDATE notifications SET status = 'suppressed', claimed_until = NULL,"
-                " reply_text = NULL, last_error = 'recipient erased' WHERE notification_id = $1",
-                row["notification_id"],
+            outcomes.suppressed.append(
+                Suppressed(row["notification_id"], "recipient erased", erased=True)
             )
             log.info("notification suppressed: recipient erased", extra={"channel": channel.value})
             return
         if limited and destination in facts.opted_out:
-            await self.pool.execute(
-                "UPDATE notifications SET status = 'suppressed', claimed_until = NULL,"
-                " last_error = 'opted out' WHERE notification_id = $1",
-                row["notification_id"],
-            )
+            outcomes.suppressed.append(Suppressed(row["notification_id"], "opted out", False))
             return
         if limited:
             wait = self.config.rate_limit.wait(facts.recent_sends.get(destination, []), now)
             if wait is not None:
-                await self.pool.execute(
-                    "UPDATE notifications SET status = 'pending', attempts = attempts - 1,"
-                    " claimed_until = NULL, next_attempt_at = now() + make_interval(secs => $2)"
-                    " WHERE notification_id = $1",
-                    row["notification_id"],
-                    wait.total_seconds(),
-                )
+                outcomes.deferred.append(Deferred(row["notification_id"], wait.total_seconds()))
                 return
         message = self._compose(row, channel, address, facts.last_inbound.get(destination), now)
         adapter = self.adapters.get(channel)
@@ -250,7 +316,7 @@ class Sender:
         else:
             if limited:
                 facts.recent_sends.setdefault(destination, []).append(now)
-            await self._sent(row, provider_id, "template" if message.template else "text")
+            outcomes.sent.append(Sent(row, provider_id, "template" if message.template else "text"))
 
     def _compose(
         self,
@@ -279,20 +345,83 @@ class Sender:
             template=template,
         )
 
-    async def _sent(self, row: asyncpg.Record, provider_id: str, mode: str) -> None:
+    async def _record(self, outcomes: Outcomes) -> None:
+        """Record outcomes together; a send whose outcome is not recorded keeps its lease and
+        is retried when it expires."""
+        if not outcomes:
+            return
+        try:
+            await self._record_together(outcomes)
+            return
+        except (OSError, asyncpg.InterfaceError) as error:
+            log.warning("send outcomes not recorded", extra={"error": repr(error)})
+            return
+        except Exception as error:
+            # One row refused (by the database, or in building its event) must not leave the
+            # whole batch unrecorded, and so sent again when the leases expire: record them
+            # one by one instead.
+            log.warning("send outcomes not recorded together", extra={"error": repr(error)})
+        for single in outcomes.one_by_one():
+            try:
+                await self._record_together(single)
+            except (OSError, asyncpg.InterfaceError) as error:
+                log.warning("send outcomes not recorded", extra={"error": repr(error)})
+                return
+            except Exception as error:
+                log.warning("send outcome not recorded", extra={"error": repr(error)})
+
+    async def _record_together(self, outcomes: Outcomes) -> None:
+        """One transaction, one statement per kind of outcome. Rows in id order, so two
+        transactions that share rows lock them in the same order."""
+        sent = sorted(outcomes.sent, key=lambda s: s.row["notification_id"])
+        suppressed = sorted(outcomes.suppressed, key=lambda s: s.notification_id)
+        deferred = sorted(outcomes.deferred, key=lambda d: d.notification_id)
         async with self.pool.acquire() as conn, conn.transaction():
-            updated = await conn.fetchrow(
-                "UPDATE notifications SET status = 'sent', provider_message_id = $2,"
-                " sent_at = now(), delivery_status = coalesce(delivery_status, 'sent'),"
-                " wa_mode = $3, reply_text = NULL, claimed_until = NULL, last_error = NULL"
-                " WHERE notification_id = $1 AND status = 'sending' RETURNING *",
-                row["notification_id"],
-                provider_id,
-                mode if row["channel"] == OutboundChannel.WHATSAPP else None,
-            )
-            if updated is not None:  # a status callback may have recorded it first
-                await outbox.enqueue(conn, citizen_notified(updated))
-        NOTIFICATIONS_SENT.labels(row["channel"], mode).inc()
+            if sent:
+                # `status = 'sending'`: a status callback may have recorded the row first, and
+                # it must not be recorded (nor announced) twice.
+                updated = await conn.fetch(
+                    "UPDATE notifications AS n SET status = 'sent',"
+                    " provider_message_id = s.provider_message_id, sent_at = now(),"
+                    " delivery_status = coalesce(n.delivery_status, 'sent'), wa_mode = s.wa_mode,"
+                    " reply_text = NULL, claimed_until = NULL, last_error = NULL"
+                    " FROM unnest($1::uuid[], $2::text[], $3::text[])"
+                    "  AS s(notification_id, provider_message_id, wa_mode)"
+                    " WHERE n.notification_id = s.notification_id AND n.status = 'sending'"
+                    " RETURNING n.*",
+                    [s.row["notification_id"] for s in sent],
+                    [s.provider_id for s in sent],
+                    [
+                        s.mode if s.row["channel"] == OutboundChannel.WHATSAPP else None
+                        for s in sent
+                    ],
+                )
+                await outbox.enqueue(conn, [e for row in updated for e in citizen_notified(row)])
+            if suppressed:
+                await conn.execute(
+                    "UPDATE notifications AS n SET status = 'suppressed', claimed_until = NULL,"
+                    " reply_text = CASE WHEN s.erased THEN NULL ELSE n.reply_text END,"
+                    " last_error = s.reason"
+                    " FROM unnest($1::uuid[], $2::text[], $3::bool[])"
+                    "  AS s(notification_id, reason, erased)"
+                    " WHERE n.notification_id = s.notification_id",
+                    [s.notification_id for s in suppressed],
+                    [s.reason for s in suppressed],
+                    [s.erased for s in suppressed],
+                )
+            if deferred:
+                # Held by the rate limit: not an attempt, so it does not count as one.
+                await conn.execute(
+                    "UPDATE notifications AS n SET status = 'pending',"
+                    " attempts = n.attempts - 1, claimed_until = NULL,"
+                    " next_attempt_at = now() + make_interval(secs => s.wait_seconds)"
+                    " FROM unnest($1::uuid[], $2::float8[]) AS s(notification_id, wait_seconds)"
+                    " WHERE n.notification_id = s.notification_id",
+                    [d.notification_id for d in deferred],
+                    [d.wait_seconds for d in deferred],
+                )
+        for s in sent:
+            NOTIFICATIONS_SENT.labels(s.row["channel"], s.mode).inc()
 
     async def _transient(self, row: asyncpg.Record, error: TransientSendError) -> None:
         policy = self.config.retry

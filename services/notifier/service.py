@@ -7,13 +7,11 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
-
 from schemas.topics import CASES, COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED, WHATSAPP_STATUSES
 from services.messaging.deadletter import DeadLetterPublisher
 from services.messaging.runtime import ServiceRuntime, Settings
 from services.notifier.api import ApiAccess, ApiSettings, create_app
-from services.notifier.channels import ChannelSettings, build_adapters
+from services.notifier.channels import ChannelSettings, build_adapters, http_session
 from services.notifier.domain import RateLimit, RetryPolicy
 from services.notifier.handlers import HANDLERS
 from services.notifier.sender import Sender, SenderConfig
@@ -75,11 +73,10 @@ def build(settings: Settings) -> ServiceRuntime:
 
     async def sender(stop: asyncio.Event) -> None:
         assert runtime.pool is not None and runtime.producer is not None
-        timeout = httpx.Timeout(notifier_settings.send_timeout_seconds)
-        async with httpx.AsyncClient(timeout=timeout) as client:
+        async with http_session(notifier_settings) as session:
             job = Sender(
                 runtime.pool,
-                build_adapters(notifier_settings, client),
+                build_adapters(notifier_settings, session),
                 DeadLetterPublisher(runtime.producer, SERVICE),
                 notifier_settings.sender_config(),
             )

@@ -42,6 +42,8 @@ def _environment() -> Environment:
         autoescape=False,  # plain text for SMS, WhatsApp and text/plain email
         keep_trailing_newline=False,
         trim_blocks=True,
+        # The templates ship with the package: no stat of the file on every render.
+        auto_reload=False,
     )
 
 

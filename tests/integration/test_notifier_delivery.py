@@ -4,12 +4,15 @@ gateway and an SMTP server."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import httpx
 import pytest
@@ -35,12 +38,22 @@ from services.messaging import outbox
 from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetterPublisher
 from services.messaging.kafka import make_producer
+from services.notifier import repository
 from services.notifier.api import ApiAccess, create_app
-from services.notifier.channels import ChannelSettings, build_adapters
-from services.notifier.domain import RateLimit, RetryPolicy
+from services.notifier.channels import (
+    ChannelAdapter,
+    ChannelSettings,
+    OutboundMessage,
+    PermanentSendError,
+    TransientSendError,
+    build_adapters,
+    http_session,
+)
+from services.notifier.domain import OutboundChannel, RateLimit, RetryPolicy, wa_id
 from services.notifier.handlers import HANDLERS
 from services.notifier.sender import Sender, SenderConfig
 from services.notifier.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn
+from services.notifier.templates import Rendered
 from tests.support import eventually, free_port
 from tests.unit.test_notifier_templates import citizen_events
 
@@ -82,9 +95,9 @@ def smtp() -> AsyncIterator[SmtpStandIn]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5) as client:
-        yield client
+async def client() -> AsyncIterator[aiohttp.ClientSession]:
+    async with http_session(ChannelSettings(send_timeout_seconds=5)) as session:
+        yield session
 
 
 def settings(
@@ -618,3 +631,252 @@ async def test_a_failed_callback_for_a_timed_out_send_cancels_its_retry(
     assert rows["whatsapp"]["status"] == "undeliverable"
     assert rows["whatsapp"]["last_error"] == "whatsapp status failed: 131026"
     assert not sent_to(whatsapp, complaint) and len(sent_to(sms, complaint)) == 1
+
+
+class CallbackFirst:
+    """The WhatsApp adapter, except that for one message Meta's "sent" status callback is
+    handled after the provider accepted it and before the sender records the send."""
+
+    channel = OutboundChannel.WHATSAPP
+
+    def __init__(
+        self, inner: ChannelAdapter, pool: asyncpg.Pool, target: uuid.UUID, at: datetime
+    ) -> None:
+        self.inner, self.pool, self.target, self.at = inner, pool, target, at
+
+    async def send(self, message: OutboundMessage) -> str:
+        wamid = await self.inner.send(message)
+        if message.notification_id == self.target:
+            await handle(
+                self.pool,
+                WhatsAppStatusReported(
+                    complaint_id=None,
+                    correlation_id=uuid.uuid4(),
+                    producer="test",
+                    payload=WhatsAppStatusReportedPayload(
+                        provider_message_id=wamid,
+                        status="sent",
+                        status_at=self.at,
+                        recipient=wa_id(message.to),
+                        callback_data=str(message.notification_id),
+                    ),
+                ),
+            )
+        return wamid
+
+
+async def test_a_claimed_batch_is_recorded_together_and_each_send_once(
+    pool, whatsapp, sms, smtp, client
+) -> None:  # type: ignore[no-untyped-def]
+    by_whatsapp = [received(phone=new_phone()) for _ in range(12)]
+    by_sms = [received(Channel.WEB, phone=new_phone()) for _ in range(12)]
+    for complaint in by_whatsapp + by_sms:
+        await handle(pool, complaint)
+        await handle(pool, follow_up("assigned", complaint))
+    busy = received(Channel.WEB, phone=new_phone())  # five messages, three allowed
+    await handle(pool, busy)
+    for template in ("assigned", "in_progress", "needs_documents", "responded"):
+        await handle(pool, follow_up(template, busy))
+    opted = received(Channel.WEB, phone=new_phone())
+    async with pool.acquire() as conn:
+        await repository.set_opt_out(conn, opted.payload.reporter.phone or "", True)
+    await handle(pool, opted)
+
+    raced = (await notifications(pool, by_whatsapp[0].complaint_id))[0]
+    callback_at = datetime.now(UTC) - timedelta(hours=1)
+    adapters = build_adapters(settings(whatsapp, sms, smtp), client)
+    adapters[OutboundChannel.WHATSAPP] = CallbackFirst(
+        adapters[OutboundChannel.WHATSAPP], pool, raced["notification_id"], callback_at
+    )
+    config = SenderConfig(
+        rate_limit=RateLimit(limit=3, window=timedelta(minutes=10)),
+        batch_size=500,
+        lease=timedelta(minutes=2),
+        record_every=timedelta(minutes=1),  # nothing recorded before the batch is done
+    )
+    assert await Sender(pool, adapters, None, config).run_once() >= 48 + 5 + 1
+
+    recorded_at = set()
+    for complaint in by_whatsapp + by_sms:
+        rows = await notifications(pool, complaint.complaint_id)
+        assert [r["status"] for r in rows] == ["sent", "sent"]
+        server = whatsapp if complaint in by_whatsapp else sms
+        assert len(sent_to(server, complaint)) == 2  # each message once
+        assert await outbox_types(pool, complaint.complaint_id) == ["CitizenNotified"] * 2
+        recorded_at |= {
+            r["sent_at"] for r in rows if r["notification_id"] != raced["notification_id"]
+        }
+    assert len(recorded_at) == 1  # one transaction recorded every send of the batch
+
+    # The callback recorded that send first; the sender's update left it alone.
+    after = next(
+        r
+        for r in await notifications(pool, raced["complaint_id"])
+        if r["notification_id"] == raced["notification_id"]
+    )
+    assert after["sent_at"] == callback_at and after["wa_mode"] is None
+    assert after["provider_message_id"] in {m["id"] for m in sent_to(whatsapp, by_whatsapp[0])}
+
+    rows = await notifications(pool, busy.complaint_id)
+    assert sorted(r["status"] for r in rows) == ["pending", "pending", "sent", "sent", "sent"]
+    assert [r["template"] for r in rows if r["status"] == "sent"] == [
+        "received",
+        "assigned",
+        "in_progress",
+    ]  # in order
+    held = [r for r in rows if r["status"] == "pending"]
+    assert all(r["attempts"] == 0 for r in held)  # held back, not a failed attempt
+    assert all(r["next_attempt_at"] > datetime.now(UTC) + timedelta(minutes=5) for r in held)
+    assert len(sent_to(sms, busy)) == 3
+    assert await outbox_types(pool, busy.complaint_id) == ["CitizenNotified"] * 3
+
+    (suppressed,) = await notifications(pool, opted.complaint_id)
+    assert suppressed["status"] == "suppressed" and suppressed["last_error"] == "opted out"
+    assert not sent_to(sms, opted)
+
+
+class ClashingIds:
+    """An SMS gateway that answers two sends with the same message id (once), which the
+    database refuses to record twice."""
+
+    channel = OutboundChannel.SMS
+
+    def __init__(self, clash: set[uuid.UUID]) -> None:
+        self.clash = clash
+        self.same = f"sms-{uuid.uuid4()}"
+        self.sent: list[uuid.UUID] = []
+
+    async def send(self, message: OutboundMessage) -> str:
+        self.sent.append(message.notification_id)
+        if message.notification_id in self.clash:
+            self.clash.discard(message.notification_id)
+            return self.same
+        return f"sms-{uuid.uuid4()}"
+
+
+async def test_a_send_whose_outcome_is_refused_is_retried_and_the_rest_are_recorded(
+    pool,
+) -> None:  # type: ignore[no-untyped-def]
+    complaints = [received(Channel.WEB, phone=new_phone()) for _ in range(4)]
+    for complaint in complaints:
+        await handle(pool, complaint)
+    ids = [(await notifications(pool, c.complaint_id))[0]["notification_id"] for c in complaints]
+    gateway = ClashingIds({ids[0], ids[1]})
+    sender = Sender(
+        pool,
+        {OutboundChannel.SMS: gateway},
+        None,
+        SenderConfig(batch_size=500, lease=timedelta(seconds=1), retry=RetryPolicy(4, 0.05, 0.1)),
+    )
+    await sender.run_once()
+    statuses = {
+        row["notification_id"]: row["status"]
+        for c in complaints
+        for row in await notifications(pool, c.complaint_id)
+    }
+    # The batch could not be recorded together; one by one, all but the refused one were.
+    assert sorted(statuses.values()) == ["sending", "sent", "sent", "sent"]
+    (refused,) = [i for i, status in statuses.items() if status == "sending"]
+    assert refused in (ids[0], ids[1])
+
+    async def all_sent():  # type: ignore[no-untyped-def]
+        await sender.run_once()  # claims it again once its lease has expired
+        rows = [row for c in complaints for row in await notifications(pool, c.complaint_id)]
+        return all(row["status"] == "sent" for row in rows)
+
+    await eventually(all_sent, within=30, interval=0.2)
+    assert sorted(gateway.sent.count(i) for i in ids) == [1, 1, 1, 2]
+    assert gateway.sent.count(refused) == 2
+    for complaint in complaints:
+        assert await outbox_types(pool, complaint.complaint_id) == ["CitizenNotified"]
+
+
+async def test_a_recorded_send_wakes_the_sender_and_a_replay_does_not(pool) -> None:  # type: ignore[no-untyped-def]
+    woken: asyncio.Queue[object] = asyncio.Queue()
+
+    def wake(*args: object) -> None:
+        woken.put_nowait(args)
+
+    async with pool.acquire() as listener:
+        await listener.add_listener(repository.WAKE_CHANNEL, wake)
+        try:
+            complaint = received(Channel.WEB, phone=new_phone())
+            await handle(pool, complaint)
+            await asyncio.wait_for(woken.get(), 10)
+            await handle(pool, complaint)  # a replay records nothing
+            await asyncio.sleep(0.5)
+            assert woken.empty()
+        finally:
+            await listener.remove_listener(repository.WAKE_CHANNEL, wake)
+
+
+async def test_the_http_transport_sends_compact_json_and_classifies_failures() -> None:
+    """Against a raw socket server: the request as providers see it, a redirect answered (not
+    followed), a silent server timing out and a refused connection worth retrying."""
+    requests: list[bytes] = []
+    answers: list[bytes | None] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:  # keep-alive: one request after another on the connection
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                requests.append(head + await reader.readexactly(length))
+                answer = answers.pop(0)
+                if answer is None:
+                    await asyncio.sleep(2)  # says nothing
+                    break
+                writer.write(answer)
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    config = ChannelSettings(
+        sms_gateway_url=f"http://127.0.0.1:{port}/sms",
+        sms_gateway_token="gw",
+        send_timeout_seconds=0.5,
+    )
+    message = OutboundMessage(
+        notification_id=uuid.UUID(int=7),
+        to="+6281234567890",
+        rendered=Rendered(subject="s", text='Pengaduan "LPR-1" — diterima'),
+    )
+    try:
+        async with http_session(config) as session:
+            (gateway,) = build_adapters(config, session).values()
+            answers.append(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n" + b'{"message_id":"m-1"}'
+            )
+            assert await gateway.send(message) == "m-1"
+            head, body = requests[-1].split(b"\r\n\r\n")
+            assert (
+                body
+                == (
+                    '{"to":"+6281234567890","text":"Pengaduan \\"LPR-1\\" — diterima",'
+                    '"from":"LAPOR","reference":"00000000-0000-0000-0000-000000000007"}'
+                ).encode()
+            )
+            lines = head.decode().lower().split("\r\n")
+            assert lines[0] == "post /sms http/1.1"
+            assert {"authorization: bearer gw", "content-type: application/json"} <= set(lines)
+            assert f"idempotency-key: {uuid.UUID(int=7)}" in lines
+
+            answers.append(
+                b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n"
+            )
+            with pytest.raises(PermanentSendError, match="answered 302"):
+                await gateway.send(message)
+            assert len(requests) == 2  # the redirect was not followed
+
+            answers.append(None)
+            with pytest.raises(TransientSendError, match="unreachable") as timed_out:
+                await gateway.send(message)
+            assert timed_out.value.retry_after is None
+    finally:
+        server.close()
+    refused = ChannelSettings(sms_gateway_url=f"http://127.0.0.1:{free_port()}/sms")
+    async with http_session(refused) as session:
+        (gateway,) = build_adapters(refused, session).values()
+        with pytest.raises(TransientSendError, match="sms gateway unreachable"):
+            await gateway.send(message)
