@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Event, asyncpg.Connection], Awaitable[Sequence[EventEnvelope]]]
 BatchHandler = Callable[[list[Event], asyncpg.Connection], Awaitable[Sequence[EventEnvelope]]]
 MAX_MESSAGE_BYTES = 1024 * 1024
+FETCH_MIN_BYTES = 64 * 1024
+FETCH_MAX_WAIT_MS = 40
 
 # Failures of the infrastructure, not of the event: retry the whole batch instead.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -131,6 +133,11 @@ class ConsumerLoop:
             max_poll_records=self.max_records,
             fetch_max_bytes=16 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
+            # Under load the broker answers once a batch's worth has gathered rather than per
+            # message, so each transaction and offset commit covers many events; idle, it
+            # answers within FETCH_MAX_WAIT_MS anyway.
+            fetch_min_bytes=FETCH_MIN_BYTES,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
         self.consumer = consumer
         await consumer.start()
