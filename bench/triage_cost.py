@@ -97,6 +97,15 @@ def fresh(rng: random.Random, texts: list[str], count: int) -> list[ComplaintRec
     return events
 
 
+def resident_mb() -> float:
+    """This process's resident memory: the stores are what a triage worker keeps in its
+    memory-backed tables, so their growth is the worker's growth with that history."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--history", type=int, nargs="+", default=[10_000, 1_000_000])
@@ -106,11 +115,13 @@ def main() -> None:
     histories = {}
     for size in args.history:
         started = time.perf_counter()
+        before = resident_mb()
         histories[size] = build_history(size, random.Random(size), texts)
         print(
             f"history {size:>9,}: built in {time.perf_counter() - started:6.1f}s,"
             f" {len(histories[size]['repeats']):,} repeat keys,"
-            f" {len(histories[size]['candidates']):,} candidate buckets"
+            f" {len(histories[size]['candidates']):,} candidate buckets,"
+            f" +{resident_mb() - before:,.0f} MB resident (process now {resident_mb():,.0f} MB)"
         )
     events = fresh(random.Random(7), texts, args.events)  # the same events for every size
     for event in events[:200]:  # warm the stemmer cache on the measured vocabulary
