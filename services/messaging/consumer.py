@@ -55,6 +55,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncio.TimeoutError,
+    asyncpg.InternalClientError,  # a connection left mid-operation by an outage
 )
 
 

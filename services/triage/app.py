@@ -152,7 +152,7 @@ REVIEWERS = review.parse_reviewers(os.environ.get("LAPOR_TRIAGE_REVIEWERS", ""))
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DB_SCHEMA = "triage"
 DB_RETRIES = 30
-TRANSIENT_DB_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+TRANSIENT_DB_ERRORS = personal.TRANSIENT
 
 
 class Backoffice(mode.Service):

@@ -20,7 +20,18 @@ from services.messaging.keystore import Keystore, default_keystore
 
 log = logging.getLogger(__name__)
 RETRIES = 30
-TRANSIENT = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+# The database being away, never the complaint's fault: wait, do not dead-letter. A restart
+# refuses connections while it shuts down (OperatorInterventionError: CannotConnectNow,
+# AdminShutdown), and a connection cut mid-query can be left in a state asyncpg refuses to
+# reuse (InternalClientError); the chaos run's PostgreSQL restart hit both.
+TRANSIENT = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.InternalClientError,
+)
 
 
 async def readable(
