@@ -2,7 +2,6 @@
 
 import asyncio
 
-import uvloop
 from faust.worker import Worker
 
 from services.messaging.kafka import ensure_named_topics, ensure_topics
@@ -17,8 +16,6 @@ async def create_topics() -> None:
 
 configure_logging(SERVICE, settings.log_level)
 asyncio.run(create_topics())
-# The worker creates its loop from the policy: uvloop, as in every other service.
-asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 # Keep Lapor's JSON logging with personal-data scrubbing instead of mode's plain handler.
 Worker(
     app, loglevel=settings.log_level.lower(), quiet=True, override_logging=False

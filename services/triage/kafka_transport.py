@@ -25,7 +25,9 @@ fetch in flight while the rebalance seeks overwrites the read offset, and the re
 then looks older than it and is discarded), and faust records a commit that failed in a
 rebalance as done. A watchdog compares each partition with the *broker's* committed offset and
 re-reads it from there when it has messages beyond that offset and the commit has not moved
-for `STALL_SECONDS` while the whole consumer was idle (no message in hand, none finished). A
+for `STALL_SECONDS` while the whole consumer was idle (no message in hand, none finished), or
+while nothing at all finished for `HELD_TOO_LONG_SECONDS` (a message counted as in hand but
+dropped by that fetch race would otherwise hold the watchdog off for good). A
 redelivered complaint is absorbed by triage's tables (the same complaint id gives the same
 decision event).
 
@@ -48,6 +50,9 @@ from faust.types import TP, Message
 from mode import Service
 
 STALL_SECONDS = 8.0
+# No message finished for this long: a message still counted as in hand was dropped by the
+# fetch race, not being handled (a handler retries a database outage for at most ~30 s).
+HELD_TOO_LONG_SECONDS = 45.0
 WATCHDOG_INTERVAL = 2.0
 log = logging.getLogger(__name__)
 
@@ -111,7 +116,13 @@ class CommitOnlyHandledConsumer(faust_aiokafka.Consumer):
         """No agent holds a message and none finished one for STALL_SECONDS: only then can a
         partition with messages left be stalled rather than waiting its turn (re-reading a
         busy consumer's partitions would only add work)."""
-        return not self._unacked_messages and monotonic() - self.last_progress >= STALL_SECONDS
+        quiet = monotonic() - self.last_progress
+        return quiet >= HELD_TOO_LONG_SECONDS or (
+            not self._unacked_messages and quiet >= STALL_SECONDS
+        )
+
+    def _held_too_long(self) -> bool:
+        return monotonic() - self.last_progress >= HELD_TOO_LONG_SECONDS
 
     async def _commit_offsets(
         self, offsets: Mapping[TP, int], start_new_transaction: bool = True
@@ -190,7 +201,15 @@ class CommitOnlyHandledConsumer(faust_aiokafka.Consumer):
             return []
         ends = await self.highwaters(*partitions)
         on_broker = await admin.list_consumer_group_offsets(self.app.conf.id)
-        handling = {message.tp for message in list(self._unacked_messages)}
+        # A partition whose message is in an agent's hands is not stalled, unless nothing at
+        # all has finished for HELD_TOO_LONG_SECONDS: then that message was dropped on a fetch
+        # (seen after a SIGKILL: two partitions held 5 minutes) and re-reading is the way out;
+        # a repeat is absorbed by the decisions table.
+        handling = (
+            set()
+            if self._held_too_long()
+            else {message.tp for message in list(self._unacked_messages)}
+        )
         now = monotonic()
         stalled = []
         for tp in partitions:
