@@ -201,8 +201,6 @@ def create_app(
             submission,
             idempotency_key=idempotency_key,
             fingerprint=_fingerprint(body),
-            phone=body.phone,
-            nik=body.nik,
         )
         if isinstance(filed, float):
             return too_many(filed, "too many complaints from this phone number or NIK")

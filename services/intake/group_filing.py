@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,16 +32,14 @@ import asyncpg
 from schemas.events import ComplaintReceived
 from services.intake import filing, repository, throttle
 from services.intake.domain import Submission, complaint_received, reporter_identity
-from services.intake.limits import window_wait
 from services.intake.settings import IntakeSettings
 from services.intake.tracking import new_tracking_code
 from services.messaging import outbox
+from services.messaging.consumer import TRANSIENT_ERRORS
 from services.messaging.field_crypto import seal_model
 from services.messaging.keystore import Keystore, default_keystore
 
 log = logging.getLogger(__name__)
-
-TRANSIENT = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
 
 
 @dataclass
@@ -50,7 +47,6 @@ class Request:
     submission: Submission
     idempotency_key: str | None
     fingerprint: str
-    subjects: list[str]
     answer: asyncio.Future[filing.Filed | float] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -79,12 +75,9 @@ class GroupFiler:
         *,
         idempotency_key: str | None,
         fingerprint: str,
-        phone: str | None,
-        nik: str | None,
     ) -> filing.Filed | float:
         """The filed complaint, or the seconds to wait when a limit refuses it."""
-        subjects = throttle.reporter_subjects(self.settings, phone=phone, nik=nik)
-        request = Request(submission, idempotency_key, fingerprint, subjects)
+        request = Request(submission, idempotency_key, fingerprint)
         if not self.running:  # no loop (in-process tests, tools): file it on its own
             await self._file_alone(request)
         else:
@@ -129,7 +122,7 @@ class GroupFiler:
             try:
                 answers = await self._in_one_transaction(now_batch)
                 break
-            except TRANSIENT as error:
+            except TRANSIENT_ERRORS as error:
                 log.warning(
                     "group filing: database unavailable; retrying", extra={"error": repr(error)}
                 )
@@ -163,7 +156,18 @@ class GroupFiler:
                 else:
                     fresh.append(index)
 
-            admitted = await self._admit(conn, [(i, batch[i].subjects) for i in fresh], answers)
+            waits = await throttle.admit_many(
+                conn,
+                throttle.COMPLAINT,
+                [self._subjects(batch[i].submission) for i in fresh],
+                self.settings.complaints_per_reporter_per_hour,
+            )
+            admitted = []
+            for index, wait in zip(fresh, waits, strict=True):
+                if wait > 0:
+                    answers[index] = wait
+                else:
+                    admitted.append(index)
 
             received_at = datetime.now(UTC)
             events: dict[int, ComplaintReceived] = {}
@@ -202,55 +206,8 @@ class GroupFiler:
         assert all(answer is not None for answer in answers)
         return answers  # type: ignore[return-value]
 
-    async def _admit(
-        self,
-        conn: asyncpg.Connection,
-        candidates: list[tuple[int, list[str]]],
-        answers: list[filing.Filed | float | Exception | None],
-    ) -> list[int]:
-        """`throttle.admit` for many requests: who may file now, in request order."""
-        limit = self.settings.complaints_per_reporter_per_hour
-        subjects = sorted({name for _, names in candidates for name in names})
-        if limit <= 0 or not subjects:
-            return [index for index, _ in candidates]
-        # Serialised per subject like the one-by-one path (sorted: no deadlock).
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext($1 || ':' || s))"
-            " FROM (SELECT unnest($2::text[]) AS s ORDER BY 1) AS ordered",
-            throttle.COMPLAINT,
-            subjects,
-        )
-        now = await conn.fetchval("SELECT clock_timestamp()")
-        window = throttle.HOUR
-        seen: dict[str, list[datetime]] = defaultdict(list)
-        for row in await conn.fetch(
-            "SELECT subject, at FROM limit_events WHERE action = $1 AND subject = ANY($2)"
-            " AND at > $3",
-            throttle.COMPLAINT,
-            subjects,
-            now - window,
-        ):
-            seen[row["subject"]].append(row["at"])
-        admitted: list[int] = []
-        rows: list[tuple[str, str, datetime]] = []
-        for index, names in candidates:
-            unique = sorted(set(names))
-            wait = max(
-                (window_wait(seen[name], now, limit, window) for name in unique), default=0.0
-            )
-            if wait > 0:
-                throttle.LIMITED.labels(throttle.COMPLAINT).inc()
-                answers[index] = wait
-                continue
-            admitted.append(index)
-            for name in unique:
-                seen[name].append(now)
-                rows.append((name, throttle.COMPLAINT, now))
-        if rows:
-            await conn.executemany(
-                "INSERT INTO limit_events (subject, action, at) VALUES ($1, $2, $3)", rows
-            )
-        return admitted
+    def _subjects(self, submission: Submission) -> list[str]:
+        return throttle.reporter_subjects(self.settings, phone=submission.phone, nik=submission.nik)
 
     async def _file_alone(self, request: Request) -> None:
         """The one-by-one path: the same checks, each request in its own transactions."""
@@ -258,16 +215,13 @@ class GroupFiler:
             return
         try:
             async with self.pool().acquire() as conn:
-                key = request.idempotency_key
-                if key and await repository.find_by_idempotency_key(conn, key):
-                    wait = 0.0  # a replay is never limited
-                else:
-                    wait = await throttle.admit(
-                        conn,
-                        throttle.COMPLAINT,
-                        request.subjects,
-                        self.settings.complaints_per_reporter_per_hour,
-                    )
+                wait = await throttle.admit_complaint(
+                    conn,
+                    self.settings,
+                    phone=request.submission.phone,
+                    nik=request.submission.nik,
+                    idempotency_key=request.idempotency_key,
+                )
                 if wait:
                     request.answer.set_result(wait)
                     return

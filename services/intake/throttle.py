@@ -51,34 +51,59 @@ async def admit(
 ) -> float:
     """Record one `action` for every subject if each still has room in the window and
     return 0.0; otherwise record nothing and return the seconds until there is room."""
-    if limit <= 0 or not subjects:
-        return 0.0
-    unique = sorted(set(subjects))
     async with conn.transaction():
-        # Serialise per subject (sorted: no deadlock), so two instances cannot both pass
-        # the last free slot.
-        for name in unique:
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"{action}:{name}")
-        now = await conn.fetchval("SELECT clock_timestamp()")
-        rows = await conn.fetch(
-            "SELECT subject, at FROM limit_events WHERE action = $1 AND subject = ANY($2)"
-            " AND at > $3",
-            action,
-            unique,
-            now - window,
-        )
-        seen: dict[str, list[datetime]] = defaultdict(list)
-        for row in rows:
-            seen[row["subject"]].append(row["at"])
-        wait = max(window_wait(seen[name], now, limit, window) for name in unique)
+        (wait,) = await admit_many(conn, action, [subjects], limit, window)
+    return wait
+
+
+async def admit_many(
+    conn: asyncpg.Connection,
+    action: str,
+    requests: Sequence[Sequence[str]],
+    limit: int,
+    window: timedelta = HOUR,
+) -> list[float]:
+    """`admit` for several requests (each its subjects), decided in order as if one by one,
+    in three statements; call it inside the caller's transaction."""
+    if limit <= 0:
+        return [0.0] * len(requests)
+    every = sorted({name for names in requests for name in names})
+    if not every:
+        return [0.0] * len(requests)
+    # Serialise per subject (sorted: no deadlock), so two instances cannot both pass the
+    # last free slot.
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext($1 || ':' || s))"
+        " FROM (SELECT unnest($2::text[]) AS s ORDER BY 1) AS ordered",
+        action,
+        every,
+    )
+    now = await conn.fetchval("SELECT clock_timestamp()")
+    seen: dict[str, list[datetime]] = defaultdict(list)
+    for row in await conn.fetch(
+        "SELECT subject, at FROM limit_events WHERE action = $1 AND subject = ANY($2) AND at > $3",
+        action,
+        every,
+        now - window,
+    ):
+        seen[row["subject"]].append(row["at"])
+    waits: list[float] = []
+    admitted: list[tuple[str, str, datetime]] = []
+    for names in requests:
+        unique = sorted(set(names))
+        wait = max((window_wait(seen[name], now, limit, window) for name in unique), default=0.0)
         if wait > 0:
             LIMITED.labels(action).inc()
-            return wait
+        else:
+            for name in unique:
+                seen[name].append(now)  # counts against the requests after it
+                admitted.append((name, action, now))
+        waits.append(wait)
+    if admitted:
         await conn.executemany(
-            "INSERT INTO limit_events (subject, action, at) VALUES ($1, $2, $3)",
-            [(name, action, now) for name in unique],
+            "INSERT INTO limit_events (subject, action, at) VALUES ($1, $2, $3)", admitted
         )
-    return 0.0
+    return waits
 
 
 async def admit_complaint(

@@ -52,8 +52,8 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.CannotConnectNowError,
+    # A server shutting down or starting (AdminShutdown, CannotConnectNow, CrashShutdown).
+    asyncpg.exceptions.OperatorInterventionError,
     asyncio.TimeoutError,
     asyncpg.InternalClientError,  # a connection left mid-operation by an outage
 )

@@ -196,16 +196,7 @@ class Keystore:
         return live
 
     async def _live_key(self, conn: asyncpg.Connection, digest: str) -> DataKey | None:
-        row = await conn.fetchrow(
-            "SELECT key_id, wrapped_key, master_version FROM keystore.data_keys"
-            " WHERE identity_digest = $1 AND erased_at IS NULL",
-            digest,
-        )
-        if row is None:
-            return None
-        key = self.master.unwrap(row["key_id"], row["master_version"], row["wrapped_key"])
-        self._remember(key.key_id, key)
-        return key
+        return (await self._live_keys(conn, [digest])).get(digest)
 
     async def keys(
         self, conn: asyncpg.Connection, key_ids: Iterable[str]

@@ -15,23 +15,15 @@ import asyncpg
 
 from schemas.events import ComplaintReceived
 from schemas.personal_data import is_sealed
+from services.messaging.consumer import TRANSIENT_ERRORS
 from services.messaging.field_crypto import personal_values
 from services.messaging.keystore import Keystore, default_keystore
 
 log = logging.getLogger(__name__)
 RETRIES = 30
-# The database being away, never the complaint's fault: wait, do not dead-letter. A restart
-# refuses connections while it shuts down (OperatorInterventionError: CannotConnectNow,
-# AdminShutdown), and a connection cut mid-query can be left in a state asyncpg refuses to
-# reuse (InternalClientError); the chaos run's PostgreSQL restart hit both.
-TRANSIENT = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.InternalClientError,
-)
+# The database being away, never the complaint's fault: wait, do not dead-letter (the chaos
+# run's PostgreSQL restart dead-lettered complaints before these were all counted as such).
+TRANSIENT = TRANSIENT_ERRORS
 
 
 async def readable(

@@ -64,9 +64,7 @@ async def running(pool: asyncpg.Pool) -> AsyncIterator[GroupFiler]:
 async def file(
     filer: GroupFiler, item: Submission, key: str | None = None, fp: str = "f"
 ) -> object:
-    return await filer.file(
-        item, idempotency_key=key, fingerprint=fp, phone=item.phone, nik=item.nik
-    )
+    return await filer.file(item, idempotency_key=key, fingerprint=fp)
 
 
 async def test_concurrent_filings_share_commits_and_each_is_stored_sealed_and_published(
