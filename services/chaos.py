@@ -416,6 +416,7 @@ class Chaos:
         conn = await asyncpg.connect(self.config.database_url)
         try:
             deadline = time.monotonic() + within
+            was_quiet = False
             while time.monotonic() < deadline:
                 self.whatsapp_codes = await self._whatsapp_codes(conn)
                 codes = self.accepted + self.whatsapp_codes
@@ -424,12 +425,17 @@ class Chaos:
                     " AND status NOT IN ('received', 'verified')",
                     codes,
                 )
+                # Quiet twice in a row: one quiet moment can fall between a send and the
+                # CitizenNotified it publishes (seen in CI: lag appeared after settling).
+                quiet = await self._quiet(conn)
                 if (
                     len(self.whatsapp_codes) >= self.whatsapp_acknowledged
                     and settled == len(codes)
-                    and await self._quiet(conn)
+                    and quiet
+                    and was_quiet
                 ):
                     return
+                was_quiet = quiet
                 await asyncio.sleep(2)
         finally:
             await conn.close()
@@ -451,7 +457,11 @@ class Chaos:
         for service in INSTANCES:
             if service != "triage":
                 outboxes += await conn.fetchval(f"SELECT count(*) FROM {service}.outbox")
-        return outboxes == 0 and all(p.lag == 0 for p in progress.values())
+        # Sends still due or in flight will publish CitizenNotified: not settled yet.
+        sending = await conn.fetchval(
+            "SELECT count(*) FROM notifier.notifications WHERE status IN ('pending', 'sending')"
+        )
+        return outboxes == 0 and sending == 0 and all(p.lag == 0 for p in progress.values())
 
     async def verify(self) -> None:
         from services.messaging.deadletter import read_dead_letters
