@@ -154,7 +154,7 @@ async def whatsapp(client: httpx.AsyncClient, args: argparse.Namespace) -> None:
     import asyncpg
     from aiokafka import AIOKafkaConsumer
 
-    from services.messaging.keystore import Keystore
+    from services.personal_data.keystore import Keystore
 
     # The reporter's phone travels sealed (docs/personal-data.md): open it to match.
     keys = Keystore.from_env()

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 RUN = uuid.uuid4().hex[:8]
 os.environ["LAPOR_TOPIC_PREFIX"] = f"bench{RUN}."
 
+from ops.standins import SmsGatewayStandIn, WhatsAppCloudStandIn  # noqa: E402
 from schemas.events import (  # noqa: E402
     CaseAssigned,
     CaseAssignedPayload,
@@ -38,7 +39,6 @@ from schemas.events import (  # noqa: E402
     Reporter,
 )
 from services.messaging.kafka import ensure_topics, make_producer, publish  # noqa: E402
-from services.notifier.standins import SmsGatewayStandIn, WhatsAppCloudStandIn  # noqa: E402
 from tests.support import ServiceProcess, free_port  # noqa: E402
 
 

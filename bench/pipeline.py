@@ -168,7 +168,7 @@ async def stack_from_env() -> Stack:
     database_url = os.environ.get("LAPOR_DATABASE_URL")
     if bootstrap and database_url:
         return Stack(bootstrap, database_url)
-    from services import infra
+    from ops import infra
 
     # infra.up() runs its own event loop for the readiness check: keep it off ours.
     config = await asyncio.to_thread(infra.up)
@@ -580,7 +580,7 @@ async def main() -> None:
     # every notification would be undeliverable and the run would measure that.
     ports = {"whatsapp": free_port(), "sms": free_port(), "smtp": free_port()}
     standins = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "services.notifier.standins", *map(str, ports.values())],
+        *[sys.executable, "-m", "ops.standins", *map(str, ports.values())],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )

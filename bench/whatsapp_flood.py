@@ -411,7 +411,7 @@ async def main() -> None:
     bootstrap = os.environ.get("LAPOR_KAFKA_BOOTSTRAP")
     admin_url = os.environ.get("LAPOR_DATABASE_URL")
     if not (bootstrap and admin_url):
-        from services import infra
+        from ops import infra
 
         # infra.up() runs its own event loop for the readiness check: keep it off ours.
         config = await asyncio.to_thread(infra.up)

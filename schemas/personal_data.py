@@ -6,7 +6,7 @@ dead-letter inspection never print a NIK, phone number, name, email or address.
 
 The same marker drives field-level encryption (UU PDP, crypto-shredding): producers seal every
 personal field with the reporter's data key before the event is stored or published
-(`services.messaging.field_crypto`, `services.messaging.keystore`). A sealed value is a
+(`services.personal_data.field_crypto`, `services.personal_data.keystore`). A sealed value is a
 self-describing string, `pd1:<key_id>:<base64url(nonce | AES-256-GCM ciphertext)>`; only
 services that need the plain value open it. A plain string is still a valid value (older
 events, tests), so the schema stays `str`. See docs/personal-data.md.

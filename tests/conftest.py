@@ -3,7 +3,7 @@
 Where they come from, in order:
 1. `LAPOR_KAFKA_BOOTSTRAP` and `LAPOR_DATABASE_URL` in the environment (an existing stack);
 2. testcontainers, when a Docker engine answers (`apache/kafka` and `postgres` images);
-3. otherwise the project's own local stack (`services.infra`: Maven-resolved Kafka in KRaft
+3. otherwise the project's own local stack (`ops.infra`: Maven-resolved Kafka in KRaft
    mode and Debian's PostgreSQL), installed and started on first use.
 
 Each test run gets its own topic prefix and its own database, so runs never see each other.
@@ -54,7 +54,7 @@ def _stack() -> Iterator[Stack]:
         from testcontainers.kafka import KafkaContainer
         from testcontainers.postgres import PostgresContainer
 
-        from services.infra import KAFKA_VERSION
+        from ops.infra import KAFKA_VERSION
 
         with (
             KafkaContainer(f"apache/kafka:{KAFKA_VERSION}").with_kraft() as kafka,
@@ -64,7 +64,7 @@ def _stack() -> Iterator[Stack]:
                 kafka.get_bootstrap_server(), postgres.get_connection_url(), "testcontainers"
             )
         return
-    from services import infra
+    from ops import infra
 
     config = infra.up()
     yield Stack(config.kafka_bootstrap, config.database_url, "local (lapor infra)")

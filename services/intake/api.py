@@ -18,7 +18,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.events import Channel, Language
-from services.http_problems import install_validation_handler
 from services.intake import filing, ownership, repository, throttle
 from services.intake.domain import Submission
 from services.intake.fields import Nik, OptionalEmail, OptionalPhone
@@ -30,6 +29,7 @@ from services.intake.tracking import InvalidTrackingCode, normalise_tracking_cod
 from services.intake.walk_in import walk_in_router
 from services.intake.web import web_router
 from services.intake.webhook import whatsapp_router
+from services.runtime.http_problems import install_validation_handler
 
 
 class ComplaintRequest(BaseModel):

@@ -18,7 +18,7 @@ from schemas.events import (
     Location,
     Reporter,
 )
-from services.messaging.field_crypto import identity_of
+from services.personal_data.field_crypto import identity_of
 
 PRODUCER = "intake"
 

@@ -21,7 +21,7 @@ from services.intake.domain import PRODUCER, Submission, complaint_received, rep
 from services.intake.settings import IntakeSettings
 from services.intake.tracking import new_tracking_code
 from services.messaging import outbox
-from services.messaging.keystore import Keystore, default_keystore
+from services.personal_data.keystore import Keystore, default_keystore
 
 
 @dataclass(frozen=True)

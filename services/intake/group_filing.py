@@ -35,9 +35,9 @@ from services.intake.domain import Submission, complaint_received, reporter_iden
 from services.intake.settings import IntakeSettings
 from services.intake.tracking import new_tracking_code
 from services.messaging import outbox
-from services.messaging.consumer import TRANSIENT_ERRORS
-from services.messaging.field_crypto import seal_model
-from services.messaging.keystore import Keystore, default_keystore
+from services.messaging.database import TRANSIENT_ERRORS
+from services.personal_data.field_crypto import seal_model
+from services.personal_data.keystore import Keystore, default_keystore
 
 log = logging.getLogger(__name__)
 

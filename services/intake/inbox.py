@@ -39,9 +39,9 @@ from services.intake.settings import IntakeSettings
 from services.intake.tracking import InvalidTrackingCode, new_tracking_code, normalise_tracking_code
 from services.intake.whatsapp import WHATSAPP_NAMESPACE, InboundMessage
 from services.messaging import outbox
-from services.messaging.consumer import TRANSIENT_ERRORS
-from services.messaging.field_crypto import identity_of
-from services.messaging.keystore import default_keystore
+from services.messaging.database import TRANSIENT_ERRORS
+from services.personal_data.field_crypto import identity_of
+from services.personal_data.keystore import default_keystore
 
 log = logging.getLogger(__name__)
 INBOX_RETENTION_DAYS = 8  # Meta retries undelivered webhooks for up to 7 days

@@ -14,8 +14,8 @@ import asyncpg
 from schemas.events import Attachment, ComplaintReceived, ComplaintUpdated
 from services.intake.domain import StatusChange
 from services.messaging import outbox
-from services.messaging.field_crypto import sealed_key_ids_in
-from services.messaging.keystore import Keystore, default_keystore
+from services.personal_data.field_crypto import sealed_key_ids_in
+from services.personal_data.keystore import Keystore, default_keystore
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from services.intake.group_filing import GroupFiler
 from services.intake.handlers import BATCH_HANDLERS, HANDLERS
 from services.intake.inbox import InboxWorker
 from services.intake.settings import IntakeSettings
-from services.messaging.runtime import ServiceRuntime, Settings
+from services.runtime.lifecycle import ServiceRuntime, Settings
 
 SERVICE = "intake"
 DEFAULT_PORT = 8000

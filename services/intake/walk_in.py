@@ -29,8 +29,8 @@ from services.intake.tracking import (
     new_booking_code,
     normalise_booking_code,
 )
-from services.messaging.field_crypto import identity_of
-from services.messaging.keystore import Keystore, default_keystore
+from services.personal_data.field_crypto import identity_of
+from services.personal_data.keystore import Keystore, default_keystore
 
 Clock = Callable[[], datetime]
 ERASED = "(data erased)"  # shown to the desk for a booking whose reporter was erased

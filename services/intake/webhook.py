@@ -31,8 +31,8 @@ from services.intake.whatsapp import (
     status_event_ids,
 )
 from services.messaging import outbox
-from services.messaging.field_crypto import identity_of
-from services.messaging.keystore import default_keystore
+from services.personal_data.field_crypto import identity_of
+from services.personal_data.keystore import default_keystore
 
 log = logging.getLogger(__name__)
 WEBHOOK_ITEMS = Counter(

@@ -32,8 +32,9 @@ from pydantic import ValidationError
 
 from schemas.events import Event, EventEnvelope, parse_event
 from services.messaging import outbox
+from services.messaging.database import TRANSIENT_ERRORS
 from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
-from services.messaging.observability import (
+from services.runtime.observability import (
     EVENTS_IN,
     HANDLE_SECONDS,
     correlation_id_var,
@@ -46,17 +47,6 @@ BatchHandler = Callable[[list[Event], asyncpg.Connection], Awaitable[Sequence[Ev
 MAX_MESSAGE_BYTES = 1024 * 1024
 FETCH_MIN_BYTES = 64 * 1024
 FETCH_MAX_WAIT_MS = 100
-
-# Failures of the infrastructure, not of the event: retry the whole batch instead.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    # A server shutting down or starting (AdminShutdown, CannotConnectNow, CrashShutdown).
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncio.TimeoutError,
-    asyncpg.InternalClientError,  # a connection left mid-operation by an outage
-)
 
 
 def describe_validation_error(error: ValidationError) -> str:

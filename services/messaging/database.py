@@ -15,6 +15,18 @@ import asyncpg
 
 log = logging.getLogger(__name__)
 
+# Failures of the infrastructure, not of the work: wait and retry instead of giving up on it.
+# The one list, for the consumer loop, the workers and every service's own database calls.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    # A server shutting down or starting (AdminShutdown, CannotConnectNow, CrashShutdown).
+    asyncpg.exceptions.OperatorInterventionError,
+    TimeoutError,
+    asyncpg.InternalClientError,  # a connection left mid-operation by an outage
+)
+
 PLUMBING_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

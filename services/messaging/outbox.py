@@ -10,10 +10,8 @@ ids are unchanged, so consumers' idempotency tables absorb the repeat.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import zlib
 from collections.abc import Sequence
 
 import asyncpg
@@ -21,7 +19,8 @@ from aiokafka import AIOKafkaProducer
 
 from schemas.events import EventEnvelope
 from services.messaging.kafka import event_record
-from services.messaging.observability import EVENTS_OUT, OUTBOX_BACKLOG
+from services.messaging.worker import Worker, run_worker
+from services.runtime.observability import EVENTS_OUT, OUTBOX_BACKLOG
 
 log = logging.getLogger(__name__)
 
@@ -66,43 +65,19 @@ class OutboxRelay:
         self.schema = schema
         self.batch_size = batch_size
         self.poll_interval = poll_interval
-        self._wake = asyncio.Event()
-        self.lock_key = zlib.crc32(f"lapor-outbox-{schema}".encode())
-
-    def _on_notify(self, *_: object) -> None:
-        self._wake.set()
+        self.wake = asyncio.Event()
+        self.worker = Worker(
+            name="outbox relay",
+            work=self.relay_once,
+            poll=self.poll_interval,
+            batch_size=self.batch_size,
+            leader_lock=f"lapor-outbox-{self.schema}",
+            listen=f"{self.schema}_outbox",
+            drain_on_stop=True,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self._run_as_leader(stop)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning(
-                    "outbox relay lost its connection; retrying", extra={"error": repr(error)}
-                )
-                await _sleep_or_stop(stop, 1.0)
-
-    async def _run_as_leader(self, stop: asyncio.Event) -> None:
-        async with self.pool.acquire() as leader_conn:
-            while not await leader_conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key):
-                if await _sleep_or_stop(stop, 2.0):
-                    return
-            channel = f"{self.schema}_outbox"
-            await leader_conn.add_listener(channel, self._on_notify)
-            try:
-                while not stop.is_set():
-                    self._wake.clear()
-                    published = await self.relay_once()
-                    if published < self.batch_size:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-                # Drain what the final consumer batch committed before we exit.
-                while await self.relay_once():
-                    pass
-            finally:
-                with contextlib.suppress(Exception):
-                    await leader_conn.remove_listener(channel, self._on_notify)
-                    await leader_conn.execute("SELECT pg_advisory_unlock($1)", self.lock_key)
+        await run_worker(self.pool, self.worker, stop, self.wake)
 
     async def relay_once(self) -> int:
         """Publish one batch of outbox rows; returns how many were published."""
@@ -135,10 +110,3 @@ class OutboxRelay:
             else:
                 OUTBOX_BACKLOG.labels(self.service).set(0)
             return len(rows)
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
-    """Sleep unless stop is set first; returns True when stopping."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
-    return stop.is_set()

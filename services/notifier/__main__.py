@@ -1,4 +1,4 @@
-from services.messaging.runtime import main
 from services.notifier.service import SERVICE, build
+from services.runtime.lifecycle import main
 
 main(SERVICE, build)

@@ -28,9 +28,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.identity import InvalidIdentity, check_email, normalise_phone
-from services.http_problems import UNREADABLE_BODY, install_validation_handler, problem
 from services.notifier import repository
 from services.notifier.domain import opt_out_intent
+from services.runtime.http_problems import UNREADABLE_BODY, install_validation_handler, problem
 
 Role = Literal["operator", "inbound"]
 

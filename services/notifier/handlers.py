@@ -32,7 +32,6 @@ from schemas.events.notifier import (
     CitizenNotificationStatusChanged,
     CitizenNotificationStatusChangedPayload,
 )
-from services.messaging.keystore import default_keystore
 from services.notifier import repository
 from services.notifier.domain import (
     EVENT_TYPES,
@@ -45,6 +44,7 @@ from services.notifier.domain import (
     message_for,
     reply_channel,
 )
+from services.personal_data.keystore import default_keystore
 
 log = logging.getLogger(__name__)
 PRODUCER = "notifier"

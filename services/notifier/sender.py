@@ -42,8 +42,6 @@ import asyncpg
 from schemas.events import Language
 from services.messaging import outbox
 from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
-from services.messaging.field_crypto import open_value, sealed_key_ids_in
-from services.messaging.keystore import Keystore, default_keystore
 from services.notifier.channels import (
     ChannelAdapter,
     OutboundMessage,
@@ -63,6 +61,8 @@ from services.notifier.handlers import citizen_notified, start_fallback, status_
 from services.notifier.observability import NOTIFICATIONS_SENT, SEND_ATTEMPTS
 from services.notifier.repository import WAKE_CHANNEL
 from services.notifier.templates import render, render_reply, whatsapp_template
+from services.personal_data.field_crypto import open_value, sealed_key_ids_in
+from services.personal_data.keystore import Keystore, default_keystore
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from schemas.topics import CASES, COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED, WHATSAPP_STATUSES
 from services.messaging.deadletter import DeadLetterPublisher
-from services.messaging.runtime import ServiceRuntime, Settings
 from services.notifier.api import ApiAccess, ApiSettings, create_app
 from services.notifier.channels import ChannelSettings, build_adapters, http_session
 from services.notifier.domain import RateLimit, RetryPolicy
 from services.notifier.handlers import HANDLERS
 from services.notifier.sender import Sender, SenderConfig
+from services.runtime.lifecycle import ServiceRuntime, Settings
 
 SERVICE = "notifier"
 DEFAULT_PORT = 8003

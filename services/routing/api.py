@@ -26,11 +26,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from schemas.events.base import Category, Priority
 from schemas.events.routing import CaseStatus
-from services.http_problems import UNREADABLE_BODY, install_validation_handler, problem
 from services.messaging import outbox
 from services.routing import handlers, repository, stats
 from services.routing.domain import MANUAL_DISPOSITION, Action, TransitionNotAllowed
 from services.routing.repository import Officer
+from services.runtime.http_problems import UNREADABLE_BODY, install_validation_handler, problem
 
 PoolGetter = Callable[[], asyncpg.Pool]
 Clock = Callable[[], datetime]

@@ -12,11 +12,11 @@ from pydantic import AwareDatetime, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.topics import COMPLAINTS_TRIAGED
-from services.messaging.runtime import ServiceRuntime, Settings
 from services.routing.api import create_app
 from services.routing.handlers import BATCH_HANDLERS, HANDLERS
 from services.routing.scheduler import deadline_job
 from services.routing.sp4n import DEFAULT_FIELDS, Sp4nForwarder, WireFormat
+from services.runtime.lifecycle import ServiceRuntime, Settings
 
 SERVICE = "routing"
 DEFAULT_PORT = 8002

@@ -19,7 +19,7 @@ A reviewer's ban (`POST /v1/review/{id}/ban|unban`) travels to stage 2 as a comm
 
 Every table is backed by its changelog topic, so a restart or a rebalance recovers the state.
 Sends are not awaited one by one: the consumer waits for all of them before it commits a
-source offset (`kafka_transport.PendingSends`), so a crash redelivers rather than drops, and
+source offset (`faust_transport.PendingSends`), so a crash redelivers rather than drops, and
 the stores absorb the repeat.
 
 Caveats honoured: concurrency=1 (faust loses messages above 1), and every exception is caught
@@ -54,15 +54,16 @@ from schemas.topics import (
 )
 from services.messaging.consumer import decode
 from services.messaging.database import create_pool, migrate
+from services.messaging.faust_transport import IdempotentTransport, pending_sends
 from services.messaging.kafka import event_headers, make_producer
-from services.messaging.observability import (
+from services.messaging.outbox import OutboxRelay
+from services.runtime.lifecycle import Settings
+from services.runtime.observability import (
     EVENTS_DEAD_LETTERED,
     EVENTS_IN,
     EVENTS_OUT,
     correlation_id_var,
 )
-from services.messaging.outbox import OutboxRelay
-from services.messaging.runtime import Settings
 from services.triage import personal, review
 from services.triage.duplicates import ReporterFindings
 from services.triage.handlers import (
@@ -72,7 +73,6 @@ from services.triage.handlers import (
     findings_json,
     reporter_of,
 )
-from services.triage.kafka_transport import IdempotentTransport, pending_sends
 
 SERVICE = "triage"
 DEFAULT_PORT = 8001

@@ -15,9 +15,9 @@ import asyncpg
 
 from schemas.events import ComplaintReceived
 from schemas.personal_data import is_sealed
-from services.messaging.consumer import TRANSIENT_ERRORS
-from services.messaging.field_crypto import personal_values
-from services.messaging.keystore import Keystore, default_keystore
+from services.messaging.database import TRANSIENT_ERRORS
+from services.personal_data.field_crypto import personal_values
+from services.personal_data.keystore import Keystore, default_keystore
 
 log = logging.getLogger(__name__)
 RETRIES = 30

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from services.chaos import Chaos
-from services.infra import InfraConfig
+from ops.chaos import Chaos
+from ops.infra import InfraConfig
 
 pytestmark = pytest.mark.e2e
 

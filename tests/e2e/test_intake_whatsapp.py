@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer
 from schemas.events import EventEnvelope, parse_event
 from schemas.topics import COMPLAINTS_INTAKE, WHATSAPP_STATUSES
 from services.intake.whatsapp import sign
-from services.messaging.keystore import Keystore
+from services.personal_data.keystore import Keystore
 from tests.support import ServiceProcess, eventually
 
 pytestmark = pytest.mark.e2e

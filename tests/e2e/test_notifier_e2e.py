@@ -21,6 +21,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from ops.standins import SmsGatewayStandIn, WhatsAppCloudStandIn
 from schemas.events import (
     CaseAssigned,
     Channel,
@@ -45,7 +46,6 @@ from schemas.topics import (
     consumer_group,
 )
 from services.messaging.kafka import make_producer, publish
-from services.notifier.standins import SmsGatewayStandIn, WhatsAppCloudStandIn
 from tests.support import ServiceProcess, eventually, free_port
 from tests.unit.test_notifier_templates import citizen_events
 

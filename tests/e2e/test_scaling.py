@@ -29,6 +29,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
+from ops.standins import SmsGatewayStandIn
 from schemas.topics import (
     CASES,
     COMPLAINTS_INTAKE,
@@ -38,7 +39,6 @@ from schemas.topics import (
     TopicSpec,
 )
 from services.messaging.deadletter import read_dead_letters
-from services.notifier.standins import SmsGatewayStandIn
 from tests.support import ServiceProcess, eventually, free_port
 
 pytestmark = pytest.mark.e2e

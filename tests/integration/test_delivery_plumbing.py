@@ -33,6 +33,7 @@ from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
 from services.messaging.kafka import ensure_topics, make_producer
 from services.messaging.outbox import OutboxRelay, enqueue
+from services.messaging.worker import Worker, run_worker
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -215,13 +216,38 @@ async def _outbox_empty(pool: asyncpg.Pool) -> bool:
     return await pool.fetchval("SELECT count(*) FROM outbox") == 0
 
 
-async def test_only_one_relay_leads_at_a_time(pool, producer) -> None:  # type: ignore[no-untyped-def]
-    first = OutboxRelay(pool, producer, "plumbing", SCHEMA)
-    second = OutboxRelay(pool, producer, "plumbing", SCHEMA)
-    async with pool.acquire() as a, pool.acquire() as b:
-        assert await a.fetchval("SELECT pg_try_advisory_lock($1)", first.lock_key)
-        assert not await b.fetchval("SELECT pg_try_advisory_lock($1)", second.lock_key)
-        await a.execute("SELECT pg_advisory_unlock($1)", first.lock_key)
+async def test_only_one_leader_works_and_another_takes_over(pool) -> None:  # type: ignore[no-untyped-def]
+    """The shared worker loop: two instances with one leader lock never work at once, and
+    when the leader stops the other takes over."""
+    worked: list[str] = []
+    lock = f"test-{uuid.uuid4()}"
+
+    def worker(name: str) -> Worker:
+        async def work() -> int:
+            worked.append(name)
+            return 0
+
+        return Worker(name=name, work=work, poll=0.05, leader_lock=lock)
+
+    async def count(name: str, at_least: int = 1) -> bool:
+        return worked.count(name) >= at_least
+
+    stop_first, stop_second = asyncio.Event(), asyncio.Event()
+    running_first = asyncio.create_task(run_worker(pool, worker("first"), stop_first))
+    await eventually(lambda: count("first"))
+    running_second = asyncio.create_task(run_worker(pool, worker("second"), stop_second))
+    # The leader keeps working while the other waits for the lock: a positive signal (the
+    # leader's count grows well past the other's first lock attempt), not a sleep.
+    target = worked.count("first") + 20
+    await eventually(lambda: count("first", target))
+    assert set(worked) == {"first"}
+    stop_first.set()
+    await running_first
+    await eventually(lambda: count("second"))
+    stop_second.set()
+    await running_second
+    last_first = len(worked) - 1 - worked[::-1].index("first")
+    assert "second" not in worked[:last_first]
 
 
 async def test_dead_letter_replay_after_a_fix_is_idempotent(stack, pool, producer) -> None:  # type: ignore[no-untyped-def]

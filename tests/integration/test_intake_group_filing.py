@@ -19,7 +19,7 @@ from services.intake.filing import Filed
 from services.intake.group_filing import GroupFiler
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
-from services.messaging.keystore import Keystore
+from services.personal_data.keystore import Keystore
 
 pytestmark = pytest.mark.integration
 

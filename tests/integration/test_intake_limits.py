@@ -106,7 +106,7 @@ async def test_one_address_over_its_budget_gets_429_with_retry_after(client_for)
 
 
 async def test_other_addresses_the_webhook_and_the_probes_are_not_limited(client_for, pool) -> None:  # type: ignore[no-untyped-def]
-    from services.messaging.runtime import add_health_routes
+    from services.runtime.lifecycle import add_health_routes
 
     app = create_app(
         lambda: pool, IntakeSettings(rate_limit_per_ip_per_minute=1, rate_limit_per_ip_burst=1)

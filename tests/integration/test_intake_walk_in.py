@@ -18,7 +18,7 @@ from schemas.personal_data import is_sealed
 from services.intake.api import create_app
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
-from services.messaging.keystore import default_keystore
+from services.personal_data.keystore import default_keystore
 
 pytestmark = pytest.mark.integration
 

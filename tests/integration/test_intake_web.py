@@ -36,7 +36,7 @@ from services.intake import handlers
 from services.intake.api import create_app
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
-from services.messaging.keystore import default_keystore
+from services.personal_data.keystore import default_keystore
 
 pytestmark = pytest.mark.integration
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from ops.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn
 from schemas.events import (
     Channel,
     ComplaintReceived,
@@ -52,7 +53,6 @@ from services.notifier.channels import (
 from services.notifier.domain import OutboundChannel, RateLimit, RetryPolicy, wa_id
 from services.notifier.handlers import HANDLERS
 from services.notifier.sender import Sender, SenderConfig
-from services.notifier.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn
 from services.notifier.templates import Rendered
 from tests.support import eventually, free_port
 from tests.unit.test_notifier_templates import citizen_events

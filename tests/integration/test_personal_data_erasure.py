@@ -30,19 +30,19 @@ from services.intake.domain import Submission
 from services.messaging.consumer import ConsumerLoop
 from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetterPublisher, read_dead_letters
-from services.messaging.field_crypto import (
-    DEV_MASTER_KEYS,
-    MasterKeys,
-    identity_of,
-    new_master_key,
-)
 from services.messaging.kafka import make_producer
-from services.messaging.keystore import Keystore
 from services.messaging.outbox import OutboxRelay
 from services.notifier import handlers as notifier_handlers
 from services.notifier.channels import OutboundMessage
 from services.notifier.domain import OutboundChannel
 from services.notifier.sender import Sender, SenderConfig
+from services.personal_data.field_crypto import (
+    DEV_MASTER_KEYS,
+    MasterKeys,
+    identity_of,
+    new_master_key,
+)
+from services.personal_data.keystore import Keystore
 from tests.support import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -133,7 +133,7 @@ async def intake_topic_records(bootstrap: str, ids: set[uuid.UUID]) -> list[Cons
 
 def lapor(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from services.cli import main; main()", *args],
+        [sys.executable, "-c", "from ops.cli import main; main()", *args],
         env={**os.environ, "LAPOR_DATABASE_URL": database_url},
         cwd=REPO_ROOT,
         capture_output=True,
@@ -337,7 +337,7 @@ def test_production_without_keys_refuses_to_start(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from services.messaging.keystore import Keystore as K; K.from_env()",
+            "from services.personal_data.keystore import Keystore as K; K.from_env()",
         ],
         env={**env, "LAPOR_ENV": "production"},
         cwd=REPO_ROOT,

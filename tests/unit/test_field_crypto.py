@@ -11,7 +11,7 @@ from schemas.events import Channel, ComplaintReceived, parse_event, serialize_ev
 from schemas.events.intake import CitizenReplyRequested, CitizenReplyRequestedPayload
 from schemas.personal_data import is_sealed, masked, sealed_key_id
 from services.intake.domain import Submission, complaint_received
-from services.messaging.field_crypto import (
+from services.personal_data.field_crypto import (
     DEV_MASTER_KEYS,
     KeyConfigError,
     MasterKeys,

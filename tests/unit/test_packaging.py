@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.infra import KAFKA_VERSION
+from ops.infra import KAFKA_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "triage", "routing", "notifier")

@@ -40,9 +40,9 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 
-from services import infra
+from ops import infra
+from ops.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn
 from services.intake.whatsapp import sign
-from services.notifier.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INSTANCES = {"intake": 1, "triage": 2, "routing": 2, "notifier": 1}

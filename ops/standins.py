@@ -226,7 +226,7 @@ async def _serve_forever(whatsapp_port: int, sms_port: int, smtp_port: int) -> N
 
 
 if __name__ == "__main__":
-    # Development: `python -m services.notifier.standins [WHATSAPP_PORT SMS_PORT SMTP_PORT]`
+    # Development: `python -m ops.standins [WHATSAPP_PORT SMS_PORT SMTP_PORT]`
     # and paste the printed exports.
     import sys
 

@@ -39,8 +39,9 @@ from services.messaging.consumer import BatchHandler, ConsumerLoop, Handler
 from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetterPublisher
 from services.messaging.kafka import ensure_topics, make_producer
-from services.messaging.keystore import Keystore, default_keystore
-from services.messaging.observability import (
+from services.messaging.outbox import OutboxRelay
+from services.personal_data.keystore import Keystore, default_keystore
+from services.runtime.observability import (
     CONSUMER_LAG,
     HTTP_REQUESTS,
     HTTP_SECONDS,
@@ -48,7 +49,6 @@ from services.messaging.observability import (
     configure_logging,
     prime_metrics,
 )
-from services.messaging.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Envelope encryption (docs/personal-data.md):
 - each reporter has a data key (DEK, 64 random bytes: 32 for AES-256-GCM, 32 for the nonce
-  PRF). The keystore (`services.messaging.keystore`) keeps it wrapped by a master key (KEK);
+  PRF). The keystore (`services.personal_data.keystore`) keeps it wrapped by a master key (KEK);
 - a personal field becomes `pd1:<key_id>:<base64url(nonce | ciphertext+tag)>`. The key id is
   random, so the value names a key, never a person; it is the associated data, so a value
   cannot be passed off under another reporter's key;

@@ -14,7 +14,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from services import infra
+from ops import infra
 
 cli = typer.Typer(help="Lapor complaint pipeline.", no_args_is_help=True, add_completion=False)
 infra_cli = typer.Typer(
@@ -139,7 +139,7 @@ def _wait_ready(url: str, timeout: float = 120.0) -> bool:
     return False
 
 
-# What `python -m services.notifier.standins` listens on (see its module).
+# What `python -m ops.standins` listens on (see its module).
 STANDIN_ENV = {
     "LAPOR_NOTIFIER_WHATSAPP_API_URL": "http://127.0.0.1:18081",
     "LAPOR_NOTIFIER_WHATSAPP_PHONE_NUMBER_ID": "1234567890",
@@ -182,7 +182,7 @@ def up() -> None:
     if "LAPOR_NOTIFIER_WHATSAPP_API_URL" not in os.environ:
         # No real providers configured: local stand-ins for WhatsApp, SMS and SMTP, so the
         # notifier really delivers (to them) instead of finding no channel.
-        _start(run_dir, logs, "standins", ["services.notifier.standins"], dict(os.environ))
+        _start(run_dir, logs, "standins", ["ops.standins"], dict(os.environ))
         extra_env = STANDIN_ENV
     for service, port in SERVICE_PORTS.items():
         env = {**_service_env(config, port), **(extra_env if service == "notifier" else {})}
@@ -296,7 +296,7 @@ def dlq_show(service: ServiceArg, offset: int) -> None:
 
     from schemas.events import parse_event
     from schemas.personal_data import masked
-    from services.messaging.observability import scrub
+    from services.runtime.observability import scrub
 
     letter = next((item for item in _letters(service) if item.offset == offset), None)
     if letter is None:
@@ -374,7 +374,7 @@ async def _with_keystore(work):  # type: ignore[no-untyped-def]
     """Run `work(keystore, conn)` on a connection to the shared keystore schema."""
     import asyncpg
 
-    from services.messaging.keystore import Keystore
+    from services.personal_data.keystore import Keystore
 
     keys = Keystore.from_env()
     conn = await asyncpg.connect(os.environ.get("LAPOR_DATABASE_URL", _database_url()))
@@ -403,8 +403,8 @@ def reporter_erase(
     import contextlib
 
     from schemas.identity import InvalidIdentity, check_email, check_nik, normalise_phone
-    from services.messaging.field_crypto import identity_of
-    from services.messaging.observability import configure_logging
+    from services.personal_data.field_crypto import identity_of
+    from services.runtime.observability import configure_logging
 
     configure_logging("keystore")  # the act is logged (key ids only), never the identifiers
     identities: list[str] = []
@@ -458,7 +458,7 @@ def keys_status() -> None:
 @keys_cli.command("new-master")
 def keys_new_master() -> None:
     """Print a fresh random master key (32 bytes, base64url) for LAPOR_MASTER_KEYS."""
-    from services.messaging.field_crypto import new_master_key
+    from services.personal_data.field_crypto import new_master_key
 
     typer.echo(new_master_key())
 
@@ -473,7 +473,7 @@ def chaos(
     """Drive complaints while killing services, Kafka and PostgreSQL; then count."""
     from datetime import UTC, datetime
 
-    from services.chaos import Chaos
+    from ops.chaos import Chaos
 
     workdir = infra.InfraConfig.from_env().state_dir / f"chaos-{int(time.time())}"
     started = time.monotonic()

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import asyncpg
 from pydantic import BaseModel
 
-from services.messaging.field_crypto import (
+from services.personal_data.field_crypto import (
     DataKey,
     MasterKeys,
     Unreadable,
