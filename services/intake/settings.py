@@ -6,6 +6,8 @@ from datetime import time
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.settings import development_secret
+
 
 class IntakeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LAPOR_INTAKE_", extra="ignore")
@@ -18,7 +20,7 @@ class IntakeSettings(BaseSettings):
 
     # Proof of ownership: one-time codes (6 digits) last this long; HMAC key for their digests.
     one_time_code_seconds: int = 600
-    one_time_code_key: str = "change-me"
+    one_time_code_key: str = development_secret("change-me")
     update_window_days: int = 10
 
     # Web uploads.
@@ -38,7 +40,7 @@ class IntakeSettings(BaseSettings):
     one_time_codes_per_contact_per_hour: int = 5  # per destination phone or email
     whatsapp_messages_per_sender_per_hour: int = 60  # beyond it: stored, not answered
     # Keys the hashes the per-reporter counters store instead of the phone or NIK.
-    reporter_hash_key: str = "change-me"
+    reporter_hash_key: str = development_secret("change-me")
 
     # Browsers: origins allowed to call the API cross-site ("https://a.id,https://b.id");
     # empty allows none. The HMAC key of the forms' CSRF tokens; empty: a random key per
