@@ -40,7 +40,7 @@ from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetterPublisher
 from services.messaging.kafka import ensure_topics, make_producer
 from services.messaging.outbox import OutboxRelay
-from services.personal_data.keystore import Keystore, default_keystore
+from services.personal_data.keystore import Keystore
 from services.runtime.observability import (
     CONSUMER_LAG,
     HTTP_REQUESTS,
@@ -183,15 +183,17 @@ class ServiceRuntime:
     producer: AIOKafkaProducer | None = None
     consumer_loop: ConsumerLoop | None = None
     background: list[Callable[[asyncio.Event], Awaitable[None]]] = field(default_factory=list)
+    # Built by the service's bootstrap (the only place that reads the master keys).
+    keys: Keystore | None = None
 
     async def start(self) -> None:
         self.pool = await create_pool(
             self.settings.database_url, self.service, max_size=self.settings.db_pool_size
         )
         await migrate(self.pool, self.service, self.migrations)
-        default_keystore()  # fails fast on missing or malformed master keys
-        async with self.pool.acquire() as conn:
-            await Keystore.ensure(conn)
+        if self.keys is not None:
+            async with self.pool.acquire() as conn:
+                await Keystore.ensure(conn)
         await ensure_topics(self.settings.kafka_bootstrap)
         self.producer = make_producer(
             self.settings.kafka_bootstrap, f"{self.service}-{self.settings.instance_id}"
