@@ -26,6 +26,7 @@ status: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 schemas: install
 	$(BIN)/lapor schemas export

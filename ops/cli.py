@@ -296,7 +296,7 @@ def dlq_show(service: ServiceArg, offset: int) -> None:
 
     from schemas.events import parse_event
     from schemas.personal_data import masked
-    from services.runtime.observability import scrub
+    from services.observability import scrub
 
     letter = next((item for item in _letters(service) if item.offset == offset), None)
     if letter is None:
@@ -403,8 +403,8 @@ def reporter_erase(
     import contextlib
 
     from schemas.identity import InvalidIdentity, check_email, check_nik, normalise_phone
+    from services.observability import configure_logging
     from services.personal_data.field_crypto import identity_of
-    from services.runtime.observability import configure_logging
 
     configure_logging("keystore")  # the act is logged (key ids only), never the identifiers
     identities: list[str] = []

@@ -34,7 +34,7 @@ from schemas.events import Event, EventEnvelope, parse_event
 from services.messaging import outbox
 from services.messaging.database import TRANSIENT_ERRORS
 from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
-from services.runtime.observability import (
+from services.observability import (
     EVENTS_IN,
     HANDLE_SECONDS,
     correlation_id_var,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaProducer
 
 from schemas.topics import dead_letter_topic
-from services.runtime.observability import EVENTS_DEAD_LETTERED
+from services.observability import EVENTS_DEAD_LETTERED
 
 log = logging.getLogger(__name__)
 

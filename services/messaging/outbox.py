@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaProducer
 from schemas.events import EventEnvelope
 from services.messaging.kafka import event_record
 from services.messaging.worker import Worker, run_worker
-from services.runtime.observability import EVENTS_OUT, OUTBOX_BACKLOG
+from services.observability import EVENTS_OUT, OUTBOX_BACKLOG
 
 log = logging.getLogger(__name__)
 

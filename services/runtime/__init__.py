@@ -1,3 +1,3 @@
 """What every service process shares besides messaging: settings and the lifecycle with
-graceful shutdown (`lifecycle`), JSON logs and Prometheus metrics (`observability`), and
+graceful shutdown (`lifecycle`), secrets that refuse development defaults (`settings`), and
 RFC 9457 problem responses for HTTP (`http_problems`)."""

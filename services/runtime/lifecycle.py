@@ -40,8 +40,7 @@ from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetterPublisher
 from services.messaging.kafka import ensure_topics, make_producer
 from services.messaging.outbox import OutboxRelay
-from services.personal_data.keystore import Keystore
-from services.runtime.observability import (
+from services.observability import (
     CONSUMER_LAG,
     HTTP_REQUESTS,
     HTTP_SECONDS,
@@ -49,6 +48,7 @@ from services.runtime.observability import (
     configure_logging,
     prime_metrics,
 )
+from services.personal_data.keystore import Keystore
 
 log = logging.getLogger(__name__)
 

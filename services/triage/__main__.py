@@ -5,7 +5,7 @@ import asyncio
 from faust.worker import Worker
 
 from services.messaging.kafka import ensure_named_topics, ensure_topics
-from services.runtime.observability import configure_logging
+from services.observability import configure_logging
 from services.triage.app import SERVICE, app, internal_topics, settings
 
 

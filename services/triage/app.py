@@ -57,13 +57,13 @@ from services.messaging.database import create_pool, migrate
 from services.messaging.faust_transport import IdempotentTransport, pending_sends
 from services.messaging.kafka import event_headers, make_producer
 from services.messaging.outbox import OutboxRelay
-from services.runtime.lifecycle import Settings
-from services.runtime.observability import (
+from services.observability import (
     EVENTS_DEAD_LETTERED,
     EVENTS_IN,
     EVENTS_OUT,
     correlation_id_var,
 )
+from services.runtime.lifecycle import Settings
 from services.triage import personal, review
 from services.triage.duplicates import ReporterFindings
 from services.triage.handlers import (

@@ -22,14 +22,14 @@ from typing import Any
 import faust
 from faust.types import TP, AppT, EventT, StreamT
 
-from services.runtime.lifecycle import METRICS_SAMPLE_SECONDS, drop_lag_of_others
-from services.runtime.observability import (
+from services.observability import (
     CONSUMER_LAG,
     HANDLE_SECONDS,
     HTTP_REQUESTS,
     HTTP_SECONDS,
     prime_metrics,
 )
+from services.runtime.lifecycle import METRICS_SAMPLE_SECONDS, drop_lag_of_others
 from services.triage.app import SERVICE, app, intake_topic
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ GRAFANA = ROOT / "packaging" / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "lapor.json"
 # Every module that defines Prometheus metrics; importing them fills the default registry.
 METRIC_MODULES = (
-    "services.runtime.observability",
+    "services.observability",
     "services.notifier.observability",
     "services.routing.scheduler",
     "services.routing.sp4n",

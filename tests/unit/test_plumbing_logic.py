@@ -14,7 +14,7 @@ from schemas.events import (
     serialize_event,
 )
 from services.messaging.consumer import MAX_MESSAGE_BYTES, decode
-from services.runtime.observability import PersonalDataFilter, scrub
+from services.observability import PersonalDataFilter, scrub
 
 
 @dataclass
