@@ -53,7 +53,8 @@ from schemas.topics import (
     topic_prefix,
 )
 from services.messaging.consumer import decode
-from services.messaging.database import create_pool, migrate
+from services.messaging.database import TRANSIENT_ERRORS, create_pool, migrate
+from services.messaging.deadletter import DeadLetter, dead_letter_headers
 from services.messaging.faust_transport import IdempotentTransport, pending_sends
 from services.messaging.kafka import event_headers, make_producer
 from services.messaging.outbox import OutboxRelay
@@ -152,7 +153,6 @@ REVIEWERS = review.parse_reviewers(os.environ.get("LAPOR_TRIAGE_REVIEWERS", ""))
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DB_SCHEMA = "triage"
 DB_RETRIES = 30
-TRANSIENT_DB_ERRORS = personal.TRANSIENT
 
 
 class Backoffice(mode.Service):
@@ -174,7 +174,7 @@ class Backoffice(mode.Service):
                 self.pool = await create_pool(settings.database_url, DB_SCHEMA, max_size=4)
                 await migrate(self.pool, DB_SCHEMA, MIGRATIONS)
                 break
-            except TRANSIENT_DB_ERRORS as error:
+            except TRANSIENT_ERRORS as error:
                 log.warning("review database unavailable; retrying", extra={"error": repr(error)})
                 await asyncio.sleep(2)
         if self.pool is None:
@@ -222,14 +222,12 @@ async def _send(
 
 
 async def dead_letter(message: Any, reason: str) -> None:
-    headers = [
-        ("x-error", reason.encode()[:2000]),
-        ("x-source-topic", message.topic.encode()),
-        ("x-source-partition", str(message.partition).encode()),
-        ("x-source-offset", str(message.offset).encode()),
-        ("x-service", SERVICE.encode()),
-    ]
-    await _send(dead_letters, message.key, message.value or b"", headers)
+    letter = DeadLetter(
+        message.topic, message.partition, message.offset, message.key, message.value, reason
+    )
+    await _send(
+        dead_letters, message.key, message.value or b"", dead_letter_headers(letter, SERVICE)
+    )
     EVENTS_DEAD_LETTERED.labels(SERVICE).inc()
     log.warning(
         "dead-lettered message",
@@ -309,7 +307,7 @@ async def _queue_for_review(item: ComplaintReceived, decision: Any, reporter: st
             assert backoffice.pool is not None
             await review.enqueue(backoffice.pool, item, decision, reporter)
             return
-        except (TimeoutError, *TRANSIENT_DB_ERRORS) as error:
+        except TRANSIENT_ERRORS as error:  # TimeoutError (pool not ready) included
             if attempt == DB_RETRIES - 1:
                 raise
             log.warning("review queue unavailable; retrying", extra={"error": repr(error)})

@@ -21,9 +21,6 @@ from services.personal_data.keystore import Keystore, default_keystore
 
 log = logging.getLogger(__name__)
 RETRIES = 30
-# The database being away, never the complaint's fault: wait, do not dead-letter (the chaos
-# run's PostgreSQL restart dead-lettered complaints before these were all counted as such).
-TRANSIENT = TRANSIENT_ERRORS
 
 
 async def readable(
@@ -40,7 +37,7 @@ async def readable(
         try:
             async with (await pool()).acquire() as conn:
                 return await keys.open(conn, event)
-        except TRANSIENT as error:
+        except TRANSIENT_ERRORS as error:  # the database away: wait, never dead-letter
             if attempt == RETRIES - 1:
                 raise
             log.warning("keystore unavailable; retrying", extra={"error": repr(error)})
