@@ -66,7 +66,7 @@ from services.runtime.observability import (
     correlation_id_var,
 )
 from services.triage import personal, review
-from services.triage.duplicates import ReporterFindings
+from services.triage.domain.duplicates import ReporterFindings
 from services.triage.handlers import (
     area_of,
     check_reporter_of,

@@ -31,8 +31,7 @@ from schemas.events import (
     serialize_event,
 )
 from schemas.personal_data import sealed_key_id
-from services.triage.domain import Assessment, Verdict, assess, verdict_for
-from services.triage.duplicates import (
+from services.triage.domain.duplicates import (
     DAILY_LIMIT_PER_REPORTER,
     Original,
     ReporterFindings,
@@ -44,6 +43,7 @@ from services.triage.duplicates import (
     reporter_key,
     reporter_key_of_data_key,
 )
+from services.triage.domain.rules import Assessment, Verdict, assess, verdict_for
 
 PRODUCER = "triage"
 SUMMARY_CHARS = 280

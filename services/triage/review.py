@@ -42,7 +42,7 @@ from schemas.events import (
     serialize_event,
 )
 from services.messaging import outbox
-from services.triage.domain import assess
+from services.triage.domain.rules import assess
 
 PRODUCER = "triage"
 SUMMARY_CHARS = 280

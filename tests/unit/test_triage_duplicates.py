@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from schemas.events import Channel, ComplaintReceived, ComplaintReceivedPayload, Location, Reporter
-from services.triage.duplicates import (
+from services.triage.domain.duplicates import (
     DAILY_LIMIT_PER_REPORTER,
     DUPLICATE_WINDOW_DAYS,
     EXACT_REPEAT_DAYS,
