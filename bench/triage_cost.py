@@ -30,7 +30,7 @@ from services.triage.domain.duplicates import (
     reporter_key,
 )
 from services.triage.domain.rules import classify
-from services.triage.handlers import check_reporter_of, decide
+from services.triage.handlers.stages import check_reporter_of, decide
 
 SECRET = b"bench-key"
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)

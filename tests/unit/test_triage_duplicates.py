@@ -14,7 +14,7 @@ from services.triage.domain.duplicates import (
     MAX_CANDIDATES_PER_BUCKET,
     reporter_key,
 )
-from services.triage.handlers import check_reporter_of, decide
+from services.triage.handlers.stages import check_reporter_of, decide
 
 SECRET = b"unit-test-key"
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)

@@ -26,7 +26,7 @@ from schemas.events import (
     Reporter,
 )
 from services.triage.domain.rules import PRANK_REASON_CODES, classify
-from services.triage.handlers import check_reporter_of, decide
+from services.triage.handlers.stages import check_reporter_of, decide
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "triage_labelled.jsonl"
 START = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)

@@ -26,6 +26,10 @@ from schemas.events import Category, ComplaintReceivedPayload, Priority, ReasonC
 from schemas.identity import InvalidIdentity, check_nik, normalise_phone
 from schemas.personal_data import is_sealed
 
+# The producer named in every event triage publishes, and the summary an accepted one carries.
+PRODUCER = "triage"
+SUMMARY_CHARS = 280
+
 MIN_DESCRIPTION_WORDS = 6
 REJECT_SCORE = 1.0
 REVIEW_SCORE = 0.5
