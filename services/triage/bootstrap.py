@@ -27,7 +27,7 @@ from services.triage.domain.review import parse_reviewers
 from services.triage.entrypoints.backoffice import Backoffice
 from services.triage.entrypoints.health import add_health_pages
 from services.triage.entrypoints.metrics import install_metrics
-from services.triage.entrypoints.review_routes import add_review_routes
+from services.triage.entrypoints.review_routes import ReviewDependencies, add_review_routes
 from services.triage.entrypoints.stream import TriageStream
 from services.triage.settings import DB_SCHEMA, DEFAULT_PORT, SERVICE, TriageSettings
 
@@ -115,7 +115,7 @@ def build_app(
     )
     stream.add_agents()
     reviewers = parse_reviewers(triage_settings.reviewers)
-    add_review_routes(app, backoffice, reviewers, stream.send_ban)
+    add_review_routes(app, ReviewDependencies(backoffice, reviewers, stream.send_ban))
     add_health_pages(app)
     install_metrics(app, stream.topics.intake.get_topic_name())
     return Triage(settings, triage_settings, app, stream, backoffice)

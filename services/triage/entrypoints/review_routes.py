@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import faust
@@ -21,56 +22,63 @@ from services.triage.entrypoints.backoffice import Backoffice
 from services.triage.handlers import review
 
 
-def add_review_routes(
-    app: faust.App,
-    backoffice: Backoffice,
-    reviewers: dict[str, str],
-    send_ban: Callable[[Ban], Awaitable[None]],
-) -> None:
-    """Register the review pages on `app`; `reviewers` maps token hashes to names, `send_ban`
-    puts a ban command on the broker."""
+@dataclass(frozen=True)
+class ReviewDependencies:
+    backoffice: Backoffice
+    # Token hashes to reviewer names (`domain.review.parse_reviewers`).
+    reviewers: dict[str, str]
+    # Puts a ban command on the broker.
+    send_ban: Callable[[Ban], Awaitable[None]]
 
-    class ReviewView(faust.web.View):
-        async def _guard(self, request: Any) -> tuple[str | None, Any]:
-            reviewer = authenticate(request.headers.get("Authorization"), reviewers)
-            if reviewer is None:
-                return None, self.json({"detail": "reviewer token required"}, status=401)
-            if not backoffice.ready.is_set():
-                return None, self.json({"detail": "review queue not ready"}, status=503)
-            return reviewer, None
 
-    @app.page("/v1/review")
-    class ReviewList(ReviewView):
-        async def get(self, request: Any) -> Any:
-            reviewer, refusal = await self._guard(request)
-            if refusal is not None:
-                return refusal
-            assert backoffice.pool is not None
-            try:
-                status = request.query.get("status", "open")
-                items = await views.list_items(backoffice.pool, status)
-            except ReviewError as error:
-                return self.json({"detail": error.message}, status=error.status)
-            return self.json({"items": items, "reviewer": reviewer})
+class ReviewView(faust.web.View):
+    dependencies: ReviewDependencies  # set by `add_review_routes`
 
-    @app.page("/v1/review/{complaint_id}/{action}")
-    class ReviewAction(ReviewView):
-        async def post(self, request: Any, complaint_id: str, action: str) -> Any:
-            reviewer, refusal = await self._guard(request)
-            if refusal is not None:
-                return refusal
-            assert backoffice.pool is not None and reviewer is not None
-            repository = ReviewRepository(backoffice.pool)
-            try:
-                item = await _act(repository, request, complaint_id, action, reviewer)
-            except ReviewError as error:
-                return self.json({"detail": error.message}, status=error.status)
-            except json.JSONDecodeError:
-                return self.json({"detail": "the body is not valid JSON"}, status=422)
-            return self.json(item)
+    async def _guard(self, request: Any) -> tuple[str | None, Any]:
+        reviewer = authenticate(request.headers.get("Authorization"), self.dependencies.reviewers)
+        if reviewer is None:
+            return None, self.json({"detail": "reviewer token required"}, status=401)
+        if not self.dependencies.backoffice.ready.is_set():
+            return None, self.json({"detail": "review queue not ready"}, status=503)
+        return reviewer, None
+
+
+class ReviewList(ReviewView):
+    async def get(self, request: Any) -> Any:
+        reviewer, refusal = await self._guard(request)
+        if refusal is not None:
+            return refusal
+        pool = self.dependencies.backoffice.pool
+        assert pool is not None
+        try:
+            items = await views.list_items(pool, request.query.get("status", "open"))
+        except ReviewError as error:
+            return self.json({"detail": error.message}, status=error.status)
+        return self.json({"items": items, "reviewer": reviewer})
+
+
+class ReviewAction(ReviewView):
+    async def post(self, request: Any, complaint_id: str, action: str) -> Any:
+        reviewer, refusal = await self._guard(request)
+        if refusal is not None:
+            return refusal
+        pool = self.dependencies.backoffice.pool
+        assert pool is not None and reviewer is not None
+        try:
+            item = await self._act(ReviewRepository(pool), request, complaint_id, action, reviewer)
+        except ReviewError as error:
+            return self.json({"detail": error.message}, status=error.status)
+        except json.JSONDecodeError:
+            return self.json({"detail": "the body is not valid JSON"}, status=422)
+        return self.json(item)
 
     async def _act(
-        repository: ReviewRepository, request: Any, complaint_id: str, action: str, reviewer: str
+        self,
+        repository: ReviewRepository,
+        request: Any,
+        complaint_id: str,
+        action: str,
+        reviewer: str,
     ) -> dict[str, Any]:
         if action == "claim":
             return await review.claim(repository, complaint_id, reviewer)
@@ -78,9 +86,23 @@ def add_review_routes(
         if action in ("ban", "unban"):
             note = str(body.get("note") or "") if isinstance(body, dict) else ""
             ban = await review.ban(repository, complaint_id, reviewer, action == "ban", note)
-            await send_ban(ban)
+            await self.dependencies.send_ban(ban)
             return {"complaint_id": complaint_id, "reporter_banned": ban.banned}
         if not isinstance(body, dict):
             raise ReviewError(422, "the body must be a JSON object")
         decision = ReviewDecision.parse(action, body)
         return await review.decide(repository, complaint_id, reviewer, decision)
+
+
+def add_review_routes(app: faust.App, dependencies: ReviewDependencies) -> None:
+    """Register the review pages on `app`, bound to `dependencies`."""
+
+    class BoundReviewList(ReviewList):
+        pass
+
+    class BoundReviewAction(ReviewAction):
+        pass
+
+    BoundReviewList.dependencies = BoundReviewAction.dependencies = dependencies
+    app.page("/v1/review", name="ReviewList")(BoundReviewList)
+    app.page("/v1/review/{complaint_id}/{action}", name="ReviewAction")(BoundReviewAction)
