@@ -23,9 +23,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from schemas.events import Channel, ComplaintReceived, ComplaintReceivedPayload, Location, Reporter
-from services.triage.domain import classify
-from services.triage.duplicates import area_key, check_reporter, remember_candidate, reporter_key
-from services.triage.handlers import check_reporter_of, decide
+from services.triage.domain.duplicates import (
+    area_key,
+    check_reporter,
+    remember_candidate,
+    reporter_key,
+)
+from services.triage.domain.rules import classify
+from services.triage.handlers.stages import check_reporter_of, decide
 
 SECRET = b"bench-key"
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)

@@ -28,6 +28,18 @@ class DeadLetter:
     reason: str
 
 
+def dead_letter_headers(letter: DeadLetter, service: str) -> list[tuple[str, bytes]]:
+    """The reason and the origin of a letter, as the headers it carries on the dead-letter
+    topic (also used by triage, whose faust agents send through faust)."""
+    return [
+        ("x-error", letter.reason.encode()[:MAX_REASON_BYTES]),
+        ("x-source-topic", letter.topic.encode()),
+        ("x-source-partition", str(letter.partition).encode()),
+        ("x-source-offset", str(letter.offset).encode()),
+        ("x-service", service.encode()),
+    ]
+
+
 class DeadLetterPublisher:
     def __init__(self, producer: AIOKafkaProducer, service: str) -> None:
         self.producer = producer
@@ -38,13 +50,7 @@ class DeadLetterPublisher:
         """Send and wait for the broker's acknowledgement of every letter."""
         futures = []
         for letter in letters:
-            headers = [
-                ("x-error", letter.reason.encode()[:MAX_REASON_BYTES]),
-                ("x-source-topic", letter.topic.encode()),
-                ("x-source-partition", str(letter.partition).encode()),
-                ("x-source-offset", str(letter.offset).encode()),
-                ("x-service", self.service.encode()),
-            ]
+            headers = dead_letter_headers(letter, self.service)
             futures.append(
                 await self.producer.send(
                     self.topic, value=letter.value or b"", key=letter.key, headers=headers

@@ -5,7 +5,21 @@
   ComplaintNeedsReview, ComplaintDuplicateDetected), lapor.deadletter.triage.v1.
 - Internal topics: lapor-triage-by-reporter, lapor-triage-by-area (re-keyed streams).
 - State: faust tables on changelog topics (reporter-repeats, reporter-daily, reporter-banned,
-  area-candidates, decisions); PostgreSQL schema `triage` for the review queue and its outbox.
+  area-candidates, decisions); PostgreSQL schema `triage`: tables review_items and review_log
+  (the review queue) and the plumbing's outbox.
 - HTTP (faust web): /healthz, /readyz, /metrics, /v1/review, /v1/review/{id}/{action}.
-See `docs/triage.md`; `domain` and `duplicates` hold the rules and every threshold.
+
+Layout (each layer imports only the ones below it):
+- `domain/`: pure, no I/O. `rules` (validation, prank filter, classification, scores),
+  `duplicates` (repeats, near duplicates, daily limits over key-value stores), `review`
+  (reviewer tokens, what a reviewer may do, the event a review decision publishes);
+- `adapters/`: `repository` (the review queue's writes and its outbox), `views` (the queue as
+  reviewers read it), `personal_data` (opens sealed fields with the key store it is given);
+- `handlers/`: `stages` (a complaint through the reporter and the area stage, against the
+  tables), `review` (reviewers' commands: enqueue, claim, ban, decide);
+- `entrypoints/`: `stream` (topics, tables, the three agents), `backoffice` (the review
+  database's pool and outbox relay), `review_routes`, `health`, `metrics`;
+- `bootstrap`: `build_app` builds the settings (checked for production), the key store and the
+  faust app with all of the above; `__main__` runs it. `settings` is a leaf any layer reads.
+See `docs/triage.md`; `domain.rules` and `domain.duplicates` hold every threshold.
 """

@@ -293,8 +293,19 @@ async def test_dead_letter_replay_after_a_fix_is_idempotent(stack, pool, produce
                 "SELECT count(*) FROM effects WHERE event_id = $1", event.event_id
             )
 
-        await eventually(effect_count)
-        await asyncio.sleep(2)  # give the second replay time to (not) apply
+        # A marker on the same key (so the same partition, behind both replays): once its
+        # effect is there, the consumer has handled both replays, and only one applied.
+        marker = received("penanda setelah dua putaran ulang")
+        await producer.send_and_wait(COMPLAINTS_INTAKE.name, serialize_event(marker), key=b"replay")
+
+        async def marker_applied() -> bool:
+            return bool(
+                await pool.fetchval(
+                    "SELECT count(*) FROM effects WHERE event_id = $1", marker.event_id
+                )
+            )
+
+        await eventually(marker_applied)
         assert await effect_count() == 1
     finally:
         stop.set()

@@ -27,7 +27,7 @@ from services.personal_data.field_crypto import (
     seal_model,
     sealed_key_ids_in,
 )
-from services.triage.domain import assess
+from services.triage.domain.rules import assess
 
 NIK = "3171015501900001"
 PHONE = "+6281234567890"

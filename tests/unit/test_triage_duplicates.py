@@ -7,14 +7,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from schemas.events import Channel, ComplaintReceived, ComplaintReceivedPayload, Location, Reporter
-from services.triage.duplicates import (
+from services.triage.domain.duplicates import (
     DAILY_LIMIT_PER_REPORTER,
     DUPLICATE_WINDOW_DAYS,
     EXACT_REPEAT_DAYS,
     MAX_CANDIDATES_PER_BUCKET,
     reporter_key,
 )
-from services.triage.handlers import check_reporter_of, decide
+from services.triage.handlers.stages import check_reporter_of, decide
 
 SECRET = b"unit-test-key"
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)

@@ -2,8 +2,8 @@
 
 The whole set runs through the same handlers the faust app runs (reporter stage, then area
 stage), in arrival order, with dicts for the tables. The thresholds live in
-`services.triage.domain` and `services.triage.duplicates`; these tests only assert floors and
-print the figures (`pytest -s` shows them).
+`services.triage.domain.rules` and `services.triage.domain.duplicates`; these tests only
+assert floors and print the figures (`pytest -s` shows them).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from schemas.events import (
     Location,
     Reporter,
 )
-from services.triage.domain import PRANK_REASON_CODES, classify
-from services.triage.handlers import check_reporter_of, decide
+from services.triage.domain.rules import PRANK_REASON_CODES, classify
+from services.triage.handlers.stages import check_reporter_of, decide
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "triage_labelled.jsonl"
 START = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)

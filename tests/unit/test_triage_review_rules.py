@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from services.triage.review import ReviewDecision, ReviewError, authenticate, parse_reviewers
+from services.triage.domain.review import ReviewDecision, ReviewError, authenticate, parse_reviewers
 
 
 def test_reviewer_tokens_are_kept_hashed_and_checked_exactly() -> None:

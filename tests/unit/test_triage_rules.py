@@ -11,7 +11,7 @@ from schemas.events import (
     Priority,
     Reporter,
 )
-from services.triage.domain import Verdict, assess, classify, normalise
+from services.triage.domain.rules import Verdict, assess, classify, normalise
 
 GOOD_NIK = "3171011501900001"
 

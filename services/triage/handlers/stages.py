@@ -1,5 +1,5 @@
 """Triage's handlers: a `ComplaintReceived` in, the decision event out. Pure: the state comes in
-as key-value stores (faust tables in `services.triage.app`, dicts in tests and benchmarks).
+as key-value stores (faust tables in `entrypoints.stream`, dicts in tests and benchmarks).
 
 Two stages, because the state they need is keyed differently:
 1. `check_reporter_of` runs where the stream is keyed by reporter (exact repeats, daily limit,
@@ -31,8 +31,7 @@ from schemas.events import (
     serialize_event,
 )
 from schemas.personal_data import sealed_key_id
-from services.triage.domain import Assessment, Verdict, assess, verdict_for
-from services.triage.duplicates import (
+from services.triage.domain.duplicates import (
     DAILY_LIMIT_PER_REPORTER,
     Original,
     ReporterFindings,
@@ -44,9 +43,14 @@ from services.triage.duplicates import (
     reporter_key,
     reporter_key_of_data_key,
 )
-
-PRODUCER = "triage"
-SUMMARY_CHARS = 280
+from services.triage.domain.rules import (
+    PRODUCER,
+    SUMMARY_CHARS,
+    Assessment,
+    Verdict,
+    assess,
+    verdict_for,
+)
 
 
 def reporter_of(event: ComplaintReceived, secret: bytes) -> str:

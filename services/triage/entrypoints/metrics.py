@@ -1,4 +1,4 @@
-"""Triage's Prometheus metrics beyond the event counters `app` keeps.
+"""Triage's Prometheus metrics beyond the event counters the stream keeps.
 
 The faust app has no `ServiceRuntime`, so this module gives it what the runtime gives the other
 services, with the same metric names and labels (one dashboard serves all four):
@@ -10,7 +10,7 @@ services, with the same metric names and labels (one dashboard serves all four):
   (changelog partitions are left out: tables track their own offsets there);
 - `lapor_http_requests_total` and `lapor_http_request_seconds` for faust's web views.
 
-`app` imports this module at its end; importing it first works as well.
+The bootstrap calls `install_metrics` once the agents and pages are on the app.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from services.observability import (
     prime_metrics,
 )
 from services.runtime.lifecycle import METRICS_SAMPLE_SECONDS, drop_lag_of_others
-from services.triage.app import SERVICE, app, intake_topic
+from services.triage.settings import SERVICE
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +76,17 @@ class TriageMetrics(faust.Sensor):
         HTTP_SECONDS.labels(SERVICE, route).observe(perf_counter() - state["started"])
 
 
-app.sensors.add(TriageMetrics())
-prime_metrics(SERVICE, [intake_topic.get_topic_name()])
+def install_metrics(app: faust.App, intake_topic: str) -> None:
+    """The sensor, the primed series and the lag sampler, on `app`."""
+    app.sensors.add(TriageMetrics())
+    prime_metrics(SERVICE, [intake_topic])
+
+    @app.timer(interval=METRICS_SAMPLE_SECONDS)
+    async def sample_consumer_lag() -> None:
+        await _sample_consumer_lag(app)
 
 
-@app.timer(interval=METRICS_SAMPLE_SECONDS)
-async def sample_consumer_lag() -> None:
+async def _sample_consumer_lag(app: faust.App) -> None:
     """Lag per assigned stage partition; skipped while a rebalance moves partitions around."""
     if app.rebalancing:
         return

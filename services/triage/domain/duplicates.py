@@ -25,7 +25,7 @@ from datetime import datetime
 from rapidfuzz import fuzz, process
 from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
 
-from services.triage.domain import normalise, stems
+from services.triage.domain.rules import normalise, stems
 
 # Same reporter, same normalised text within this many days: an exact repeat.
 EXACT_REPEAT_DAYS = 30

@@ -26,6 +26,10 @@ from schemas.events import Category, ComplaintReceivedPayload, Priority, ReasonC
 from schemas.identity import InvalidIdentity, check_nik, normalise_phone
 from schemas.personal_data import is_sealed
 
+# The producer named in every event triage publishes, and the summary an accepted one carries.
+PRODUCER = "triage"
+SUMMARY_CHARS = 280
+
 MIN_DESCRIPTION_WORDS = 6
 REJECT_SCORE = 1.0
 REVIEW_SCORE = 0.5
@@ -529,45 +533,41 @@ def _text_reasons(normalised: str) -> list[ReasonCode]:
     return reasons
 
 
-def assess(complaint: ComplaintReceivedPayload) -> Assessment:
-    # The text is normalised and cut into grams once, for every rule that reads it.
-    normalised = normalise(complaint.description)
-    grams = _Grams(complaint.description, normalised=normalised)
-    reasons = _text_reasons(normalised)
-    warnings: list[str] = []
-
-    region = complaint.location.region_code
-    if region is not None:
-        region = region[:5]  # regency level: "31.71.01" → "31.71"
+def _nik_findings(
+    complaint: ComplaintReceivedPayload,
+) -> tuple[list[ReasonCode], list[str], str | None]:
+    """The NIK's reasons and warnings, and the regency it names if it is readable and valid."""
     # A value still sealed here belongs to an erased reporter (its key is gone): it was given,
     # so it is not missing, but it can no longer be checked. Decide on the rest.
     nik = complaint.reporter.nik
     if nik is None and complaint.channel != "whatsapp":
-        reasons.append(ReasonCode(code="nik_missing", detail="NIK wajib diisi", score=1.0))
-    elif nik is not None and not is_sealed(nik):
-        try:
-            checked = check_nik(nik)
-        except InvalidIdentity as error:
-            reasons.append(ReasonCode(code="nik_invalid", detail=str(error), score=1.0))
-        else:
-            nik_regency, known = nik_region(checked)
-            if not known:
-                warnings.append(REGION_UNKNOWN_WARNING)
-            region = region or nik_regency
+        return [ReasonCode(code="nik_missing", detail="NIK wajib diisi", score=1.0)], [], None
+    if nik is None or is_sealed(nik):
+        return [], [], None
+    try:
+        checked = check_nik(nik)
+    except InvalidIdentity as error:
+        return [ReasonCode(code="nik_invalid", detail=str(error), score=1.0)], [], None
+    nik_regency, known = nik_region(checked)
+    return [], ([] if known else [REGION_UNKNOWN_WARNING]), nik_regency
 
+
+def _contact_reasons(complaint: ComplaintReceivedPayload) -> list[ReasonCode]:
     phone, email = complaint.reporter.phone, complaint.reporter.email
     if phone is None and email is None:
-        reasons.append(
-            ReasonCode(code="contact_missing", detail="nomor HP atau email wajib", score=1.0)
-        )
-    elif phone is not None and not is_sealed(phone):
+        return [ReasonCode(code="contact_missing", detail="nomor HP atau email wajib", score=1.0)]
+    if phone is not None and not is_sealed(phone):
         try:
             normalise_phone(phone)
         except InvalidIdentity as error:
-            reasons.append(
+            return [
                 ReasonCode(code="phone_invalid", detail=str(error), score=0.5 if email else 1.0)
-            )
+            ]
+    return []
 
+
+def _eligibility_reasons(complaint: ComplaintReceivedPayload) -> list[ReasonCode]:
+    reasons = []
     if complaint.eligibility.in_court:
         reasons.append(
             ReasonCode(
@@ -589,6 +589,22 @@ def assess(complaint: ComplaintReceivedPayload) -> Assessment:
                 score=0.5,
             )
         )
+    return reasons
+
+
+def assess(complaint: ComplaintReceivedPayload) -> Assessment:
+    # The text is normalised and cut into grams once, for every rule that reads it.
+    normalised = normalise(complaint.description)
+    grams = _Grams(complaint.description, normalised=normalised)
+    nik_reasons, warnings, nik_regency = _nik_findings(complaint)
+    reasons = _text_reasons(normalised) + nik_reasons
+
+    region = complaint.location.region_code
+    if region is not None:
+        region = region[:5]  # regency level: "31.71.01" → "31.71"
+    region = region or nik_regency
+    reasons += _contact_reasons(complaint)
+    reasons += _eligibility_reasons(complaint)
 
     category, terms = _classify(grams)
     priority, urgent_terms = _priority(grams)

@@ -1,0 +1,139 @@
+"""Builds triage: settings (checked once for production), the key store, the faust app with
+its topics, tables, agents and pages, and the review back office. `python -m services.triage`
+runs `main`."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import faust
+from faust.types import TransportT
+from faust.worker import Worker
+
+from schemas.topics import DEFAULT_PARTITIONS, consumer_group
+from services.messaging.database import create_pool, migrate
+from services.messaging.faust_transport import IdempotentTransport
+from services.messaging.kafka import ensure_named_topics, ensure_topics
+from services.observability import configure_logging
+from services.personal_data.keystore import Keystore
+from services.runtime.lifecycle import Settings
+from services.runtime.settings import check_deployment
+from services.triage.adapters.personal_data import PersonalDataReader
+from services.triage.domain.review import parse_reviewers
+from services.triage.entrypoints.backoffice import Backoffice
+from services.triage.entrypoints.health import add_health_pages
+from services.triage.entrypoints.metrics import install_metrics
+from services.triage.entrypoints.review_routes import ReviewDependencies, add_review_routes
+from services.triage.entrypoints.stream import TriageStream
+from services.triage.settings import DB_SCHEMA, DEFAULT_PORT, SERVICE, TriageSettings
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class TriageApp(faust.App):
+    def _new_transport(self) -> TransportT:
+        return IdempotentTransport(self.conf.broker_consumer, self)
+
+    def _new_producer_transport(self) -> TransportT:
+        return IdempotentTransport(self.conf.broker_producer, self)
+
+
+def faust_app(settings: Settings) -> TriageApp:
+    return TriageApp(
+        consumer_group(SERVICE),
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        topic_partitions=DEFAULT_PARTITIONS,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_max_request_size=8 * 1024 * 1024,
+        web_host=settings.http_host,
+        web_port=settings.http_port or DEFAULT_PORT,
+        web_in_thread=False,
+        table_standby_replicas=0,
+        # Tables use the memory store (state lives in changelog topics); faust still wants a
+        # directory.
+        datadir=tempfile.mkdtemp(prefix="lapor-triage-"),
+        broker_commit_every=500,
+        broker_commit_interval=1.0,
+        # A SIGKILLed instance holds its partitions until its session expires; faust's 60 s
+        # default left the group idle that long after every crash.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
+        broker_rebalance_timeout=30.0,
+    )
+
+
+@dataclass(frozen=True)
+class Triage:
+    """The built service: what `main` runs and what tests inspect."""
+
+    settings: Settings
+    triage_settings: TriageSettings
+    app: TriageApp
+    stream: TriageStream
+    backoffice: Backoffice
+
+
+def build_app(
+    settings: Settings | None = None,
+    triage_settings: TriageSettings | None = None,
+    keys: Keystore | None = None,
+) -> Triage:
+    """Triage wired from the environment, or from the settings and key store given."""
+    settings = settings or Settings()
+    triage_settings = triage_settings or TriageSettings()
+    check_deployment(settings, triage_settings)
+    keys = keys or Keystore.from_env()
+
+    async def open_pool() -> asyncpg.Pool:
+        pool = await create_pool(settings.database_url, DB_SCHEMA, max_size=4)
+        try:
+            await migrate(pool, DB_SCHEMA, MIGRATIONS)
+        except BaseException:
+            await pool.close()
+            raise
+        return pool
+
+    app = faust_app(settings)
+    backoffice = Backoffice(open_pool, settings.kafka_bootstrap)
+
+    @app.task
+    async def start_backoffice() -> None:
+        await app.add_runtime_dependency(backoffice)  # stopped with the app
+
+    stream = TriageStream(
+        app,
+        triage_settings.reporter_key.encode(),
+        backoffice,
+        PersonalDataReader(keys, backoffice.wait_pool),
+    )
+    stream.add_agents()
+    reviewers = parse_reviewers(triage_settings.reviewers)
+    add_review_routes(app, ReviewDependencies(backoffice, reviewers, stream.send_ban))
+    add_health_pages(app)
+    install_metrics(app, stream.topics.intake.get_topic_name())
+    return Triage(settings, triage_settings, app, stream, backoffice)
+
+
+async def create_topics(triage: Triage) -> None:
+    await ensure_topics(triage.settings.kafka_bootstrap)
+    await ensure_named_topics(triage.settings.kafka_bootstrap, triage.stream.internal_topics())
+
+
+def main() -> None:
+    triage = build_app()
+    configure_logging(SERVICE, triage.settings.log_level)
+    asyncio.run(create_topics(triage))
+    # Keep Lapor's JSON logging with personal-data scrubbing instead of mode's plain handler.
+    Worker(
+        triage.app,
+        loglevel=triage.settings.log_level.lower(),
+        quiet=True,
+        override_logging=False,
+    ).execute_from_commandline()

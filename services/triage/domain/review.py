@@ -1,0 +1,222 @@
+"""The review queue's rules, pure: reviewer tokens, what a reviewer may do to an item in which
+state, and the event a decision publishes.
+
+Reviewers authenticate with a bearer token; tokens are configured as
+`LAPOR_TRIAGE_REVIEWERS="name:token,name:token"` and only their SHA-256 is kept in memory.
+Only the reviewer who claimed an item may decide it. A decision's event id derives from the
+NeedsReview event's id, so a retried request cannot publish a second, different decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.events import (
+    Category,
+    Channel,
+    ComplaintAccepted,
+    ComplaintAcceptedPayload,
+    ComplaintDuplicateDetected,
+    ComplaintDuplicateDetectedPayload,
+    ComplaintNeedsReview,
+    ComplaintRejected,
+    ComplaintRejectedPayload,
+    EventEnvelope,
+    Priority,
+    ReasonCode,
+    follow_up_ids,
+    parse_event,
+)
+from services.triage.domain.rules import PRODUCER, SUMMARY_CHARS
+
+ACTIONS = ("accept", "reject", "duplicate")
+STATUSES = ("open", "claimed", "decided")
+PAST = {"accept": "accepted", "reject": "rejected", "duplicate": "duplicate"}
+# A queue item as stored (a database row, or any mapping with the same keys).
+Item = Mapping[str, Any]
+
+
+class ReviewError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# ----------------------------------------------------------------------------- reviewers
+
+
+def parse_reviewers(configured: str) -> dict[str, str]:
+    """`name:token,...` → {sha256(token): name}. Blank entries are ignored."""
+    reviewers = {}
+    for entry in configured.split(","):
+        name, _, token = entry.strip().partition(":")
+        if name and token:
+            reviewers[hashlib.sha256(token.encode()).hexdigest()] = name
+    return reviewers
+
+
+def authenticate(authorization: str | None, reviewers: dict[str, str]) -> str | None:
+    """The reviewer's name for an `Authorization: Bearer <token>` header, or None."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    digest = hashlib.sha256(token.strip().encode()).hexdigest()
+    for known, name in reviewers.items():
+        if hmac.compare_digest(known, digest):
+            return name
+    return None
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+def complaint_id_of(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ReviewError(422, "complaint id must be a UUID") from None
+
+
+def require_status(status: str) -> str:
+    if status not in STATUSES:
+        raise ReviewError(422, f"status must be one of {', '.join(STATUSES)}")
+    return status
+
+
+def check_claim(item: Item | None, reviewer: str) -> Item:
+    """The item, if `reviewer` may claim it (or already holds it)."""
+    if item is None:
+        raise ReviewError(404, "no such item in the review queue")
+    if item["status"] == "decided":
+        raise ReviewError(409, f"already decided by {item['decided_by']}")
+    if item["status"] == "claimed" and item["claimed_by"] != reviewer:
+        raise ReviewError(409, f"claimed by {item['claimed_by']}")
+    return item
+
+
+@dataclass(frozen=True)
+class Ban:
+    """A reviewer's ban (or lifting of one) on the reporter of a queued report."""
+
+    reporter_key: str
+    banned: bool
+    reviewer: str
+    note: str
+
+    def command(self) -> bytes:
+        """The value of the command triage's reporter stage applies to its `banned` table."""
+        return json.dumps(
+            {"banned": self.banned, "by": self.reviewer, "note": self.note}, separators=(",", ":")
+        ).encode()
+
+
+def ban_note(banned: bool, note: str) -> str:
+    """The note kept with a ban or an unban; a ban needs one (why)."""
+    note = note.strip()[:2000]
+    if banned and not note:
+        raise ReviewError(422, "a ban needs a note (why)")
+    return note
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    action: str
+    note: str = ""
+    reason_code: str | None = None
+    original_complaint_id: uuid.UUID | None = None
+    original_tracking_code: str | None = None
+
+    @classmethod
+    def parse(cls, action: str, body: dict[str, Any]) -> ReviewDecision:
+        if action not in ACTIONS:
+            raise ReviewError(404, f"unknown action {action!r}; use {', '.join(ACTIONS)}")
+        note = str(body.get("note") or "").strip()[:2000]
+        if action == "accept":
+            return cls(action, note)
+        if action == "reject":
+            reason = str(body.get("reason_code") or "").strip()
+            if not reason or not note:
+                raise ReviewError(422, "a rejection needs reason_code and note (why)")
+            return cls(action, note, reason_code=reason[:64])
+        original = body.get("original_complaint_id")
+        code = str(body.get("original_tracking_code") or "").strip()
+        if not original or not code:
+            raise ReviewError(422, "original_complaint_id and original_tracking_code are required")
+        return cls(
+            action,
+            note,
+            original_complaint_id=complaint_id_of(str(original)),
+            original_tracking_code=code[:64],
+        )
+
+
+def already_decided(
+    item: Item | None, complaint_id: uuid.UUID, reviewer: str, decision: ReviewDecision
+) -> bool:
+    """Whether the decision is a retry of the one already taken; any other state in which
+    `reviewer` may not decide the item raises."""
+    if item is None:
+        raise ReviewError(404, "no such item in the review queue")
+    if item["status"] == "decided":
+        if item["decided_by"] == reviewer and item["decision"] == PAST[decision.action]:
+            return True
+        raise ReviewError(409, f"already decided by {item['decided_by']}")
+    if item["status"] != "claimed" or item["claimed_by"] != reviewer:
+        raise ReviewError(409, "claim the item before deciding it")
+    if decision.original_complaint_id == complaint_id:
+        raise ReviewError(422, "a report cannot duplicate itself")
+    return False
+
+
+def decision_event(item: Item, decision: ReviewDecision, reviewer: str) -> EventEnvelope:
+    """The event a reviewer's decision publishes; its id derives from the NeedsReview event."""
+    needs_review = parse_event(item["needs_review"])
+    assert isinstance(needs_review, ComplaintNeedsReview)
+    ids = follow_up_ids(needs_review, PRODUCER, "review-decision")
+    code = item["tracking_code"]
+    if decision.action == "accept":
+        return ComplaintAccepted(
+            **ids,
+            payload=ComplaintAcceptedPayload(
+                tracking_code=code,
+                channel=Channel(item["channel"]),
+                category=Category(item["category"]),
+                priority=Priority(item["priority"]),
+                matched_terms=tuple(json.loads(item["matched_terms"])),
+                region_code=item["region_code"],
+                anonymous=item["anonymous"],
+                secret=item["secret"],
+                summary=item["description"][:SUMMARY_CHARS],
+                reviewed_by=reviewer,
+            ),
+        )
+    if decision.action == "reject":
+        reason = ReasonCode(
+            code=decision.reason_code or "rejected", detail=decision.note, score=1.0
+        )
+        return ComplaintRejected(
+            **ids,
+            payload=ComplaintRejectedPayload(
+                tracking_code=code, reasons=(reason,), reviewed_by=reviewer
+            ),
+        )
+    assert decision.original_complaint_id is not None and decision.original_tracking_code
+    return ComplaintDuplicateDetected(
+        **ids,
+        payload=ComplaintDuplicateDetectedPayload(
+            tracking_code=code,
+            original_complaint_id=decision.original_complaint_id,
+            original_tracking_code=decision.original_tracking_code,
+            similarity=1.0,
+            match="manual",
+            category=Category(item["category"]),
+            reviewed_by=reviewer,
+        ),
+    )

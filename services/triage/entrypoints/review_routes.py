@@ -1,0 +1,108 @@
+"""The reviewers' HTTP API on faust's web server (see docs/triage.md, "Review queue"):
+
+- `GET /v1/review?status=open|claimed|decided`: the items (no NIK, phone or name);
+- `POST /v1/review/{complaint_id}/claim|accept|reject|duplicate|ban|unban`.
+
+Every route needs `Authorization: Bearer <token>` of a configured reviewer, and answers 503
+until the back office has opened the review database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from services.triage.adapters import views
+from services.triage.adapters.repository import ReviewRepository
+from services.triage.domain.review import Ban, ReviewDecision, ReviewError, authenticate
+from services.triage.entrypoints.backoffice import Backoffice
+from services.triage.handlers import review
+
+
+@dataclass(frozen=True)
+class ReviewDependencies:
+    backoffice: Backoffice
+    # Token hashes to reviewer names (`domain.review.parse_reviewers`).
+    reviewers: dict[str, str]
+    # Puts a ban command on the broker.
+    send_ban: Callable[[Ban], Awaitable[None]]
+
+
+class ReviewView(faust.web.View):
+    dependencies: ReviewDependencies  # set by `add_review_routes`
+
+    async def _guard(self, request: Any) -> tuple[str | None, Any]:
+        reviewer = authenticate(request.headers.get("Authorization"), self.dependencies.reviewers)
+        if reviewer is None:
+            return None, self.json({"detail": "reviewer token required"}, status=401)
+        if not self.dependencies.backoffice.ready.is_set():
+            return None, self.json({"detail": "review queue not ready"}, status=503)
+        return reviewer, None
+
+
+class ReviewList(ReviewView):
+    async def get(self, request: Any) -> Any:
+        reviewer, refusal = await self._guard(request)
+        if refusal is not None:
+            return refusal
+        pool = self.dependencies.backoffice.pool
+        assert pool is not None
+        try:
+            items = await views.list_items(pool, request.query.get("status", "open"))
+        except ReviewError as error:
+            return self.json({"detail": error.message}, status=error.status)
+        return self.json({"items": items, "reviewer": reviewer})
+
+
+class ReviewAction(ReviewView):
+    async def post(self, request: Any, complaint_id: str, action: str) -> Any:
+        reviewer, refusal = await self._guard(request)
+        if refusal is not None:
+            return refusal
+        pool = self.dependencies.backoffice.pool
+        assert pool is not None and reviewer is not None
+        try:
+            item = await self._act(ReviewRepository(pool), request, complaint_id, action, reviewer)
+        except ReviewError as error:
+            return self.json({"detail": error.message}, status=error.status)
+        except json.JSONDecodeError:
+            return self.json({"detail": "the body is not valid JSON"}, status=422)
+        return self.json(item)
+
+    async def _act(
+        self,
+        repository: ReviewRepository,
+        request: Any,
+        complaint_id: str,
+        action: str,
+        reviewer: str,
+    ) -> dict[str, Any]:
+        if action == "claim":
+            return await review.claim(repository, complaint_id, reviewer)
+        body = await request.json() if request.can_read_body else {}
+        if action in ("ban", "unban"):
+            note = str(body.get("note") or "") if isinstance(body, dict) else ""
+            ban = await review.ban(repository, complaint_id, reviewer, action == "ban", note)
+            await self.dependencies.send_ban(ban)
+            return {"complaint_id": complaint_id, "reporter_banned": ban.banned}
+        if not isinstance(body, dict):
+            raise ReviewError(422, "the body must be a JSON object")
+        decision = ReviewDecision.parse(action, body)
+        return await review.decide(repository, complaint_id, reviewer, decision)
+
+
+def add_review_routes(app: faust.App, dependencies: ReviewDependencies) -> None:
+    """Register the review pages on `app`, bound to `dependencies`."""
+
+    class BoundReviewList(ReviewList):
+        pass
+
+    class BoundReviewAction(ReviewAction):
+        pass
+
+    BoundReviewList.dependencies = BoundReviewAction.dependencies = dependencies
+    app.page("/v1/review", name="ReviewList")(BoundReviewList)
+    app.page("/v1/review/{complaint_id}/{action}", name="ReviewAction")(BoundReviewAction)
