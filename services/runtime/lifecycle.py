@@ -49,6 +49,7 @@ from services.observability import (
     prime_metrics,
 )
 from services.personal_data.keystore import Keystore
+from services.runtime.settings import development_secret
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LAPOR_", extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:19092"
-    database_url: str = "postgresql://lapor@127.0.0.1:55432/lapor"
+    # The credentials of the database are a secret: production must give its own URL.
+    database_url: str = development_secret("postgresql://lapor@127.0.0.1:55432/lapor")
     http_host: str = "127.0.0.1"
     http_port: int = 0
     log_level: str = "INFO"
