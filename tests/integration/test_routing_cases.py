@@ -27,11 +27,11 @@ from schemas.events import (
 )
 from services.messaging import outbox
 from services.messaging.database import create_pool, migrate
-from services.routing import repository
-from services.routing.api import create_app
+from services.routing.adapters import repository
 from services.routing.domain import JAKARTA
-from services.routing.handlers import join_duplicate, open_case, open_cases
-from services.routing.scheduler import scan_deadlines
+from services.routing.entrypoints.app import create_app
+from services.routing.handlers.deadlines import scan_deadlines
+from services.routing.handlers.opening import join_duplicate, open_case, open_cases
 
 pytestmark = pytest.mark.integration
 SCHEMA = "routing_it"

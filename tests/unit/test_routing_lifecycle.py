@@ -24,7 +24,7 @@ from services.routing.domain import (
     next_alert,
     next_status,
 )
-from services.routing.stats import bar_chart
+from services.routing.entrypoints.stats_page import bar_chart
 
 RULES = [
     Rule("health-national", "health", None, "KEMENKES"),
@@ -192,13 +192,13 @@ def test_the_chart_is_svg_and_escapes_labels() -> None:
 
 
 def test_sp4n_backoff_doubles_up_to_a_ceiling() -> None:
-    from services.routing.sp4n import backoff
+    from services.routing.adapters.sp4n import backoff
 
     assert [backoff(n, 5, 60).total_seconds() for n in range(1, 6)] == [5, 10, 20, 40, 60]
 
 
 def test_sp4n_wire_format_maps_fields_and_finds_the_remote_id() -> None:
-    from services.routing.sp4n import WireFormat
+    from services.routing.adapters.sp4n import WireFormat
 
     wire = WireFormat(fields={"tracking_code": "ticket", "due": "deadline"}, static={"kind": "x"})
     moment = datetime(2026, 8, 21, 23, 59, 59, tzinfo=JAKARTA)
