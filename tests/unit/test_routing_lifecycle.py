@@ -19,6 +19,7 @@ from services.routing.domain import (
     WorkingCalendar,
     alert_window,
     alerts_due,
+    check_desk_action,
     choose_agency,
     documents_due,
     next_alert,
@@ -95,6 +96,26 @@ def test_the_lifecycle_runs_assigned_to_closed() -> None:
 def test_steps_out_of_order_are_refused(current: CaseStatus, action: Action) -> None:
     with pytest.raises(TransitionNotAllowed):
         next_status(current, action)
+
+
+def test_the_steps_routing_and_the_scheduler_take_are_transitions_too() -> None:
+    assert next_status(CaseStatus.NOT_IN_REMIT, Action.REROUTE) is CaseStatus.ASSIGNED
+    with pytest.raises(TransitionNotAllowed):
+        next_status(CaseStatus.IN_PROGRESS, Action.REROUTE)  # only after a not-in-remit
+    for status in CaseStatus:
+        assert next_status(status, Action.DISPOSE) is CaseStatus.ASSIGNED
+        if status is not CaseStatus.CLOSED:
+            assert next_status(status, Action.DOCUMENTS_NOT_RECEIVED) is CaseStatus.CLOSED
+    with pytest.raises(TransitionNotAllowed):
+        next_status(CaseStatus.CLOSED, Action.DOCUMENTS_NOT_RECEIVED)
+
+
+def test_setwapres_disposes_its_queue_instead_of_declaring_it_not_in_remit() -> None:
+    assert check_desk_action(Action.NOT_IN_REMIT, CaseStatus.ASSIGNED, "KEMENKES") is (
+        CaseStatus.NOT_IN_REMIT
+    )
+    with pytest.raises(TransitionNotAllowed):
+        check_desk_action(Action.NOT_IN_REMIT, CaseStatus.ASSIGNED, MANUAL_DISPOSITION)
 
 
 def test_calendar_overrides_add_leave_days_and_working_saturdays() -> None:
