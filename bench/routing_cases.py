@@ -24,12 +24,12 @@ import httpx
 from schemas.events import Category, Channel, ComplaintAccepted, ComplaintAcceptedPayload, Priority
 from services.messaging import outbox
 from services.messaging.database import create_pool, migrate
-from services.routing import repository
-from services.routing.api import create_app
-from services.routing.directory import MIGRATIONS
+from services.routing.adapters import repository
+from services.routing.adapters.repository import MIGRATIONS
 from services.routing.domain import choose_agency
-from services.routing.handlers import open_case
-from services.routing.scheduler import scan_deadlines
+from services.routing.entrypoints.app import create_app
+from services.routing.handlers.deadlines import scan_deadlines
+from services.routing.handlers.opening import open_case
 
 BATCH = 500
 REGIONS = ("31.71", "32.73", "35.78", "12.71", "73.71", "51.71", "99.01", None)

@@ -340,7 +340,7 @@ def routing_load_agencies(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file")],
 ) -> None:
     """Add or update agencies from a CSV file (columns: see docs/routing.md)."""
-    from services.routing.directory import load_agencies_file
+    from services.routing.entrypoints.directory_cli import load_agencies_file
 
     count = load_agencies_file(path, os.environ.get("LAPOR_DATABASE_URL", _database_url()))
     typer.echo(f"loaded {count} agencies")
@@ -355,7 +355,7 @@ def routing_add_officer(
     ] = False,
 ) -> None:
     """Create a desk officer scoped to one agency and print their token (shown only once)."""
-    from services.routing.directory import add_officer_cli
+    from services.routing.entrypoints.directory_cli import add_officer_cli
 
     token = add_officer_cli(
         agency_code,

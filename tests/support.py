@@ -45,8 +45,11 @@ def free_port() -> int:
 class ServiceProcess:
     """One service running as its own OS process, as in production."""
 
-    def __init__(self, service: str, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self, service: str, env: dict[str, str], log_dir: Path, module: str | None = None
+    ) -> None:
         self.service = service
+        self.module = module or f"services.{service}"  # a test launcher may wrap the service
         self.port = free_port()
         self.env = {**os.environ, **env, "LAPOR_HTTP_PORT": str(self.port)}
         self.log_path = log_dir / f"{service}-{self.port}.log"
@@ -59,7 +62,7 @@ class ServiceProcess:
     def start(self) -> ServiceProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.service}"],
+            [sys.executable, "-m", self.module],
             env=self.env,
             cwd=REPO_ROOT,
             stdout=log,

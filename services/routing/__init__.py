@@ -6,13 +6,27 @@
 - Owns tables (schema `routing`): agencies, routing_rules + routing_rule_versions, cases,
   case_history, case_reporters, case_deadlines, deadline_alerts, calendar_overrides,
   officers, sp4n_forwardings, plus the plumbing's outbox and processed_events.
-- HTTP: /v1/rules (admins), /v1/desk/cases (officers, scoped to their agency),
-  /open311/v2/ (GeoReport v2 read view), /v1/stats and /stats (SVG charts), /healthz,
-  /readyz, /metrics.
-- Background jobs: the deadline scheduler (`scheduler`) and, when LAPOR_ROUTING_SP4N_URL
-  is set, SP4N-LAPOR! forwarding (`sp4n`).
+- HTTP: /v1/rules and /v1/calendar/overrides (Setwapres admins), /v1/desk/cases (officers,
+  scoped to their agency), /open311/v2/ (GeoReport v2 read view), /v1/stats and /stats (SVG
+  charts), /healthz, /readyz, /metrics.
+- Background jobs: the deadline scheduler and, when LAPOR_ROUTING_SP4N_URL is set,
+  SP4N-LAPOR! forwarding.
 
-Modules: `domain` (pure: rule choice, lifecycle, working days, alerts), `handlers` (events
-and commands → events), `repository` (PostgreSQL), `api` (HTTP), `scheduler`, `sp4n`,
-`stats`, `directory` (CSV loader), `service` (wiring). See docs/routing.md.
+Layout (each layer imports only the ones below it):
+
+- `bootstrap`: builds the settings, the runtime (pool, consumer), the app and the jobs;
+  `__main__` calls its `main`.
+- `entrypoints/`: `app` (create_app) with one router per concern (`rules_admin`,
+  `calendar`, `agency_desk`, `open311`, `stats` + `stats_page`; shared `access` and
+  `fields`), `consumer` (event type → handler), `workers` (the background jobs),
+  `directory_cli` (the `lapor routing` commands).
+- `handlers/`: `opening` (cases from triage's events), `commands` (desk actions,
+  re-routing, disposition: the one place a status changes), `deadlines` (the scheduler's
+  scan), `admin` (rules, calendar), `events`.
+- `adapters/`: `repository` (writes, the domain's state), `views` (read queries for pages
+  and APIs), `sp4n` (the SP4N-LAPOR! client and its table), `directory` (the agency CSV).
+- `domain`: pure: rule choice, the lifecycle's transitions, working days, alerts.
+- `settings` and `observability` (metrics): leaves any layer may import.
+
+See docs/routing.md.
 """

@@ -1,4 +1,3 @@
-from services.routing.service import SERVICE, build
-from services.runtime.lifecycle import main
+from services.routing.bootstrap import main
 
-main(SERVICE, build)
+main()

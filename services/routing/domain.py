@@ -16,7 +16,8 @@ from schemas.events.routing import CaseStatus, DeadlineKind
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 MANUAL_DISPOSITION = "SETWAPRES"
-MANUAL_RULE_ID = "fallback-manual-disposition"
+MANUAL_RULE_ID = "fallback-manual-disposition"  # no rule matched
+MANUAL_RULE = "manual-disposition"  # Setwapres picked the agency by hand
 ANALYSIS_WORKING_DAYS = 14  # Setwapres' service standard: analyse and forward
 AGENCY_RESPONSE_WORKING_DAYS = 5  # SP4N-LAPOR!: the agency formulates its follow-up
 DOCUMENTS_CALENDAR_DAYS = 10  # missing documents may follow within 10 days
@@ -174,21 +175,50 @@ def documents_due(requested_at: datetime) -> datetime:
 
 
 class Action(StrEnum):
+    """What can happen to a case: the officers' desk actions, then the steps routing and the
+    scheduler take themselves."""
+
     ACCEPT = "accept"
     REQUEST_DOCUMENTS = "request_documents"
     RESPOND = "respond"
     NOT_IN_REMIT = "not_in_remit"
     CLOSE = "close"
+    REROUTE = "reroute"  # to the next agency after a not-in-remit
+    DISPOSE = "dispose"  # Setwapres hands a case of its queue to an agency
+    DOCUMENTS_NOT_RECEIVED = "documents_not_received"  # the documents deadline expired
 
 
 S = CaseStatus
+OPENING_STATUS = S.ASSIGNED
+OPEN_STATUSES = frozenset(S) - {S.CLOSED}
 TRANSITIONS: dict[Action, tuple[frozenset[CaseStatus], CaseStatus]] = {
     Action.ACCEPT: (frozenset({S.ASSIGNED, S.AWAITING_DOCUMENTS}), S.IN_PROGRESS),
     Action.REQUEST_DOCUMENTS: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.AWAITING_DOCUMENTS),
     Action.RESPOND: (frozenset({S.IN_PROGRESS}), S.RESPONDED),
     Action.NOT_IN_REMIT: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.NOT_IN_REMIT),
     Action.CLOSE: (frozenset({S.RESPONDED}), S.CLOSED),
+    Action.REROUTE: (frozenset({S.NOT_IN_REMIT}), S.ASSIGNED),
+    # Whatever its status: the manual queue is Setwapres' own to hand out.
+    Action.DISPOSE: (frozenset(S), S.ASSIGNED),
+    # A documents deadline still open closes the case, even one re-routed meanwhile.
+    Action.DOCUMENTS_NOT_RECEIVED: (OPEN_STATUSES, S.CLOSED),
 }
+# The deadlines a step meets (REQUEST_DOCUMENTS sets a new one instead).
+DEADLINES_MET: dict[Action, tuple[DeadlineKind, ...]] = {
+    Action.ACCEPT: (DeadlineKind.DOCUMENTS,),
+    Action.RESPOND: (DeadlineKind.AGENCY_RESPONSE, DeadlineKind.ANALYSIS),
+    Action.NOT_IN_REMIT: (DeadlineKind.AGENCY_RESPONSE,),
+    Action.CLOSE: tuple(DeadlineKind),
+    Action.DOCUMENTS_NOT_RECEIVED: tuple(DeadlineKind),
+}
+
+
+class CaseNotFound(Exception):
+    """No such case, or not one the caller may see (the two are indistinguishable)."""
+
+
+class UnknownAgency(ValueError):
+    """An agency code that is not in the directory (or not one a case may go to)."""
 
 
 class TransitionNotAllowed(Exception):
@@ -201,6 +231,15 @@ class TransitionNotAllowed(Exception):
 def next_status(current: CaseStatus, action: Action) -> CaseStatus:
     allowed_from, target = TRANSITIONS[action]
     if current not in allowed_from:
+        raise TransitionNotAllowed(action, current)
+    return target
+
+
+def check_desk_action(action: Action, current: CaseStatus, agency_code: str) -> CaseStatus:
+    """The status an officer's action leads to; Setwapres' own queue is never "not in
+    remit": Setwapres disposes instead."""
+    target = next_status(current, action)
+    if action is Action.NOT_IN_REMIT and agency_code == MANUAL_DISPOSITION:
         raise TransitionNotAllowed(action, current)
     return target
 

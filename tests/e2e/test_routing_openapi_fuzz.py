@@ -14,8 +14,8 @@ import pytest
 from schemas.events import Category, Channel, ComplaintAccepted, ComplaintAcceptedPayload, Priority
 from services.messaging import outbox
 from services.messaging.database import create_pool
-from services.routing import repository
-from services.routing.handlers import open_case
+from services.routing.adapters import repository
+from services.routing.handlers.opening import open_case
 from tests.e2e.schemathesis_cli import run_schemathesis
 from tests.support import ServiceProcess
 

@@ -30,7 +30,7 @@ from schemas.events import (
 from schemas.events.base import partition_key
 from schemas.topics import CASES, COMPLAINTS_TRIAGED
 from services.messaging.kafka import make_producer
-from services.routing.repository import token_digest
+from services.routing.adapters.repository import token_digest
 from tests.e2e.conftest import Pipeline
 from tests.support import ServiceProcess, eventually, free_port
 
@@ -253,9 +253,7 @@ async def test_a_crash_between_database_and_offset_commit_yields_one_case(
 ) -> None:  # type: ignore[no-untyped-def]
     assert pipeline.services["routing"].terminate() == 0
     crashing = ServiceProcess(
-        "routing",
-        {**pipeline.env, "LAPOR_ROUTING_CRASH_BEFORE_OFFSET_COMMIT": "true"},
-        pipeline.log_dir,
+        "routing", pipeline.env, pipeline.log_dir, module="tests.e2e.routing_crash_launcher"
     ).start()
     try:
         await crashing.wait_ready()

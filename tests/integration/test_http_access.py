@@ -21,9 +21,9 @@ from schemas.events import Category, Channel, ComplaintAccepted, ComplaintAccept
 from services.messaging.database import create_pool, migrate
 from services.notifier.api import ApiAccess
 from services.notifier.api import create_app as notifier_app
-from services.routing import repository
-from services.routing.api import create_app as routing_app
-from services.routing.handlers import open_case
+from services.routing.adapters import repository
+from services.routing.entrypoints.app import create_app as routing_app
+from services.routing.handlers.opening import open_case
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,12 +7,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from services.routing.directory import (
-    SAMPLE_CSV,
-    DirectoryError,
-    load_agencies,
-    parse_agencies_csv,
-)
+from services.routing.adapters.directory import SAMPLE_CSV, DirectoryError, parse_agencies_csv
+from services.routing.entrypoints.directory_cli import load_agencies
 
 pytestmark = pytest.mark.integration
 SCHEMA = "routing_directory_it"
@@ -75,8 +71,8 @@ async def test_a_bad_file_names_every_bad_line_and_writes_nothing(
 async def test_an_added_officer_gets_a_working_token_stored_only_hashed(
     database_url: str,
 ) -> None:
-    from services.routing.directory import add_officer
-    from services.routing.repository import token_digest
+    from services.routing.adapters.repository import token_digest
+    from services.routing.entrypoints.directory_cli import add_officer
 
     token = await add_officer(database_url, "BPOM", "bpom-desk-1", schema=SCHEMA)
     assert len(token) >= 40

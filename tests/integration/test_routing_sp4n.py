@@ -24,9 +24,9 @@ from prometheus_client import REGISTRY
 from schemas.events import Category, Channel, ComplaintAccepted, ComplaintAcceptedPayload, Priority
 from services.messaging import outbox
 from services.messaging.database import create_pool, migrate
+from services.routing.adapters.sp4n import Sp4nForwarder, WireFormat
 from services.routing.domain import JAKARTA
-from services.routing.handlers import open_case
-from services.routing.sp4n import Sp4nForwarder, WireFormat
+from services.routing.handlers.opening import open_case
 from tests.support import eventually, free_port
 
 pytestmark = pytest.mark.integration

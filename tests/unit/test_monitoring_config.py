@@ -30,8 +30,7 @@ DASHBOARD = GRAFANA / "dashboards" / "lapor.json"
 METRIC_MODULES = (
     "services.observability",
     "services.notifier.observability",
-    "services.routing.scheduler",
-    "services.routing.sp4n",
+    "services.routing.observability",
 )
 # Series Prometheus makes itself while scraping, not exported by the services.
 PROMETHEUS_SERIES = {"up"}

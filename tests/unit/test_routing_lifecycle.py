@@ -19,12 +19,13 @@ from services.routing.domain import (
     WorkingCalendar,
     alert_window,
     alerts_due,
+    check_desk_action,
     choose_agency,
     documents_due,
     next_alert,
     next_status,
 )
-from services.routing.stats import bar_chart
+from services.routing.entrypoints.stats_page import bar_chart
 
 RULES = [
     Rule("health-national", "health", None, "KEMENKES"),
@@ -95,6 +96,26 @@ def test_the_lifecycle_runs_assigned_to_closed() -> None:
 def test_steps_out_of_order_are_refused(current: CaseStatus, action: Action) -> None:
     with pytest.raises(TransitionNotAllowed):
         next_status(current, action)
+
+
+def test_the_steps_routing_and_the_scheduler_take_are_transitions_too() -> None:
+    assert next_status(CaseStatus.NOT_IN_REMIT, Action.REROUTE) is CaseStatus.ASSIGNED
+    with pytest.raises(TransitionNotAllowed):
+        next_status(CaseStatus.IN_PROGRESS, Action.REROUTE)  # only after a not-in-remit
+    for status in CaseStatus:
+        assert next_status(status, Action.DISPOSE) is CaseStatus.ASSIGNED
+        if status is not CaseStatus.CLOSED:
+            assert next_status(status, Action.DOCUMENTS_NOT_RECEIVED) is CaseStatus.CLOSED
+    with pytest.raises(TransitionNotAllowed):
+        next_status(CaseStatus.CLOSED, Action.DOCUMENTS_NOT_RECEIVED)
+
+
+def test_setwapres_disposes_its_queue_instead_of_declaring_it_not_in_remit() -> None:
+    assert check_desk_action(Action.NOT_IN_REMIT, CaseStatus.ASSIGNED, "KEMENKES") is (
+        CaseStatus.NOT_IN_REMIT
+    )
+    with pytest.raises(TransitionNotAllowed):
+        check_desk_action(Action.NOT_IN_REMIT, CaseStatus.ASSIGNED, MANUAL_DISPOSITION)
 
 
 def test_calendar_overrides_add_leave_days_and_working_saturdays() -> None:
@@ -192,13 +213,13 @@ def test_the_chart_is_svg_and_escapes_labels() -> None:
 
 
 def test_sp4n_backoff_doubles_up_to_a_ceiling() -> None:
-    from services.routing.sp4n import backoff
+    from services.routing.adapters.sp4n import backoff
 
     assert [backoff(n, 5, 60).total_seconds() for n in range(1, 6)] == [5, 10, 20, 40, 60]
 
 
 def test_sp4n_wire_format_maps_fields_and_finds_the_remote_id() -> None:
-    from services.routing.sp4n import WireFormat
+    from services.routing.adapters.sp4n import WireFormat
 
     wire = WireFormat(fields={"tracking_code": "ticket", "due": "deadline"}, static={"kind": "x"})
     moment = datetime(2026, 8, 21, 23, 59, 59, tzinfo=JAKARTA)

@@ -9,39 +9,25 @@ and round), so a retry after a timeout the remote side did process does not file
 where the remote honours it. The reporter's identity is never sent: only the case.
 
 The wire format (field names, JSON or form encoding, where the remote id is in the answer)
-is configuration, not code: `WireFormat`.
+is configuration, not code: `WireFormat`. The forwarder owns `sp4n_forwardings` (the
+repository only schedules its rows); `entrypoints.workers` runs it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
-from prometheus_client import Counter
+
+from services.routing.observability import SP4N_ATTEMPTS
+from services.routing.settings import DEFAULT_SP4N_FIELDS
 
 log = logging.getLogger(__name__)
-ATTEMPTS = Counter(
-    "lapor_routing_sp4n_attempts_total", "SP4N-LAPOR! forwarding attempts", ["outcome"]
-)
-
-DEFAULT_FIELDS: Mapping[str, str] = {
-    "tracking_code": "external_id",
-    "agency_code": "instansi_tujuan",
-    "category": "kategori",
-    "priority": "prioritas",
-    "summary": "isi_laporan",
-    "region_code": "kode_wilayah",
-    "channel": "sumber",
-    "created_at": "tanggal_laporan",
-    "response_due_at": "batas_tindak_lanjut",
-}
 
 
 @dataclass(frozen=True)
@@ -49,7 +35,7 @@ class WireFormat:
     """How a case is put on the wire: our field → their field, the encoding, and the dotted
     path of the remote tracking id in the JSON answer."""
 
-    fields: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_FIELDS))
+    fields: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SP4N_FIELDS))
     encoding: str = "json"  # or "form"
     remote_id_path: str = "data.tracking_id"
     static: Mapping[str, str] = field(default_factory=dict)  # e.g. {"jenis": "pengaduan"}
@@ -121,46 +107,58 @@ class Sp4nForwarder:
                 )
                 if row is None:
                     return succeeded
-                if (row["assignment_round"], row["current_agency"]) != (
-                    row["round"],
-                    row["agency_code"],
-                ):
-                    await self._stop(conn, row, "superseded: the case was re-routed")
-                    continue
-                try:
-                    remote_id = await self._send(client, row)
-                except PermanentFailure as error:
-                    ATTEMPTS.labels("refused").inc()
-                    await self._stop(conn, row, str(error))
-                    continue
-                except (httpx.HTTPError, ValueError) as error:
-                    ATTEMPTS.labels("retry").inc()
-                    attempts = row["attempts"] + 1
-                    await conn.execute(
-                        "UPDATE sp4n_forwardings SET attempts = $3, last_error = $4,"
-                        " next_attempt_at = $5 WHERE case_id = $1 AND round = $2",
-                        row["case_id"],
-                        row["round"],
-                        attempts,
-                        _describe(error),
-                        now + backoff(attempts, self.backoff_base, self.backoff_ceiling),
-                    )
-                    log.warning(
-                        "SP4N-LAPOR! forwarding failed; will retry",
-                        extra={"attempts": attempts, "error": _describe(error)},
-                    )
-                    continue
-                await conn.execute(
-                    "UPDATE sp4n_forwardings SET attempts = attempts + 1, remote_id = $3,"
-                    " forwarded_at = $4, last_error = NULL WHERE case_id = $1 AND round = $2",
-                    row["case_id"],
-                    row["round"],
-                    remote_id,
-                    now,
-                )
-                ATTEMPTS.labels("forwarded").inc()
-                succeeded += 1
+                succeeded += await self._forward(conn, row, now, client)
         return succeeded
+
+    async def _forward(
+        self,
+        conn: asyncpg.Connection,
+        row: asyncpg.Record,
+        now: datetime,
+        client: httpx.AsyncClient,
+    ) -> int:
+        """One forwarding attempt and its outcome; 1 when it was filed, else 0."""
+        if (row["assignment_round"], row["current_agency"]) != (row["round"], row["agency_code"]):
+            await self._stop(conn, row, "superseded: the case was re-routed")
+            return 0
+        try:
+            remote_id = await self._send(client, row)
+        except PermanentFailure as error:
+            SP4N_ATTEMPTS.labels("refused").inc()
+            await self._stop(conn, row, str(error))
+            return 0
+        except (httpx.HTTPError, ValueError) as error:
+            SP4N_ATTEMPTS.labels("retry").inc()
+            await self._retry_later(conn, row, now, error)
+            return 0
+        await conn.execute(
+            "UPDATE sp4n_forwardings SET attempts = attempts + 1, remote_id = $3,"
+            " forwarded_at = $4, last_error = NULL WHERE case_id = $1 AND round = $2",
+            row["case_id"],
+            row["round"],
+            remote_id,
+            now,
+        )
+        SP4N_ATTEMPTS.labels("forwarded").inc()
+        return 1
+
+    async def _retry_later(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, now: datetime, error: Exception
+    ) -> None:
+        attempts = row["attempts"] + 1
+        await conn.execute(
+            "UPDATE sp4n_forwardings SET attempts = $3, last_error = $4,"
+            " next_attempt_at = $5 WHERE case_id = $1 AND round = $2",
+            row["case_id"],
+            row["round"],
+            attempts,
+            _describe(error),
+            now + backoff(attempts, self.backoff_base, self.backoff_ceiling),
+        )
+        log.warning(
+            "SP4N-LAPOR! forwarding failed; will retry",
+            extra={"attempts": attempts, "error": _describe(error)},
+        )
 
     async def _send(self, client: httpx.AsyncClient, row: asyncpg.Record) -> str:
         case = dict(row)
@@ -189,21 +187,6 @@ class Sp4nForwarder:
             reason[:500],
         )
         log.error("SP4N-LAPOR! forwarding stopped", extra={"reason": reason[:200]})
-
-    def job(
-        self, clock: Callable[[], datetime], interval: float = 2.0
-    ) -> Callable[[asyncio.Event], Awaitable[None]]:
-        async def sp4n_forwarder(stop: asyncio.Event) -> None:
-            async with httpx.AsyncClient() as client:
-                while not stop.is_set():
-                    try:
-                        await self.forward_due(clock(), client)
-                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                        log.warning("SP4N forwarding pass failed", extra={"error": repr(error)})
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), interval)
-
-        return sp4n_forwarder
 
 
 def _describe(error: Exception) -> str:

@@ -1,70 +1,10 @@
-"""Statistics for the desk: counts per channel, category, region, status and agency,
-deadline compliance, and a daily trend, with server-rendered SVG charts (no JavaScript)."""
+"""The public statistics page: server-rendered SVG charts (no JavaScript) of the figures
+`adapters.views.statistics` collects."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from html import escape
 from typing import Any
-
-import asyncpg
-
-from services.routing.domain import JAKARTA
-
-TREND_DAYS = 28
-
-
-async def _counts(conn: asyncpg.Connection, expression: str) -> dict[str, int]:
-    rows = await conn.fetch(
-        f"SELECT coalesce({expression}, 'unknown') AS key, count(*) AS n FROM cases c"
-        " JOIN agencies a USING (agency_code) GROUP BY 1 ORDER BY 2 DESC, 1"
-    )
-    return {row["key"]: row["n"] for row in rows}
-
-
-async def collect(conn: asyncpg.Connection, now: datetime) -> dict[str, Any]:
-    compliance = await conn.fetch(
-        "SELECT kind,"
-        " count(*) FILTER (WHERE met_at IS NOT NULL AND met_at <= due_at) AS met_on_time,"
-        " count(*) FILTER (WHERE met_at IS NOT NULL AND met_at > due_at) AS met_late,"
-        " count(*) FILTER (WHERE met_at IS NULL AND due_at < $1) AS open_overdue,"
-        " count(*) FILTER (WHERE met_at IS NULL AND due_at >= $1) AS open_in_time"
-        " FROM case_deadlines GROUP BY kind ORDER BY kind",
-        now,
-    )
-    today = now.astimezone(JAKARTA).date()
-    first = today - timedelta(days=TREND_DAYS - 1)
-    daily = await conn.fetch(
-        "SELECT (created_at AT TIME ZONE 'Asia/Jakarta')::date AS day, count(*) AS n"
-        " FROM cases WHERE (created_at AT TIME ZONE 'Asia/Jakarta')::date >= $1 GROUP BY 1",
-        first,
-    )
-    per_day = {row["day"]: row["n"] for row in daily}
-    compliance_view = {}
-    for row in compliance:
-        decided = row["met_on_time"] + row["met_late"] + row["open_overdue"]
-        compliance_view[row["kind"]] = {
-            **{key: row[key] for key in ("met_on_time", "met_late", "open_overdue")},
-            "open_in_time": row["open_in_time"],
-            "on_time_rate": round(row["met_on_time"] / decided, 3) if decided else None,
-        }
-    return {
-        "generated_at": now.isoformat(),
-        "total_cases": await conn.fetchval("SELECT count(*) FROM cases"),
-        "by_channel": await _counts(conn, "c.channel"),
-        "by_category": await _counts(conn, "c.category"),
-        "by_region": await _counts(conn, "split_part(c.region_code, '.', 1)"),
-        "by_status": await _counts(conn, "c.status"),
-        "by_agency": await _counts(conn, "a.name"),
-        "deadline_compliance": compliance_view,
-        "daily_new_cases": [
-            {
-                "day": (first + timedelta(days=i)).isoformat(),
-                "cases": per_day.get(first + timedelta(days=i), 0),
-            }
-            for i in range(TREND_DAYS)
-        ],
-    }
 
 
 def bar_chart(title: str, values: dict[str, int], *, width: int = 640) -> str:

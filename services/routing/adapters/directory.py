@@ -1,11 +1,7 @@
-"""The agency directory loader: more agencies (ministries, agencies, regional governments)
+"""The agency directory file: more agencies (ministries, agencies, regional governments)
 from a CSV file, validated whole before anything is written, then upserted in one
-transaction.
-
-CLI: `lapor routing load-agencies FILE.csv` calls `load_agencies_file`, and
-`lapor routing add-officer AGENCY OFFICER_ID [--admin]` calls `add_officer_cli` (prints the
-token once). Columns (header
-row required; the first three are mandatory):
+transaction. The CLI commands are in `entrypoints.directory_cli`. Columns (header row
+required; the first three are mandatory):
 
     agency_code,name,level,region_code,via_sp4n,intake_method,contact_email,contact_phone,
     supervisor,response_working_days
@@ -13,21 +9,14 @@ row required; the first three are mandatory):
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import os
-import secrets
 from pathlib import Path
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from services.messaging.database import create_pool, migrate
-from services.routing.repository import create_officer
-
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-SAMPLE_CSV = Path(__file__).resolve().parent / "data" / "agencies_extra.csv"
+SAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "agencies_extra.csv"
 COLUMNS = (
     "agency_code",
     "name",
@@ -112,59 +101,3 @@ async def upsert_agencies(conn: asyncpg.Connection, rows: list[AgencyRow]) -> in
             [tuple(getattr(row, column) for column in COLUMNS) for row in rows],
         )
     return len(rows)
-
-
-async def load_agencies(path: Path, database_url: str, schema: str = "routing") -> int:
-    """Validate the file, then upsert it into routing's directory; returns the row count."""
-    rows = parse_agencies_csv(await asyncio.to_thread(path.read_text, encoding="utf-8-sig"))
-    pool = await create_pool(database_url, schema, max_size=2)
-    try:
-        await migrate(pool, schema, MIGRATIONS)
-        async with pool.acquire() as conn:
-            return await upsert_agencies(conn, rows)
-    finally:
-        await pool.close()
-
-
-def load_agencies_file(path: Path, database_url: str | None = None) -> int:
-    """Synchronous entry point for the `lapor` CLI."""
-    url = database_url or os.environ.get(
-        "LAPOR_DATABASE_URL", "postgresql://lapor@127.0.0.1:55432/lapor"
-    )
-    return asyncio.run(load_agencies(path, url))
-
-
-async def add_officer(
-    database_url: str,
-    agency_code: str,
-    officer_id: str,
-    *,
-    admin: bool = False,
-    schema: str = "routing",
-) -> str:
-    """Create an officer of an agency; returns the bearer token, which is stored only hashed
-    and cannot be shown again."""
-    token = secrets.token_urlsafe(32)
-    pool = await create_pool(database_url, schema, max_size=2)
-    try:
-        await migrate(pool, schema, MIGRATIONS)
-        async with pool.acquire() as conn:
-            if not await conn.fetchval(
-                "SELECT true FROM agencies WHERE agency_code = $1", agency_code
-            ):
-                raise DirectoryError(f"unknown agency {agency_code!r}")
-            role = "admin" if admin else "officer"
-            await create_officer(conn, officer_id, agency_code, token, role)
-    finally:
-        await pool.close()
-    return token
-
-
-def add_officer_cli(
-    agency_code: str, officer_id: str, admin: bool = False, database_url: str | None = None
-) -> str:
-    """Synchronous entry point for `lapor routing add-officer AGENCY OFFICER_ID [--admin]`."""
-    url = database_url or os.environ.get(
-        "LAPOR_DATABASE_URL", "postgresql://lapor@127.0.0.1:55432/lapor"
-    )
-    return asyncio.run(add_officer(url, agency_code, officer_id, admin=admin))

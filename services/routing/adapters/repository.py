@@ -1,5 +1,6 @@
-"""Routing's PostgreSQL adapter: agencies, versioned rules, cases, history, deadlines,
-alerts, officers and SP4N-LAPOR! forwardings."""
+"""Routing's PostgreSQL adapter, the write side: agencies, versioned rules, the calendar,
+cases and their state, history, reporters, deadlines, alerts, officers and the scheduling of
+SP4N-LAPOR! forwardings. Reads for pages and APIs are in `views`."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 
 import asyncpg
 
-from services.routing.domain import Rule, WorkingCalendar
+from services.routing.domain import AlertWindow, Assignment, Rule, WorkingCalendar
 
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 RULE_COLUMNS = "rule_id, category, region_prefix, agency_code, precedence, priority, version"
 
 
@@ -124,6 +127,7 @@ class NewCase:
     rule_version: int
     due_at: datetime
     created_at: datetime
+    status: str
 
 
 async def insert_cases(conn: asyncpg.Connection, cases: Sequence[NewCase]) -> set[uuid.UUID]:
@@ -137,13 +141,13 @@ async def insert_cases(conn: asyncpg.Connection, cases: Sequence[NewCase]) -> se
         " rule_version, status, due_at, created_at, updated_at)"
         " SELECT c.case_id, c.complaint_id, c.correlation_id, c.tracking_code, c.category,"
         " c.priority, c.channel, c.region_code, c.summary, c.secret, c.agency_code, c.rule_id,"
-        " c.rule_version, 'assigned', c.due_at, c.created_at, c.created_at"
+        " c.rule_version, c.status, c.due_at, c.created_at, c.created_at"
         " FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],"
         " $7::text[], $8::text[], $9::text[], $10::boolean[], $11::text[], $12::text[],"
-        " $13::integer[], $14::timestamptz[], $15::timestamptz[])"
+        " $13::integer[], $14::timestamptz[], $15::timestamptz[], $16::text[])"
         " AS c(case_id, complaint_id, correlation_id, tracking_code, category, priority,"
         " channel, region_code, summary, secret, agency_code, rule_id, rule_version, due_at,"
-        " created_at)"
+        " created_at, status)"
         " ON CONFLICT (complaint_id) DO NOTHING RETURNING complaint_id",
         *(
             [getattr(case, name) for case in cases]
@@ -163,6 +167,7 @@ async def insert_cases(conn: asyncpg.Connection, cases: Sequence[NewCase]) -> se
                 "rule_version",
                 "due_at",
                 "created_at",
+                "status",
             )
         ),
     )
@@ -280,6 +285,261 @@ async def declined_agencies(conn: asyncpg.Connection, case_id: uuid.UUID) -> fro
         case_id,
     )
     return frozenset(row["agency_code"] for row in rows)
+
+
+async def set_case_status(
+    conn: asyncpg.Connection, case_id: uuid.UUID, status: str, at: datetime
+) -> None:
+    """Write the status the domain decided (`closed_at` follows a close)."""
+    await conn.execute(
+        "UPDATE cases SET status = $2, updated_at = $3,"
+        " closed_at = CASE WHEN $2 = 'closed' THEN $3 ELSE closed_at END WHERE case_id = $1",
+        case_id,
+        status,
+        at,
+    )
+
+
+async def assign_case(
+    conn: asyncpg.Connection,
+    case_id: uuid.UUID,
+    assignment: Assignment,
+    *,
+    status: str,
+    round_: int,
+    at: datetime,
+) -> None:
+    """Hand the case to another agency, in a new assignment round."""
+    await conn.execute(
+        "UPDATE cases SET agency_code = $2, rule_id = $3, rule_version = $4, status = $5,"
+        " assignment_round = $6, updated_at = $7 WHERE case_id = $1",
+        case_id,
+        assignment.agency_code,
+        assignment.rule_id,
+        assignment.rule_version,
+        status,
+        round_,
+        at,
+    )
+
+
+async def deadline_rounds(conn: asyncpg.Connection, case_id: uuid.UUID, kind: str) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM case_deadlines WHERE case_id = $1 AND kind = $2", case_id, kind
+    )
+
+
+# --------------------------------------------------------------------------- reporters
+
+
+async def add_reporter(
+    conn: asyncpg.Connection,
+    *,
+    complaint_id: uuid.UUID,
+    tracking_code: str,
+    original_complaint_id: uuid.UUID,
+    correlation_id: uuid.UUID,
+    cause_event_id: uuid.UUID,
+    case_id: uuid.UUID | None,
+) -> asyncpg.Record | None:
+    """A duplicate's reporter, on the case or waiting for it; None when already recorded."""
+    return await conn.fetchrow(
+        "INSERT INTO case_reporters (complaint_id, tracking_code, original_complaint_id,"
+        " correlation_id, cause_event_id, case_id) VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (complaint_id) DO NOTHING"
+        " RETURNING complaint_id, tracking_code, correlation_id, cause_event_id, case_id",
+        complaint_id,
+        tracking_code,
+        original_complaint_id,
+        correlation_id,
+        cause_event_id,
+        case_id,
+    )
+
+
+async def attach_waiting_reporters(
+    conn: asyncpg.Connection, original_complaint_ids: list[uuid.UUID]
+) -> list[asyncpg.Record]:
+    """Reporters that waited for these complaints' cases join them now."""
+    return await conn.fetch(
+        "UPDATE case_reporters r SET case_id = c.case_id FROM cases c"
+        " WHERE r.original_complaint_id = ANY($1::uuid[]) AND r.case_id IS NULL"
+        " AND c.complaint_id = r.original_complaint_id"
+        " RETURNING r.complaint_id, r.tracking_code, r.correlation_id, r.cause_event_id,"
+        " r.original_complaint_id",
+        original_complaint_ids,
+    )
+
+
+async def case_of_reporter(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> asyncpg.Record:
+    return await conn.fetchrow(
+        "SELECT c.case_id, c.tracking_code, c.agency_code, c.status, a.name AS agency_name"
+        " FROM case_reporters r JOIN cases c USING (case_id)"
+        " JOIN agencies a ON a.agency_code = c.agency_code WHERE r.complaint_id = $1",
+        complaint_id,
+    )
+
+
+# --------------------------------------------------------------------------- deadline alerts
+
+
+async def cases_with_alerts_due(conn: asyncpg.Connection, window: AlertWindow) -> list[uuid.UUID]:
+    """Cases with an open deadline whose next alert is reached by the window's bounds."""
+    rows = await conn.fetch(
+        # No join with cases: that made the planner read every case; closing a case meets
+        # its deadlines, and a closed case found here anyway is dropped by the caller.
+        "SELECT DISTINCT case_id FROM case_deadlines"
+        " WHERE met_at IS NULL AND next_alert IS NOT NULL"
+        " AND ((next_alert = 'approaching' AND due_at < $1)"
+        " OR (next_alert IN ('overdue-1', 'expired') AND due_at < $2)"
+        " OR (next_alert = 'overdue-2' AND due_at < $3))",
+        window.approaching,
+        window.overdue,
+        window.setwapres,
+    )
+    return [row["case_id"] for row in rows]
+
+
+async def silence_deadlines(conn: asyncpg.Connection, case_id: uuid.UUID) -> None:
+    """A closed case's open deadlines have nothing left to say: out of the scan's window."""
+    await conn.execute(
+        "UPDATE case_deadlines SET next_alert = NULL WHERE case_id = $1 AND met_at IS NULL",
+        case_id,
+    )
+
+
+async def open_deadlines(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The case's open deadlines with the alerts each has fired."""
+    return await conn.fetch(
+        "SELECT d.kind, d.round, d.due_at, d.next_alert,"
+        " coalesce(array_agg(a.alert) FILTER (WHERE a.alert IS NOT NULL), '{}') AS fired"
+        " FROM case_deadlines d LEFT JOIN deadline_alerts a"
+        " USING (case_id, kind, round)"
+        " WHERE d.case_id = $1 AND d.met_at IS NULL GROUP BY 1, 2, 3, 4",
+        case_id,
+    )
+
+
+# (case_id, kind, round, next_alert)
+NextAlertRow = tuple[uuid.UUID, str, int, str | None]
+
+
+async def set_next_alerts(conn: asyncpg.Connection, rows: Sequence[NextAlertRow]) -> None:
+    if rows:
+        await conn.executemany(
+            "UPDATE case_deadlines SET next_alert = $4"
+            " WHERE case_id = $1 AND kind = $2 AND round = $3",
+            rows,
+        )
+
+
+async def record_alert(
+    conn: asyncpg.Connection,
+    case_id: uuid.UUID,
+    deadline: asyncpg.Record,
+    alert: str,
+    escalated_to: str | None,
+    at: datetime,
+) -> bool:
+    """Record an alert once; False when it was fired before (by a replay or another
+    instance)."""
+    return bool(
+        await conn.fetchval(
+            "INSERT INTO deadline_alerts (case_id, kind, round, alert, escalated_to, fired_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",
+            case_id,
+            deadline["kind"],
+            deadline["round"],
+            alert,
+            escalated_to,
+            at,
+        )
+    )
+
+
+# --------------------------------------------------------------------------- rules, calendar
+
+
+async def agency_exists(conn: asyncpg.Connection, agency_code: str) -> bool:
+    return bool(
+        await conn.fetchval("SELECT true FROM agencies WHERE agency_code = $1", agency_code)
+    )
+
+
+async def rule_exists(conn: asyncpg.Connection, rule_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM routing_rules WHERE rule_id = $1", rule_id))
+
+
+async def lock_rule_version(conn: asyncpg.Connection, rule_id: str) -> int | None:
+    """The rule's current version, locked until the transaction ends; None: no such rule."""
+    return await conn.fetchval(
+        "SELECT version FROM routing_rules WHERE rule_id = $1 FOR UPDATE", rule_id
+    )
+
+
+@dataclass(frozen=True)
+class RuleVersion:
+    """One version of a rule as an administrator wrote it."""
+
+    rule_id: str
+    category: str | None
+    region_prefix: str | None
+    priority: str | None
+    agency_code: str | None
+    precedence: int
+    active: bool
+    description: str | None
+    version: int
+    author: str
+
+
+async def write_rule(conn: asyncpg.Connection, rule: RuleVersion) -> asyncpg.Record:
+    """Upsert the rule and keep the version in its history; returns the rule's row."""
+    values = (
+        rule.rule_id,
+        rule.category,
+        rule.region_prefix,
+        rule.priority,
+        rule.agency_code,
+        rule.precedence,
+        rule.active,
+        rule.description,
+        rule.version,
+        rule.author,
+    )
+    row = await conn.fetchrow(
+        "INSERT INTO routing_rules (rule_id, category, region_prefix, priority, agency_code,"
+        " precedence, active, description, version, updated_by, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())"
+        " ON CONFLICT (rule_id) DO UPDATE SET category = $2, region_prefix = $3,"
+        " priority = $4, agency_code = $5, precedence = $6, active = $7, description = $8,"
+        " version = $9, updated_by = $10, updated_at = now() RETURNING *",
+        *values,
+    )
+    await conn.execute(
+        "INSERT INTO routing_rule_versions (rule_id, category, region_prefix, priority,"
+        " agency_code, precedence, active, description, version, changed_by)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        *values,
+    )
+    return row
+
+
+async def set_calendar_override(
+    conn: asyncpg.Connection, day: date, working: bool, note: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO calendar_overrides (day, working, note) VALUES ($1, $2, $3)"
+        " ON CONFLICT (day) DO UPDATE SET working = $2, note = $3",
+        day,
+        working,
+        note,
+    )
+
+
+async def delete_calendar_override(conn: asyncpg.Connection, day: date) -> bool:
+    """False when there was no override on that day."""
+    return await conn.execute("DELETE FROM calendar_overrides WHERE day = $1", day) != "DELETE 0"
 
 
 # --------------------------------------------------------------------------- officers

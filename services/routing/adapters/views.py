@@ -1,0 +1,221 @@
+"""Routing's read side: the queries behind the rules and calendar pages, the agency desk,
+the Open311 view and the public statistics. Nothing here writes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from services.routing.domain import JAKARTA
+
+# A connection, or the pool for a single statement.
+Executor = asyncpg.Connection | asyncpg.Pool
+TREND_DAYS = 28
+
+# ------------------------------------------------------------------------- rules, calendar
+
+
+async def rules(db: Executor) -> list[asyncpg.Record]:
+    return await db.fetch("SELECT * FROM routing_rules ORDER BY rule_id")
+
+
+async def rule_versions(db: Executor, rule_id: str) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT * FROM routing_rule_versions WHERE rule_id = $1 ORDER BY version", rule_id
+    )
+
+
+async def calendar_overrides(db: Executor) -> list[asyncpg.Record]:
+    return await db.fetch("SELECT day, working, note FROM calendar_overrides ORDER BY day")
+
+
+# ------------------------------------------------------------------------- cases
+
+# A case as the desk and Open311 show it: with its agency's name, the open response
+# deadline, the number of extra reporters and the SP4N-LAPOR! id of the current round.
+CASE_SELECT = (
+    "SELECT c.*, a.name AS agency_name,"
+    " (SELECT min(d.due_at) FROM case_deadlines d WHERE d.case_id = c.case_id"
+    "  AND d.kind = 'agency_response' AND d.met_at IS NULL) AS response_due_at,"
+    " (SELECT count(*) FROM case_reporters r WHERE r.case_id = c.case_id)"
+    "  AS extra_reporters,"
+    " (SELECT f.remote_id FROM sp4n_forwardings f WHERE f.case_id = c.case_id"
+    "  AND f.round = c.assignment_round) AS sp4n_remote_id"
+    " FROM cases c JOIN agencies a USING (agency_code)"
+)
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """The desk's list filters; None: no filter."""
+
+    statuses: list[str] | None = None
+    category: str | None = None
+    priority: str | None = None
+    region_prefix: str | None = None
+    overdue: bool | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+async def inbox(
+    db: Executor, agency_code: str, wanted: InboxFilter, now: datetime
+) -> list[asyncpg.Record]:
+    """The agency's cases, urgent first, then by due date."""
+    return await db.fetch(
+        f"{CASE_SELECT} WHERE c.agency_code = $1"
+        " AND ($2::text[] IS NULL OR c.status = ANY($2))"
+        " AND ($3::text IS NULL OR c.category = $3)"
+        " AND ($4::text IS NULL OR c.priority = $4)"
+        " AND ($5::text IS NULL OR (c.region_code || '.') LIKE $5 || '.%')"
+        " AND ($6::boolean IS NULL OR $6 = EXISTS (SELECT 1 FROM case_deadlines d"
+        "      WHERE d.case_id = c.case_id AND d.met_at IS NULL AND d.due_at < $7))"
+        " ORDER BY c.priority = 'urgent' DESC, c.due_at, c.case_id LIMIT $8 OFFSET $9",
+        agency_code,
+        wanted.statuses,
+        wanted.category,
+        wanted.priority,
+        wanted.region_prefix,
+        wanted.overdue,
+        now,
+        wanted.limit,
+        wanted.offset,
+    )
+
+
+async def agency_case(db: Executor, case_id: uuid.UUID, agency_code: str) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        f"{CASE_SELECT} WHERE c.case_id = $1 AND c.agency_code = $2", case_id, agency_code
+    )
+
+
+async def case_history(db: Executor, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT previous_status, status, agency_code, actor, reason, note, at"
+        " FROM case_history WHERE case_id = $1 ORDER BY id",
+        case_id,
+    )
+
+
+async def case_deadlines(db: Executor, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT kind, round, due_at, met_at FROM case_deadlines WHERE case_id = $1 ORDER BY due_at",
+        case_id,
+    )
+
+
+# ------------------------------------------------------------------------- Open311
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    """Open311's request list filters; None: no filter."""
+
+    category: str | None = None
+    status: str | None = None  # 'open' or 'closed'
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+async def open311_requests(
+    db: Executor, agency_code: str, wanted: RequestFilter
+) -> list[asyncpg.Record]:
+    return await db.fetch(
+        f"{CASE_SELECT} WHERE c.agency_code = $1"
+        " AND ($2::text IS NULL OR c.category = $2)"
+        " AND ($3::text IS NULL OR ($3 = 'closed') = (c.status = 'closed'))"
+        " AND ($4::timestamptz IS NULL OR c.created_at >= $4)"
+        " AND ($5::timestamptz IS NULL OR c.created_at < $5)"
+        " ORDER BY c.created_at DESC LIMIT 1000",
+        agency_code,
+        wanted.category,
+        wanted.status,
+        wanted.start,
+        wanted.end,
+    )
+
+
+async def open311_request(
+    db: Executor, tracking_code: str, agency_code: str
+) -> list[asyncpg.Record]:
+    return await db.fetch(
+        f"{CASE_SELECT} WHERE c.tracking_code = $1 AND c.agency_code = $2",
+        tracking_code,
+        agency_code,
+    )
+
+
+async def latest_notes(db: Executor, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each case's latest history note (or reason, or status)."""
+    rows = await db.fetch(
+        "SELECT DISTINCT ON (case_id) case_id, coalesce(note, reason, status) AS note"
+        " FROM case_history WHERE case_id = ANY($1::uuid[]) ORDER BY case_id, id DESC",
+        case_ids,
+    )
+    return {row["case_id"]: row["note"] for row in rows}
+
+
+# ------------------------------------------------------------------------- statistics
+
+
+async def _counts(conn: asyncpg.Connection, expression: str) -> dict[str, int]:
+    rows = await conn.fetch(
+        f"SELECT coalesce({expression}, 'unknown') AS key, count(*) AS n FROM cases c"
+        " JOIN agencies a USING (agency_code) GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
+    return {row["key"]: row["n"] for row in rows}
+
+
+async def _compliance(conn: asyncpg.Connection, now: datetime) -> dict[str, dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT kind,"
+        " count(*) FILTER (WHERE met_at IS NOT NULL AND met_at <= due_at) AS met_on_time,"
+        " count(*) FILTER (WHERE met_at IS NOT NULL AND met_at > due_at) AS met_late,"
+        " count(*) FILTER (WHERE met_at IS NULL AND due_at < $1) AS open_overdue,"
+        " count(*) FILTER (WHERE met_at IS NULL AND due_at >= $1) AS open_in_time"
+        " FROM case_deadlines GROUP BY kind ORDER BY kind",
+        now,
+    )
+    compliance = {}
+    for row in rows:
+        decided = row["met_on_time"] + row["met_late"] + row["open_overdue"]
+        compliance[row["kind"]] = {
+            **{key: row[key] for key in ("met_on_time", "met_late", "open_overdue")},
+            "open_in_time": row["open_in_time"],
+            "on_time_rate": round(row["met_on_time"] / decided, 3) if decided else None,
+        }
+    return compliance
+
+
+async def _daily_new_cases(conn: asyncpg.Connection, now: datetime) -> list[dict[str, Any]]:
+    first = now.astimezone(JAKARTA).date() - timedelta(days=TREND_DAYS - 1)
+    rows = await conn.fetch(
+        "SELECT (created_at AT TIME ZONE 'Asia/Jakarta')::date AS day, count(*) AS n"
+        " FROM cases WHERE (created_at AT TIME ZONE 'Asia/Jakarta')::date >= $1 GROUP BY 1",
+        first,
+    )
+    per_day: dict[date, int] = {row["day"]: row["n"] for row in rows}
+    days = [first + timedelta(days=i) for i in range(TREND_DAYS)]
+    return [{"day": day.isoformat(), "cases": per_day.get(day, 0)} for day in days]
+
+
+async def statistics(conn: asyncpg.Connection, now: datetime) -> dict[str, Any]:
+    """Counts per channel, category, province, status and agency, deadline compliance and
+    the daily trend: no case, tracking code, text or reporter."""
+    compliance = await _compliance(conn, now)
+    daily = await _daily_new_cases(conn, now)
+    return {
+        "generated_at": now.isoformat(),
+        "total_cases": await conn.fetchval("SELECT count(*) FROM cases"),
+        "by_channel": await _counts(conn, "c.channel"),
+        "by_category": await _counts(conn, "c.category"),
+        "by_region": await _counts(conn, "split_part(c.region_code, '.', 1)"),
+        "by_status": await _counts(conn, "c.status"),
+        "by_agency": await _counts(conn, "a.name"),
+        "deadline_compliance": compliance,
+        "daily_new_cases": daily,
+    }

@@ -1,0 +1,67 @@
+"""The one place routing is assembled: settings (checked for deployment), the runtime with
+its pool and consumer handlers, the HTTP app and the background jobs. Routing encrypts
+nothing, so it builds no key store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+
+from schemas.topics import COMPLAINTS_TRIAGED
+from services.routing.adapters.repository import MIGRATIONS
+from services.routing.adapters.sp4n import Sp4nForwarder, WireFormat
+from services.routing.entrypoints.access import PoolGetter
+from services.routing.entrypoints.app import create_app
+from services.routing.entrypoints.consumer import BATCH_HANDLERS, HANDLERS
+from services.routing.entrypoints.workers import deadline_job, sp4n_job
+from services.routing.settings import DEFAULT_PORT, SERVICE, RoutingSettings
+from services.runtime.lifecycle import ServiceRuntime, Settings
+from services.runtime.lifecycle import main as run_service
+from services.runtime.settings import check_deployment
+
+
+def build(settings: Settings) -> ServiceRuntime:
+    if settings.http_port == 0:
+        settings.http_port = DEFAULT_PORT
+    own = RoutingSettings()
+    check_deployment(settings, own)
+    runtime = ServiceRuntime(
+        service=SERVICE,
+        settings=settings,
+        migrations=MIGRATIONS,
+        consumes=[COMPLAINTS_TRIAGED.name],
+        handlers=HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
+    )
+
+    def pool() -> asyncpg.Pool:  # the pool exists once the runtime has started
+        assert runtime.pool is not None
+        return runtime.pool
+
+    def clock() -> datetime:
+        return own.frozen_now or datetime.now(UTC)
+
+    runtime.app = create_app(pool, clock)
+    runtime.background.append(deadline_job(pool, clock, own.scheduler_interval))
+    if own.sp4n_url:
+        runtime.background.append(sp4n_job(_forwarder(pool, own), clock, own.sp4n_interval))
+    return runtime
+
+
+def _forwarder(pool: PoolGetter, own: RoutingSettings) -> Sp4nForwarder:
+    assert own.sp4n_url is not None
+    wire = WireFormat(own.sp4n_fields, own.sp4n_encoding, own.sp4n_remote_id_path, own.sp4n_static)
+    return Sp4nForwarder(
+        pool,
+        own.sp4n_url,
+        wire,
+        token=own.sp4n_token,
+        timeout=own.sp4n_timeout,
+        backoff_base=own.sp4n_backoff_base,
+        backoff_ceiling=own.sp4n_backoff_ceiling,
+    )
+
+
+def main() -> None:
+    run_service(SERVICE, build)

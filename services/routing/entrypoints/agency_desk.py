@@ -1,0 +1,256 @@
+"""`/v1/desk/cases`: the agency desk. Each officer's bearer token is scoped to one agency; a
+case of another agency answers 404, exactly like a case that does not exist. Setwapres'
+administrators dispose of the manual queue's cases."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.events import EventEnvelope
+from schemas.events.base import Category, Priority
+from schemas.events.routing import CaseStatus
+from services.messaging import outbox
+from services.routing.adapters import views
+from services.routing.adapters.repository import Officer
+from services.routing.domain import Action, CaseNotFound, TransitionNotAllowed, UnknownAgency
+from services.routing.entrypoints.access import (
+    ADMIN_ONLY,
+    OFFICER_ONLY,
+    UNAUTHENTICATED,
+    Admin,
+    Authenticated,
+    Clock,
+    PoolGetter,
+)
+from services.routing.entrypoints.fields import REGION_PATTERN, AgencyCode, Text, unprocessable
+from services.routing.handlers import commands
+from services.runtime.http_problems import UNREADABLE_BODY, problem
+
+# The desk's action routes: path → action.
+ACTION_PATHS = {
+    "accept": Action.ACCEPT,
+    "respond": Action.RESPOND,
+    "request-documents": Action.REQUEST_DOCUMENTS,
+    "not-in-remit": Action.NOT_IN_REMIT,
+    "close": Action.CLOSE,
+}
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Text | None = Field(default=None, max_length=4000, description="Text for the citizen")
+    reason: Text | None = Field(default=None, max_length=500)
+
+
+class DisposeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agency_code: AgencyCode = Field(examples=["KEMENPU"])
+    reason: Text | None = Field(default=None, max_length=500)
+
+
+# Read from the database, so enum-like columns are plain strings: a response model stricter
+# than the data would turn old rows into 500s.
+
+
+class CaseView(BaseModel):
+    case_id: uuid.UUID
+    tracking_code: str
+    status: str
+    category: str
+    priority: str
+    channel: str | None
+    region_code: str | None
+    agency_code: str
+    agency_name: str
+    rule_id: str
+    rule_version: int
+    summary: str | None
+    due_at: datetime
+    response_due_at: datetime | None
+    extra_reporters: int
+    sp4n_remote_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class HistoryEntry(BaseModel):
+    previous_status: str | None
+    status: str
+    agency_code: str
+    actor: str
+    reason: str | None
+    note: str | None
+    at: datetime
+
+
+class DeadlineView(BaseModel):
+    kind: str
+    round: int
+    due_at: datetime
+    met_at: datetime | None
+
+
+class CaseDetail(CaseView):
+    history: list[HistoryEntry]
+    deadlines: list[DeadlineView]
+
+
+class Inbox(BaseModel):
+    agency_code: str
+    cases: list[CaseView]
+
+
+class ActionResult(BaseModel):
+    case_id: uuid.UUID
+    events: list[str]
+    status: str = Field(description="The new status, or 'rerouted' after not-in-remit")
+    agency_code: str
+
+
+class DisposeResult(BaseModel):
+    case_id: uuid.UUID
+    agency_code: str
+    status: str
+
+
+def _case_view(row: asyncpg.Record) -> dict[str, Any]:
+    return {name: row[name] for name in CaseView.model_fields}
+
+
+def _action_result(case_id: uuid.UUID, action: Action, events: list[EventEnvelope]) -> ActionResult:
+    last = events[-1]
+    return ActionResult(
+        case_id=case_id,
+        events=[event.event_type for event in events],  # type: ignore[attr-defined]
+        status=last.payload.status.value  # type: ignore[attr-defined]
+        if action is not Action.NOT_IN_REMIT
+        else "rerouted",
+        agency_code=last.payload.agency_code,  # type: ignore[attr-defined]
+    )
+
+
+def desk_router(pool: PoolGetter, clock: Clock) -> APIRouter:
+    router = APIRouter(tags=["desk"])
+    _add_case_reads(router, pool, clock)
+    _add_case_actions(router, pool, clock)
+    return router
+
+
+def _add_case_reads(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
+    @router.get("/v1/desk/cases", responses=UNAUTHENTICATED)
+    async def inbox(
+        who: Authenticated,
+        status: Annotated[list[CaseStatus] | None, Query()] = None,
+        category: Category | None = None,
+        priority: Priority | None = None,
+        region_prefix: Annotated[str | None, Query(pattern=REGION_PATTERN)] = None,
+        overdue: bool | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        # bounded: PostgreSQL's OFFSET is a bigint, and nobody pages this far
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    ) -> Inbox:
+        wanted = views.InboxFilter(
+            statuses=[s.value for s in status] if status else None,
+            category=category.value if category else None,
+            priority=priority.value if priority else None,
+            region_prefix=region_prefix,
+            overdue=overdue,
+            limit=limit,
+            offset=offset,
+        )
+        rows = await views.inbox(pool(), who.agency_code, wanted, clock())
+        return Inbox.model_validate(
+            {"agency_code": who.agency_code, "cases": [_case_view(row) for row in rows]}
+        )
+
+    @router.get("/v1/desk/cases/{case_id}", responses=OFFICER_ONLY)
+    async def open_case(case_id: uuid.UUID, who: Authenticated) -> CaseDetail:
+        row = await views.agency_case(pool(), case_id, who.agency_code)
+        if row is None:
+            raise HTTPException(404, "no such case in your agency")
+        history = await views.case_history(pool(), case_id)
+        deadlines = await views.case_deadlines(pool(), case_id)
+        return CaseDetail.model_validate(
+            {
+                **_case_view(row),
+                "history": [
+                    dict(h)
+                    for h in history
+                    # another agency's internal notes stay with that agency
+                    if h["agency_code"] == who.agency_code or h["note"] is None
+                ],
+                "deadlines": [dict(d) for d in deadlines],
+            }
+        )
+
+
+def _add_case_actions(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
+    async def act(case_id: uuid.UUID, action: Action, who: Officer, body: ActionIn) -> ActionResult:
+        async with pool().acquire() as conn, conn.transaction():
+            try:
+                events = await commands.apply_action(
+                    conn,
+                    case_id,
+                    action,
+                    actor=who.officer_id,
+                    scope_agency=who.agency_code,
+                    now=clock(),
+                    note=body.note,
+                    reason=body.reason,
+                )
+            except CaseNotFound:
+                raise HTTPException(404, "no such case in your agency") from None
+            except TransitionNotAllowed as error:
+                raise HTTPException(409, str(error)) from None
+            await outbox.enqueue(conn, events)
+        return _action_result(case_id, action, events)
+
+    def add_action_route(path: str, action: Action) -> None:
+        async def endpoint(
+            case_id: uuid.UUID, who: Authenticated, body: ActionIn | None = None
+        ) -> ActionResult:
+            return await act(case_id, action, who, body or ActionIn())
+
+        endpoint.__name__ = f"case_{action.value}"
+        router.post(
+            f"/v1/desk/cases/{{case_id}}/{path}",
+            responses={
+                **OFFICER_ONLY,
+                **UNREADABLE_BODY,
+                409: problem("A step the lifecycle forbids"),
+            },
+        )(endpoint)
+
+    for path, action in ACTION_PATHS.items():
+        add_action_route(path, action)
+
+    @router.post(
+        "/v1/desk/cases/{case_id}/dispose",
+        responses={
+            **ADMIN_ONLY,
+            **UNREADABLE_BODY,
+            404: problem("No such case in the manual queue"),
+        },
+    )
+    async def dispose(case_id: uuid.UUID, body: DisposeIn, who: Admin) -> DisposeResult:
+        async with pool().acquire() as conn, conn.transaction():
+            try:
+                events = await commands.dispose(
+                    conn, case_id, body.agency_code, actor=who.officer_id, now=clock()
+                )
+            except CaseNotFound:
+                raise HTTPException(404, "no such case in the manual queue") from None
+            except UnknownAgency:
+                raise unprocessable(
+                    ("agency_code",), f"unknown agency_code {body.agency_code!r}", body.agency_code
+                ) from None
+            await outbox.enqueue(conn, events)
+        return DisposeResult(case_id=case_id, agency_code=body.agency_code, status="assigned")

@@ -1,0 +1,45 @@
+"""Routing's HTTP app: one router per concern, included in the order of the OpenAPI
+document."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+
+from services.routing.entrypoints.access import Clock, PoolGetter
+from services.routing.entrypoints.agency_desk import desk_router
+from services.routing.entrypoints.calendar import calendar_router
+from services.routing.entrypoints.open311 import open311_router
+from services.routing.entrypoints.rules_admin import rules_router
+from services.routing.entrypoints.stats import stats_router
+from services.runtime.http_problems import install_validation_handler
+
+# The OpenAPI document's description.
+DESCRIPTION = """Routing's HTTP adapter.
+
+- `/v1/rules` and `/v1/calendar/overrides`: routing rules as versioned data and the working-day
+  calendar (Setwapres administrators only: an admin of another agency gets 403).
+- `/v1/desk/cases`: the agency desk. Each officer's bearer token is scoped to one agency; a
+  case of another agency answers 404, exactly like a case that does not exist.
+- `/open311/v2/`: an Open311 GeoReport v2-shaped read view of the same cases (the officer's
+  token as bearer or `?api_key=`); only the service list is public.
+- `/v1/stats` and `/stats`: public aggregate counts and deadline compliance (no personal
+  data), with a server-rendered SVG chart.
+"""
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(pool: PoolGetter, clock: Clock = system_clock) -> FastAPI:
+    app = FastAPI(title="lapor-routing", version="1", description=DESCRIPTION)
+    app.state.pool = pool  # for the access dependencies
+    install_validation_handler(app)
+    app.include_router(rules_router(pool))
+    app.include_router(calendar_router(pool))
+    app.include_router(desk_router(pool, clock))
+    app.include_router(open311_router(pool))
+    app.include_router(stats_router(pool, clock))
+    return app

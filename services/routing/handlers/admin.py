@@ -1,0 +1,55 @@
+"""Setwapres' administration: routing rules as versioned data, and the working-day
+calendar's overrides. Each command runs in the caller's transaction."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import asyncpg
+
+from services.routing.adapters import repository
+from services.routing.adapters.repository import RuleVersion
+from services.routing.domain import UnknownAgency
+
+
+class RuleExists(Exception):
+    """A new rule under an id already taken."""
+
+
+class RuleNotFound(Exception):
+    """A change to a rule that does not exist."""
+
+
+async def _check_agency(conn: asyncpg.Connection, agency_code: str | None) -> None:
+    if agency_code is not None and not await repository.agency_exists(conn, agency_code):
+        raise UnknownAgency(agency_code)
+
+
+async def create_rule(conn: asyncpg.Connection, rule: RuleVersion) -> asyncpg.Record:
+    """The rule's first version; raises UnknownAgency, or RuleExists."""
+    await _check_agency(conn, rule.agency_code)
+    if await repository.rule_exists(conn, rule.rule_id):
+        raise RuleExists(rule.rule_id)
+    return await repository.write_rule(conn, dataclasses.replace(rule, version=1))
+
+
+async def update_rule(conn: asyncpg.Connection, rule: RuleVersion) -> asyncpg.Record:
+    """The rule's next version; raises UnknownAgency, or RuleNotFound."""
+    await _check_agency(conn, rule.agency_code)
+    version = await repository.lock_rule_version(conn, rule.rule_id)
+    if version is None:
+        raise RuleNotFound(rule.rule_id)
+    return await repository.write_rule(conn, dataclasses.replace(rule, version=version + 1))
+
+
+async def set_calendar_day(
+    conn: asyncpg.Connection, day: date, *, working: bool, note: str
+) -> None:
+    """Deadlines already set keep their dates; new ones count this day as given."""
+    await repository.set_calendar_override(conn, day, working, note)
+
+
+async def remove_calendar_day(conn: asyncpg.Connection, day: date) -> bool:
+    """False when there was no override on that day."""
+    return await repository.delete_calendar_override(conn, day)
