@@ -1,4 +1,4 @@
-"""Routing's own Prometheus metrics (the shared ones are in services.runtime.observability);
+"""Routing's own Prometheus metrics (the shared ones are in services.observability);
 a leaf module like `settings`."""
 
 from __future__ import annotations
