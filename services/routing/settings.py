@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.settings import development_only
+
 SERVICE = "routing"
 DEFAULT_PORT = 8002
 
@@ -33,7 +35,7 @@ class RoutingSettings(BaseSettings):
 
     scheduler_interval: float = 30.0
     # A fixed clock for demonstrations and tests of deadlines; never set in production.
-    frozen_now: AwareDatetime | None = None
+    frozen_now: AwareDatetime | None = development_only()
 
     # SP4N-LAPOR! forwarding; off without a URL. The wire format is configuration.
     sp4n_url: str | None = None

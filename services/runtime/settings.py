@@ -1,9 +1,11 @@
 """Settings that cannot be left unsafe.
 
-A secret with a development default is declared with `development_secret(default)`. Outside
-development (`LAPOR_ENV=production`) a service refuses to start while any such secret still
-has its default, and the error names every environment variable to set. Each service checks
-its settings once, in its bootstrap, with `check_deployment`.
+A secret with a development default is declared with `development_secret(default)`; a setting
+that only development and tests may use (a frozen clock, say) with `development_only()`.
+Outside development (`LAPOR_ENV=production`) a service refuses to start while any secret still
+has its default or any development-only setting is set, and the error names every environment
+variable at fault. Each service checks its settings once, in its bootstrap, with
+`check_deployment`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings
 
 DEVELOPMENT_DEFAULT = "x-development-default"
+DEVELOPMENT_ONLY = "x-development-only"
 DEVELOPMENT_ENVIRONMENTS = frozenset({"development", "test"})
 
 
@@ -28,19 +31,27 @@ def development_secret(default: str) -> Any:
     return Field(default, json_schema_extra={DEVELOPMENT_DEFAULT: True})
 
 
+def development_only() -> Any:
+    """A setting that must stay unset (None) outside development and tests."""
+    return Field(None, json_schema_extra={DEVELOPMENT_ONLY: True})
+
+
 def deployment_environment() -> str:
     return os.environ.get("LAPOR_ENV", "development").strip().lower() or "development"
 
 
 def unsafe_defaults(settings: BaseSettings) -> list[str]:
-    """Environment variable names of the secrets still at their development default."""
+    """Environment variable names of the secrets still at their development default and of
+    the development-only settings that are set."""
     prefix = settings.model_config.get("env_prefix", "")
     unsafe = []
     for name, field in type(settings).model_fields.items():
-        extra = field.json_schema_extra
-        if isinstance(extra, dict) and extra.get(DEVELOPMENT_DEFAULT):
-            if getattr(settings, name) == field.default:
-                unsafe.append(f"{prefix}{name}".upper())
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        at_default = getattr(settings, name) == field.default
+        if (extra.get(DEVELOPMENT_DEFAULT) and at_default) or (
+            extra.get(DEVELOPMENT_ONLY) and not at_default
+        ):
+            unsafe.append(f"{prefix}{name}".upper())
     return unsafe
 
 
