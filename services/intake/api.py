@@ -18,14 +18,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.events import Channel, Language
-from services.intake import filing, ownership, repository, throttle
-from services.intake.domain import Submission
-from services.intake.fields import Nik, OptionalEmail, OptionalPhone
+from services.intake import filing, repository, throttle
+from services.intake.domain import ownership
+from services.intake.domain.complaints import Submission
+from services.intake.domain.fields import Nik, OptionalEmail, OptionalPhone
+from services.intake.domain.tracking import InvalidTrackingCode, normalise_tracking_code
+from services.intake.entrypoints.guards import install_guards, too_many
 from services.intake.group_filing import GroupFiler
-from services.intake.guards import install_guards, too_many
 from services.intake.inbox import InboxWorker
 from services.intake.settings import IntakeSettings
-from services.intake.tracking import InvalidTrackingCode, normalise_tracking_code
 from services.intake.walk_in import walk_in_router
 from services.intake.web import web_router
 from services.intake.webhook import whatsapp_router

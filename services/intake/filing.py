@@ -16,10 +16,16 @@ from schemas.events.intake import (
     CitizenReplyRequestedPayload,
     ComplaintUpdatedPayload,
 )
-from services.intake import ownership, repository
-from services.intake.domain import PRODUCER, Submission, complaint_received, reporter_identity
+from services.intake import repository
+from services.intake.domain import ownership
+from services.intake.domain.complaints import (
+    PRODUCER,
+    Submission,
+    complaint_received,
+    reporter_identity,
+)
+from services.intake.domain.tracking import new_tracking_code
 from services.intake.settings import IntakeSettings
-from services.intake.tracking import new_tracking_code
 from services.messaging import outbox
 from services.personal_data.keystore import Keystore, default_keystore
 

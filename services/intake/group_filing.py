@@ -31,9 +31,9 @@ import asyncpg
 
 from schemas.events import ComplaintReceived
 from services.intake import filing, repository, throttle
-from services.intake.domain import Submission, complaint_received, reporter_identity
+from services.intake.domain.complaints import Submission, complaint_received, reporter_identity
+from services.intake.domain.tracking import new_tracking_code
 from services.intake.settings import IntakeSettings
-from services.intake.tracking import new_tracking_code
 from services.messaging import outbox
 from services.messaging.database import TRANSIENT_ERRORS
 from services.personal_data.field_crypto import seal_model

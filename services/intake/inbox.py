@@ -22,8 +22,10 @@ import asyncpg
 
 from schemas.events import Channel, EventEnvelope, Language
 from schemas.events.intake import CitizenReplyRequested, CitizenReplyRequestedPayload
-from services.intake import filing, ownership, repository, throttle
-from services.intake.conversation import (
+from services.intake import filing, repository, throttle
+from services.intake.domain import ownership
+from services.intake.domain.complaints import PRODUCER, complaint_received, reporter_identity
+from services.intake.domain.conversation import (
     WINDOW,
     Draft,
     FollowUp,
@@ -34,10 +36,13 @@ from services.intake.conversation import (
     status_request,
     status_words,
 )
-from services.intake.domain import PRODUCER, complaint_received, reporter_identity
+from services.intake.domain.tracking import (
+    InvalidTrackingCode,
+    new_tracking_code,
+    normalise_tracking_code,
+)
+from services.intake.domain.whatsapp import WHATSAPP_NAMESPACE, InboundMessage
 from services.intake.settings import IntakeSettings
-from services.intake.tracking import InvalidTrackingCode, new_tracking_code, normalise_tracking_code
-from services.intake.whatsapp import WHATSAPP_NAMESPACE, InboundMessage
 from services.messaging import outbox
 from services.messaging.database import TRANSIENT_ERRORS
 from services.personal_data.field_crypto import identity_of

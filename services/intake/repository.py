@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from schemas.events import Attachment, ComplaintReceived, ComplaintUpdated
-from services.intake.domain import StatusChange
+from services.intake.domain.complaints import StatusChange
 from services.messaging import outbox
 from services.personal_data.field_crypto import sealed_key_ids_in
 from services.personal_data.keystore import Keystore, default_keystore

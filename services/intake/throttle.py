@@ -18,7 +18,7 @@ import asyncpg
 from prometheus_client import Counter
 
 from services.intake import repository
-from services.intake.limits import window_wait
+from services.intake.domain.limits import window_wait
 from services.intake.settings import IntakeSettings
 
 HOUR = timedelta(hours=1)

@@ -19,16 +19,18 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from schemas.events import Channel
-from services.intake import csrf, desk, filing
-from services.intake.domain import Submission
-from services.intake.fields import Nik, OptionalEmail, Phone
-from services.intake.guards import FormGuard
-from services.intake.settings import IntakeSettings
-from services.intake.tracking import (
+from services.intake import filing
+from services.intake.domain import desk
+from services.intake.domain.complaints import Submission
+from services.intake.domain.fields import Nik, OptionalEmail, Phone
+from services.intake.domain.tracking import (
     InvalidTrackingCode,
     new_booking_code,
     normalise_booking_code,
 )
+from services.intake.entrypoints import csrf
+from services.intake.entrypoints.guards import FormGuard
+from services.intake.settings import IntakeSettings
 from services.personal_data.field_crypto import identity_of
 from services.personal_data.keystore import Keystore, default_keystore
 

@@ -23,12 +23,13 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from schemas.events import Attachment, Channel
-from services.intake import csrf, filing, repository, throttle
-from services.intake.domain import Submission
-from services.intake.guards import FormGuard
-from services.intake.limits import retry_after_seconds
+from services.intake import filing, repository, throttle
+from services.intake.domain.complaints import Submission
+from services.intake.domain.limits import retry_after_seconds
+from services.intake.domain.tracking import InvalidTrackingCode, normalise_tracking_code
+from services.intake.entrypoints import csrf
+from services.intake.entrypoints.guards import FormGuard
 from services.intake.settings import IntakeSettings
-from services.intake.tracking import InvalidTrackingCode, normalise_tracking_code
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),

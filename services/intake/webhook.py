@@ -19,10 +19,8 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import Counter
 
 from schemas.events.intake import WhatsAppStatusReported, WhatsAppStatusReportedPayload
-from services.intake.domain import PRODUCER
-from services.intake.inbox import InboxWorker, store_messages
-from services.intake.settings import IntakeSettings
-from services.intake.whatsapp import (
+from services.intake.domain.complaints import PRODUCER
+from services.intake.domain.whatsapp import (
     SIGNATURE_HEADER,
     InvalidWebhook,
     StatusCallback,
@@ -30,6 +28,8 @@ from services.intake.whatsapp import (
     signature_matches,
     status_event_ids,
 )
+from services.intake.inbox import InboxWorker, store_messages
+from services.intake.settings import IntakeSettings
 from services.messaging import outbox
 from services.personal_data.field_crypto import identity_of
 from services.personal_data.keystore import default_keystore

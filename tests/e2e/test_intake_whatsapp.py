@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer
 
 from schemas.events import EventEnvelope, parse_event
 from schemas.topics import COMPLAINTS_INTAKE, WHATSAPP_STATUSES
-from services.intake.whatsapp import sign
+from services.intake.domain.whatsapp import sign
 from services.personal_data.keystore import Keystore
 from tests.support import ServiceProcess, eventually
 

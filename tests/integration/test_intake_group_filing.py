@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from schemas.events import Channel
-from services.intake.domain import Submission
+from services.intake.domain.complaints import Submission
 from services.intake.filing import Filed
 from services.intake.group_filing import GroupFiler
 from services.intake.settings import IntakeSettings

@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from services.intake.api import create_app
+from services.intake.domain.whatsapp import InboundMessage
 from services.intake.inbox import InboxWorker, store_messages
 from services.intake.settings import IntakeSettings
-from services.intake.whatsapp import InboundMessage
 from services.messaging.database import create_pool, migrate
 
 pytestmark = pytest.mark.integration

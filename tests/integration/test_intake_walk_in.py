@@ -186,7 +186,7 @@ async def test_friday_closes_at_half_past_two_and_the_quota_caps_check_ins(desk,
 
 
 def _check(body: str) -> str:
-    from services.intake.tracking import _check_symbol
+    from services.intake.domain.tracking import _check_symbol
 
     return _check_symbol(body)
 

@@ -26,7 +26,7 @@ from schemas.events import Channel, ComplaintReceived, parse_event
 from schemas.personal_data import is_sealed
 from schemas.topics import COMPLAINTS_INTAKE
 from services.intake import filing, repository
-from services.intake.domain import Submission
+from services.intake.domain.complaints import Submission
 from services.messaging.consumer import ConsumerLoop
 from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetterPublisher, read_dead_letters

@@ -9,14 +9,14 @@ import holidays
 import pytest
 
 from schemas.events.routing import CaseStatus, CaseStatusChanged, CaseStatusChangedPayload
-from services.intake import desk, ownership
-from services.intake.domain import status_change
-from services.intake.settings import IntakeSettings
-from services.intake.tracking import (
+from services.intake.domain import desk, ownership
+from services.intake.domain.complaints import status_change
+from services.intake.domain.tracking import (
     InvalidTrackingCode,
     new_booking_code,
     normalise_booking_code,
 )
+from services.intake.settings import IntakeSettings
 
 HOURS = IntakeSettings().opening_hours()
 TZ = "Asia/Jakarta"

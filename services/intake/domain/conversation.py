@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict
 
 from schemas.events import Attachment, Channel, Language
 from schemas.identity import InvalidIdentity, check_email, check_nik, normalise_phone
-from services.intake.domain import Submission
-from services.intake.whatsapp import WHATSAPP_NAMESPACE, InboundMessage
+from services.intake.domain.complaints import Submission
+from services.intake.domain.whatsapp import WHATSAPP_NAMESPACE, InboundMessage
 
 WINDOW = timedelta(hours=24)
 MAX_ATTACHMENTS = 10
