@@ -15,10 +15,10 @@ import pytest
 
 from schemas.events import parse_event
 from schemas.personal_data import is_sealed
-from services.intake.api import create_app
+from services.intake.bootstrap import create_app
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
-from services.personal_data.keystore import default_keystore
+from services.personal_data.keystore import Keystore, default_keystore
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +50,8 @@ class Clock:
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(database_url, "intake", max_size=8)
     await migrate(pool, "intake", MIGRATIONS)
+    async with pool.acquire() as conn:
+        await Keystore.ensure(conn)  # as the service runtime does at start
     yield pool
     await pool.close()
 
@@ -57,7 +59,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 async def desk(pool: asyncpg.Pool) -> AsyncIterator[tuple[httpx.AsyncClient, Clock]]:
     clock = Clock()
-    app = create_app(lambda: pool, SETTINGS, clock=clock)
+    app = create_app(lambda: pool, SETTINGS, default_keystore(), clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
         yield client, clock

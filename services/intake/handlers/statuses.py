@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from schemas.events import Event, EventEnvelope
-from services.intake import repository
+from services.intake.adapters import repository
 from services.intake.domain.complaints import status_change
 
 
