@@ -43,7 +43,9 @@ def build(settings: Settings) -> ServiceRuntime:
     if settings.http_port == 0:
         settings.http_port = DEFAULT_PORT
     intake_settings = IntakeSettings()
-    check_deployment(settings, intake_settings, extra_unsafe=_fixed_clock_in_use(intake_settings))
+    check_deployment(
+        settings, intake_settings, extra_unsafe=fixed_desk_clock_in_use(intake_settings)
+    )
     keys = Keystore.from_env()
     runtime = ServiceRuntime(
         service=SERVICE,
@@ -80,7 +82,7 @@ def desk_clock(settings: IntakeSettings) -> Clock:
     return lambda: datetime.now(UTC)
 
 
-def _fixed_clock_in_use(settings: IntakeSettings) -> list[str]:
+def fixed_desk_clock_in_use(settings: IntakeSettings) -> list[str]:
     return ["LAPOR_INTAKE_DESK_CLOCK (unset it)"] if settings.desk_clock else []
 
 
