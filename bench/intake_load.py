@@ -33,10 +33,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from services.intake.whatsapp import sign
-
 from schemas.events import parse_event
 from schemas.topics import COMPLAINTS_INTAKE
+from services.intake.domain.whatsapp import sign
 
 NIK = "3171015501900001"
 
