@@ -38,7 +38,7 @@ from services.intake.entrypoints.pages import (
     render,
     uploads_fingerprint,
 )
-from services.intake.handlers.filing import FileComplaint, file_complaints
+from services.intake.handlers.filing import FileComplaint, FilingOutcome, file_complaints
 from services.intake.settings import IntakeSettings
 from services.personal_data.keystore import Keystore
 
@@ -100,16 +100,14 @@ def web_form_router(
         )
         async with pool().acquire() as conn:
             (filed,) = await file_complaints(conn, [command], settings=settings, keys=keys)
-        if isinstance(filed, float):
-            minutes = -(-retry_after_seconds(filed) // 60)
-            error = {"nik": TEXTS[lang]["too_many"].format(minutes=minutes)}
-            page = form_page(request, lang, values, error, token, status_code=429)
-            page.headers["Retry-After"] = str(retry_after_seconds(filed))
-            return page
-        if filed.tracking_code is None:  # the same form token with other content: new token
-            error = {"description": TEXTS[lang]["form_reused"]}
-            return form_page(request, lang, values, error, str(uuid.uuid4()))
-        return RedirectResponse(f"/lapor/terima/{filed.tracking_code}?lang={lang}", status_code=303)
+        return _answer(
+            filed,
+            lang,
+            lambda errors, form_token, status=None: form_page(
+                request, lang, values, errors, form_token, status
+            ),
+            token,
+        )
 
     @router.get("/lapor/terima/{tracking_code}", response_class=HTMLResponse)
     async def receipt(request: Request, tracking_code: str) -> Any:
@@ -121,6 +119,22 @@ def web_form_router(
         return render("receipt.html", lang, code=code, title=TEXTS[lang]["receipt_title"])
 
     return router
+
+
+FormPage = Callable[..., Response]  # (errors, token, status_code=None) -> the form again
+
+
+def _answer(filed: FilingOutcome, lang: str, form_again: FormPage, token: str) -> Response:
+    """The receipt's redirect, or the form again saying why it was not filed."""
+    if isinstance(filed, float):
+        minutes = -(-retry_after_seconds(filed) // 60)
+        error = {"nik": TEXTS[lang]["too_many"].format(minutes=minutes)}
+        page = form_again(error, token, 429)
+        page.headers["Retry-After"] = str(retry_after_seconds(filed))
+        return page
+    if filed.tracking_code is None:  # the same form token with other content: new token
+        return form_again({"description": TEXTS[lang]["form_reused"]}, str(uuid.uuid4()))
+    return RedirectResponse(f"/lapor/terima/{filed.tracking_code}?lang={lang}", status_code=303)
 
 
 def _form_page(

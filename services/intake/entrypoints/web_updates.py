@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
+from schemas.events import Attachment
 from services.intake.adapters import repository
 from services.intake.domain.tracking import InvalidTrackingCode, normalise_tracking_code
 from services.intake.entrypoints import csrf
@@ -118,7 +119,7 @@ async def _uploads(
     lang: str,
     values: dict[str, str],
     errors: dict[str, str],
-) -> list[Any]:
+) -> list[tuple[Attachment, bytes]]:
     """The attached files; notes what is missing or refused in `errors`."""
     texts = TEXTS[lang]
     files = [item for item in form.getlist("attachments") if isinstance(item, UploadFile)]
