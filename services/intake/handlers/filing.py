@@ -170,7 +170,8 @@ async def _data_keys(
     """Each reporter's data key: one lookup for the whole group. A submission without NIK,
     phone or email gets a key of its own."""
     identities = [reporter_identity(submission) for submission in submissions]
-    known = await keys.keys_for(conn, [identity for identity in identities if identity])
+    named = [identity for identity in identities if identity]
+    known = await keys.keys_for(conn, named) if named else {}
     return [
         known[identity] if identity else await keys.key_for(conn, None) for identity in identities
     ]
