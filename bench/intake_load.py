@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from schemas.events import parse_event
 from schemas.topics import COMPLAINTS_INTAKE
-from services.intake.whatsapp import sign
+from services.intake.domain.whatsapp import sign
 
 NIK = "3171015501900001"
 

@@ -43,7 +43,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from services.intake.whatsapp import sign
+from services.intake.domain.whatsapp import sign
 
 APP_SECRET = "flood-app-secret"
 LATENCY_BUDGET_MS = 250.0  # DOMAIN.md: answer fast, median <= 250 ms

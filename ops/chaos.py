@@ -42,7 +42,7 @@ import httpx
 
 from ops import infra
 from ops.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn
-from services.intake.whatsapp import sign
+from services.intake.domain.whatsapp import sign
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INSTANCES = {"intake": 1, "triage": 2, "routing": 2, "notifier": 1}

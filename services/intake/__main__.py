@@ -1,4 +1,4 @@
-from services.intake.service import SERVICE, build
+from services.intake.bootstrap import SERVICE, build
 from services.runtime.lifecycle import main
 
 main(SERVICE, build)

@@ -55,6 +55,9 @@ class IntakeSettings(BaseSettings):
     desk_hours: str = "0=08:00-14:00,1=08:00-14:00,2=08:00-14:00,3=08:00-14:00,4=08:00-14:30"
     desk_daily_quota: int = 50
     desk_booking_days_ahead: int = 30
+    # The desk's "now" fixed at an ISO instant with offset ("2027-02-02T10:00:00+07:00"), for
+    # tests and demos only (production refuses to start with it); empty: the real clock.
+    desk_clock: str = ""
 
     def opening_hours(self) -> dict[int, tuple[time, time]]:
         hours: dict[int, tuple[time, time]] = {}

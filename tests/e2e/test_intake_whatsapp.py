@@ -14,11 +14,11 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.events import EventEnvelope, parse_event
 from schemas.topics import COMPLAINTS_INTAKE, WHATSAPP_STATUSES
-from services.intake.whatsapp import sign
+from services.intake.domain.whatsapp import sign
 from services.personal_data.keystore import Keystore
 from tests.support import ServiceProcess, eventually
 
@@ -68,6 +68,7 @@ class EventTap:
         self.keys = Keystore.from_env()
         self.events: list[EventEnvelope] = []
         self.raw: list[bytes] = []
+        self.read_up_to: dict[TopicPartition, int] = {}  # next offset per partition, once read
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -78,11 +79,12 @@ class EventTap:
         conn = await asyncpg.connect(self.database_url)
         try:
             while True:
-                for records in (await self.consumer.getmany(timeout_ms=300)).values():
+                for partition, records in (await self.consumer.getmany(timeout_ms=300)).items():
                     for record in records:
                         self.raw.append(record.value)
                         event = await self.keys.open(conn, parse_event(record.value))
                         self.events.append(event)
+                        self.read_up_to[partition] = record.offset + 1
         finally:
             await conn.close()
 
@@ -92,6 +94,19 @@ class EventTap:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         await self.consumer.stop()
+
+    async def has_everything_intake_published(self) -> bool:
+        """True once intake's outbox is empty (every event it enqueued is on the broker) and
+        this tap has read each partition to its end: nothing caused so far is still to come."""
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            if await conn.fetchval("SELECT count(*) FROM intake.outbox"):
+                return False
+        finally:
+            await conn.close()
+        partitions = list(self.consumer.assignment())
+        ends = await self.consumer.end_offsets(partitions)
+        return all(self.read_up_to.get(tp, 0) >= end for tp, end in ends.items())
 
     def of(self, event_type: str, **where: object) -> list[EventEnvelope]:
         found = []
@@ -285,8 +300,15 @@ async def test_several_messages_a_retry_a_status_an_image_and_an_unsupported_typ
         assert await eventually(
             lambda: _async(len(tap.of("CitizenReplyRequested", to=reporter)) >= 3)
         )
-
-    await asyncio.sleep(2)  # anything a duplicate would have caused has had time to show
+        # Anything a duplicate would have caused must have shown before the counts below: a
+        # marker from a new sender is stored after every message above, and the inbox worker
+        # (one leader, arrival order) answers it only after handling them all ...
+        marker = wa_user()
+        assert (await post(client, notification([text_message(marker, "halo")]))).status_code == 200
+        await eventually(lambda: _async(tap.of("CitizenReplyRequested", to=marker)))
+    # ... and once intake's outbox is empty and the tap has read to the end of its topics,
+    # every event those messages caused is in the tap.
+    assert await eventually(tap.has_everything_intake_published)
     assert len(tap.of("ComplaintReceived", reporter__phone=f"+{reporter}")) == 1
     assert len(tap.of("CitizenReplyRequested", to=singer)) == 2
     assert "tidak menemukan" in tap.of("CitizenReplyRequested", to=singer)[1].payload.text  # type: ignore[attr-defined]

@@ -14,12 +14,12 @@ import asyncpg
 import pytest
 
 from schemas.events import Channel
-from services.intake.domain import Submission
-from services.intake.filing import Filed
-from services.intake.group_filing import GroupFiler
+from services.intake.domain.complaints import Submission
+from services.intake.entrypoints.group_filing import GroupFiler
+from services.intake.handlers.filing import FileComplaint, Filed
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
-from services.personal_data.keystore import Keystore
+from services.personal_data.keystore import Keystore, default_keystore
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,9 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def running(pool: asyncpg.Pool) -> AsyncIterator[GroupFiler]:
-    filer = GroupFiler(lambda: pool, IntakeSettings(complaints_per_reporter_per_hour=3))
+    filer = GroupFiler(
+        lambda: pool, IntakeSettings(complaints_per_reporter_per_hour=3), default_keystore()
+    )
     stop = asyncio.Event()
     loop = asyncio.create_task(filer.run(stop))
     await asyncio.sleep(0)
@@ -64,7 +66,7 @@ async def running(pool: asyncpg.Pool) -> AsyncIterator[GroupFiler]:
 async def file(
     filer: GroupFiler, item: Submission, key: str | None = None, fp: str = "f"
 ) -> object:
-    return await filer.file(item, idempotency_key=key, fingerprint=fp)
+    return await filer.file(FileComplaint(item, idempotency_key=key, fingerprint=fp))
 
 
 async def test_concurrent_filings_share_commits_and_each_is_stored_sealed_and_published(
@@ -141,6 +143,8 @@ async def test_the_reporter_limit_holds_inside_one_batch(
         )
     assert stored == 3
     # A later request from the same reporter is refused too, on the one-by-one path as well.
-    alone = GroupFiler(lambda: pool, IntakeSettings(complaints_per_reporter_per_hour=3))
+    alone = GroupFiler(
+        lambda: pool, IntakeSettings(complaints_per_reporter_per_hour=3), default_keystore()
+    )
     later = await file(alone, replace(first, description=first.description + "!"))
     assert isinstance(later, float) and later > 0

@@ -15,11 +15,13 @@ import asyncpg
 import httpx
 import pytest
 
-from services.intake.api import create_app
-from services.intake.inbox import InboxWorker, store_messages
+from services.intake.adapters.whatsapp_inbox import store_messages
+from services.intake.bootstrap import create_app
+from services.intake.domain.whatsapp import InboundMessage
+from services.intake.entrypoints.inbox_worker import InboxWorker
 from services.intake.settings import IntakeSettings
-from services.intake.whatsapp import InboundMessage
 from services.messaging.database import create_pool, migrate
+from services.personal_data.keystore import Keystore, default_keystore
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +45,8 @@ def reporter() -> tuple[str, str]:
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(database_url, "intake", max_size=4)
     await migrate(pool, "intake", MIGRATIONS)
+    async with pool.acquire() as conn:
+        await Keystore.ensure(conn)  # as the service runtime does at start
     yield pool
     await pool.close()
 
@@ -54,7 +58,7 @@ def client_for(
     def make(
         client: tuple[str, int] = ("127.0.0.1", 50000), **settings: object
     ) -> httpx.AsyncClient:
-        app = create_app(lambda: pool, IntakeSettings(**settings))  # type: ignore[arg-type]
+        app = create_app(lambda: pool, IntakeSettings(**settings), default_keystore())  # type: ignore[arg-type]
         transport = httpx.ASGITransport(app=app, client=client)
         return httpx.AsyncClient(transport=transport, base_url="http://intake")
 
@@ -109,7 +113,9 @@ async def test_other_addresses_the_webhook_and_the_probes_are_not_limited(client
     from services.runtime.lifecycle import add_health_routes
 
     app = create_app(
-        lambda: pool, IntakeSettings(rate_limit_per_ip_per_minute=1, rate_limit_per_ip_burst=1)
+        lambda: pool,
+        IntakeSettings(rate_limit_per_ip_per_minute=1, rate_limit_per_ip_burst=1),
+        default_keystore(),
     )
 
     async def ready() -> bool:
@@ -379,7 +385,7 @@ async def test_a_flooding_whatsapp_sender_is_told_once_then_not_answered(pool) -
     messages = [text_message(wa_id, index) for index in range(9)]
     async with pool.acquire() as conn:
         assert await store_messages(conn, messages) == 9  # the webhook takes them all
-    worker = InboxWorker(lambda: pool, settings, batch_size=4)
+    worker = InboxWorker(lambda: pool, settings, default_keystore(), batch_size=4)
     while await worker.process_batch():
         pass
     rows = await pool.fetch(
@@ -402,7 +408,7 @@ async def test_a_flooding_whatsapp_sender_is_told_once_then_not_answered(pool) -
 
 
 async def test_counters_past_every_window_are_swept(pool) -> None:  # type: ignore[no-untyped-def]
-    from services.intake import throttle
+    from services.intake.adapters import reporter_limits
 
     await pool.execute(
         "INSERT INTO intake.limit_events (subject, action, at) VALUES"
@@ -410,6 +416,6 @@ async def test_counters_past_every_window_are_swept(pool) -> None:  # type: igno
         " ('recent', 'complaint', now() - interval '30 minutes')"
     )
     async with pool.acquire() as conn:
-        await throttle.forget_old(conn)
+        await reporter_limits.forget_old(conn)
     left = {row["subject"] for row in await pool.fetch("SELECT subject FROM intake.limit_events")}
     assert "old" not in left and "recent" in left

@@ -32,11 +32,11 @@ from schemas.events import (
 )
 from schemas.events.routing import CaseStatus, CaseStatusChanged, CaseStatusChangedPayload
 from schemas.personal_data import is_sealed
-from services.intake import handlers
-from services.intake.api import create_app
+from services.intake.bootstrap import create_app
+from services.intake.handlers import statuses as handlers
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
-from services.personal_data.keystore import default_keystore
+from services.personal_data.keystore import Keystore, default_keystore
 
 pytestmark = pytest.mark.integration
 
@@ -61,13 +61,15 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(database_url, "intake", max_size=4)
     await migrate(pool, "intake", MIGRATIONS)
+    async with pool.acquire() as conn:
+        await Keystore.ensure(conn)  # as the service runtime does at start
     yield pool
     await pool.close()
 
 
 @pytest.fixture(scope="module")
 async def client(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(lambda: pool, SETTINGS)
+    app = create_app(lambda: pool, SETTINGS, default_keystore())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
         yield client

@@ -10,7 +10,7 @@ import pytest
 from schemas.events import Channel, ComplaintReceived, parse_event, serialize_event
 from schemas.events.intake import CitizenReplyRequested, CitizenReplyRequestedPayload
 from schemas.personal_data import is_sealed, masked, sealed_key_id
-from services.intake.domain import Submission, complaint_received
+from services.intake.domain.complaints import Submission, complaint_received
 from services.personal_data.field_crypto import (
     DEV_MASTER_KEYS,
     KeyConfigError,

@@ -9,14 +9,14 @@ import holidays
 import pytest
 
 from schemas.events.routing import CaseStatus, CaseStatusChanged, CaseStatusChangedPayload
-from services.intake import desk, ownership
-from services.intake.domain import status_change
-from services.intake.settings import IntakeSettings
-from services.intake.tracking import (
+from services.intake.domain import desk, ownership
+from services.intake.domain.complaints import status_change
+from services.intake.domain.tracking import (
     InvalidTrackingCode,
     new_booking_code,
     normalise_booking_code,
 )
+from services.intake.settings import IntakeSettings
 
 HOURS = IntakeSettings().opening_hours()
 TZ = "Asia/Jakarta"
@@ -138,3 +138,21 @@ def test_case_status_changes_map_to_citizen_statuses() -> None:
     assert closed is not None and closed.rank > responded.rank
     for status in CaseStatus:
         assert status_change(changed(status)) is not None
+
+
+def test_the_desk_clock_is_real_unless_a_fixed_instant_is_configured(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from services.intake.bootstrap import desk_clock
+    from services.runtime.settings import UnsafeConfiguration, check_deployment
+
+    before = datetime.now(UTC)
+    assert before <= desk_clock(IntakeSettings())() <= datetime.now(UTC)
+    fixed = IntakeSettings(desk_clock="2027-02-02T10:00:00+07:00")
+    assert desk_clock(fixed)() == datetime(2027, 2, 2, 3, 0, tzinfo=UTC)
+    with pytest.raises(ValueError, match="UTC offset"):
+        desk.fixed_clock("2027-02-02T10:00:00")
+    # A stopped desk clock is for tests and demos: production refuses to start with one.
+    from services.intake.bootstrap import fixed_desk_clock_in_use
+
+    monkeypatch.setenv("LAPOR_ENV", "production")
+    with pytest.raises(UnsafeConfiguration, match="LAPOR_INTAKE_DESK_CLOCK"):
+        check_deployment(extra_unsafe=fixed_desk_clock_in_use(fixed))

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.intake import csrf
-from services.intake.limits import (
+from services.intake.domain.limits import (
     BodyLimits,
     KeyedBuckets,
     TokenBucket,
@@ -17,6 +16,7 @@ from services.intake.limits import (
     retry_after_seconds,
     window_wait,
 )
+from services.intake.entrypoints import csrf
 from services.intake.settings import IntakeSettings
 
 

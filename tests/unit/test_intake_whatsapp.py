@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from schemas.events import Channel, Language
-from services.intake.conversation import Draft, Step, handle_message
-from services.intake.whatsapp import (
+from services.intake.domain.conversation import Draft, Step, handle_message
+from services.intake.domain.whatsapp import (
     InboundMessage,
     InvalidWebhook,
     Media,
@@ -232,7 +232,7 @@ def test_an_odd_item_is_skipped_not_the_whole_notification() -> None:
 
 
 def test_a_follow_up_is_recognised_in_text_or_caption() -> None:
-    from services.intake.conversation import follow_up
+    from services.intake.domain.conversation import follow_up
 
     text = follow_up(message("tambah#LPR-AAAA-BBBB-CCC#Surat desa menyusul"))
     assert text is not None and text.code_text == "LPR-AAAA-BBBB-CCC"
@@ -281,7 +281,7 @@ def test_restart_and_a_repeated_greeting_do_not_become_a_name() -> None:
 
 
 def test_a_status_request_is_recognised() -> None:
-    from services.intake.conversation import status_request, status_words
+    from services.intake.domain.conversation import status_request, status_words
 
     assert status_request(message("status# LPR-AAAA-BBBB-CCC ")) == "LPR-AAAA-BBBB-CCC"
     assert status_request(message("halo")) is None

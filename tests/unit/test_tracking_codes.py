@@ -1,6 +1,6 @@
 import pytest
 
-from services.intake.tracking import (
+from services.intake.domain.tracking import (
     ALPHABET,
     InvalidTrackingCode,
     new_tracking_code,

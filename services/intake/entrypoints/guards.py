@@ -26,14 +26,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.intake import csrf
-from services.intake.limits import (
+from services.intake.domain.limits import (
     BodyLimits,
     KeyedBuckets,
     client_key,
     declared_too_large,
     retry_after_seconds,
 )
+from services.intake.entrypoints import csrf
 from services.intake.settings import IntakeSettings
 
 REFUSED = Counter(

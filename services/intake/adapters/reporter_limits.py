@@ -1,15 +1,13 @@
 """Per-reporter flood limits, counted in PostgreSQL so they hold across intake instances.
 
 Each admitted action (a complaint filed, a one-time code sent) leaves one row per subject in
-`limit_events`: the subject is a keyed hash of the phone, NIK or email, never the value, so
-the table holds no personal data and does not depend on how the complaint itself is stored.
-The decision itself is `limits.window_wait`, pure.
+`limit_events`: the subject is a keyed hash of the phone, NIK or email (`limits.subject`),
+never the value, so the table holds no personal data. The decision itself is
+`limits.window_wait`, pure.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -17,9 +15,7 @@ from datetime import datetime, timedelta
 import asyncpg
 from prometheus_client import Counter
 
-from services.intake import repository
-from services.intake.limits import window_wait
-from services.intake.settings import IntakeSettings
+from services.intake.domain.limits import window_wait
 
 HOUR = timedelta(hours=1)
 KEEP = timedelta(hours=2)  # longer than any window, so a sweep never changes a decision
@@ -28,18 +24,6 @@ ONE_TIME_CODE = "one_time_code"
 LIMITED = Counter(
     "lapor_intake_limited_total", "Requests refused or ignored by a flood limit", ["limit"]
 )
-
-
-def subject(key: str, kind: str, value: str) -> str:
-    """A stable, keyed name for one phone / NIK / email (normalised by the caller)."""
-    digest = hmac.new(key.encode(), f"{kind}:{value}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:40]
-
-
-def reporter_subjects(settings: IntakeSettings, *, phone: str | None, nik: str | None) -> list[str]:
-    key = settings.reporter_hash_key
-    subjects = [subject(key, "phone", phone)] if phone else []
-    return subjects + ([subject(key, "nik", nik)] if nik else [])
 
 
 async def admit(
@@ -104,38 +88,6 @@ async def admit_many(
             "INSERT INTO limit_events (subject, action, at) VALUES ($1, $2, $3)", admitted
         )
     return waits
-
-
-async def admit_complaint(
-    conn: asyncpg.Connection,
-    settings: IntakeSettings,
-    *,
-    phone: str | None,
-    nik: str | None,
-    idempotency_key: str | None,
-) -> float:
-    """The per-phone and per-NIK limit on filing. A retry of a complaint already filed
-    (same idempotency key) is a replay, not a new complaint: it always passes."""
-    if idempotency_key and await repository.find_by_idempotency_key(conn, idempotency_key):
-        return 0.0
-    return await admit(
-        conn,
-        COMPLAINT,
-        reporter_subjects(settings, phone=phone, nik=nik),
-        settings.complaints_per_reporter_per_hour,
-    )
-
-
-async def admit_one_time_code(
-    conn: asyncpg.Connection, settings: IntakeSettings, destination: str | None
-) -> float:
-    """Codes to one phone or email across all its reports (the per-report limit is in
-    `filing`): stops a stranger from flooding someone's phone with codes."""
-    if not destination:
-        return 0.0
-    kind = "email" if "@" in destination else "phone"
-    name = subject(settings.reporter_hash_key, kind, destination.strip().lower())
-    return await admit(conn, ONE_TIME_CODE, [name], settings.one_time_codes_per_contact_per_hour)
 
 
 async def forget_old(conn: asyncpg.Connection) -> None:

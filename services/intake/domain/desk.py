@@ -4,11 +4,76 @@ takes about 50 people a day, and closes on public holidays; all of it is configu
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
+
 OpeningHours = Mapping[int, tuple[time, time]]  # weekday (Mon = 0) -> [opens, closes)
+Clock = Callable[[], datetime]  # the desk's "now" (injected: tests and demos fix it)
+ERASED = "(data erased)"  # shown to the desk for a booking whose reporter was erased
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+class DeskRefusal(Exception):
+    """The desk cannot do that; `status_code` is the HTTP answer that says so."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+class Booking(BaseModel):
+    booking_code: str
+    visit_date: date
+    opens: str
+    closes: str
+
+
+class CheckedIn(BaseModel):
+    booking_code: str
+    queue_number: int
+    name: str
+
+
+class WalkInReceipt(BaseModel):
+    tracking_code: str
+    queue_number: int
+    officer_id: str
+    received_at: datetime
+    receipt: str
+
+
+class QueueEntry(BaseModel):
+    booking_code: str
+    queue_number: int | None
+    name: str
+    tracking_code: str | None
+
+
+def fixed_clock(instant: str) -> Clock:
+    """A clock stopped at an ISO 8601 instant (with its UTC offset)."""
+    now = datetime.fromisoformat(instant)
+    if now.tzinfo is None:
+        raise ValueError("the desk clock needs a UTC offset, e.g. 2027-02-02T10:00:00+07:00")
+    return lambda: now
+
+
+def describe_hours(hours: OpeningHours, timezone: str) -> str:
+    spans = ", ".join(
+        f"{WEEKDAYS[day]} {opens:%H:%M}-{closes:%H:%M}"
+        for day, (opens, closes) in sorted(hours.items())
+    )
+    return f"{spans} ({timezone})"
+
+
+def booking(code: str, visit: date, hours: OpeningHours) -> Booking:
+    opens, closes = hours[visit.weekday()]
+    return Booking(
+        booking_code=code, visit_date=visit, opens=f"{opens:%H:%M}", closes=f"{closes:%H:%M}"
+    )
 
 
 def local_now(now: datetime, timezone: str) -> datetime:

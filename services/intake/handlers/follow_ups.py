@@ -1,11 +1,10 @@
-"""Intake's service layer: the use cases every channel shares (file a complaint, prove
-ownership, add to a report). Each runs in one transaction; events leave through the outbox."""
+"""After filing: proving ownership of a report, one-time codes, and additions to an open
+report (`ComplaintUpdated`). Each runs in one transaction; events leave through the outbox."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -16,65 +15,13 @@ from schemas.events.intake import (
     CitizenReplyRequestedPayload,
     ComplaintUpdatedPayload,
 )
-from services.intake import ownership, repository
-from services.intake.domain import PRODUCER, Submission, complaint_received, reporter_identity
+from services.intake.adapters import reporter_limits, repository
+from services.intake.domain import ownership
+from services.intake.domain.complaints import PRODUCER
+from services.intake.domain.limits import contact_subject
 from services.intake.settings import IntakeSettings
-from services.intake.tracking import new_tracking_code
 from services.messaging import outbox
-from services.personal_data.keystore import Keystore, default_keystore
-
-
-@dataclass(frozen=True)
-class Filed:
-    tracking_code: str | None  # None: the idempotency key belongs to a different complaint
-    complaint_id: uuid.UUID | None
-    replayed: bool
-
-
-async def file_complaint(
-    conn: asyncpg.Connection,
-    submission: Submission,
-    *,
-    idempotency_key: str | None,
-    fingerprint: str | None,
-    uploads: Sequence[tuple[Attachment, bytes]] = (),
-    officer_id: str | None = None,
-    now: datetime | None = None,
-    keys: Keystore | None = None,
-) -> Filed:
-    if idempotency_key:
-        existing = await repository.find_by_idempotency_key(conn, idempotency_key)
-        if existing is not None:
-            return replay(existing, fingerprint)
-    complaint_id = uuid.uuid4()
-    event = complaint_received(
-        submission, complaint_id, new_tracking_code(), now or datetime.now(UTC)
-    )
-    keys = keys or default_keystore()
-    async with conn.transaction():
-        # Sealed before it is stored or published: the row, the outbox and every topic copy
-        # hold only ciphertext, and erasing the reporter's key erases them all.
-        event = await keys.seal(conn, event, identity=reporter_identity(submission))
-        inserted = await repository.record_complaint(
-            conn,
-            event,
-            idempotency_key=idempotency_key,
-            request_fingerprint=fingerprint,
-            officer_id=officer_id,
-            uploads=uploads,
-        )
-    if not inserted:  # a concurrent double-submit with the same key won the race
-        existing = await repository.find_by_idempotency_key(conn, idempotency_key or "")
-        if existing is None:
-            raise RuntimeError("complaint was not stored and no idempotent twin exists")
-        return replay(existing, fingerprint)
-    return Filed(event.payload.tracking_code, complaint_id, replayed=False)
-
-
-def replay(existing: repository.StoredComplaint, fingerprint: str | None) -> Filed:
-    if existing.request_fingerprint != fingerprint:
-        return Filed(None, None, replayed=True)
-    return Filed(existing.tracking_code, existing.complaint_id, replayed=True)
+from services.personal_data.keystore import Keystore
 
 
 class ProofFailed(Exception):
@@ -82,6 +29,10 @@ class ProofFailed(Exception):
 
 
 class TooManyCodes(Exception):
+    pass
+
+
+class UpdateRefused(Exception):
     pass
 
 
@@ -110,18 +61,30 @@ async def prove_ownership(
     raise ProofFailed("the contact or one-time code does not match this report")
 
 
+async def admit_one_time_code(
+    conn: asyncpg.Connection, settings: IntakeSettings, destination: str | None
+) -> float:
+    """Codes to one phone or email across all its reports (the per-report limit is in
+    `send_one_time_code`): stops a stranger from flooding someone's phone with codes."""
+    if not destination:
+        return 0.0
+    name = contact_subject(settings.reporter_hash_key, destination)
+    return await reporter_limits.admit(
+        conn, reporter_limits.ONE_TIME_CODE, [name], settings.one_time_codes_per_contact_per_hour
+    )
+
+
 async def send_one_time_code(
     conn: asyncpg.Connection,
     record: repository.ComplaintRecord,
     settings: IntakeSettings,
-    keys: Keystore | None = None,
+    keys: Keystore,
 ) -> str:
     """Issue a code and ask the notifier to deliver it; returns the channel used."""
     if await repository.recent_code_count(conn, record.complaint_id, minutes=60) >= 5:
         raise TooManyCodes("at most 5 codes per hour")
     code = ownership.new_one_time_code()
     code_id = uuid.uuid4()
-    now = datetime.now(UTC)
     if record.contact_phone:
         channel, to = Channel.WHATSAPP, record.contact_phone.removeprefix("+")
     elif record.contact_email:
@@ -134,6 +97,21 @@ async def send_one_time_code(
         if language is Language.INDONESIAN
         else f"One-time code for report {record.tracking_code}: {code}. Valid for 10 minutes."
     )
+    request = CitizenReplyRequested(
+        event_id=code_id,
+        complaint_id=record.complaint_id,
+        correlation_id=record.complaint_id,
+        producer=PRODUCER,
+        payload=CitizenReplyRequestedPayload(
+            reply_id=code_id,
+            channel=channel,
+            to=to,
+            text=text,
+            language=language,
+            purpose="one_time_code",
+            tracking_code=record.tracking_code,
+        ),
+    )
     async with conn.transaction():
         await repository.store_one_time_code(
             conn,
@@ -142,31 +120,12 @@ async def send_one_time_code(
             digest=ownership.code_digest(
                 settings.one_time_code_key, str(record.complaint_id), code
             ),
-            expires_at=now + timedelta(seconds=settings.one_time_code_seconds),
-        )
-        request = CitizenReplyRequested(
-            event_id=code_id,
-            complaint_id=record.complaint_id,
-            correlation_id=record.complaint_id,
-            producer=PRODUCER,
-            payload=CitizenReplyRequestedPayload(
-                reply_id=code_id,
-                channel=channel,
-                to=to,
-                text=text,
-                language=language,
-                purpose="one_time_code",
-                tracking_code=record.tracking_code,
-            ),
+            expires_at=datetime.now(UTC) + timedelta(seconds=settings.one_time_code_seconds),
         )
         if record.key_id is not None:  # the address is sealed under the reporter's own key
-            request = await (keys or default_keystore()).seal(conn, request, key_id=record.key_id)
+            request = await keys.seal(conn, request, key_id=record.key_id)
         await outbox.enqueue(conn, [request])
     return channel.value
-
-
-class UpdateRefused(Exception):
-    pass
 
 
 async def add_update(

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import math
 from collections import OrderedDict
@@ -152,3 +154,22 @@ def declared_too_large(content_length: str | None, limit: int) -> bool:
         return False
     value = content_length.strip()
     return value.isdigit() and int(value) > limit
+
+
+def subject(key: str, kind: str, value: str) -> str:
+    """A stable, keyed name for one phone / NIK / email (normalised by the caller): what the
+    per-reporter limits count instead of the value itself."""
+    digest = hmac.new(key.encode(), f"{kind}:{value}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:40]
+
+
+def reporter_subjects(key: str, *, phone: str | None, nik: str | None) -> list[str]:
+    """The names a complaint counts against: its phone and its NIK."""
+    subjects = [subject(key, "phone", phone)] if phone else []
+    return subjects + ([subject(key, "nik", nik)] if nik else [])
+
+
+def contact_subject(key: str, destination: str) -> str:
+    """The name a one-time code counts against: the phone or email it is sent to."""
+    kind = "email" if "@" in destination else "phone"
+    return subject(key, kind, destination.strip().lower())

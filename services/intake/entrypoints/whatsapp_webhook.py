@@ -2,11 +2,13 @@
 
 A POST is checked (signature over the raw bytes, constant time) before it is parsed, then
 persisted (messages into the inbox, statuses into the outbox as `WhatsAppStatusReported`)
-in one transaction, and answered 200. The conversation runs afterwards in the inbox worker.
+in one transaction (`handlers.whatsapp.accept_notification`), and answered 200. The
+conversation runs afterwards in the inbox worker.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -18,21 +20,15 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 from prometheus_client import Counter
 
-from schemas.events.intake import WhatsAppStatusReported, WhatsAppStatusReportedPayload
-from services.intake.domain import PRODUCER
-from services.intake.inbox import InboxWorker, store_messages
-from services.intake.settings import IntakeSettings
-from services.intake.whatsapp import (
+from services.intake.domain.whatsapp import (
     SIGNATURE_HEADER,
     InvalidWebhook,
-    StatusCallback,
     parse_notification,
     signature_matches,
-    status_event_ids,
 )
-from services.messaging import outbox
-from services.personal_data.field_crypto import identity_of
-from services.personal_data.keystore import default_keystore
+from services.intake.handlers.whatsapp import accept_notification
+from services.intake.settings import IntakeSettings
+from services.personal_data.keystore import Keystore
 
 log = logging.getLogger(__name__)
 WEBHOOK_ITEMS = Counter(
@@ -42,27 +38,13 @@ WEBHOOK_ITEMS = Counter(
 )
 
 
-def status_event(status: StatusCallback) -> WhatsAppStatusReported:
-    event_id, correlation_id = status_event_ids(status)
-    return WhatsAppStatusReported(
-        event_id=event_id,
-        complaint_id=None,
-        correlation_id=correlation_id,
-        producer=PRODUCER,
-        payload=WhatsAppStatusReportedPayload(
-            provider_message_id=status.provider_message_id,
-            status=status.status,
-            status_at=status.status_at,
-            recipient=status.recipient,
-            error_codes=status.error_codes,
-            callback_data=(status.callback_data or "")[:512] or None,
-        ),
-    )
-
-
 def whatsapp_router(
-    pool: Callable[[], asyncpg.Pool], settings: IntakeSettings, worker: InboxWorker | None
+    pool: Callable[[], asyncpg.Pool],
+    settings: IntakeSettings,
+    keys: Keystore,
+    wake_inbox: asyncio.Event | None = None,
 ) -> APIRouter:
+    """The webhook; `wake_inbox` is the inbox worker's wake-up, set when messages arrive."""
     router = APIRouter(tags=["whatsapp"])
 
     @router.get("/webhooks/whatsapp", response_class=PlainTextResponse)
@@ -109,19 +91,10 @@ def whatsapp_router(
         except (ValueError, InvalidWebhook) as error:
             detail = str(error) if isinstance(error, InvalidWebhook) else "body is not JSON"
             raise HTTPException(status_code=400, detail=detail) from None
-        async with pool().acquire() as conn, conn.transaction():
-            new = await store_messages(conn, batch.messages)
-            # The recipient is sealed under the key of that WhatsApp number.
-            keys = default_keystore()
-            statuses = [
-                await keys.seal(
-                    conn, status_event(status), identity=identity_of(None, status.recipient, None)
-                )
-                for status in batch.statuses
-            ]
-            await outbox.enqueue(conn, statuses)
-        if worker is not None and new:
-            worker.wake.set()
+        async with pool().acquire() as conn:
+            new = await accept_notification(conn, batch, keys)
+        if wake_inbox is not None and new:
+            wake_inbox.set()
         WEBHOOK_ITEMS.labels("message", "new").inc(new)
         WEBHOOK_ITEMS.labels("message", "duplicate").inc(len(batch.messages) - new)
         WEBHOOK_ITEMS.labels("status", "published").inc(len(batch.statuses))

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict
 
 from schemas.events import Attachment, Channel, Language
 from schemas.identity import InvalidIdentity, check_email, check_nik, normalise_phone
-from services.intake.domain import Submission
-from services.intake.whatsapp import WHATSAPP_NAMESPACE, InboundMessage
+from services.intake.domain.complaints import Submission
+from services.intake.domain.whatsapp import WHATSAPP_NAMESPACE, InboundMessage
 
 WINDOW = timedelta(hours=24)
 MAX_ATTACHMENTS = 10
@@ -500,29 +500,14 @@ def _answer(
 ) -> Outcome:
     match draft.step:
         case Step.NAME:
-            name = " ".join(text.split())
-            if not 2 <= len(name) <= 200 or not any(ch.isalpha() for ch in name):
-                return _stay(draft, "bad_name")
-            return _advance(draft, name=name)
+            return _name(draft, text)
         case Step.NIK:
             try:
                 return _advance(draft, nik=check_nik(text))
             except InvalidIdentity as error:
                 return _stay(draft, "bad_nik", reason=error)
         case Step.CONTACT:
-            if words in _YES:
-                phone = _wa_phone(message.wa_id)
-                return _advance(draft, phone=phone) if phone else _stay(draft, "bad_contact")
-            if "@" in text:
-                try:
-                    email = check_email(text)
-                except InvalidIdentity:
-                    return _stay(draft, "bad_contact")
-                return _advance(draft, email=email, phone=_wa_phone(message.wa_id))
-            try:
-                return _advance(draft, phone=normalise_phone(text))
-            except InvalidIdentity:
-                return _stay(draft, "bad_contact")
+            return _contact(draft, text, words, message)
         case Step.REGION:
             region = " ".join(text.split())
             if not 3 <= len(region) <= 500:
@@ -537,18 +522,43 @@ def _answer(
                 return _advance(draft)
             return _stay(draft, "documents_hint")
         case Step.CONFIRM:
-            if words in _YES:
-                filed = _t(draft.language, "filed", code=tracking_code)
-                return Outcome(
-                    None, (filed,), draft.language, draft.complaint_id, _submission(draft)
-                )
-            if words in _NO:
-                return Outcome(
-                    None, (_t(draft.language, "cancelled"),), draft.language, draft.complaint_id
-                )
-            if words in _ANONYMOUS or words in _SECRET:
-                flag = "anonymous" if words in _ANONYMOUS else "secret"
-                draft = draft.model_copy(update={flag: not getattr(draft, flag)})
-                return Outcome(draft, (_summary(draft),), draft.language, draft.complaint_id)
-            return _stay(draft, "confirm_again")
+            return _confirm(draft, words, tracking_code)
     raise AssertionError(f"unknown step {draft.step}")  # pragma: no cover
+
+
+def _name(draft: Draft, text: str) -> Outcome:
+    name = " ".join(text.split())
+    if not 2 <= len(name) <= 200 or not any(ch.isalpha() for ch in name):
+        return _stay(draft, "bad_name")
+    return _advance(draft, name=name)
+
+
+def _contact(draft: Draft, text: str, words: str, message: InboundMessage) -> Outcome:
+    """YES: this WhatsApp number; else the email or phone number the citizen typed."""
+    if words in _YES:
+        phone = _wa_phone(message.wa_id)
+        return _advance(draft, phone=phone) if phone else _stay(draft, "bad_contact")
+    if "@" in text:
+        try:
+            email = check_email(text)
+        except InvalidIdentity:
+            return _stay(draft, "bad_contact")
+        return _advance(draft, email=email, phone=_wa_phone(message.wa_id))
+    try:
+        return _advance(draft, phone=normalise_phone(text))
+    except InvalidIdentity:
+        return _stay(draft, "bad_contact")
+
+
+def _confirm(draft: Draft, words: str, tracking_code: str) -> Outcome:
+    """The summary's answer: file, cancel, or toggle anonymous / secret and show it again."""
+    if words in _YES:
+        filed = _t(draft.language, "filed", code=tracking_code)
+        return Outcome(None, (filed,), draft.language, draft.complaint_id, _submission(draft))
+    if words in _NO:
+        return Outcome(None, (_t(draft.language, "cancelled"),), draft.language, draft.complaint_id)
+    if words in _ANONYMOUS or words in _SECRET:
+        flag = "anonymous" if words in _ANONYMOUS else "secret"
+        draft = draft.model_copy(update={flag: not getattr(draft, flag)})
+        return Outcome(draft, (_summary(draft),), draft.language, draft.complaint_id)
+    return _stay(draft, "confirm_again")

@@ -1,4 +1,8 @@
-"""Intake's PostgreSQL adapter: the complaints table and the status read model."""
+"""Intake's repository: every write to the complaints' tables (complaints, timeline,
+attachments, updates, one-time codes) and the reads a use case needs to decide.
+
+It never writes the outbox: the use case that causes an event enqueues it, in the same
+transaction (see `handlers`). Read queries for pages and APIs are in `views`."""
 
 from __future__ import annotations
 
@@ -12,10 +16,9 @@ from typing import Any
 import asyncpg
 
 from schemas.events import Attachment, ComplaintReceived, ComplaintUpdated
-from services.intake.domain import StatusChange
-from services.messaging import outbox
+from services.intake.domain.complaints import StatusChange
 from services.personal_data.field_crypto import sealed_key_ids_in
-from services.personal_data.keystore import Keystore, default_keystore
+from services.personal_data.keystore import Keystore
 
 
 @dataclass(frozen=True)
@@ -23,15 +26,6 @@ class StoredComplaint:
     complaint_id: uuid.UUID
     tracking_code: str
     request_fingerprint: str | None
-
-
-async def find_by_idempotency_key(conn: asyncpg.Connection, key: str) -> StoredComplaint | None:
-    row = await conn.fetchrow(
-        "SELECT complaint_id, tracking_code, request_fingerprint FROM complaints"
-        " WHERE idempotency_key = $1",
-        key,
-    )
-    return StoredComplaint(**row) if row else None
 
 
 async def find_by_idempotency_keys(
@@ -54,28 +48,40 @@ async def find_by_idempotency_keys(
     }
 
 
+@dataclass(frozen=True)
+class NewComplaint:
+    """A sealed `ComplaintReceived` to store, with what came along with the request."""
+
+    event: ComplaintReceived
+    idempotency_key: str | None
+    fingerprint: str | None
+    officer_id: str | None = None
+    uploads: Sequence[tuple[Attachment, bytes]] = ()
+
+
 async def record_complaints(
-    conn: asyncpg.Connection,
-    filings: Sequence[tuple[ComplaintReceived, str | None, str | None]],
+    conn: asyncpg.Connection, complaints: Sequence[NewComplaint]
 ) -> set[uuid.UUID]:
-    """`record_complaint` for many sealed complaints without attachments, in two statements;
-    the ids of those stored (a clash on idempotency key or tracking code stores nothing).
-    The caller puts the stored ones' events in the outbox."""
-    if not filings:
+    """Store new complaints, their timeline entries and attachments: one statement per table
+    however many there are. Returns the ids stored; a clash on idempotency key or tracking
+    code stores nothing for that complaint. The events come sealed (`Keystore.seal`):
+    `details` and the contact columns hold ciphertext, which `complaint_record` opens."""
+    if not complaints:
         return set()
-    columns: list[list[object]] = [[] for _ in range(9)]
-    for event, idempotency_key, fingerprint in filings:
-        payload = event.payload
+    columns: list[list[object]] = [[] for _ in range(10)]
+    for item in complaints:
+        payload = item.event.payload
         row = (
-            event.complaint_id,
+            item.event.complaint_id,
             payload.tracking_code,
             payload.channel.value,
-            idempotency_key,
-            fingerprint,
+            item.idempotency_key,
+            item.fingerprint,
             payload.received_at,
             payload.model_dump_json(),
             payload.reporter.phone,
             payload.reporter.email,
+            item.officer_id,
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
@@ -84,72 +90,40 @@ async def record_complaints(
         for row in await conn.fetch(
             "INSERT INTO complaints (complaint_id, tracking_code, channel, idempotency_key,"
             " request_fingerprint, received_at, updated_at, details, contact_phone,"
-            " contact_email) SELECT c, t, ch, k, f, r, r, d::jsonb, p, e FROM unnest($1::uuid[],"
-            " $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],"
-            " $8::text[], $9::text[]) AS x(c, t, ch, k, f, r, d, p, e)"
+            " contact_email, officer_id) SELECT c, t, ch, k, f, r, r, d::jsonb, p, e, o"
+            " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
+            " $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[])"
+            " AS x(c, t, ch, k, f, r, d, p, e, o)"
             " ON CONFLICT DO NOTHING RETURNING complaint_id",
             *columns,
         )
     }
-    timeline = [
-        (uuid.uuid5(event.complaint_id, "received"), event.complaint_id, event.payload.received_at)
-        for event, _, _ in filings
-        if event.complaint_id in stored
-    ]
+    kept = [item for item in complaints if item.event.complaint_id in stored]
     await conn.execute(
         "INSERT INTO complaint_timeline (event_id, complaint_id, event_type, status,"
         " occurred_at) SELECT e, c, 'ComplaintReceived', 'received', o"
         " FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS x(e, c, o)",
-        [row[0] for row in timeline],
-        [row[1] for row in timeline],
-        [row[2] for row in timeline],
+        [uuid.uuid5(item.event.complaint_id, "received") for item in kept],
+        [item.event.complaint_id for item in kept],
+        [item.event.payload.received_at for item in kept],
+    )
+    await _insert_attachments(
+        conn,
+        [
+            (
+                item.event.complaint_id,
+                attachment,
+                _contents(item.uploads).get(attachment.attachment_id),
+            )
+            for item in kept
+            for attachment in item.event.payload.attachments
+        ],
     )
     return stored
 
 
-async def record_complaint(
-    conn: asyncpg.Connection,
-    event: ComplaintReceived,
-    *,
-    idempotency_key: str | None = None,
-    request_fingerprint: str | None = None,
-    officer_id: str | None = None,
-    uploads: Sequence[tuple[Attachment, bytes]] = (),
-) -> bool:
-    """Store a new complaint and its `ComplaintReceived` in the outbox, in the caller's
-    transaction; False (and nothing written) when the idempotency key was already used.
-
-    The event comes sealed (`Keystore.seal`): `details` and the contact columns hold
-    ciphertext, which `complaint_record` opens for the owner."""
-    payload = event.payload
-    inserted = await conn.fetchval(
-        "INSERT INTO complaints (complaint_id, tracking_code, channel, idempotency_key,"
-        " request_fingerprint, received_at, updated_at, details, contact_phone, contact_email,"
-        " officer_id) VALUES ($1, $2, $3, $4, $5, $6, $6, $7::jsonb, $8, $9, $10)"
-        " ON CONFLICT DO NOTHING RETURNING true",
-        event.complaint_id,
-        payload.tracking_code,
-        payload.channel.value,
-        idempotency_key,
-        request_fingerprint,
-        payload.received_at,
-        payload.model_dump_json(),
-        payload.reporter.phone,
-        payload.reporter.email,
-        officer_id,
-    )
-    if not inserted:
-        return False
-    await conn.execute(
-        "INSERT INTO complaint_timeline (event_id, complaint_id, event_type, status,"
-        " occurred_at) VALUES ($1, $2, 'ComplaintReceived', 'received', $3)",
-        uuid.uuid5(event.complaint_id, "received"),
-        event.complaint_id,
-        payload.received_at,
-    )
-    await add_attachments(conn, event.complaint_id, payload.attachments, uploads)
-    await outbox.enqueue(conn, [event])
-    return True
+def _contents(uploads: Sequence[tuple[Attachment, bytes]]) -> dict[str, bytes]:
+    return {attachment.attachment_id: data for attachment, data in uploads}
 
 
 async def add_attachments(
@@ -158,20 +132,23 @@ async def add_attachments(
     attachments: Sequence[Attachment],
     uploads: Sequence[tuple[Attachment, bytes]] = (),
 ) -> None:
-    content = {attachment.attachment_id: data for attachment, data in uploads}
+    content = _contents(uploads)
+    await _insert_attachments(
+        conn, [(complaint_id, a, content.get(a.attachment_id)) for a in attachments]
+    )
+
+
+async def _insert_attachments(
+    conn: asyncpg.Connection, rows: Sequence[tuple[uuid.UUID, Attachment, bytes | None]]
+) -> None:
+    if not rows:
+        return
     await conn.executemany(
         "INSERT INTO complaint_attachments (complaint_id, attachment_id, media_type, filename,"
         " size_bytes, content) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         [
-            (
-                complaint_id,
-                a.attachment_id,
-                a.media_type,
-                a.filename,
-                a.size_bytes,
-                content.get(a.attachment_id) or None,
-            )
-            for a in attachments
+            (complaint_id, a.attachment_id, a.media_type, a.filename, a.size_bytes, data or None)
+            for complaint_id, a, data in rows
         ],
     )
 
@@ -233,25 +210,6 @@ async def apply_statuses(conn: asyncpg.Connection, updates: Sequence[StatusUpdat
         )
 
 
-async def status_view(conn: asyncpg.Connection, tracking_code: str) -> dict[str, object] | None:
-    row = await conn.fetchrow(
-        "SELECT complaint_id, tracking_code, channel, status, status_detail, agency_name,"
-        " received_at, updated_at FROM complaints WHERE tracking_code = $1",
-        tracking_code,
-    )
-    if row is None:
-        return None
-    timeline = await conn.fetch(
-        "SELECT event_type, status, detail, occurred_at FROM complaint_timeline"
-        " WHERE complaint_id = $1 ORDER BY occurred_at, event_type",
-        row["complaint_id"],
-    )
-    view = dict(row)
-    view.pop("complaint_id")
-    view["timeline"] = [dict(entry) for entry in timeline]
-    return view
-
-
 @dataclass(frozen=True)
 class ComplaintRecord:
     """The stored complaint in the clear, for its owner; fields of an erased reporter are
@@ -269,8 +227,9 @@ class ComplaintRecord:
 
 
 async def complaint_record(
-    conn: asyncpg.Connection, tracking_code: str, keys: Keystore | None = None
+    conn: asyncpg.Connection, tracking_code: str, keys: Keystore
 ) -> ComplaintRecord | None:
+    """The complaint opened for its owner (after they prove it is theirs)."""
     row = await conn.fetchrow(
         "SELECT complaint_id, tracking_code, channel, status, received_at, contact_phone,"
         " contact_email, details FROM complaints WHERE tracking_code = $1",
@@ -282,29 +241,10 @@ async def complaint_record(
     stored = json.loads(values["details"]) if values["details"] else {}
     sealed = [stored, values["contact_phone"], values["contact_email"]]
     values["key_id"] = next(iter(sorted(sealed_key_ids_in(sealed))), None)
-    keys = keys or default_keystore()
     values["details"] = await keys.open_json(conn, stored)
     values["contact_phone"] = await keys.reveal(conn, values["contact_phone"])
     values["contact_email"] = await keys.reveal(conn, values["contact_email"])
     return ComplaintRecord(**values)
-
-
-async def attachments_of(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        "SELECT attachment_id, media_type, filename, size_bytes, added_at"
-        " FROM complaint_attachments WHERE complaint_id = $1 ORDER BY added_at, attachment_id",
-        complaint_id,
-    )
-    return [dict(row) for row in rows]
-
-
-async def updates_of(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        "SELECT additional_text, added_at FROM complaint_updates WHERE complaint_id = $1"
-        " ORDER BY added_at",
-        complaint_id,
-    )
-    return [dict(row) for row in rows]
 
 
 async def store_one_time_code(

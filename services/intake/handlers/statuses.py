@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import asyncpg
 
 from schemas.events import Event, EventEnvelope
-from services.intake import repository
-from services.intake.domain import status_change
+from services.intake.adapters import repository
+from services.intake.domain.complaints import status_change
 
 
 async def update_statuses(events: list[Event], conn: asyncpg.Connection) -> Sequence[EventEnvelope]:

@@ -1,0 +1,70 @@
+"""Intake's read side: the queries behind the status pages and APIs, the owner's view and the
+desk's queue. Nothing here writes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+
+async def status_view(conn: asyncpg.Connection, tracking_code: str) -> dict[str, object] | None:
+    row = await conn.fetchrow(
+        "SELECT complaint_id, tracking_code, channel, status, status_detail, agency_name,"
+        " received_at, updated_at FROM complaints WHERE tracking_code = $1",
+        tracking_code,
+    )
+    if row is None:
+        return None
+    timeline = await conn.fetch(
+        "SELECT event_type, status, detail, occurred_at FROM complaint_timeline"
+        " WHERE complaint_id = $1 ORDER BY occurred_at, event_type",
+        row["complaint_id"],
+    )
+    view = dict(row)
+    view.pop("complaint_id")
+    view["timeline"] = [dict(entry) for entry in timeline]
+    return view
+
+
+async def attachments_of(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT attachment_id, media_type, filename, size_bytes, added_at"
+        " FROM complaint_attachments WHERE complaint_id = $1 ORDER BY added_at, attachment_id",
+        complaint_id,
+    )
+    return [dict(row) for row in rows]
+
+
+async def updates_of(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT additional_text, added_at FROM complaint_updates WHERE complaint_id = $1"
+        " ORDER BY added_at",
+        complaint_id,
+    )
+    return [dict(row) for row in rows]
+
+
+async def complaint_id_of(conn: asyncpg.Connection, tracking_code: str) -> uuid.UUID | None:
+    return await conn.fetchval(
+        "SELECT complaint_id FROM complaints WHERE tracking_code = $1", tracking_code
+    )
+
+
+async def officer_of(conn: asyncpg.Connection, tracking_code: str) -> str | None:
+    """The desk officer who took a walk-in complaint."""
+    return await conn.fetchval(
+        "SELECT officer_id FROM complaints WHERE tracking_code = $1", tracking_code
+    )
+
+
+async def desk_queue(conn: asyncpg.Connection, visit_date: date) -> list[asyncpg.Record]:
+    """The day's bookings in queue order (names still sealed), with their tracking codes."""
+    return await conn.fetch(
+        "SELECT b.booking_code, b.queue_number, b.name, c.tracking_code"
+        " FROM walk_in_bookings b LEFT JOIN complaints c USING (complaint_id)"
+        " WHERE b.visit_date = $1 ORDER BY b.queue_number NULLS LAST, b.booked_at",
+        visit_date,
+    )

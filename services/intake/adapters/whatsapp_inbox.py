@@ -1,0 +1,92 @@
+"""The WhatsApp channel's tables: the inbox the webhook fills and the worker empties, and the
+drafts of guided conversations in progress."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from services.intake.domain.conversation import Draft
+from services.intake.domain.whatsapp import InboundMessage
+
+INBOX_RETENTION_DAYS = 8  # Meta retries undelivered webhooks for up to 7 days
+
+
+async def store_messages(conn: asyncpg.Connection, messages: Sequence[InboundMessage]) -> int:
+    """Insert messages not seen before; returns how many were new."""
+    if not messages:
+        return 0
+    new = await conn.fetchval(
+        "WITH inserted AS (INSERT INTO whatsapp_inbox (message_id, wa_id, message)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])"
+        " ON CONFLICT (message_id) DO NOTHING RETURNING 1) SELECT count(*) FROM inserted",
+        [m.message_id for m in messages],
+        [m.wa_id for m in messages],
+        [m.model_dump_json() for m in messages],
+    )
+    return int(new)
+
+
+async def lock_unprocessed(conn: asyncpg.Connection, batch_size: int) -> list[asyncpg.Record]:
+    """The oldest unprocessed messages, locked for this transaction, each with the count of
+    its sender's messages in the hour before it (the per-sender limit)."""
+    return await conn.fetch(
+        "SELECT i.message_id, i.message, (SELECT count(*) FROM whatsapp_inbox e"
+        " WHERE e.wa_id = i.wa_id AND e.seq < i.seq"
+        " AND e.received_at > i.received_at - interval '1 hour') AS earlier"
+        " FROM whatsapp_inbox i WHERE i.processed_at IS NULL"
+        " ORDER BY i.seq LIMIT $1 FOR UPDATE OF i",
+        batch_size,
+    )
+
+
+async def mark_processed(conn: asyncpg.Connection, message_id: str, outcome: str) -> None:
+    """Done with a message: its content (personal data) is dropped, its id kept for dedup."""
+    await conn.execute(
+        "UPDATE whatsapp_inbox SET processed_at = now(), message = NULL, outcome = $2"
+        " WHERE message_id = $1",
+        message_id,
+        outcome,
+    )
+
+
+async def lock_draft(conn: asyncpg.Connection, wa_id: str) -> Draft | None:
+    row = await conn.fetchrow(
+        "SELECT draft FROM whatsapp_conversations WHERE wa_id = $1 FOR UPDATE", wa_id
+    )
+    return Draft.model_validate_json(row["draft"]) if row else None
+
+
+async def save_draft(
+    conn: asyncpg.Connection, wa_id: str, draft: Draft, expires_at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO whatsapp_conversations (wa_id, draft, expires_at) VALUES ($1, $2, $3)"
+        " ON CONFLICT (wa_id) DO UPDATE SET draft = excluded.draft,"
+        " expires_at = excluded.expires_at, updated_at = now()",
+        wa_id,
+        draft.model_dump_json(),
+        expires_at,
+    )
+
+
+async def drop_draft(conn: asyncpg.Connection, wa_id: str) -> None:
+    await conn.execute("DELETE FROM whatsapp_conversations WHERE wa_id = $1", wa_id)
+
+
+async def draft_language(conn: asyncpg.Connection, wa_id: str) -> str | None:
+    return await conn.fetchval(
+        "SELECT draft->>'language' FROM whatsapp_conversations WHERE wa_id = $1", wa_id
+    )
+
+
+async def forget_expired(conn: asyncpg.Connection) -> None:
+    """Drafts past the 24-hour window hold personal data nobody will finish: drop them.
+    Processed inbox ids are kept as long as Meta may still retry (days), then dropped."""
+    await conn.execute("DELETE FROM whatsapp_conversations WHERE expires_at < now()")
+    await conn.execute(
+        "DELETE FROM whatsapp_inbox WHERE processed_at < now() - make_interval(days => $1)",
+        INBOX_RETENTION_DAYS,
+    )

@@ -1,0 +1,138 @@
+"""The JSON API's request and response models (the OpenAPI schema), shared by the API
+routers and by the web form, which validates its fields with `ComplaintRequest`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Header
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.events import Language
+from services.intake.domain.fields import Nik, OptionalEmail, OptionalPhone
+
+
+class ComplaintRequest(BaseModel):
+    """A complaint submitted on the web channel."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200, description="Full name as on the KTP")
+    nik: Nik = Field(description="16-digit NIK from the KTP")
+    phone: OptionalPhone = Field(
+        default=None, max_length=32, description="Indonesian mobile number"
+    )
+    email: OptionalEmail = Field(default=None, max_length=254)
+    description: str = Field(
+        min_length=20, max_length=20_000, description="Chronology: what happened, when, where"
+    )
+    region_code: str | None = Field(default=None, pattern=r"^[0-9]{2}(\.[0-9]{2}){0,2}$")
+    city: str | None = Field(default=None, max_length=120)
+    address: str | None = Field(default=None, max_length=500)
+    language: Language = Language.INDONESIAN
+    anonymous: bool = False
+    secret: bool = False
+    in_court: bool = Field(default=False, description="The matter is or was before a court")
+    filed_before: bool = Field(default=False, description="Already reported to this desk")
+
+    @model_validator(mode="after")
+    def _contact(self) -> ComplaintRequest:
+        if self.phone is None and self.email is None:
+            raise ValueError("give a phone number or an email address so we can reach you")
+        return self
+
+
+class ComplaintAccepted202(BaseModel):
+    tracking_code: str
+    status: str
+    status_url: str
+
+
+class TimelineEntry(BaseModel):
+    event_type: str
+    status: str
+    detail: str | None
+    occurred_at: datetime
+
+
+class ComplaintStatus(BaseModel):
+    tracking_code: str
+    channel: str
+    status: str
+    status_detail: str | None
+    agency_name: str | None
+    received_at: datetime
+    updated_at: datetime
+    timeline: list[TimelineEntry]
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class OwnershipProof(BaseModel):
+    """Proof that the caller filed the report: the phone or email on file, or a code sent to
+    it (POST .../one-time-code)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=254)
+    one_time_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+
+    @model_validator(mode="after")
+    def _some_proof(self) -> OwnershipProof:
+        if not (self.phone or self.email or self.one_time_code):
+            raise ValueError("give the phone number or email on file, or a one-time code")
+        return self
+
+
+class UpdateRequest(OwnershipProof):
+    additional_text: str = Field(min_length=1, max_length=20_000)
+
+
+class UpdateAccepted(BaseModel):
+    tracking_code: str
+    update_id: uuid.UUID
+
+
+class CodeSent(BaseModel):
+    sent_via: str
+    valid_seconds: int
+
+
+class AttachmentView(BaseModel):
+    attachment_id: str
+    media_type: str
+    filename: str | None
+    size_bytes: int | None
+    added_at: datetime
+
+
+class UpdateView(BaseModel):
+    additional_text: str
+    added_at: datetime
+
+
+class ComplaintDetails(ComplaintStatus):
+    name: str | None
+    nik: str | None = Field(description="Masked: only the last four digits")
+    phone: str | None
+    email: str | None
+    description: str | None
+    city: str | None
+    address: str | None
+    anonymous: bool
+    secret: bool
+    attachments: list[AttachmentView]
+    updates: list[UpdateView]
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=200, pattern=r"^[\x21-\x7e]+$", description="Makes a retry safe"),
+]
+NOT_FOUND = "no complaint has this tracking code"
+REUSED_KEY = "this Idempotency-Key was already used for a different complaint"

@@ -1,0 +1,304 @@
+"""What the citizen's and the desk's HTML pages share: the templates (Bahasa Indonesia first,
+English on ?lang=en), their texts, field-by-field error messages, and reading uploads.
+
+The pages use no inline script or style, so the Content-Security-Policy can forbid both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from schemas.events import Attachment
+from services.intake.settings import IntakeSettings
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    autoescape=select_autoescape(["html"]),
+)
+STYLESHEET = (TEMPLATE_DIR / "lapor.css").read_text()
+
+# What a file must start with to be the type it claims; anything else is refused.
+SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "application/pdf": (b"%PDF-",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+}
+TEXT_FIELDS = ("name", "nik", "phone", "email", "city", "address", "description")
+FLAGS = ("anonymous", "secret", "in_court", "filed_before")
+
+LABELS = {
+    "id": {
+        "name": "Nama lengkap",
+        "nik": "NIK",
+        "phone": "Nomor HP / WhatsApp",
+        "email": "Email",
+        "city": "Kota / kabupaten kejadian",
+        "address": "Alamat (tidak wajib)",
+        "description": "Kronologi",
+        "attachments": "Dokumen pendukung",
+        "anonymous": "Anonim: identitas saya tidak diperlihatkan kepada instansi",
+        "secret": "Rahasia: isi laporan tidak ditampilkan untuk publik",
+        "in_court": "Masalah ini sedang atau pernah diproses di pengadilan",
+        "filed_before": "Saya sudah pernah melaporkan masalah ini ke sini",
+        "code": "Nomor pelacakan",
+        "form": "Formulir",
+    },
+    "en": {
+        "name": "Full name",
+        "nik": "NIK",
+        "phone": "Mobile / WhatsApp number",
+        "email": "Email",
+        "city": "City or regency where it happened",
+        "address": "Address (optional)",
+        "description": "What happened",
+        "attachments": "Supporting documents",
+        "anonymous": "Anonymous: my identity is not shown to the agency",
+        "secret": "Secret: the content is never shown in public",
+        "in_court": "This matter is or was before a court",
+        "filed_before": "I have reported this matter here before",
+        "code": "Tracking code",
+        "form": "Form",
+    },
+}
+TEXTS: dict[str, dict[str, Any]] = {
+    "id": {
+        "nav": "Navigasi",
+        "form_link": "Buat laporan",
+        "status_link": "Cek status laporan",
+        "update_link": "Tambah dokumen",
+        "other_language": "English",
+        "form_title": "Sampaikan laporan Anda",
+        "form_intro": (
+            "Isi formulir ini untuk melapor kepada Sekretariat Wakil Presiden. Kolom bertanda"
+            " wajib harus diisi; nomor HP atau email diperlukan agar kami bisa menghubungi Anda."
+        ),
+        "error_summary": "Ada yang perlu diperbaiki",
+        "options": "Pilihan pelapor dan kelayakan",
+        "submit": "Kirim laporan",
+        "hints": {
+            "name": "Wajib. Sesuai KTP.",
+            "nik": "Wajib. 16 angka pada KTP.",
+            "phone": "Contoh: 0812-3456-7890. Isi nomor HP atau email.",
+            "email": "Contoh: nama@contoh.id",
+            "city": "Contoh: Jakarta Pusat",
+            "address": "Jalan, RT/RW, kelurahan.",
+            "description": "Wajib, minimal 20 huruf: apa yang terjadi, kapan, di mana, siapa.",
+            "attachments": "PDF, JPG atau PNG; paling banyak {count} berkas, masing-masing"
+            " maksimal {mb} MB. Dokumen masih bisa menyusul dalam 10 hari.",
+        },
+        "receipt_title": "Laporan Anda sudah kami terima",
+        "receipt_intro": "Terima kasih. Nomor pelacakan laporan Anda:",
+        "receipt_keep": "Simpan nomor ini untuk memantau status dan menambah dokumen.",
+        "status_title": "Cek status laporan",
+        "look_up": "Cari",
+        "current_status": "Status",
+        "not_found": "Tidak ada laporan dengan nomor ini.",
+        "update_title": "Tambah keterangan atau dokumen",
+        "update_intro": (
+            "Dokumen yang kurang bisa menyusul dalam 10 hari sejak laporan dibuat. Buktikan"
+            " bahwa ini laporan Anda dengan nomor HP yang terdaftar atau kode sekali pakai."
+        ),
+        "update_labels": {
+            "kode": "Nomor pelacakan",
+            "phone": "Nomor HP yang terdaftar",
+            "one_time_code": "atau kode sekali pakai (6 angka)",
+            "additional_text": "Keterangan tambahan",
+        },
+        "update_submit": "Kirim tambahan",
+        "update_done": "Tambahan Anda sudah kami terima dan diteruskan bersama laporan.",
+        "update_empty": "Tulis keterangan atau lampirkan dokumen.",
+        "proof_missing": "Isi nomor HP yang terdaftar atau kode sekali pakai.",
+        "refused_title": "Formulir tidak dapat diterima",
+        "form_reused": "Formulir ini sudah terkirim dengan isi lain; periksa dan kirim lagi.",
+        "refused": (
+            "Formulir ini sudah kedaluwarsa atau tidak dikirim dari situs ini. Isian Anda belum"
+            " kami simpan: buka formulirnya lagi lalu kirim ulang."
+        ),
+        "refused_back": "Buka formulir lagi",
+        "too_many": (
+            "Sudah terlalu banyak laporan dari nomor HP atau NIK ini dalam satu jam terakhir."
+            " Coba lagi dalam {minutes} menit."
+        ),
+    },
+    "en": {
+        "nav": "Navigation",
+        "form_link": "File a report",
+        "status_link": "Check a report's status",
+        "update_link": "Add documents",
+        "other_language": "Bahasa Indonesia",
+        "form_title": "File your report",
+        "form_intro": (
+            "Use this form to report to the Vice President's Secretariat. Required fields are"
+            " marked; a phone number or email lets us reach you."
+        ),
+        "error_summary": "Please correct the following",
+        "options": "Reporter options and eligibility",
+        "submit": "Send report",
+        "hints": {
+            "name": "Required. As on your KTP.",
+            "nik": "Required. The 16 digits on your KTP.",
+            "phone": "E.g. 0812-3456-7890. Give a phone number or an email.",
+            "email": "E.g. name@example.id",
+            "city": "E.g. Jakarta Pusat",
+            "address": "Street, RT/RW, village.",
+            "description": "Required, at least 20 characters: what, when, where, who.",
+            "attachments": "PDF, JPG or PNG; at most {count} files of {mb} MB each. Documents"
+            " may follow within 10 days.",
+        },
+        "receipt_title": "We have received your report",
+        "receipt_intro": "Thank you. Your tracking code:",
+        "receipt_keep": "Keep this code to follow your report and add documents.",
+        "status_title": "Check a report's status",
+        "look_up": "Look up",
+        "current_status": "Status",
+        "not_found": "No report has this code.",
+        "update_title": "Add information or documents",
+        "update_intro": (
+            "Missing documents may follow within 10 days of the report. Prove the report is"
+            " yours with the phone number on file or a one-time code."
+        ),
+        "update_labels": {
+            "kode": "Tracking code",
+            "phone": "Phone number on file",
+            "one_time_code": "or one-time code (6 digits)",
+            "additional_text": "Additional information",
+        },
+        "update_submit": "Send addition",
+        "update_done": "We have received your addition; it travels with your report.",
+        "update_empty": "Write something or attach a document.",
+        "proof_missing": "Give the phone number on file or a one-time code.",
+        "refused_title": "This form cannot be accepted",
+        "form_reused": "This form was already sent with other content; check and send again.",
+        "refused": (
+            "This form has expired or was not sent from this site. Nothing was saved: open"
+            " the form again and send it once more."
+        ),
+        "refused_back": "Open the form again",
+        "too_many": (
+            "Too many reports from this phone number or NIK in the last hour. Try again in"
+            " {minutes} minutes."
+        ),
+    },
+}
+# Bahasa Indonesia for the validation messages the edge checks produce.
+INDONESIAN_ERRORS = {
+    "NIK must be exactly 16 digits": "NIK harus tepat 16 angka.",
+    "NIK province code (digits 1-2) does not exist": "Kode provinsi NIK (angka 1-2) tidak ada.",
+    "NIK regency code (digits 3-4) cannot be 00": "Kode kabupaten/kota NIK (angka 3-4) tidak"
+    " boleh 00.",
+    "NIK birth date (digits 7-12) is not a real date": "Tanggal lahir pada NIK (angka 7-12)"
+    " tidak valid.",
+    "NIK serial (digits 13-16) starts at 0001": "Nomor urut NIK (angka 13-16) dimulai dari 0001.",
+    "phone number cannot be read": "Nomor HP tidak terbaca.",
+    "phone number is not a valid number": "Nomor HP tidak valid.",
+    "email address is not valid": "Alamat email tidak valid.",
+    "give a phone number or an email address so we can reach you": "Isi nomor HP atau email"
+    " agar kami bisa menghubungi Anda.",
+}
+TYPE_ERRORS = {
+    "id": {
+        "missing": "Wajib diisi.",
+        "string_too_short": "Terlalu pendek (minimal {min_length} huruf).",
+        "string_too_long": "Terlalu panjang (maksimal {max_length} huruf).",
+    },
+    "en": {
+        "missing": "Required.",
+        "string_too_short": "Too short (at least {min_length} characters).",
+        "string_too_long": "Too long (at most {max_length} characters).",
+    },
+}
+
+
+def language(request: Request, form_value: object = None) -> str:
+    lang = form_value or request.query_params.get("lang")
+    return "en" if lang == "en" else "id"
+
+
+def render(
+    template: str,
+    lang: str,
+    status_code: int = 200,
+    texts: dict[str, Any] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    texts = {**TEXTS[lang], "labels": LABELS[lang], **(texts or {})}
+    page = TEMPLATES.get_template(template).render(
+        lang=lang, other_lang="en" if lang == "id" else "id", t=texts, **context
+    )
+    return HTMLResponse(page, status_code=status_code)
+
+
+def field_errors(error: ValidationError, lang: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for item in error.errors(include_url=False, include_input=False):
+        field = str(item["loc"][0]) if item["loc"] else "phone"  # the model-level check
+        if field not in TEXT_FIELDS:
+            field = "phone"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if item["type"] in TYPE_ERRORS[lang]:
+            message = TYPE_ERRORS[lang][item["type"]].format(**(item.get("ctx") or {}))
+        elif lang == "id":
+            message = INDONESIAN_ERRORS.get(message, message)
+        errors.setdefault(field, message)
+    return errors
+
+
+async def read_uploads(
+    files: list[UploadFile], settings: IntakeSettings, lang: str
+) -> tuple[list[tuple[Attachment, bytes]], str | None]:
+    """The uploads as attachments, or the reason they are refused."""
+    files = [file for file in files if file.filename]
+    if len(files) > settings.max_attachments:
+        return [], (
+            f"Paling banyak {settings.max_attachments} berkas."
+            if lang == "id"
+            else f"At most {settings.max_attachments} files."
+        )
+    uploads: list[tuple[Attachment, bytes]] = []
+    for file in files:
+        data = await file.read(settings.max_attachment_bytes + 1)
+        name = (file.filename or "")[:200]
+        if len(data) > settings.max_attachment_bytes:
+            mb = settings.max_attachment_bytes // (1024 * 1024)
+            return [], (
+                f"{name}: lebih dari {mb} MB." if lang == "id" else f"{name}: larger than {mb} MB."
+            )
+        media_type = next(
+            (kind for kind, magic in SIGNATURES.items() if data.startswith(magic)), None
+        )
+        if media_type is None:
+            return [], (
+                f"{name}: hanya PDF, JPG atau PNG."
+                if lang == "id"
+                else f"{name}: only PDF, JPG or PNG."
+            )
+        digest = hashlib.sha256(data).hexdigest()
+        attachment = Attachment(
+            attachment_id=f"upload:{digest[:32]}",
+            media_type=media_type,
+            filename=name,
+            size_bytes=len(data),
+        )
+        uploads.append((attachment, data))
+    return uploads, None
+
+
+def refused_page(lang: str, back: str) -> HTMLResponse:
+    """A form POST whose CSRF token does not match its cookie."""
+    return render("refused.html", lang, 403, title=TEXTS[lang]["refused_title"], back=back)
+
+
+def uploads_fingerprint(text: str, uploads: list[tuple[Attachment, bytes]]) -> str:
+    """What makes a resent form the same request: its content and its files."""
+    return hashlib.sha256(
+        (text + "".join(a.attachment_id for a, _ in uploads)).encode()
+    ).hexdigest()

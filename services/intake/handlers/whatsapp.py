@@ -1,0 +1,339 @@
+"""The WhatsApp channel's use cases: taking a webhook notification in, and handling each
+inbox message (the guided conversation, `LAPOR#` reports, `TAMBAH#` additions, `STATUS#`).
+
+Each message is handled in its own savepoint and marked processed in the same transaction as
+its effects (draft, complaint, outbox), so a crash replays it and nothing is done twice. A
+message whose handling raises is marked failed and logged, never retried forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+
+from schemas.events import Channel, EventEnvelope, Language
+from schemas.events.intake import (
+    CitizenReplyRequested,
+    CitizenReplyRequestedPayload,
+    WhatsAppStatusReported,
+    WhatsAppStatusReportedPayload,
+)
+from services.intake.adapters import reporter_limits, repository, views, whatsapp_inbox
+from services.intake.domain import ownership
+from services.intake.domain.complaints import PRODUCER
+from services.intake.domain.conversation import (
+    WINDOW,
+    FollowUp,
+    Outcome,
+    follow_up,
+    follow_up_reply,
+    handle_message,
+    status_request,
+    status_words,
+)
+from services.intake.domain.tracking import (
+    InvalidTrackingCode,
+    new_tracking_code,
+    normalise_tracking_code,
+)
+from services.intake.domain.whatsapp import (
+    WHATSAPP_NAMESPACE,
+    InboundMessage,
+    StatusCallback,
+    WebhookBatch,
+    status_event_ids,
+)
+from services.intake.handlers.filing import FileComplaint, Filed, file_complaints
+from services.intake.handlers.follow_ups import UpdateRefused, add_update
+from services.intake.settings import IntakeSettings
+from services.messaging import outbox
+from services.messaging.database import TRANSIENT_ERRORS
+from services.personal_data.field_crypto import identity_of
+from services.personal_data.keystore import Keystore
+
+log = logging.getLogger(__name__)
+
+
+async def accept_notification(conn: asyncpg.Connection, batch: WebhookBatch, keys: Keystore) -> int:
+    """Persist a webhook's messages in the inbox and its status callbacks in the outbox (as
+    `WhatsAppStatusReported`), in one transaction; returns how many messages were new."""
+    async with conn.transaction():
+        new = await whatsapp_inbox.store_messages(conn, batch.messages)
+        # The recipient is sealed under the key of that WhatsApp number.
+        statuses = [
+            await keys.seal(
+                conn, status_event(status), identity=identity_of(None, status.recipient, None)
+            )
+            for status in batch.statuses
+        ]
+        await outbox.enqueue(conn, statuses)
+    return new
+
+
+def status_event(status: StatusCallback) -> WhatsAppStatusReported:
+    event_id, correlation_id = status_event_ids(status)
+    return WhatsAppStatusReported(
+        event_id=event_id,
+        complaint_id=None,
+        correlation_id=correlation_id,
+        producer=PRODUCER,
+        payload=WhatsAppStatusReportedPayload(
+            provider_message_id=status.provider_message_id,
+            status=status.status,
+            status_at=status.status_at,
+            recipient=status.recipient,
+            error_codes=status.error_codes,
+            callback_data=(status.callback_data or "")[:512] or None,
+        ),
+    )
+
+
+async def process_inbox_batch(
+    conn: asyncpg.Connection, settings: IntakeSettings, keys: Keystore, batch_size: int
+) -> int:
+    """Handle up to `batch_size` inbox messages in arrival order; returns how many."""
+    async with conn.transaction():
+        # A batch at a time: bounded memory however deep the inbox.
+        rows = await whatsapp_inbox.lock_unprocessed(conn, batch_size)
+        for row in rows:
+            try:
+                async with conn.transaction():
+                    outcome = await process_within_limit(
+                        conn,
+                        InboundMessage.model_validate_json(row["message"]),
+                        row["earlier"],
+                        settings,
+                        keys,
+                    )
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as error:
+                # No traceback: exception texts may quote the citizen's message.
+                log.error(
+                    "whatsapp message failed",
+                    extra={"error": type(error).__name__, "message_id": row["message_id"]},
+                )
+                outcome = f"failed: {type(error).__name__}"
+            await whatsapp_inbox.mark_processed(conn, row["message_id"], outcome)
+        return len(rows)
+
+
+async def forget_expired(conn: asyncpg.Connection) -> None:
+    """Housekeeping: expired drafts, old inbox ids, and the flood limits' old counters."""
+    await whatsapp_inbox.forget_expired(conn)
+    await reporter_limits.forget_old(conn)
+
+
+async def process_within_limit(
+    conn: asyncpg.Connection,
+    message: InboundMessage,
+    earlier: int,
+    settings: IntakeSettings,
+    keys: Keystore,
+) -> str:
+    """A sender over `whatsapp_messages_per_sender_per_hour` (counting `earlier`, their
+    messages of the hour before this one) is told once, then not answered: the webhook still
+    takes and stores everything (a refusal would make Meta retry), the flood just ends here."""
+    limit = settings.whatsapp_messages_per_sender_per_hour
+    if limit <= 0 or earlier < limit:
+        return await process_message(conn, message, settings, keys)
+    reporter_limits.LIMITED.labels("whatsapp_sender").inc()
+    if earlier == limit:
+        stored = await whatsapp_inbox.draft_language(conn, message.wa_id)
+        language = Language(stored or Language.INDONESIAN)
+        reply = follow_up_reply(language, "too_many_messages")
+        await enqueue_replies(conn, keys, message, _single_reply(message, reply, language), None)
+    return "limited: messages"
+
+
+async def process_message(
+    conn: asyncpg.Connection, message: InboundMessage, settings: IntakeSettings, keys: Keystore
+) -> str:
+    addition = follow_up(message)
+    if addition is not None:
+        return await process_follow_up(conn, message, addition, settings, keys)
+    code_text = status_request(message)
+    if code_text is not None:
+        return await process_status_request(conn, message, code_text, keys)
+    return await process_conversation(conn, message, settings, keys)
+
+
+async def process_conversation(
+    conn: asyncpg.Connection, message: InboundMessage, settings: IntakeSettings, keys: Keystore
+) -> str:
+    """One step of the guided conversation; files the complaint when it is complete."""
+    draft = await whatsapp_inbox.lock_draft(conn, message.wa_id)
+    code = new_tracking_code()
+    outcome = handle_message(draft, message, code)
+    filed_code: str | None = None
+    limited = False
+    if outcome.submission is not None:
+        (filed,) = await file_complaints(
+            conn,
+            [
+                FileComplaint(
+                    outcome.submission,
+                    idempotency_key=f"whatsapp:{message.message_id}",
+                    fingerprint=None,
+                    complaint_id=outcome.complaint_id,
+                    tracking_code=code,
+                    # The same per-phone / per-NIK limit as the web: a flood of LAPOR# files five.
+                    limited_phone="+" + message.wa_id,
+                )
+            ],
+            settings=settings,
+            keys=keys,
+        )
+        if isinstance(filed, Filed):
+            filed_code = None if filed.replayed else code
+        else:
+            limited = True
+            reply = follow_up_reply(outcome.language, "too_many_reports")
+            outcome = Outcome(None, (reply,), outcome.language, outcome.complaint_id)
+    if outcome.draft is None:
+        await whatsapp_inbox.drop_draft(conn, message.wa_id)
+    else:
+        expires_at = outcome.draft.last_message_at + WINDOW
+        await whatsapp_inbox.save_draft(conn, message.wa_id, outcome.draft, expires_at)
+    await enqueue_replies(conn, keys, message, outcome, filed_code)
+    if filed_code:
+        return "filed"
+    if limited:
+        return "limited: reports"
+    return outcome.draft.step.value if outcome.draft else "closed"
+
+
+async def process_follow_up(
+    conn: asyncpg.Connection,
+    message: InboundMessage,
+    addition: FollowUp,
+    settings: IntakeSettings,
+    keys: Keystore,
+) -> str:
+    """An addition to a filed report by its owner's WhatsApp number: ComplaintUpdated."""
+    language = Language.INDONESIAN
+    record = None
+    try:
+        code = normalise_tracking_code(addition.code_text)
+    except InvalidTrackingCode:
+        reply, outcome = follow_up_reply(language, "follow_up_format"), "follow_up_invalid"
+    else:
+        record = await repository.complaint_record(conn, code, keys)
+        if record is None or not ownership.phone_matches(record.contact_phone, "+" + message.wa_id):
+            record = None
+            reply, outcome = follow_up_reply(language, "follow_up_unknown"), "follow_up_unknown"
+        elif not addition.text and addition.attachment is None:
+            reply, outcome = follow_up_reply(language, "follow_up_format"), "follow_up_invalid"
+        else:
+            language = Language(record.details.get("reporter", {}).get("language", "id"))
+            reply, outcome = await _add_to_report(conn, message, addition, record, settings)
+    result = _single_reply(message, reply, language)
+    if record is not None:
+        result = Outcome(None, (reply,), language, record.complaint_id)
+    await enqueue_replies(conn, keys, message, result, None)
+    return outcome
+
+
+async def _add_to_report(
+    conn: asyncpg.Connection,
+    message: InboundMessage,
+    addition: FollowUp,
+    record: repository.ComplaintRecord,
+    settings: IntakeSettings,
+) -> tuple[str, str]:
+    """The reply and the outcome of adding a follow-up to its report."""
+    language = Language(record.details.get("reporter", {}).get("language", "id"))
+    try:
+        await add_update(
+            conn,
+            record,
+            settings,
+            text=addition.text,
+            attachments=[(addition.attachment, b"")] if addition.attachment else [],
+            idempotency_key=f"whatsapp:{message.message_id}",
+            fingerprint=message.message_id,
+        )
+    except UpdateRefused as error:
+        return follow_up_reply(language, "follow_up_refused", reason=error), "follow_up_refused"
+    reply = follow_up_reply(language, "follow_up_done", code=record.tracking_code)
+    return reply, "follow_up_added"
+
+
+async def process_status_request(
+    conn: asyncpg.Connection, message: InboundMessage, code_text: str, keys: Keystore
+) -> str:
+    """`STATUS#<code>`: the public status (no personal data), as on the web."""
+    language = Language.INDONESIAN
+    view = None
+    try:
+        view = await views.status_view(conn, normalise_tracking_code(code_text))
+    except InvalidTrackingCode:
+        pass
+    if view is None:
+        reply = follow_up_reply(language, "status_unknown")
+        result = _single_reply(message, reply, language)
+    else:
+        status = status_words(str(view["status"]), language)
+        if view.get("agency_name"):
+            status += f" ({view['agency_name']})"
+        reply = follow_up_reply(language, "status", code=view["tracking_code"], status=status)
+        complaint_id = await views.complaint_id_of(conn, str(view["tracking_code"]))
+        assert complaint_id is not None
+        result = Outcome(None, (reply,), language, complaint_id)
+    await enqueue_replies(conn, keys, message, result, None)
+    return "status" if view else "status_unknown"
+
+
+def _single_reply(message: InboundMessage, reply: str, language: Language) -> Outcome:
+    """One reply not tied to a filed complaint (its id derives from the message)."""
+    complaint_id = uuid.uuid5(WHATSAPP_NAMESPACE, f"draft:{message.message_id}")
+    return Outcome(None, (reply,), language, complaint_id)
+
+
+def reply_events(
+    message: InboundMessage, outcome: Outcome, tracking_code: str | None
+) -> list[EventEnvelope]:
+    events: list[EventEnvelope] = []
+    message_uuid = uuid.uuid5(outcome.complaint_id, message.message_id)
+    for index, text in enumerate(outcome.replies):
+        event_id = uuid.uuid5(message_uuid, f"reply:{index}")
+        final = tracking_code is not None and index == len(outcome.replies) - 1
+        events.append(
+            CitizenReplyRequested(
+                event_id=event_id,
+                complaint_id=outcome.complaint_id,
+                correlation_id=outcome.complaint_id,
+                producer=PRODUCER,
+                payload=CitizenReplyRequestedPayload(
+                    reply_id=event_id,
+                    channel=Channel.WHATSAPP,
+                    to=message.wa_id,
+                    text=text[:4096],
+                    language=outcome.language,
+                    purpose="receipt" if final else "conversation",
+                    in_reply_to=message.message_id,
+                    tracking_code=tracking_code,
+                ),
+            )
+        )
+    return events
+
+
+async def enqueue_replies(
+    conn: asyncpg.Connection,
+    keys: Keystore,
+    message: InboundMessage,
+    outcome: Outcome,
+    tracking_code: str | None,
+) -> None:
+    """The replies, their address sealed under the key of the citizen's WhatsApp number (the
+    conversation may not know their NIK yet)."""
+    identity = identity_of(None, message.wa_id, None)
+    events: Sequence[EventEnvelope] = [
+        await keys.seal(conn, event, identity=identity)
+        for event in reply_events(message, outcome, tracking_code)
+    ]
+    await outbox.enqueue(conn, events)
