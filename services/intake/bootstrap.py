@@ -43,9 +43,7 @@ def build(settings: Settings) -> ServiceRuntime:
     if settings.http_port == 0:
         settings.http_port = DEFAULT_PORT
     intake_settings = IntakeSettings()
-    check_deployment(
-        settings, intake_settings, extra_unsafe=fixed_desk_clock_in_use(intake_settings)
-    )
+    check_deployment(settings, intake_settings)
     keys = Keystore.from_env()
     runtime = ServiceRuntime(
         service=SERVICE,
@@ -80,10 +78,6 @@ def desk_clock(settings: IntakeSettings) -> Clock:
     if settings.desk_clock:
         return fixed_clock(settings.desk_clock)
     return lambda: datetime.now(UTC)
-
-
-def fixed_desk_clock_in_use(settings: IntakeSettings) -> list[str]:
-    return ["LAPOR_INTAKE_DESK_CLOCK (unset it)"] if settings.desk_clock else []
 
 
 def create_app(

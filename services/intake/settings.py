@@ -6,7 +6,7 @@ from datetime import time
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.runtime.settings import development_secret
+from services.runtime.settings import development_only, development_secret
 
 
 class IntakeSettings(BaseSettings):
@@ -57,7 +57,7 @@ class IntakeSettings(BaseSettings):
     desk_booking_days_ahead: int = 30
     # The desk's "now" fixed at an ISO instant with offset ("2027-02-02T10:00:00+07:00"), for
     # tests and demos only (production refuses to start with it); empty: the real clock.
-    desk_clock: str = ""
+    desk_clock: str | None = development_only()
 
     def opening_hours(self) -> dict[int, tuple[time, time]]:
         hours: dict[int, tuple[time, time]] = {}

@@ -151,8 +151,6 @@ def test_the_desk_clock_is_real_unless_a_fixed_instant_is_configured(monkeypatch
     with pytest.raises(ValueError, match="UTC offset"):
         desk.fixed_clock("2027-02-02T10:00:00")
     # A stopped desk clock is for tests and demos: production refuses to start with one.
-    from services.intake.bootstrap import fixed_desk_clock_in_use
-
     monkeypatch.setenv("LAPOR_ENV", "production")
     with pytest.raises(UnsafeConfiguration, match="LAPOR_INTAKE_DESK_CLOCK"):
-        check_deployment(extra_unsafe=fixed_desk_clock_in_use(fixed))
+        check_deployment(fixed)
