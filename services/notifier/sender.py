@@ -41,7 +41,9 @@ import asyncpg
 
 from schemas.events import Language
 from services.messaging import outbox
+from services.messaging.database import TRANSIENT_ERRORS
 from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
+from services.messaging.worker import WORKER_RETRIED_ERRORS, Worker, run_worker
 from services.notifier.channels import (
     ChannelAdapter,
     OutboundMessage,
@@ -151,34 +153,22 @@ class Sender:
         self.adapters = dict(adapters)
         self.dead_letters = dead_letters
         self.config = config or SenderConfig()
-        self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(self.config.concurrency)
 
+    def worker(self) -> Worker:
+        """The shared worker loop's view of the sender: no leader (every instance works, the
+        claim divides the rows), woken by each recorded send, batch after batch until one
+        comes back short."""
+        return Worker(
+            name="sender",
+            work=self.run_once,
+            poll=self.config.poll_interval,
+            batch_size=self.config.batch_size,
+            listen=WAKE_CHANNEL,
+        )
+
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self._run_listening(stop)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("sender lost the database; retrying", extra={"error": repr(error)})
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1.0)
-
-    async def _run_listening(self, stop: asyncio.Event) -> None:
-        async with self.pool.acquire() as listener:
-            await listener.add_listener(WAKE_CHANNEL, self._on_wake)
-            try:
-                while not stop.is_set():
-                    self._wake.clear()
-                    worked = await self.run_once()
-                    if worked < self.config.batch_size:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
-            finally:
-                with contextlib.suppress(Exception):
-                    await listener.remove_listener(WAKE_CHANNEL, self._on_wake)
-
-    def _on_wake(self, *_: object) -> None:
-        self._wake.set()
+        await run_worker(self.pool, self.worker(), stop)
 
     async def run_once(self) -> int:
         """Claim and work one batch of due sends; returns how many rows were claimed."""
@@ -276,7 +266,7 @@ class Sender:
             for row in rows:
                 try:
                     await self._send(row, facts, outcomes)
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                except WORKER_RETRIED_ERRORS as error:
                     # The outcome was not recorded: the lease expires and the row is retried.
                     log.warning("send outcome not recorded", extra={"error": repr(error)})
 
@@ -353,7 +343,7 @@ class Sender:
         try:
             await self._record_together(outcomes)
             return
-        except (OSError, asyncpg.InterfaceError) as error:
+        except TRANSIENT_ERRORS as error:
             log.warning("send outcomes not recorded", extra={"error": repr(error)})
             return
         except Exception as error:
@@ -364,7 +354,7 @@ class Sender:
         for single in outcomes.one_by_one():
             try:
                 await self._record_together(single)
-            except (OSError, asyncpg.InterfaceError) as error:
+            except TRANSIENT_ERRORS as error:
                 log.warning("send outcomes not recorded", extra={"error": repr(error)})
                 return
             except Exception as error:
