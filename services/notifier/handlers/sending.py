@@ -1,7 +1,8 @@
-"""The sender: a background job that works through the notifications table (the queue of
-pending sends), so provider latency and retries never block the consumer loop.
+"""The sender's work: a background job (its loop is in `entrypoints.sender`) goes through the
+notifications table (the queue of pending sends), so provider latency and retries never block
+the consumer loop.
 
-One cycle:
+One cycle (`Sender.run_once`):
 1. claim due rows (`pending` whose time has come, or `sending` whose lease expired after a
    crash) with FOR UPDATE SKIP LOCKED, marking them `sending` with a lease; several instances
    share the work without sending a row twice;
@@ -21,7 +22,7 @@ again, unless
 - SMS: the gateway honours the Idempotency-Key (the notification id) and answers the repeat
   without sending it;
 - WhatsApp: a status callback carrying our biz_opaque_callback_data (the notification id)
-  arrives before the lease expires, and marks the row sent (handlers.record_whatsapp_status).
+  arrives before the lease expires, and marks the row sent (events.record_whatsapp_status).
 Email has no such key: a crash inside that window can send one email twice (same Message-ID,
 which mail clients thread together).
 """
@@ -32,97 +33,45 @@ import asyncio
 import contextlib
 import json
 import logging
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from schemas.events import Language
 from services.messaging import outbox
 from services.messaging.database import TRANSIENT_ERRORS
 from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
-from services.messaging.worker import WORKER_RETRIED_ERRORS, Worker, run_worker
-from services.notifier.channels import (
+from services.messaging.worker import WORKER_RETRIED_ERRORS
+from services.notifier.adapters import repository
+from services.notifier.adapters.channels import (
     ChannelAdapter,
-    OutboundMessage,
     PermanentSendError,
     TransientSendError,
 )
-from services.notifier.domain import (
-    REPLY,
+from services.notifier.domain.events import citizen_notified, status_changed
+from services.notifier.domain.rules import (
     OutboundChannel,
     RateLimit,
     RetryPolicy,
     address_digest,
-    inside_whatsapp_window,
     wa_id,
 )
-from services.notifier.handlers import citizen_notified, start_fallback, status_changed
+from services.notifier.domain.sending import (
+    BatchFacts,
+    ClaimedRow,
+    Outcomes,
+    Sent,
+    Suppressed,
+    compose,
+    held_back,
+)
+from services.notifier.handlers.events import start_fallback
 from services.notifier.observability import NOTIFICATIONS_SENT, SEND_ATTEMPTS
-from services.notifier.repository import WAKE_CHANNEL
-from services.notifier.templates import render, render_reply, whatsapp_template
 from services.personal_data.field_crypto import open_value, sealed_key_ids_in
-from services.personal_data.keystore import Keystore, default_keystore
+from services.personal_data.keystore import Keystore
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class BatchFacts:
-    opted_out: set[str]
-    last_inbound: dict[str, datetime | None]
-    recent_sends: dict[str, list[datetime]]
-    # Stored destinations are sealed (per-reporter key); the address in the clear, or None
-    # when the reporter was erased. Opened here, in memory, only to send.
-    addresses: dict[str, str | None] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Sent:
-    row: asyncpg.Record
-    provider_id: str
-    mode: str  # 'text' or 'template'
-
-
-@dataclass(frozen=True)
-class Suppressed:
-    notification_id: uuid.UUID
-    reason: str
-    erased: bool  # the recipient was erased: the reply text goes too
-
-
-@dataclass(frozen=True)
-class Deferred:
-    notification_id: uuid.UUID
-    wait_seconds: float  # the rate limit's wait
-
-
-@dataclass
-class Outcomes:
-    """What a batch's sends came to, kept until they are recorded together."""
-
-    sent: list[Sent] = field(default_factory=list)
-    suppressed: list[Suppressed] = field(default_factory=list)
-    deferred: list[Deferred] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.sent or self.suppressed or self.deferred)
-
-    def take(self) -> Outcomes:
-        """The outcomes so far, leaving this collector empty for the sends still running."""
-        taken = Outcomes(self.sent, self.suppressed, self.deferred)
-        self.sent, self.suppressed, self.deferred = [], [], []
-        return taken
-
-    def one_by_one(self) -> Iterator[Outcomes]:
-        for sent in self.sent:
-            yield Outcomes(sent=[sent])
-        for suppressed in self.suppressed:
-            yield Outcomes(suppressed=[suppressed])
-        for deferred in self.deferred:
-            yield Outcomes(deferred=[deferred])
 
 
 @dataclass
@@ -145,44 +94,19 @@ class Sender:
         pool: asyncpg.Pool,
         adapters: Mapping[OutboundChannel, ChannelAdapter],
         dead_letters: DeadLetterPublisher | None,
-        config: SenderConfig | None = None,
-        keys: Keystore | None = None,
+        config: SenderConfig,
+        keys: Keystore,
     ) -> None:
         self.pool = pool
-        self.keys = keys or default_keystore()
+        self.keys = keys
         self.adapters = dict(adapters)
         self.dead_letters = dead_letters
-        self.config = config or SenderConfig()
+        self.config = config
         self._slots = asyncio.Semaphore(self.config.concurrency)
-
-    def worker(self) -> Worker:
-        """The shared worker loop's view of the sender: no leader (every instance works, the
-        claim divides the rows), woken by each recorded send, batch after batch until one
-        comes back short."""
-        return Worker(
-            name="sender",
-            work=self.run_once,
-            poll=self.config.poll_interval,
-            batch_size=self.config.batch_size,
-            listen=WAKE_CHANNEL,
-        )
-
-    async def run(self, stop: asyncio.Event) -> None:
-        await run_worker(self.pool, self.worker(), stop)
 
     async def run_once(self) -> int:
         """Claim and work one batch of due sends; returns how many rows were claimed."""
-        rows = await self.pool.fetch(
-            "UPDATE notifications SET status = 'sending', attempts = attempts + 1,"
-            " claimed_until = now() + make_interval(secs => $2)"
-            " WHERE notification_id IN (SELECT notification_id FROM notifications"
-            "  WHERE (status = 'pending' AND next_attempt_at <= now())"
-            "     OR (status = 'sending' AND claimed_until < now())"
-            "  ORDER BY next_attempt_at, created_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
-            " RETURNING *",
-            self.config.batch_size,
-            self.config.lease.total_seconds(),
-        )
+        rows = await repository.claim_due(self.pool, self.config.batch_size, self.config.lease)
         if not rows:
             return 0
         facts = await self._facts(rows)
@@ -228,30 +152,11 @@ class Sender:
             readable = {d: a for d, a in addresses.items() if a is not None}
             digests = {d: address_digest(a) for d, a in readable.items()}
             wa_digests = {d: address_digest(wa_id(a)) for d, a in readable.items()}
-            opted = {
-                r["address_digest"]
-                for r in await conn.fetch(
-                    "SELECT address_digest FROM opt_outs WHERE address_digest = ANY($1::text[])",
-                    list(digests.values()),
-                )
-            }
-            windows = {
-                r["address_digest"]: r["last_inbound_at"]
-                for r in await conn.fetch(
-                    "SELECT address_digest, last_inbound_at FROM whatsapp_windows"
-                    " WHERE address_digest = ANY($1::text[])",
-                    list(wa_digests.values()),
-                )
-            }
-            recent: dict[str, list[datetime]] = {}
-            for r in await conn.fetch(
-                "SELECT destination, sent_at FROM notifications"
-                " WHERE destination = ANY($1::text[]) AND sent_at > now() - $2::interval"
-                " AND NOT exempt_from_limits",
-                destinations,
-                self.config.rate_limit.window,
-            ):
-                recent.setdefault(r["destination"], []).append(r["sent_at"])
+            opted = await repository.opted_out_among(conn, list(digests.values()))
+            windows = await repository.last_inbound_at(conn, list(wa_digests.values()))
+            recent = await repository.recent_sends(
+                conn, destinations, self.config.rate_limit.window
+            )
         return BatchFacts(
             opted_out={d for d in readable if digests[d] in opted},
             last_inbound={d: windows.get(wa_digests[d]) for d in readable},
@@ -274,25 +179,27 @@ class Sender:
         channel = OutboundChannel(row["channel"])
         destination = row["destination"]
         now = datetime.now(UTC)
-        limited = not row["exempt_from_limits"]
+        held = held_back(row, facts, self.config.rate_limit, now)
+        if isinstance(held, Suppressed):
+            outcomes.suppressed.append(held)
+            if held.erased:
+                # Not an error, so no retry, no fallback, no dead letter.
+                log.info(
+                    "notification suppressed: recipient erased", extra={"channel": channel.value}
+                )
+            return
+        if held is not None:
+            outcomes.deferred.append(held)
+            return
         address = facts.addresses.get(destination, destination)
-        if address is None:
-            # The citizen was erased (UU PDP): their address cannot be read any more, and
-            # nothing may be sent. Not an error, so no retry, no fallback, no dead letter.
-            outcomes.suppressed.append(
-                Suppressed(row["notification_id"], "recipient erased", erased=True)
-            )
-            log.info("notification suppressed: recipient erased", extra={"channel": channel.value})
-            return
-        if limited and destination in facts.opted_out:
-            outcomes.suppressed.append(Suppressed(row["notification_id"], "opted out", False))
-            return
-        if limited:
-            wait = self.config.rate_limit.wait(facts.recent_sends.get(destination, []), now)
-            if wait is not None:
-                outcomes.deferred.append(Deferred(row["notification_id"], wait.total_seconds()))
-                return
-        message = self._compose(row, channel, address, facts.last_inbound.get(destination), now)
+        assert address is not None  # held_back suppresses an erased recipient
+        message = compose(
+            row,
+            address,
+            facts.last_inbound.get(destination),
+            now,
+            self.config.whatsapp_window,
+        )
         adapter = self.adapters.get(channel)
         SEND_ATTEMPTS.labels(channel.value).inc()
         try:
@@ -304,36 +211,9 @@ class Sender:
         except PermanentSendError as error:
             await self._undeliverable(row, error.reason)
         else:
-            if limited:
+            if not row["exempt_from_limits"]:
                 facts.recent_sends.setdefault(destination, []).append(now)
             outcomes.sent.append(Sent(row, provider_id, "template" if message.template else "text"))
-
-    def _compose(
-        self,
-        row: asyncpg.Record,
-        channel: OutboundChannel,
-        address: str,
-        last_inbound: datetime | None,
-        now: datetime,
-    ) -> OutboundMessage:
-        language = Language(row["language"])
-        context = json.loads(row["context"])
-        if row["template"] == REPLY:
-            rendered = render_reply(row["reply_text"] or "", language)
-            context = {**context, "text": rendered.text}
-        else:
-            rendered = render(row["template"], language, context)
-        template = None
-        if channel == OutboundChannel.WHATSAPP and not inside_whatsapp_window(
-            last_inbound, now, self.config.whatsapp_window
-        ):
-            template = whatsapp_template(row["template"], language, context)
-        return OutboundMessage(
-            notification_id=row["notification_id"],
-            to=address,
-            rendered=rendered,
-            template=template,
-        )
 
     async def _record(self, outcomes: Outcomes) -> None:
         """Record outcomes together; a send whose outcome is not recorded keeps its lease and
@@ -368,48 +248,10 @@ class Sender:
         deferred = sorted(outcomes.deferred, key=lambda d: d.notification_id)
         async with self.pool.acquire() as conn, conn.transaction():
             if sent:
-                # `status = 'sending'`: a status callback may have recorded the row first, and
-                # it must not be recorded (nor announced) twice.
-                updated = await conn.fetch(
-                    "UPDATE notifications AS n SET status = 'sent',"
-                    " provider_message_id = s.provider_message_id, sent_at = now(),"
-                    " delivery_status = coalesce(n.delivery_status, 'sent'), wa_mode = s.wa_mode,"
-                    " reply_text = NULL, claimed_until = NULL, last_error = NULL"
-                    " FROM unnest($1::uuid[], $2::text[], $3::text[])"
-                    "  AS s(notification_id, provider_message_id, wa_mode)"
-                    " WHERE n.notification_id = s.notification_id AND n.status = 'sending'"
-                    " RETURNING n.*",
-                    [s.row["notification_id"] for s in sent],
-                    [s.provider_id for s in sent],
-                    [
-                        s.mode if s.row["channel"] == OutboundChannel.WHATSAPP else None
-                        for s in sent
-                    ],
-                )
+                updated = await repository.record_sent(conn, sent)
                 await outbox.enqueue(conn, [e for row in updated for e in citizen_notified(row)])
-            if suppressed:
-                await conn.execute(
-                    "UPDATE notifications AS n SET status = 'suppressed', claimed_until = NULL,"
-                    " reply_text = CASE WHEN s.erased THEN NULL ELSE n.reply_text END,"
-                    " last_error = s.reason"
-                    " FROM unnest($1::uuid[], $2::text[], $3::bool[])"
-                    "  AS s(notification_id, reason, erased)"
-                    " WHERE n.notification_id = s.notification_id",
-                    [s.notification_id for s in suppressed],
-                    [s.reason for s in suppressed],
-                    [s.erased for s in suppressed],
-                )
-            if deferred:
-                # Held by the rate limit: not an attempt, so it does not count as one.
-                await conn.execute(
-                    "UPDATE notifications AS n SET status = 'pending',"
-                    " attempts = n.attempts - 1, claimed_until = NULL,"
-                    " next_attempt_at = now() + make_interval(secs => s.wait_seconds)"
-                    " FROM unnest($1::uuid[], $2::float8[]) AS s(notification_id, wait_seconds)"
-                    " WHERE n.notification_id = s.notification_id",
-                    [d.notification_id for d in deferred],
-                    [d.wait_seconds for d in deferred],
-                )
+            await repository.record_suppressed(conn, suppressed)
+            await repository.record_deferred(conn, deferred)
         for s in sent:
             NOTIFICATIONS_SENT.labels(s.row["channel"], s.mode).inc()
 
@@ -419,14 +261,7 @@ class Sender:
             await self._undeliverable(row, f"retries exhausted: {error.reason}")
             return
         delay = policy.delay(row["attempts"], error.retry_after)
-        await self.pool.execute(
-            "UPDATE notifications SET status = 'pending', claimed_until = NULL, last_error = $2,"
-            " next_attempt_at = now() + make_interval(secs => $3)"
-            " WHERE notification_id = $1 AND status = 'sending'",
-            row["notification_id"],
-            error.reason,
-            delay,
-        )
+        await repository.retry_later(self.pool, row["notification_id"], error.reason, delay)
         log.info(
             "send failed; will retry",
             extra={"channel": row["channel"], "attempt": row["attempts"], "reason": error.reason},
@@ -434,12 +269,7 @@ class Sender:
 
     async def _undeliverable(self, row: asyncpg.Record, reason: str) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
-            updated = await conn.fetchrow(
-                "UPDATE notifications SET status = 'undeliverable', claimed_until = NULL,"
-                " last_error = $2 WHERE notification_id = $1 AND status = 'sending' RETURNING *",
-                row["notification_id"],
-                reason,
-            )
+            updated = await repository.give_up(conn, row["notification_id"], reason)
             if updated is None:
                 return
             fallback = await start_fallback(conn, updated, reason=reason)
@@ -453,7 +283,7 @@ class Sender:
             await self.dead_letters.publish([dead_letter(row, reason)])
 
 
-def dead_letter(row: asyncpg.Record, reason: str) -> DeadLetter:
+def dead_letter(row: ClaimedRow, reason: str) -> DeadLetter:
     """What could not be sent, without who it was for or what it said."""
     value = json.dumps(
         {
