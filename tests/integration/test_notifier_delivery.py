@@ -799,10 +799,10 @@ async def test_a_send_whose_outcome_is_refused_is_retried_and_the_rest_are_recor
 
 
 async def test_a_recorded_send_wakes_the_sender_and_a_replay_does_not(pool) -> None:  # type: ignore[no-untyped-def]
-    woken: asyncio.Queue[object] = asyncio.Queue()
+    woken: asyncio.Queue[str] = asyncio.Queue()
 
-    def wake(*args: object) -> None:
-        woken.put_nowait(args)
+    def wake(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+        woken.put_nowait(payload)
 
     async with pool.acquire() as listener:
         await listener.add_listener(repository.WAKE_CHANNEL, wake)
@@ -811,7 +811,10 @@ async def test_a_recorded_send_wakes_the_sender_and_a_replay_does_not(pool) -> N
             await handle(pool, complaint)
             await asyncio.wait_for(woken.get(), 10)
             await handle(pool, complaint)  # a replay records nothing
-            await asyncio.sleep(0.5)
+            # A marker sent after the replay committed: notifications arrive in commit order,
+            # so one the replay had sent would be received before it.
+            await pool.execute("SELECT pg_notify($1, 'marker')", repository.WAKE_CHANNEL)
+            assert await asyncio.wait_for(woken.get(), 10) == "marker"
             assert woken.empty()
         finally:
             await listener.remove_listener(repository.WAKE_CHANNEL, wake)
