@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from schemas.events import Language
+from services.notifier.domain.events import NotificationRow
 from services.notifier.domain.rules import (
     REPLY,
     OutboundChannel,
@@ -26,9 +26,6 @@ from services.notifier.domain.templates import (
     render_reply,
     whatsapp_template,
 )
-
-# A claimed row of the notifications table (an asyncpg.Record in practice).
-ClaimedRow = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,7 @@ class BatchFacts:
 
 @dataclass(frozen=True)
 class Sent:
-    row: ClaimedRow
+    row: NotificationRow
     provider_id: str
     mode: str  # 'text' or 'template'
 
@@ -101,7 +98,7 @@ class Outcomes:
 
 
 def held_back(
-    row: ClaimedRow, facts: BatchFacts, rate_limit: RateLimit, now: datetime
+    row: NotificationRow, facts: BatchFacts, rate_limit: RateLimit, now: datetime
 ) -> Suppressed | Deferred | None:
     """Why a claimed row must not be sent now, or None when it may go. Replies the citizen
     asked for (`exempt_from_limits`) ignore opt-outs and the rate limit; nothing goes to an
@@ -120,7 +117,7 @@ def held_back(
 
 
 def compose(
-    row: ClaimedRow,
+    row: NotificationRow,
     address: str,
     last_inbound: datetime | None,
     now: datetime,

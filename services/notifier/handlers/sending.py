@@ -49,7 +49,7 @@ from services.notifier.adapters.channels import (
     PermanentSendError,
     TransientSendError,
 )
-from services.notifier.domain.events import citizen_notified, status_changed
+from services.notifier.domain.events import NotificationRow, citizen_notified, status_changed
 from services.notifier.domain.rules import (
     OutboundChannel,
     RateLimit,
@@ -59,7 +59,6 @@ from services.notifier.domain.rules import (
 )
 from services.notifier.domain.sending import (
     BatchFacts,
-    ClaimedRow,
     Outcomes,
     Sent,
     Suppressed,
@@ -283,7 +282,7 @@ class Sender:
             await self.dead_letters.publish([dead_letter(row, reason)])
 
 
-def dead_letter(row: ClaimedRow, reason: str) -> DeadLetter:
+def dead_letter(row: NotificationRow, reason: str) -> DeadLetter:
     """What could not be sent, without who it was for or what it said."""
     value = json.dumps(
         {
