@@ -1,4 +1,4 @@
-from services.notifier.service import SERVICE, build
+from services.notifier.bootstrap import SERVICE, build
 from services.runtime.lifecycle import main
 
 main(SERVICE, build)

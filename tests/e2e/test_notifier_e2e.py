@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -230,6 +231,24 @@ async def all_consumed(bootstrap: str) -> bool:
         await admin.close()
 
 
+async def nothing_left_to_send(database_url: str) -> bool:
+    """No notification is due or in flight: every row queued so far was sent (or given up)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        left = await conn.fetchval(
+            "SELECT count(*) FROM notifier.notifications WHERE status IN ('pending', 'sending')"
+        )
+    finally:
+        await conn.close()
+    return left == 0
+
+
+async def settled(bootstrap: str, database_url: str) -> bool:
+    """Every input event was processed (the group's committed offsets are past it) and the
+    sender worked off whatever the processing queued."""
+    return await all_consumed(bootstrap) and await nothing_left_to_send(database_url)
+
+
 async def rewind_offsets(bootstrap: str) -> None:
     """Commit offset 0 on every input partition for the (stopped) notifier's group."""
     consumer = AIOKafkaConsumer(
@@ -260,7 +279,7 @@ def by_notification(messages: list[dict[str, Any]], key: str) -> Counter[str]:
 
 
 async def test_every_event_one_message_through_kill_replay_and_500s(
-    harness: Harness, whatsapp: WhatsAppCloudStandIn, sms: SmsGatewayStandIn, stack
+    harness: Harness, whatsapp: WhatsAppCloudStandIn, sms: SmsGatewayStandIn, stack, database_url
 ) -> None:  # type: ignore[no-untyped-def]
     whatsapp.fail_next(500, times=2)  # the first message meets 500, 500, then 200
     wa_complaints = [
@@ -297,8 +316,8 @@ async def test_every_event_one_message_through_kill_replay_and_500s(
     assert harness.process.terminate() == 0
     await rewind_offsets(stack.kafka_bootstrap)
     await harness.restart()
-    await eventually(lambda: all_consumed(stack.kafka_bootstrap), within=90)
-    await asyncio.sleep(2)  # anything the replay wrongly queued would be sent by now
+    # The replay was processed, and anything it wrongly queued would have been sent.
+    await eventually(lambda: settled(stack.kafka_bootstrap, database_url), within=120, interval=0.5)
 
     wa_counts = by_notification(whatsapp.received, "biz_opaque_callback_data")
     sms_counts = by_notification(sms.received, "reference")
@@ -326,8 +345,8 @@ async def test_every_event_one_message_through_kill_replay_and_500s(
 
 
 async def test_failed_status_falls_back_to_sms_and_late_delivered_keeps_read(
-    harness: Harness, whatsapp: WhatsAppCloudStandIn, sms: SmsGatewayStandIn
-) -> None:
+    harness: Harness, whatsapp: WhatsAppCloudStandIn, sms: SmsGatewayStandIn, stack, database_url
+) -> None:  # type: ignore[no-untyped-def]
     received = complaint(Channel.WHATSAPP, 900, Language.ENGLISH, old=False)
     assigned = follow_ups(received)[0]
     assert isinstance(assigned, CaseAssigned)
@@ -347,7 +366,8 @@ async def test_failed_status_falls_back_to_sms_and_late_delivered_keeps_read(
     assert text["to"] == received.payload.reporter.phone
     assert "has been forwarded to" in text["text"]  # English, the citizen's language
     await harness.publish([status_event(second, "failed")])  # Meta repeats the callback
-    await asyncio.sleep(2)
+    # The repeat was processed, and a second fallback it wrongly queued would have been sent.
+    await eventually(lambda: settled(stack.kafka_bootstrap, database_url), within=90, interval=0.5)
     assert len(await fallback()) == 1
 
 

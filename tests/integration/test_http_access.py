@@ -19,8 +19,8 @@ from fastapi import FastAPI
 
 from schemas.events import Category, Channel, ComplaintAccepted, ComplaintAcceptedPayload, Priority
 from services.messaging.database import create_pool, migrate
-from services.notifier.api import ApiAccess
-from services.notifier.api import create_app as notifier_app
+from services.notifier.entrypoints.access import ApiAccess
+from services.notifier.entrypoints.app import create_app as notifier_app
 from services.routing.adapters import repository
 from services.routing.entrypoints.app import create_app as routing_app
 from services.routing.handlers.opening import open_case

@@ -39,26 +39,30 @@ from services.messaging import outbox
 from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetterPublisher
 from services.messaging.kafka import make_producer
-from services.notifier import repository
-from services.notifier.api import ApiAccess, create_app
-from services.notifier.channels import (
+from services.notifier.adapters import repository
+from services.notifier.adapters.channels import (
     ChannelAdapter,
-    ChannelSettings,
-    OutboundMessage,
     PermanentSendError,
     TransientSendError,
     build_adapters,
     http_session,
 )
-from services.notifier.domain import OutboundChannel, RateLimit, RetryPolicy, wa_id
-from services.notifier.handlers import HANDLERS
-from services.notifier.sender import Sender, SenderConfig
-from services.notifier.templates import Rendered
+from services.notifier.domain.rules import OutboundChannel, RateLimit, RetryPolicy, wa_id
+from services.notifier.domain.sending import OutboundMessage
+from services.notifier.domain.templates import Rendered
+from services.notifier.entrypoints.access import ApiAccess
+from services.notifier.entrypoints.app import create_app
+from services.notifier.entrypoints.consumer import event_handlers
+from services.notifier.handlers.sending import Sender, SenderConfig
+from services.notifier.settings import ChannelSettings
+from services.personal_data.keystore import default_keystore
 from tests.support import eventually, free_port
 from tests.unit.test_notifier_templates import citizen_events
 
 pytestmark = pytest.mark.integration
 SCHEMA = "notifier_it"
+KEYS = default_keystore()
+HANDLERS = event_handlers(KEYS)
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notifier" / "migrations"
 
 
@@ -125,7 +129,8 @@ def make_sender(pool, whatsapp, sms, smtp, client):  # type: ignore[no-untyped-d
         )
         for name, value in overrides.items():
             setattr(config, name, value)
-        return Sender(pool, build_adapters(settings(whatsapp, sms, smtp), client), None, config)
+        adapters = build_adapters(settings(whatsapp, sms, smtp), client)
+        return Sender(pool, adapters, None, config, KEYS)
 
     return make
 
@@ -508,6 +513,7 @@ async def test_exhausted_retries_end_on_the_dead_letter_topic(pool, stack, topic
             adapters,
             DeadLetterPublisher(producer, "notifier"),
             SenderConfig(retry=RetryPolicy(max_attempts=3, base_seconds=0.05, cap_seconds=0.1)),
+            KEYS,
         )
 
         async def given_up():  # type: ignore[no-untyped-def]
@@ -694,7 +700,7 @@ async def test_a_claimed_batch_is_recorded_together_and_each_send_once(
         lease=timedelta(minutes=2),
         record_every=timedelta(minutes=1),  # nothing recorded before the batch is done
     )
-    assert await Sender(pool, adapters, None, config).run_once() >= 48 + 5 + 1
+    assert await Sender(pool, adapters, None, config, KEYS).run_once() >= 48 + 5 + 1
 
     recorded_at = set()
     for complaint in by_whatsapp + by_sms:
@@ -767,6 +773,7 @@ async def test_a_send_whose_outcome_is_refused_is_retried_and_the_rest_are_recor
         {OutboundChannel.SMS: gateway},
         None,
         SenderConfig(batch_size=500, lease=timedelta(seconds=1), retry=RetryPolicy(4, 0.05, 0.1)),
+        KEYS,
     )
     await sender.run_once()
     statuses = {
@@ -792,10 +799,10 @@ async def test_a_send_whose_outcome_is_refused_is_retried_and_the_rest_are_recor
 
 
 async def test_a_recorded_send_wakes_the_sender_and_a_replay_does_not(pool) -> None:  # type: ignore[no-untyped-def]
-    woken: asyncio.Queue[object] = asyncio.Queue()
+    woken: asyncio.Queue[str] = asyncio.Queue()
 
-    def wake(*args: object) -> None:
-        woken.put_nowait(args)
+    def wake(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+        woken.put_nowait(payload)
 
     async with pool.acquire() as listener:
         await listener.add_listener(repository.WAKE_CHANNEL, wake)
@@ -804,7 +811,10 @@ async def test_a_recorded_send_wakes_the_sender_and_a_replay_does_not(pool) -> N
             await handle(pool, complaint)
             await asyncio.wait_for(woken.get(), 10)
             await handle(pool, complaint)  # a replay records nothing
-            await asyncio.sleep(0.5)
+            # A marker sent after the replay committed: notifications arrive in commit order,
+            # so one the replay had sent would be received before it.
+            await pool.execute("SELECT pg_notify($1, 'marker')", repository.WAKE_CHANNEL)
+            assert await asyncio.wait_for(woken.get(), 10) == "marker"
             assert woken.empty()
         finally:
             await listener.remove_listener(repository.WAKE_CHANNEL, wake)

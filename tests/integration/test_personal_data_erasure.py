@@ -34,10 +34,10 @@ from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetterPublisher, read_dead_letters
 from services.messaging.kafka import make_producer
 from services.messaging.outbox import OutboxRelay
-from services.notifier import handlers as notifier_handlers
-from services.notifier.channels import OutboundMessage
-from services.notifier.domain import OutboundChannel
-from services.notifier.sender import Sender, SenderConfig
+from services.notifier.domain.rules import OutboundChannel
+from services.notifier.domain.sending import OutboundMessage
+from services.notifier.handlers import events as notifier_handlers
+from services.notifier.handlers.sending import Sender, SenderConfig
 from services.personal_data.field_crypto import (
     DEV_MASTER_KEYS,
     MasterKeys,
@@ -224,7 +224,9 @@ async def test_erasing_a_reporter_makes_their_data_unreadable_everywhere(
     # The notifier keeps both contacts, sealed as they came.
     async with notifier_pool.acquire() as conn, conn.transaction():
         for record in records:
-            await notifier_handlers.notify_citizen(parse_event(record.value), conn)
+            await notifier_handlers.notify_citizen(
+                parse_event(record.value), conn, default_keystore()
+            )
     destinations = await notifier_pool.fetch("SELECT destination FROM notifications")
     assert len(destinations) == 2 and all(is_sealed(r["destination"]) for r in destinations)
 

@@ -10,14 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from schemas.events import Channel, Language
-from services.notifier.channels import (
-    ChannelSettings,
-    OutboundMessage,
+from services.notifier.adapters.channels import (
     SmsGatewayAdapter,
     WhatsAppCloudAdapter,
     retry_after_seconds,
 )
-from services.notifier.domain import (
+from services.notifier.domain.rules import (
     Contact,
     OutboundChannel,
     RateLimit,
@@ -30,7 +28,9 @@ from services.notifier.domain import (
     opt_out_intent,
     reply_channel,
 )
-from services.notifier.templates import Rendered, whatsapp_template
+from services.notifier.domain.sending import OutboundMessage
+from services.notifier.domain.templates import Rendered, whatsapp_template
+from services.notifier.settings import ChannelSettings
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PHONE = "+6281234567890"

@@ -35,8 +35,8 @@ from schemas.events.routing import (
     CaseStatusChangedPayload,
     DeadlineKind,
 )
-from services.notifier.domain import REPLY, TEMPLATE_KEYS, message_for
-from services.notifier.templates import catalog, render, render_reply, whatsapp_template
+from services.notifier.domain.rules import REPLY, TEMPLATE_KEYS, message_for
+from services.notifier.domain.templates import catalog, render, render_reply, whatsapp_template
 
 CODE = "LPR-AAAA-BBBB-CCC"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

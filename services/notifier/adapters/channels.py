@@ -19,7 +19,6 @@ import email.utils
 import json
 import ssl
 import urllib.request
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,51 +28,11 @@ from typing import Any, Protocol
 import aiohttp
 import aiosmtplib
 import httpx
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from yarl import URL
 
-from services.notifier.domain import OutboundChannel, wa_id
-from services.notifier.templates import Rendered, WhatsAppTemplate
-
-
-class ChannelSettings(BaseSettings):
-    """Provider settings, read from LAPOR_NOTIFIER_* variables. A channel without its endpoint
-    configured is off: its messages are marked undeliverable and fall back."""
-
-    model_config = SettingsConfigDict(env_prefix="LAPOR_NOTIFIER_", extra="ignore")
-
-    whatsapp_api_url: str | None = None  # e.g. https://graph.facebook.com
-    whatsapp_api_version: str = "v21.0"
-    whatsapp_phone_number_id: str = ""
-    whatsapp_token: str = ""
-
-    sms_gateway_url: str | None = None  # POST target of the gateway
-    sms_gateway_token: str = ""
-    sms_sender_id: str = "LAPOR"
-    # The gateway's JSON shape: field names of the request and of the id in the response.
-    sms_field_to: str = "to"
-    sms_field_text: str = "text"
-    sms_field_sender: str = "from"
-    sms_field_reference: str = "reference"
-    sms_response_id_field: str = "message_id"
-
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_start_tls: bool = False
-    smtp_from: str = "Lapor Mas Wapres <noreply@lapor.go.id>"
-
-    send_timeout_seconds: float = 10.0
-
-
-@dataclass(frozen=True)
-class OutboundMessage:
-    notification_id: uuid.UUID
-    to: str
-    rendered: Rendered
-    # Set for WhatsApp outside the 24-hour window: send this template instead of free text.
-    template: WhatsAppTemplate | None = None
+from services.notifier.domain.rules import OutboundChannel, wa_id
+from services.notifier.domain.sending import OutboundMessage
+from services.notifier.settings import ChannelSettings
 
 
 class SendError(Exception):

@@ -1,25 +1,19 @@
 """Notifier's event handlers. They only record what to send (one row per event and channel);
-the sender (`sender.py`) does the sending, so a slow provider never holds up the consumer.
-
-Reads: lapor.complaints.intake.v1 (ComplaintReceived, CitizenReplyRequested),
-lapor.complaints.triaged.v1, lapor.cases.v1, lapor.channels.whatsapp.statuses.v1.
-Writes: lapor.notifications.v1 (CitizenNotified, CitizenNotificationStatusChanged), through the
-outbox.
-"""
+the sender (`handlers.sending`) does the sending, so a slow provider never holds up the
+consumer. Each takes the event and the consumer's connection (its transaction), and the key
+store when it opens sealed contact data; it returns the events it caused (published through
+the outbox)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Sequence
 
 import asyncpg
 
 from schemas.events import (
     Channel,
-    CitizenNotified,
-    CitizenNotifiedPayload,
     ComplaintReceived,
     Event,
     EventEnvelope,
@@ -28,13 +22,14 @@ from schemas.events import (
     serialize_event,
 )
 from schemas.events.intake import CitizenReplyRequested, WhatsAppStatusReported
-from schemas.events.notifier import (
-    CitizenNotificationStatusChanged,
-    CitizenNotificationStatusChangedPayload,
+from services.notifier.adapters import repository
+from services.notifier.domain.events import (
+    NotificationRow,
+    citizen_notified,
+    notification_id_for,
+    status_changed,
 )
-from services.notifier import repository
-from services.notifier.domain import (
-    EVENT_TYPES,
+from services.notifier.domain.rules import (
     REPLY,
     Contact,
     OutboundChannel,
@@ -44,23 +39,19 @@ from services.notifier.domain import (
     message_for,
     reply_channel,
 )
-from services.personal_data.keystore import default_keystore
+from services.personal_data.keystore import Keystore
 
 log = logging.getLogger(__name__)
-PRODUCER = "notifier"
 
 
-def notification_id_for(trigger_event_id: uuid.UUID, channel: OutboundChannel) -> uuid.UUID:
-    """Deterministic, so a replayed trigger maps onto the same row."""
-    return uuid.uuid5(trigger_event_id, f"notification:{channel.value}")
-
-
-async def notify_citizen(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
+async def notify_citizen(
+    event: Event, conn: asyncpg.Connection, keys: Keystore
+) -> Sequence[EventEnvelope]:
     if isinstance(event, ComplaintReceived):
         phone = None
         if event.payload.channel == Channel.WHATSAPP:
             # The citizen wrote to us on WhatsApp: the 24-hour window opens.
-            phone = await default_keystore().reveal(conn, event.payload.reporter.phone)
+            phone = await keys.reveal(conn, event.payload.reporter.phone)
         saved = await repository.save_complaint(conn, event, phone)
         await queue_message(conn, event, saved.recipient)
         # Events of this complaint that overtook it on their own topics wait no longer.
@@ -109,10 +100,12 @@ async def queue_message(
     )
 
 
-async def deliver_reply(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
+async def deliver_reply(
+    event: Event, conn: asyncpg.Connection, keys: Keystore
+) -> Sequence[EventEnvelope]:
     assert isinstance(event, CitizenReplyRequested)
     payload = event.payload
-    to = await default_keystore().reveal(conn, payload.to)
+    to = await keys.reveal(conn, payload.to)
     if to is None:
         # The citizen was erased (UU PDP) before we could answer: there is nobody to send to.
         log.info("reply not queued: recipient erased", extra={"reply_id": str(payload.reply_id)})
@@ -155,32 +148,20 @@ async def record_whatsapp_status(event: Event, conn: asyncpg.Connection) -> Sequ
         # The provider accepted the message but the sender never recorded it: it crashed, or
         # the answer timed out and a retry is scheduled. The callback proves it went out, so
         # it must not be sent again.
-        await conn.execute(
-            "UPDATE notifications SET status = 'sent', provider_message_id = $2,"
-            " sent_at = coalesce(sent_at, $3), reply_text = NULL, claimed_until = NULL"
-            " WHERE notification_id = $1",
-            row["notification_id"],
-            payload.provider_message_id,
-            payload.status_at,
+        await repository.record_sent_by_callback(
+            conn, row["notification_id"], payload.provider_message_id, payload.status_at
         )
         outgoing += citizen_notified(row)
     new_status = merged_status(row["delivery_status"], payload.status)
     if new_status is None:
         return outgoing
-    await conn.execute(
-        "UPDATE notifications SET delivery_status = $2 WHERE notification_id = $1",
-        row["notification_id"],
-        new_status,
-    )
+    await repository.set_delivery_status(conn, row["notification_id"], new_status)
     fallback_channel: OutboundChannel | None = None
     if new_status == "failed":
         reason = "whatsapp status failed: " + (",".join(payload.error_codes) or "no code")
         # A retry still scheduled for it (its answer had timed out) must not go out as well.
-        await conn.execute(
-            "UPDATE notifications SET status = 'undeliverable', claimed_until = NULL,"
-            " last_error = $2 WHERE notification_id = $1 AND status IN ('pending', 'sending')",
-            row["notification_id"],
-            reason,
+        await repository.give_up(
+            conn, row["notification_id"], reason, while_in=("pending", "sending")
         )
         fallback_channel = await start_fallback(conn, row, reason=reason)
     if new_status != "sent":
@@ -189,7 +170,7 @@ async def record_whatsapp_status(event: Event, conn: asyncpg.Connection) -> Sequ
 
 
 async def start_fallback(
-    conn: asyncpg.Connection, row: asyncpg.Record, *, reason: str
+    conn: asyncpg.Connection, row: NotificationRow, *, reason: str
 ) -> OutboundChannel | None:
     """Queue the same message on the next channel that reaches the citizen; once per channel."""
     recipient = await repository.recipient(conn, row["complaint_id"])
@@ -230,63 +211,6 @@ async def start_fallback(
     return channel
 
 
-def _context(row: asyncpg.Record) -> dict[str, object]:
+def _context(row: NotificationRow) -> dict[str, object]:
     value = row["context"]
     return json.loads(value) if isinstance(value, str) else dict(value or {})
-
-
-def _envelope(row: asyncpg.Record, name: str) -> dict[str, object]:
-    return {
-        "event_id": uuid.uuid5(row["notification_id"], name),
-        "complaint_id": row["complaint_id"],
-        "correlation_id": row["correlation_id"] or row["complaint_id"],
-        "causation_id": row["trigger_event_id"],
-        "producer": PRODUCER,
-    }
-
-
-def citizen_notified(row: asyncpg.Record) -> list[EventEnvelope]:
-    """The timeline entry for a sent message (none for a reply outside any complaint yet)."""
-    if not row["tracking_code"]:
-        return []
-    return [
-        CitizenNotified(
-            **_envelope(row, "CitizenNotified"),
-            payload=CitizenNotifiedPayload(
-                notification_id=row["notification_id"],
-                tracking_code=row["tracking_code"],
-                trigger_event_id=row["trigger_event_id"],
-                trigger_event_type=row["trigger_type"],
-                channel=row["channel"],
-                template=row["template"],
-                language=Language(row["language"]),
-                fallback_of=row["fallback_of"],
-            ),
-        )
-    ]
-
-
-def status_changed(
-    row: asyncpg.Record, status: str, fallback_channel: OutboundChannel | None
-) -> list[EventEnvelope]:
-    if not row["tracking_code"]:
-        return []
-    return [
-        CitizenNotificationStatusChanged(
-            **_envelope(row, f"status:{status}"),
-            payload=CitizenNotificationStatusChangedPayload(
-                notification_id=row["notification_id"],
-                tracking_code=row["tracking_code"],
-                channel=row["channel"],
-                status=status,  # type: ignore[arg-type]
-                fallback_channel=fallback_channel.value if fallback_channel else None,
-            ),
-        )
-    ]
-
-
-HANDLERS = {
-    **dict.fromkeys(EVENT_TYPES, notify_citizen),
-    "CitizenReplyRequested": deliver_reply,
-    "WhatsAppStatusReported": record_whatsapp_status,
-}

@@ -1,0 +1,1 @@
+"""Notifier's adapters: PostgreSQL (repository, views) and the providers (channels)."""

@@ -1,0 +1,376 @@
+"""Notifier's PostgreSQL adapter: every write, and the reads the handlers decide on.
+
+- recipients (sealed contact, from ComplaintReceived) and held_events (events that overtook
+  their complaint);
+- notifications: one row per trigger event and channel, recorded before any attempt; also the
+  queue of pending sends, which the sender claims, and whose outcomes it records in batches
+  (one statement per kind of outcome);
+- whatsapp_windows (the 24-hour rule) and opt_outs, both keyed by the address's digest.
+
+The pages' and APIs' reads are in `views`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from schemas.events import Channel, ComplaintReceived, Language
+from services.notifier.domain.rules import Contact, OutboundChannel, address_digest, wa_id
+from services.notifier.domain.sending import Deferred, Sent, Suppressed
+
+WAKE_CHANNEL = "notifier_sends"  # NOTIFY'd when a send is recorded: wakes the sender
+
+# The pool for a statement of its own, a connection inside a caller's transaction.
+Database = asyncpg.Pool | asyncpg.Connection
+
+
+@dataclass(frozen=True)
+class Recipient:
+    tracking_code: str
+    contact: Contact
+    language: Language
+
+
+@dataclass(frozen=True)
+class SavedComplaint:
+    recipient: Recipient
+    held_events: list[str]  # events that overtook the complaint, oldest first; released now
+
+
+async def save_complaint(
+    conn: asyncpg.Connection, event: ComplaintReceived, whatsapp_phone: str | None
+) -> SavedComplaint:
+    """In one statement, not four round trips: store the recipient (as it came: sealed; a
+    replay keeps the first), open the WhatsApp window when the citizen wrote to us on
+    WhatsApp from `whatsapp_phone` (in the clear), release the events held for the complaint,
+    and return the stored recipient."""
+    payload = event.payload
+    row = await conn.fetchrow(
+        "WITH saved AS (INSERT INTO recipients (complaint_id, tracking_code, channel, phone,"
+        "  email, language, correlation_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        "  ON CONFLICT (complaint_id) DO NOTHING"
+        "  RETURNING tracking_code, channel, phone, email, language),"
+        " opened AS (INSERT INTO whatsapp_windows (address_digest, last_inbound_at)"
+        "  SELECT $8::text, $9::timestamptz WHERE $8::text IS NOT NULL"
+        "  ON CONFLICT (address_digest) DO UPDATE SET last_inbound_at ="
+        "  greatest(whatsapp_windows.last_inbound_at, excluded.last_inbound_at)),"
+        " released AS (DELETE FROM held_events WHERE complaint_id = $1 RETURNING event, held_at)"
+        # The statement's snapshot does not see its own insert: `saved` holds the new row,
+        # the SELECT an earlier one; never both. Held events are returned whatever happens.
+        " SELECT r.*, (SELECT coalesce(array_agg(event::text ORDER BY held_at), '{}')"
+        "  FROM released) AS held"
+        " FROM (SELECT 1) AS one LEFT JOIN (SELECT * FROM saved UNION ALL"
+        "  SELECT tracking_code, channel, phone, email, language FROM recipients"
+        "  WHERE complaint_id = $1) AS r ON true",
+        event.complaint_id,
+        payload.tracking_code,
+        payload.channel.value,
+        payload.reporter.phone,
+        payload.reporter.email,
+        payload.reporter.language.value,
+        event.correlation_id,
+        address_digest(wa_id(whatsapp_phone)) if whatsapp_phone else None,
+        payload.received_at,
+    )
+    assert row is not None
+    stored = _recipient(row) if row["tracking_code"] is not None else None
+    if stored is None:
+        # Another instance stored it after this statement's snapshot was taken.
+        stored = await recipient(conn, event.complaint_id)
+        assert stored is not None
+    return SavedComplaint(recipient=stored, held_events=list(row["held"]))
+
+
+async def recipient(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> Recipient | None:
+    row = await conn.fetchrow(
+        "SELECT tracking_code, channel, phone, email, language FROM recipients"
+        " WHERE complaint_id = $1",
+        complaint_id,
+    )
+    return None if row is None else _recipient(row)
+
+
+def _recipient(row: asyncpg.Record) -> Recipient:
+    return Recipient(
+        tracking_code=row["tracking_code"],
+        contact=Contact(Channel(row["channel"]), row["phone"], row["email"]),
+        language=Language(row["language"]),
+    )
+
+
+async def saw_whatsapp_message(conn: asyncpg.Connection, phone: str, at: datetime) -> None:
+    """The citizen wrote to us on WhatsApp at `at`: the 24-hour window runs from there."""
+    await conn.execute(
+        "INSERT INTO whatsapp_windows (address_digest, last_inbound_at) VALUES ($1, $2)"
+        " ON CONFLICT (address_digest) DO UPDATE"
+        " SET last_inbound_at ="
+        " greatest(whatsapp_windows.last_inbound_at, excluded.last_inbound_at)",
+        address_digest(wa_id(phone)),
+        at,
+    )
+
+
+async def set_opt_out(conn: asyncpg.Connection, address: str, opted_out: bool) -> None:
+    if opted_out:
+        await conn.execute(
+            "INSERT INTO opt_outs (address_digest) VALUES ($1) ON CONFLICT DO NOTHING",
+            address_digest(address),
+        )
+    else:
+        await conn.execute(
+            "DELETE FROM opt_outs WHERE address_digest = $1", address_digest(address)
+        )
+
+
+@dataclass(frozen=True)
+class NewNotification:
+    notification_id: uuid.UUID
+    complaint_id: uuid.UUID
+    correlation_id: uuid.UUID
+    trigger_event_id: uuid.UUID
+    trigger_type: str
+    channel: OutboundChannel
+    destination: str
+    template: str
+    language: Language
+    tracking_code: str | None
+    context: dict[str, Any]
+    reply_text: str | None = None
+    exempt_from_limits: bool = False
+    fallback_of: uuid.UUID | None = None
+
+
+async def record_notification(conn: asyncpg.Connection, new: NewNotification) -> bool:
+    """Record a send once per (trigger event, channel), before any attempt; False if it was
+    already recorded. The sender is woken when the transaction commits."""
+    # The wake-up rides in the same statement (one round trip, not two); it is sent only when
+    # a row was inserted, and PostgreSQL folds repeats within a transaction into one.
+    woken = await conn.fetch(
+        "WITH recorded AS (INSERT INTO notifications (notification_id, complaint_id,"
+        "  correlation_id, trigger_event_id, trigger_type, channel, destination, template,"
+        "  language, tracking_code, context, reply_text, exempt_from_limits, fallback_of)"
+        "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14)"
+        "  ON CONFLICT (trigger_event_id, channel) DO NOTHING RETURNING 1)"
+        " SELECT pg_notify($15, '') FROM recorded",
+        new.notification_id,
+        new.complaint_id,
+        new.correlation_id,
+        new.trigger_event_id,
+        new.trigger_type,
+        new.channel.value,
+        new.destination,
+        new.template,
+        new.language.value,
+        new.tracking_code,
+        json.dumps(new.context),
+        new.reply_text,
+        new.exempt_from_limits,
+        new.fallback_of,
+        WAKE_CHANNEL,
+    )
+    return bool(woken)
+
+
+async def notification_for_status(
+    conn: asyncpg.Connection, provider_message_id: str, callback_data: str | None
+) -> asyncpg.Record | None:
+    """The notification a WhatsApp status is about: by wamid, else by the notification id we
+    put in biz_opaque_callback_data (the sender may have crashed before recording the wamid)."""
+    row = await conn.fetchrow(
+        "SELECT * FROM notifications WHERE provider_message_id = $1 FOR UPDATE",
+        provider_message_id,
+    )
+    if row is not None or not callback_data:
+        return row
+    try:
+        notification_id = uuid.UUID(callback_data)
+    except ValueError:
+        return None
+    return await conn.fetchrow(
+        "SELECT * FROM notifications WHERE notification_id = $1 AND channel = 'whatsapp'"
+        " FOR UPDATE",
+        notification_id,
+    )
+
+
+async def hold_event(
+    conn: asyncpg.Connection, event_id: uuid.UUID, complaint_id: uuid.UUID, raw: bytes
+) -> None:
+    await conn.execute(
+        "INSERT INTO held_events (event_id, complaint_id, event) VALUES ($1, $2, $3::jsonb)"
+        " ON CONFLICT DO NOTHING",
+        event_id,
+        complaint_id,
+        raw.decode(),
+    )
+
+
+# --------------------------------------------------------------------------- the send queue
+
+
+async def claim_due(db: Database, batch_size: int, lease: timedelta) -> list[asyncpg.Record]:
+    """Claim up to `batch_size` due rows (`pending` whose time has come, or `sending` whose
+    lease expired after a crash), marking them `sending` under a lease. SKIP LOCKED: several
+    instances share the queue without claiming a row twice."""
+    return await db.fetch(
+        "UPDATE notifications SET status = 'sending', attempts = attempts + 1,"
+        " claimed_until = now() + make_interval(secs => $2)"
+        " WHERE notification_id IN (SELECT notification_id FROM notifications"
+        "  WHERE (status = 'pending' AND next_attempt_at <= now())"
+        "     OR (status = 'sending' AND claimed_until < now())"
+        "  ORDER BY next_attempt_at, created_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+        " RETURNING *",
+        batch_size,
+        lease.total_seconds(),
+    )
+
+
+async def opted_out_among(conn: asyncpg.Connection, digests: Sequence[str]) -> set[str]:
+    """The address digests among `digests` that opted out."""
+    rows = await conn.fetch(
+        "SELECT address_digest FROM opt_outs WHERE address_digest = ANY($1::text[])",
+        list(digests),
+    )
+    return {row["address_digest"] for row in rows}
+
+
+async def last_inbound_at(conn: asyncpg.Connection, digests: Sequence[str]) -> dict[str, datetime]:
+    """When each of these WhatsApp ids (by digest) last wrote to us, where known."""
+    rows = await conn.fetch(
+        "SELECT address_digest, last_inbound_at FROM whatsapp_windows"
+        " WHERE address_digest = ANY($1::text[])",
+        list(digests),
+    )
+    return {row["address_digest"]: row["last_inbound_at"] for row in rows}
+
+
+async def recent_sends(
+    conn: asyncpg.Connection, destinations: Sequence[str], window: timedelta
+) -> dict[str, list[datetime]]:
+    """Sends within `window` that count towards each destination's rate limit."""
+    recent: dict[str, list[datetime]] = {}
+    for row in await conn.fetch(
+        "SELECT destination, sent_at FROM notifications"
+        " WHERE destination = ANY($1::text[]) AND sent_at > now() - $2::interval"
+        " AND NOT exempt_from_limits",
+        list(destinations),
+        window,
+    ):
+        recent.setdefault(row["destination"], []).append(row["sent_at"])
+    return recent
+
+
+async def record_sent(conn: asyncpg.Connection, sent: Sequence[Sent]) -> list[asyncpg.Record]:
+    """Mark the batch's accepted sends `sent`, in one statement; returns the rows updated.
+    `status = 'sending'`: a status callback may have recorded a row first, and it must not be
+    recorded (nor announced) twice."""
+    if not sent:
+        return []
+    return await conn.fetch(
+        "UPDATE notifications AS n SET status = 'sent',"
+        " provider_message_id = s.provider_message_id, sent_at = now(),"
+        " delivery_status = coalesce(n.delivery_status, 'sent'), wa_mode = s.wa_mode,"
+        " reply_text = NULL, claimed_until = NULL, last_error = NULL"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[])"
+        "  AS s(notification_id, provider_message_id, wa_mode)"
+        " WHERE n.notification_id = s.notification_id AND n.status = 'sending'"
+        " RETURNING n.*",
+        [s.row["notification_id"] for s in sent],
+        [s.provider_id for s in sent],
+        [s.wa_mode for s in sent],
+    )
+
+
+async def record_suppressed(conn: asyncpg.Connection, suppressed: Sequence[Suppressed]) -> None:
+    """Mark rows that must not be sent (opted out, erased) `suppressed`, in one statement."""
+    if not suppressed:
+        return
+    await conn.execute(
+        "UPDATE notifications AS n SET status = 'suppressed', claimed_until = NULL,"
+        " reply_text = CASE WHEN s.erased THEN NULL ELSE n.reply_text END,"
+        " last_error = s.reason"
+        " FROM unnest($1::uuid[], $2::text[], $3::bool[])"
+        "  AS s(notification_id, reason, erased)"
+        " WHERE n.notification_id = s.notification_id",
+        [s.notification_id for s in suppressed],
+        [s.reason for s in suppressed],
+        [s.erased for s in suppressed],
+    )
+
+
+async def record_deferred(conn: asyncpg.Connection, deferred: Sequence[Deferred]) -> None:
+    """Put rows held by the rate limit back in the queue for later, in one statement. Not an
+    attempt, so it does not count as one."""
+    if not deferred:
+        return
+    await conn.execute(
+        "UPDATE notifications AS n SET status = 'pending',"
+        " attempts = n.attempts - 1, claimed_until = NULL,"
+        " next_attempt_at = now() + make_interval(secs => s.wait_seconds)"
+        " FROM unnest($1::uuid[], $2::float8[]) AS s(notification_id, wait_seconds)"
+        " WHERE n.notification_id = s.notification_id",
+        [d.notification_id for d in deferred],
+        [d.wait_seconds for d in deferred],
+    )
+
+
+async def retry_later(
+    db: Database, notification_id: uuid.UUID, reason: str, delay_seconds: float
+) -> None:
+    """A failed attempt worth retrying: back to `pending` after `delay_seconds`."""
+    await db.execute(
+        "UPDATE notifications SET status = 'pending', claimed_until = NULL, last_error = $2,"
+        " next_attempt_at = now() + make_interval(secs => $3)"
+        " WHERE notification_id = $1 AND status = 'sending'",
+        notification_id,
+        reason,
+        delay_seconds,
+    )
+
+
+async def give_up(
+    conn: asyncpg.Connection,
+    notification_id: uuid.UUID,
+    reason: str,
+    *,
+    while_in: Sequence[str] = ("sending",),
+) -> asyncpg.Record | None:
+    """Mark the row `undeliverable` if its status is one of `while_in`; the row, or None when
+    it had moved on."""
+    return await conn.fetchrow(
+        "UPDATE notifications SET status = 'undeliverable', claimed_until = NULL,"
+        " last_error = $2 WHERE notification_id = $1 AND status = ANY($3::text[]) RETURNING *",
+        notification_id,
+        reason,
+        list(while_in),
+    )
+
+
+async def record_sent_by_callback(
+    conn: asyncpg.Connection, notification_id: uuid.UUID, provider_message_id: str, at: datetime
+) -> None:
+    """A status callback proves the provider accepted a send the sender never recorded."""
+    await conn.execute(
+        "UPDATE notifications SET status = 'sent', provider_message_id = $2,"
+        " sent_at = coalesce(sent_at, $3), reply_text = NULL, claimed_until = NULL"
+        " WHERE notification_id = $1",
+        notification_id,
+        provider_message_id,
+        at,
+    )
+
+
+async def set_delivery_status(
+    conn: asyncpg.Connection, notification_id: uuid.UUID, status: str
+) -> None:
+    await conn.execute(
+        "UPDATE notifications SET delivery_status = $2 WHERE notification_id = $1",
+        notification_id,
+        status,
+    )

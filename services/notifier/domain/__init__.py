@@ -1,0 +1,1 @@
+"""Notifier's pure domain: no I/O."""

@@ -1,0 +1,1 @@
+"""Notifier's entrypoints: the HTTP routers, the consumer wiring, the sender job."""

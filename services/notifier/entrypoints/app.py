@@ -1,0 +1,37 @@
+"""Notifier's HTTP adapter: opt-out and opt-in, the citizen's inbound text, and what was sent.
+
+Intake does not forward a citizen's free text on a topic, so the opt-out ("BERHENTI") arrives
+here: intake's WhatsApp conversation or the SMS gateway posts the text, or an operator posts
+the opt-out itself.
+
+Nothing here is public; every route needs a bearer token, and with none configured every
+request is refused (fail closed):
+- operators (`LAPOR_NOTIFIER_OPERATORS="name:token,..."`): everything, including the
+  notification history, which says how and when a citizen was contacted;
+- inbound senders (`LAPOR_NOTIFIER_INBOUND_TOKENS="gateway:token,..."`): the SMS gateway and
+  intake's conversation, which may only post inbound texts (403 elsewhere).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import asyncpg
+from fastapi import FastAPI
+
+from services.notifier.entrypoints.access import ApiAccess
+from services.notifier.entrypoints.history import history_router
+from services.notifier.entrypoints.inbound_texts import inbound_texts_router
+from services.notifier.entrypoints.opt_outs import opt_outs_router
+from services.runtime.http_problems import install_validation_handler
+
+
+def create_app(pool: Callable[[], asyncpg.Pool], access: ApiAccess | None = None) -> FastAPI:
+    """`access` defaults to nobody: without configured tokens every route answers 401."""
+    app = FastAPI(title="Lapor notifier", version="1", description=__doc__)
+    app.state.access = access or ApiAccess()
+    install_validation_handler(app)
+    app.include_router(opt_outs_router(pool))
+    app.include_router(inbound_texts_router(pool))
+    app.include_router(history_router(pool))
+    return app

@@ -1,0 +1,1 @@
+"""Notifier's handlers: record what to send (events), and send it (sending)."""
