@@ -69,3 +69,46 @@ def test_production_refuses_a_development_only_setting_that_is_set(
     monkeypatch.setenv("LAPOR_ENV", "production")
     with pytest.raises(UnsafeConfiguration, match="LAPOR_EXAMPLE_FROZEN_CLOCK"):
         check_deployment(ExampleSettings())
+
+
+def _settings_classes() -> list[type[BaseSettings]]:
+    """Every settings class of the services (importing a module builds nothing: no module
+    reads the environment at import)."""
+    import importlib
+    import pkgutil
+
+    import services
+
+    for module in pkgutil.walk_packages(services.__path__, "services."):
+        if not module.name.endswith(".__main__"):  # those run a service
+            importlib.import_module(module.name)
+    found: list[type[BaseSettings]] = []
+    stack: list[type[BaseSettings]] = [BaseSettings]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            stack.append(sub)
+            if sub.__module__.startswith("services."):
+                found.append(sub)
+    return found
+
+
+def test_every_unsafe_default_is_documented_for_operators() -> None:
+    from pathlib import Path
+
+    from services.runtime.settings import DEVELOPMENT_DEFAULT, DEVELOPMENT_ONLY
+
+    operations = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    declared = set()
+    for cls in _settings_classes():
+        prefix = cls.model_config.get("env_prefix", "")
+        for name, field in cls.model_fields.items():
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            if extra.get(DEVELOPMENT_DEFAULT) or extra.get(DEVELOPMENT_ONLY):
+                declared.add(f"{prefix}{name}".upper())
+    # The ones known today must be found, so the walk itself cannot silently find nothing.
+    assert {
+        "LAPOR_DATABASE_URL",
+        "LAPOR_TRIAGE_REPORTER_KEY",
+        "LAPOR_INTAKE_DESK_CLOCK",
+    } <= declared
+    assert [name for name in sorted(declared) if f"`{name}`" not in operations] == []
