@@ -495,6 +495,7 @@ class Chaos:
             )
             unsettled = [r["tracking_code"] for r in rows if r["status"] not in final]
             if unsettled:
+                await self._describe_unsettled(conn, unsettled)
                 ids = await conn.fetch(
                     "SELECT complaint_id FROM intake.complaints WHERE tracking_code = ANY($1)",
                     unsettled[:20],
@@ -565,6 +566,24 @@ class Chaos:
             "LAPOR_NOTIFIER_SMTP_HOST": "127.0.0.1",
             "LAPOR_NOTIFIER_SMTP_PORT": str(smtp_port),
         }
+
+    async def _describe_unsettled(self, conn: asyncpg.Connection, codes: list[str]) -> None:
+        """Unsettled complaints by channel and status, and how far each got downstream."""
+        rows = await conn.fetch(
+            "SELECT c.channel, c.status, count(*) AS n,"
+            " count(t.complaint_id) AS decided, count(r.complaint_id) AS in_review"
+            " FROM intake.complaints c"
+            " LEFT JOIN (SELECT DISTINCT complaint_id FROM intake.complaint_timeline"
+            "  WHERE status <> 'received') t ON t.complaint_id = c.complaint_id"
+            " LEFT JOIN triage.review_items r ON r.complaint_id = c.complaint_id"
+            " WHERE c.tracking_code = ANY($1) GROUP BY 1, 2 ORDER BY 1, 2",
+            codes,
+        )
+        for row in rows:
+            self.log(
+                f"unsettled: {row['n']} x {row['channel']} at {row['status']}"
+                f" ({row['decided']} with a later timeline entry, {row['in_review']} in review)"
+            )
 
     async def _trace(self, complaint_ids: list[str]) -> None:
         """Where each unsettled complaint was last seen: every topic of the run, scanned."""
