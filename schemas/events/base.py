@@ -69,6 +69,9 @@ class Reporter(StrictModel):
 
 
 class Location(StrictModel):
+    """Where the problem is (the incident), not where the reporter lives: the agency that must
+    act is the one of this place. The reporter's NIK region is only the fallback."""
+
     region_code: str | None = Field(
         # [0-9], not \d: pydantic's \d also matches other scripts' digits ("٣١"), which
         # the JSON Schema (ECMA regex) rejects and no agency's region code matches.
@@ -78,6 +81,8 @@ class Location(StrictModel):
     )
     city: str | None = None
     address: PersonalStr | None = None
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
 
 
 class Attachment(StrictModel):

@@ -24,6 +24,11 @@ class ComplaintAcceptedPayload(StrictModel):
     priority: Priority
     matched_terms: tuple[str, ...] = ()
     region_code: str | None = None
+    region_source: Literal["incident", "reporter_nik"] | None = Field(
+        default=None,
+        description="Where region_code came from: the incident location the citizen gave, or"
+        " (only as a fallback) the region of the reporter's NIK",
+    )
     anonymous: bool = False
     secret: bool = False
     summary: str = Field(max_length=500, description="Start of the description, for agencies")
