@@ -36,6 +36,8 @@ class Submission:
     region_code: str | None = None
     city: str | None = None
     address: str | None = None
+    latitude: float | None = None  # where the problem is, when the citizen pinned it
+    longitude: float | None = None
     language: Language = Language.INDONESIAN
     anonymous: bool = False
     secret: bool = False
@@ -69,7 +71,11 @@ def complaint_received(
             ),
             description=submission.description,
             location=Location(
-                region_code=submission.region_code, city=submission.city, address=submission.address
+                region_code=submission.region_code,
+                city=submission.city,
+                address=submission.address,
+                latitude=submission.latitude,
+                longitude=submission.longitude,
             ),
             attachments=submission.attachments,
             eligibility=Eligibility(
