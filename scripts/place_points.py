@@ -190,7 +190,8 @@ def main(geonames: str, csc: str) -> None:
     sys.stdout.write(
         "# Reference points for placing a location pin in its regency (scripts/place_points.py)."
         "\n# From GeoNames (CC-BY 4.0, geonames.org) and the countries-states-cities database"
-        " (ODbL 1.0).\n"
+        " (ODbL 1.0).\n# This derived database is made available under the Open Database"
+        " License 1.0\n# (opendatacommons.org/licenses/odbl/1-0), with the attributions above.\n"
     )
     out.writerow(("latitude", "longitude", "regency_code"))
     out.writerows(unique)
