@@ -315,7 +315,9 @@ async def test_several_messages_a_retry_a_status_an_image_and_an_unsupported_typ
     assert "tidak menemukan" in tap.of("CitizenReplyRequested", to=singer)[1].payload.text  # type: ignore[attr-defined]
     replies = [e.payload.text for e in tap.of("CitizenReplyRequested", to=reporter)]  # type: ignore[attr-defined]
     assert len(replies) == 3
-    assert f"Status laporan {payload.tracking_code}: diterima" in replies[2]
+    # The status in words, in the reporter's language, with the time in WIB.
+    assert f"Status laporan {payload.tracking_code}: Diterima." in replies[2]
+    assert " WIB" in replies[2] and "Langkah berikutnya: " in replies[2]
     assert len(tap.of("ComplaintUpdated", tracking_code=payload.tracking_code)) == 1
 
 

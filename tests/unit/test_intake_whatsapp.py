@@ -292,11 +292,12 @@ def test_restart_and_a_repeated_greeting_do_not_become_a_name() -> None:
 
 
 def test_a_status_request_is_recognised() -> None:
-    from services.intake.domain.conversation import status_request, status_words
+    from services.intake.domain.citizen_status import label
+    from services.intake.domain.conversation import status_request
 
     assert status_request(message("status# LPR-AAAA-BBBB-CCC ")) == "LPR-AAAA-BBBB-CCC"
     assert status_request(message("halo")) is None
-    assert status_words("forwarded_to_agency", Language.INDONESIAN) == "diteruskan ke instansi"
+    assert label("forwarded_to_agency", Language.INDONESIAN) == "Diteruskan ke instansi"
 
 
 # --- where the problem is: a typed place or a location pin

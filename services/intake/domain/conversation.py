@@ -155,7 +155,6 @@ _TEXTS: dict[Language, dict[str, str]] = {
         ),
         "follow_up_refused": "Tambahan tidak bisa diterima: {reason}.",
         "follow_up_done": "Tambahan untuk laporan {code} sudah kami terima.",
-        "status": "Status laporan {code}: {status}.",
         "status_unknown": "Kami tidak menemukan laporan dengan nomor itu. Periksa lagi nomornya.",
         "too_many_messages": (
             "Anda mengirim terlalu banyak pesan. Pesan berikutnya dalam satu jam ini tidak kami"
@@ -255,7 +254,6 @@ _TEXTS: dict[Language, dict[str, str]] = {
         "follow_up_unknown": "We found no report with that code from this WhatsApp number.",
         "follow_up_refused": "We cannot take this addition: {reason}.",
         "follow_up_done": "We have added this to report {code}.",
-        "status": "Status of report {code}: {status}.",
         "status_unknown": "We found no report with that code. Please check it.",
         "too_many_messages": (
             "You have sent too many messages. We will not process more from this number for"
@@ -410,31 +408,6 @@ def status_request(message: InboundMessage) -> str | None:
     if not text.upper().startswith(STATUS_PREFIX):
         return None
     return text[len(STATUS_PREFIX) :].strip()
-
-
-_STATUS_WORDS: dict[Language, dict[str, str]] = {
-    Language.INDONESIAN: {
-        "received": "diterima",
-        "under_review": "sedang diperiksa",
-        "verified": "terverifikasi, sedang dianalisis",
-        "rejected": "tidak dapat diproses",
-        "duplicate": "digabung dengan laporan lain",
-        "forwarded_to_agency": "diteruskan ke instansi",
-        "in_progress": "sedang ditindaklanjuti",
-        "awaiting_documents": "menunggu dokumen dari Anda",
-        "first_response_received": "tanggapan pertama diterima",
-        "being_rerouted": "dialihkan ke instansi lain",
-        "closed": "selesai",
-    },
-    Language.ENGLISH: {
-        "forwarded_to_agency": "forwarded to the agency",
-        "first_response_received": "first response received",
-    },
-}
-
-
-def status_words(status: str, language: Language) -> str:
-    return _STATUS_WORDS[language].get(status, status.replace("_", " "))
 
 
 def structured_report(message: InboundMessage, language: Language) -> Submission | str:
