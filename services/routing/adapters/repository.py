@@ -28,6 +28,7 @@ class Agency:
     via_sp4n: bool
     supervisor: str | None
     response_working_days: int
+    supervisor_email: str | None = None  # level-1 escalations are emailed here
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ async def _active_rules(conn: asyncpg.Connection) -> list[Rule]:
 async def _agencies(conn: asyncpg.Connection) -> dict[str, Agency]:
     rows = await conn.fetch(
         "SELECT agency_code, name, level, region_code, via_sp4n, supervisor,"
-        " response_working_days FROM agencies"
+        " response_working_days, supervisor_email FROM agencies"
     )
     return {row["agency_code"]: Agency(**row) for row in rows}
 
