@@ -43,6 +43,7 @@ ROUTING_ADMIN = {
     ("PUT", "/v1/calendar/overrides/{day}"),
     ("DELETE", "/v1/calendar/overrides/{day}"),
     ("POST", "/v1/desk/cases/{case_id}/dispose"),
+    ("GET", "/v1/escalations/overdue"),  # every agency's overdue cases
 }
 NOTIFIER_OPERATOR_ONLY = {
     ("POST", "/v1/opt-outs"),
