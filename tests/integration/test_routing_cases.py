@@ -28,7 +28,6 @@ from schemas.events import (
 from services.messaging import outbox
 from services.messaging.database import create_pool, migrate
 from services.routing.adapters import repository
-from services.routing.adapters.directory import parse_agencies_csv, upsert_agencies
 from services.routing.domain import JAKARTA, EscalationContacts
 from services.routing.entrypoints.app import create_app
 from services.routing.handlers.deadlines import scan_deadlines
@@ -675,20 +674,33 @@ async def test_overdue_cases_carry_who_is_emailed_and_are_listed_for_setwapres_a
         public_base_url="https://lapor.example.go.id/routing",
         setwapres_email="eskalasi@set.wapresri.go.id",
     )
-    rows = parse_agencies_csv(
-        "agency_code,name,level,supervisor,supervisor_email\n"
-        "ATR-BPN,Kementerian ATR/BPN,national,Inspektorat Jenderal Kementerian ATR/BPN,"
-        "itjen@atrbpn.go.id\n"
+    contact = "/v1/agencies/ATR-BPN/escalation"
+    admin = auth("admin-setwapres")
+    itjen = {"supervisor": "Inspektorat Jenderal Kementerian ATR/BPN"}
+    # Setwapres' administrators set who is emailed (the directory file sets the same).
+    for refused in ("officer-atr", "officer-jakpus"):
+        response = await api.put(contact, json=itjen, headers=auth(refused))
+        assert response.status_code == 403
+    bad = await api.put(contact, json={**itjen, "supervisor_email": "itjen"}, headers=admin)
+    assert bad.status_code == 422
+    unknown = await api.put("/v1/agencies/NO-SUCH/escalation", json=itjen, headers=admin)
+    assert unknown.status_code == 404
+    response = await api.put(
+        contact, json={**itjen, "supervisor_email": "itjen@atrbpn.go.id"}, headers=admin
     )
-    async with pool.acquire() as conn:
-        await upsert_agencies(conn, rows)
+    assert response.status_code == 200, response.text
+    assert (await api.get(contact, headers=admin)).json() == {
+        "agency_code": "ATR-BPN",
+        "name": "Kementerian ATR/BPN",
+        **itjen,
+        "supervisor_email": "itjen@atrbpn.go.id",
+    }
     try:
         event = accepted(Category.LAND, "31.71")  # ATR/BPN, response due Fri 21 Aug
         (assigned,) = await handle(pool, open_case, event)
         case_id = assigned.payload.case_id
         link = f"https://lapor.example.go.id/routing/v1/desk/cases/{case_id}"
         listing = "/v1/escalations/overdue?agency_code=ATR-BPN&limit=500"
-        admin = auth("admin-setwapres")
 
         async def ours() -> list[dict[str, object]]:
             response = await api.get(listing, headers=admin)
@@ -741,6 +753,4 @@ async def test_overdue_cases_carry_who_is_emailed_and_are_listed_for_setwapres_a
             assert response.status_code == 200, response.text
         assert await ours() == []
     finally:
-        await pool.execute(
-            "UPDATE agencies SET supervisor_email = NULL WHERE agency_code = 'ATR-BPN'"
-        )
+        assert (await api.put(contact, json=itjen, headers=admin)).status_code == 200

@@ -543,6 +543,19 @@ async def delete_calendar_override(conn: asyncpg.Connection, day: date) -> bool:
     return await conn.execute("DELETE FROM calendar_overrides WHERE day = $1", day) != "DELETE 0"
 
 
+async def set_escalation_contact(
+    conn: asyncpg.Connection, agency_code: str, supervisor: str | None, email: str | None
+) -> asyncpg.Record | None:
+    """The agency's supervisor and their address; None when there is no such agency."""
+    return await conn.fetchrow(
+        "UPDATE agencies SET supervisor = $2, supervisor_email = $3 WHERE agency_code = $1"
+        " RETURNING agency_code, name, supervisor, supervisor_email",
+        agency_code,
+        supervisor,
+        email,
+    )
+
+
 # --------------------------------------------------------------------------- officers
 
 

@@ -224,6 +224,14 @@ async def statistics(conn: asyncpg.Connection, now: datetime) -> dict[str, Any]:
 # ------------------------------------------------------------------------- escalations
 
 
+async def escalation_contact(db: Executor, agency_code: str) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        "SELECT agency_code, name, supervisor, supervisor_email FROM agencies"
+        " WHERE agency_code = $1",
+        agency_code,
+    )
+
+
 @dataclass(frozen=True)
 class OverdueFilter:
     """The overdue list's filters; None: no filter."""

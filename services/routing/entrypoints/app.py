@@ -23,7 +23,8 @@ DESCRIPTION = """Routing's HTTP adapter.
   calendar (Setwapres administrators only: an admin of another agency gets 403).
 - `/v1/desk/cases`: the agency desk. Each officer's bearer token is scoped to one agency; a
   case of another agency answers 404, exactly like a case that does not exist.
-- `/v1/escalations/overdue`: every agency's overdue cases and how far each was escalated
+- `/v1/escalations/overdue`: every agency's overdue cases and how far each was escalated, and
+  `/v1/agencies/{agency_code}/escalation`: who an agency's overdue cases are emailed to
   (Setwapres administrators only).
 - `/open311/v2/`: an Open311 GeoReport v2-shaped read view of the same cases (the officer's
   token as bearer or `?api_key=`); only the service list is public.
