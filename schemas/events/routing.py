@@ -87,6 +87,16 @@ class CaseOverduePayload(StrictModel):
     agency_name: str
     escalation_level: int = Field(ge=1, description="1: the agency's supervisor, 2: Setwapres")
     escalated_to: str
+    escalation_email: str | None = Field(
+        default=None,
+        max_length=254,
+        description="Where the notifier emails the escalation: level 1 the agency's supervisor"
+        " (agency directory), level 2 Setwapres (a routing setting); None: nobody to email."
+        " A staff address, not a citizen's, but kept out of logs all the same",
+    )
+    case_url: str | None = Field(
+        default=None, max_length=2000, description="The case on routing's agency desk"
+    )
 
 
 class CaseOverdue(ComplaintEvent):

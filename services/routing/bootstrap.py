@@ -11,6 +11,7 @@ import asyncpg
 from schemas.topics import COMPLAINTS_TRIAGED
 from services.routing.adapters.repository import MIGRATIONS
 from services.routing.adapters.sp4n import Sp4nForwarder, WireFormat
+from services.routing.domain import EscalationContacts
 from services.routing.entrypoints.access import PoolGetter
 from services.routing.entrypoints.app import create_app
 from services.routing.entrypoints.consumer import BATCH_HANDLERS, HANDLERS
@@ -43,7 +44,8 @@ def build(settings: Settings) -> ServiceRuntime:
         return own.frozen_now or datetime.now(UTC)
 
     runtime.app = create_app(pool, clock)
-    runtime.background.append(deadline_job(pool, clock, own.scheduler_interval))
+    contacts = EscalationContacts(own.public_base_url, own.setwapres_escalation_email)
+    runtime.background.append(deadline_job(pool, clock, own.scheduler_interval, contacts))
     if own.sp4n_url:
         runtime.background.append(sp4n_job(_forwarder(pool, own), clock, own.sp4n_interval))
     return runtime

@@ -3,6 +3,7 @@ the deadline alerts the scheduler fires. No I/O here."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -337,3 +338,55 @@ def alert_window(now: datetime, calendar: WorkingCalendar = DEFAULT_CALENDAR) ->
     while not now > calendar.add_working_days(_start_of(day), SETWAPRES_ESCALATION_WORKING_DAYS):
         day -= ONE_DAY
     return AlertWindow(approaching=approaching, overdue=now, setwapres=_start_of(day + ONE_DAY))
+
+
+# --------------------------------------------------------------------------- escalation
+
+
+@dataclass(frozen=True)
+class EscalationContacts:
+    """Routing's settings for escalations: the public base URL of case links and Setwapres'
+    escalation address (None: level 2 emails nobody)."""
+
+    public_base_url: str | None = None
+    setwapres_email: str | None = None
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Who an overdue alert escalates to: the level, a name, an address (None: nobody to
+    email) and the case's link."""
+
+    level: int
+    to: str
+    email: str | None
+    case_url: str | None
+
+
+NO_CONTACTS = EscalationContacts()  # no links, no Setwapres address
+SETWAPRES_NAME = "Sekretariat Wakil Presiden"
+CASE_PATH = "/v1/desk/cases/{case_id}"  # the case on the agency desk
+
+
+def case_url(base_url: str | None, case_id: uuid.UUID) -> str | None:
+    if not base_url:
+        return None
+    return base_url.rstrip("/") + CASE_PATH.format(case_id=case_id)
+
+
+def escalation_for(
+    alert: Alert,
+    agency_name: str,
+    supervisor: str | None,
+    supervisor_email: str | None,
+    contacts: EscalationContacts,
+    case_id: uuid.UUID,
+) -> Escalation | None:
+    """Level 1 (overdue) goes to the agency's supervisor, level 2 (three working days later)
+    to Setwapres; other alerts escalate to nobody."""
+    link = case_url(contacts.public_base_url, case_id)
+    if alert is Alert.OVERDUE_SUPERVISOR:
+        return Escalation(1, supervisor or f"Pimpinan {agency_name}", supervisor_email, link)
+    if alert is Alert.OVERDUE_SETWAPRES:
+        return Escalation(2, SETWAPRES_NAME, contacts.setwapres_email, link)
+    return None

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.runtime.settings import development_only
+from services.runtime.settings import development_only, development_secret
 
 SERVICE = "routing"
 DEFAULT_PORT = 8002
@@ -36,6 +36,15 @@ class RoutingSettings(BaseSettings):
     scheduler_interval: float = 30.0
     # A fixed clock for demonstrations and tests of deadlines; never set in production.
     frozen_now: AwareDatetime | None = development_only()
+
+    # Escalation: where case links in escalation emails point (routing's public address; the
+    # development default serves a laptop only), and the Setwapres address that level-2
+    # overdue cases are emailed to (none: level 2 emails nobody). Level 1 goes to the
+    # agency's supervisor, from the directory.
+    public_base_url: str = development_secret("http://127.0.0.1:8002")
+    setwapres_escalation_email: str | None = Field(
+        default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    )
 
     # SP4N-LAPOR! forwarding; off without a URL. The wire format is configuration.
     sp4n_url: str | None = None

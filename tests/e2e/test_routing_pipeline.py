@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer
 
+from ops.standins import SmtpStandIn
 from schemas.events import (
     Category,
     Channel,
@@ -391,6 +392,77 @@ async def test_a_restarted_scheduler_escalates_an_overdue_case_exactly_once(
         [early.complaint_id, late.complaint_id],
     )
     await pipeline.restart("routing")
+
+
+async def test_an_overdue_case_emails_its_supervisor_with_the_case_link(
+    pipeline: Pipeline, db: asyncpg.Pool, stack
+) -> None:  # type: ignore[no-untyped-def]
+    """Routing's scheduler (frozen on Saturday 22 Aug 2026) escalates a case assigned on
+    Thursday 13 Aug to ATR/BPN's supervisor; the notifier emails them through an SMTP
+    stand-in, once, with the case's link."""
+    smtp = SmtpStandIn(free_port())
+    smtp.start()
+    base_url = "https://lapor.example.go.id/routing"
+    routing_env = {
+        **pipeline.env,
+        "LAPOR_ROUTING_FROZEN_NOW": "2026-08-22T09:00:00+07:00",
+        "LAPOR_ROUTING_SCHEDULER_INTERVAL": "0.5",
+        "LAPOR_ROUTING_PUBLIC_BASE_URL": base_url,
+    }
+    notifier_env = {
+        **pipeline.env,
+        "LAPOR_NOTIFIER_SMTP_HOST": "127.0.0.1",
+        "LAPOR_NOTIFIER_SMTP_PORT": str(smtp.port),
+    }
+    await db.execute(
+        "UPDATE routing.agencies SET supervisor_email = 'itjen@atrbpn.go.id'"
+        " WHERE agency_code = 'ATR-BPN'"
+    )
+    event = accepted_event().model_copy(
+        update={"occurred_at": datetime(2026, 8, 13, 2, 0, tzinfo=UTC)}  # 09:00 WIB
+    )
+    code = event.payload.tracking_code
+
+    async def to_supervisor() -> list:  # type: ignore[type-arg]
+        return [
+            m for m in smtp.messages if m["To"] == "itjen@atrbpn.go.id" and code in m["Subject"]
+        ]
+
+    for name in ("routing", "notifier"):
+        assert pipeline.services[name].terminate() == 0
+    routing = ServiceProcess("routing", routing_env, pipeline.log_dir).start()
+    notifier = ServiceProcess("notifier", notifier_env, pipeline.log_dir).start()
+    try:
+        await routing.wait_ready()
+        await notifier.wait_ready()
+        await publish(stack, event)
+        (mail,) = await eventually(to_supervisor, within=90)
+        case = await case_of(db, code)
+        body = mail.get_payload(decode=True).decode()
+    finally:
+        assert routing.terminate() == 0 and notifier.terminate() == 0
+        smtp.stop()
+        await db.execute(
+            "UPDATE routing.agencies SET supervisor_email = NULL WHERE agency_code = 'ATR-BPN'"
+        )
+        # Tidy up: the real clock of the restored routing would escalate this August case.
+        await db.execute(
+            "UPDATE routing.case_deadlines d SET met_at = now() FROM routing.cases c"
+            " WHERE c.case_id = d.case_id AND c.complaint_id = $1",
+            event.complaint_id,
+        )
+        await pipeline.restart("routing")
+        await pipeline.restart("notifier")
+    assert mail["Subject"] == f"[Eskalasi 1] Pengaduan {code} melewati batas waktu"
+    assert f"{base_url}/v1/desk/cases/{case['case_id']}" in body
+    assert "21 Agustus 2026 pukul 23.59 WIB" in body and "Kementerian ATR/BPN" in body
+    staff_rows = await db.fetch(
+        "SELECT status FROM notifier.notifications WHERE complaint_id = $1"
+        " AND template = 'overdue_staff'",
+        event.complaint_id,
+    )
+    assert [row["status"] for row in staff_rows] == ["sent"]
+    assert len(await to_supervisor()) == 1
 
 
 async def test_routing_forwards_to_a_stand_in_sp4n_lapor_through_its_failures(

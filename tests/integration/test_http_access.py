@@ -43,6 +43,9 @@ ROUTING_ADMIN = {
     ("PUT", "/v1/calendar/overrides/{day}"),
     ("DELETE", "/v1/calendar/overrides/{day}"),
     ("POST", "/v1/desk/cases/{case_id}/dispose"),
+    ("GET", "/v1/escalations/overdue"),  # every agency's overdue cases
+    ("GET", "/v1/agencies/{agency_code}/escalation"),
+    ("PUT", "/v1/agencies/{agency_code}/escalation"),
 }
 NOTIFIER_OPERATOR_ONLY = {
     ("POST", "/v1/opt-outs"),
@@ -53,6 +56,7 @@ PATH_VALUES = {
     "case_id": str(uuid.uuid4()),
     "complaint_id": str(uuid.uuid4()),
     "rule_id": "no-such-rule",  # so an allowed PUT answers 404 and changes nothing
+    "agency_code": "NO-SUCH-AGENCY",  # the same
     "day": "2026-12-02",
     "service_request_id": "LPR-0000-0000-000",
 }

@@ -890,3 +890,95 @@ async def test_the_http_transport_sends_compact_json_and_classifies_failures() -
         (gateway,) = build_adapters(refused, session).values()
         with pytest.raises(TransientSendError, match="sms gateway unreachable"):
             await gateway.send(message)
+
+
+def escalation(complaint: ComplaintReceived, level: int, email: str | None) -> Event:
+    """Routing's CaseOverdue for `complaint`, as its deadline scan builds it: the event id is
+    derived from the case, deadline and level, so a replay carries the same id."""
+    event = follow_up("escalated", complaint)
+    case_id = uuid.uuid4()
+    payload = event.payload.model_copy(
+        update={
+            "case_id": case_id,
+            "escalation_level": level,
+            "escalated_to": "Inspektorat Jenderal Kementerian ATR/BPN",
+            "escalation_email": email,
+            "case_url": f"https://lapor.example.go.id/routing/v1/desk/cases/{case_id}",
+        }
+    )
+    event_id = uuid.uuid5(case_id, f"agency_response:1:overdue-{level}")
+    return event.model_copy(update={"event_id": event_id, "payload": payload})
+
+
+async def test_an_overdue_case_emails_its_supervisor_once_even_when_replayed(  # type: ignore[no-untyped-def]
+    pool, smtp, make_sender
+) -> None:
+    # The citizen reads email too: their message and the supervisor's go on the same channel
+    # for the same event, and neither takes the other's place.
+    complaint = received(Channel.WEB, email="siti.aminah@example.id")
+    code = complaint.payload.tracking_code
+    await handle(pool, complaint)
+    overdue = escalation(complaint, 1, "itjen@atrbpn.go.id")
+    for _ in range(3):  # delivered, then replayed twice (a rebalance, a restart)
+        await handle(pool, overdue)
+    sender = make_sender()
+
+    async def all_sent():  # type: ignore[no-untyped-def]
+        rows = await notifications(pool, complaint.complaint_id)
+        return rows if len(rows) == 3 and {r["status"] for r in rows} == {"sent"} else None
+
+    rows = await work_until(sender, all_sent)
+    assert sorted(r["template"] for r in rows) == ["escalated", "overdue_staff", "received"]
+    mails = [m for m in smtp.messages if code in str(m["Subject"])]
+    to_supervisor = [m for m in mails if m["To"] == "itjen@atrbpn.go.id"]
+    (mail,) = to_supervisor
+    assert mail["Subject"] == f"[Eskalasi 1] Pengaduan {code} melewati batas waktu"
+    body = mail.get_payload(decode=True).decode()
+    assert overdue.payload.case_url in body and "Kementerian ATR/BPN" in body
+    assert "WIB" in body and "Tingkat eskalasi: 1" in body
+    for secret in ("Siti", "3171015501900001", "siti.aminah@example.id", "Sertifikat"):
+        assert secret not in body  # nothing of the reporter's
+    assert [m["To"] for m in mails].count("siti.aminah@example.id") == 2  # received, escalated
+    # The staff email is no step of the citizen's timeline: one CitizenNotified per citizen
+    # message, none for the supervisor's.
+    assert await outbox_types(pool, complaint.complaint_id) == ["CitizenNotified"] * 2
+    # Replayed once more after sending: still one row per message, nothing pending.
+    await handle(pool, overdue)
+    assert len(await notifications(pool, complaint.complaint_id)) == 3
+    assert await sender.run_once() == 0
+    assert (
+        len(
+            [
+                m
+                for m in smtp.messages
+                if m["To"] == "itjen@atrbpn.go.id" and code in str(m["Subject"])
+            ]
+        )
+        == 1
+    )
+
+
+async def test_setwapres_is_emailed_at_level_two_even_before_the_citizen_is_known(  # type: ignore[no-untyped-def]
+    pool, smtp, make_sender
+) -> None:
+    complaint = received(phone=new_phone())
+    code = complaint.payload.tracking_code
+    level_two = escalation(complaint, 2, "eskalasi@set.wapresri.go.id")
+    await handle(pool, level_two)  # overtook ComplaintReceived: the citizen's message waits
+    (row,) = await notifications(pool, complaint.complaint_id)
+    assert (row["template"], row["destination"]) == ("overdue_staff", "eskalasi@set.wapresri.go.id")
+
+    async def arrived():  # type: ignore[no-untyped-def]
+        return [m for m in smtp.messages if code in str(m["Subject"])]
+
+    (mail,) = await work_until(make_sender(), arrived)
+    assert mail["To"] == "eskalasi@set.wapresri.go.id"
+    assert mail["Subject"].startswith("[Eskalasi 2]")
+
+
+async def test_an_escalation_without_an_address_only_tells_the_citizen(pool) -> None:  # type: ignore[no-untyped-def]
+    complaint = received(phone=new_phone())
+    await handle(pool, complaint)
+    await handle(pool, escalation(complaint, 1, None))
+    rows = await notifications(pool, complaint.complaint_id)
+    assert sorted(r["template"] for r in rows) == ["escalated", "received"]

@@ -28,7 +28,7 @@ from schemas.events import (
 from services.messaging import outbox
 from services.messaging.database import create_pool, migrate
 from services.routing.adapters import repository
-from services.routing.domain import JAKARTA
+from services.routing.domain import JAKARTA, EscalationContacts
 from services.routing.entrypoints.app import create_app
 from services.routing.handlers.deadlines import scan_deadlines
 from services.routing.handlers.opening import join_duplicate, open_case, open_cases
@@ -665,3 +665,92 @@ async def test_the_inbox_filters_overdue_cases_by_the_clock(
     assert await listed(False) and not await listed(True)
     clock.now = datetime(2026, 8, 22, 9, 0, tzinfo=JAKARTA)  # past Friday's response deadline
     assert await listed(True) and not await listed(False)
+
+
+async def test_overdue_cases_carry_who_is_emailed_and_are_listed_for_setwapres_admins(
+    pool: asyncpg.Pool, api: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    contacts = EscalationContacts(
+        public_base_url="https://lapor.example.go.id/routing",
+        setwapres_email="eskalasi@set.wapresri.go.id",
+    )
+    contact = "/v1/agencies/ATR-BPN/escalation"
+    admin = auth("admin-setwapres")
+    itjen = {"supervisor": "Inspektorat Jenderal Kementerian ATR/BPN"}
+    # Setwapres' administrators set who is emailed (the directory file sets the same).
+    for refused in ("officer-atr", "officer-jakpus"):
+        response = await api.put(contact, json=itjen, headers=auth(refused))
+        assert response.status_code == 403
+    bad = await api.put(contact, json={**itjen, "supervisor_email": "itjen"}, headers=admin)
+    assert bad.status_code == 422
+    unknown = await api.put("/v1/agencies/NO-SUCH/escalation", json=itjen, headers=admin)
+    assert unknown.status_code == 404
+    response = await api.put(
+        contact, json={**itjen, "supervisor_email": "itjen@atrbpn.go.id"}, headers=admin
+    )
+    assert response.status_code == 200, response.text
+    assert (await api.get(contact, headers=admin)).json() == {
+        "agency_code": "ATR-BPN",
+        "name": "Kementerian ATR/BPN",
+        **itjen,
+        "supervisor_email": "itjen@atrbpn.go.id",
+    }
+    try:
+        event = accepted(Category.LAND, "31.71")  # ATR/BPN, response due Fri 21 Aug
+        (assigned,) = await handle(pool, open_case, event)
+        case_id = assigned.payload.case_id
+        link = f"https://lapor.example.go.id/routing/v1/desk/cases/{case_id}"
+        listing = "/v1/escalations/overdue?agency_code=ATR-BPN&limit=500"
+
+        async def ours() -> list[dict[str, object]]:
+            response = await api.get(listing, headers=admin)
+            assert response.status_code == 200, response.text
+            cases = response.json()["cases"]
+            due = [c["due_at"] for c in cases]
+            assert due == sorted(due, key=datetime.fromisoformat)  # oldest first
+            return [c for c in cases if c["case_id"] == str(case_id)]
+
+        clock.now = datetime(2026, 8, 22, 9, 0, tzinfo=JAKARTA)
+        (before_scan,) = await ours()  # overdue, not escalated yet
+        assert (before_scan["deadline_kind"], before_scan["escalation_level"]) == (
+            "agency_response",
+            0,
+        )
+        await scan_deadlines(pool, clock.now, contacts)
+        await scan_deadlines(pool, datetime(2026, 8, 28, 8, 0, tzinfo=JAKARTA), contacts)
+        overdue = [
+            e
+            for e in await outbox_events(pool, event.complaint_id)
+            if e.event_type == "CaseOverdue"
+        ]
+        assert [
+            (e.payload.escalation_level, e.payload.escalation_email, e.payload.case_url)
+            for e in overdue
+        ] == [(1, "itjen@atrbpn.go.id", link), (2, "eskalasi@set.wapresri.go.id", link)]
+
+        clock.now = datetime(2026, 8, 28, 9, 0, tzinfo=JAKARTA)
+        (listed,) = await ours()
+        assert listed["tracking_code"] == event.payload.tracking_code
+        assert listed["agency_name"] == "Kementerian ATR/BPN"
+        assert (listed["escalation_level"], listed["escalated_to"]) == (
+            2,
+            "Sekretariat Wakil Presiden",
+        )
+        assert listed["due_at"].startswith("2026-08-21")
+        level_two = await api.get(f"{listing}&level=2", headers=admin)
+        assert str(case_id) in level_two.text
+        level_one = await api.get(f"{listing}&level=1", headers=admin)
+        assert str(case_id) not in level_one.text
+        # Only Setwapres' administrators read across agencies.
+        for refused in ("officer-atr", "officer-jakpus"):
+            assert (await api.get(listing, headers=auth(refused))).status_code == 403
+        assert (await api.get(listing)).status_code == 401
+        # Answered: off the list.
+        for step in ("accept", "respond"):
+            response = await api.post(
+                f"/v1/desk/cases/{case_id}/{step}", json={"note": step}, headers=auth("officer-atr")
+            )
+            assert response.status_code == 200, response.text
+        assert await ours() == []
+    finally:
+        assert (await api.put(contact, json=itjen, headers=admin)).status_code == 200

@@ -21,14 +21,15 @@ async def test_the_sample_file_loads_and_a_second_load_updates_in_place(
     assert await load_agencies(SAMPLE_CSV, database_url, SCHEMA) == expected
     changed = tmp_path / "bpom.csv"
     changed.write_text(
-        "agency_code,name,level,response_working_days\n"
-        "BPOM,Badan Pengawas Obat dan Makanan RI,national,3\n"
+        "agency_code,name,level,response_working_days,supervisor_email\n"
+        "BPOM,Badan Pengawas Obat dan Makanan RI,national,3,inspektorat@pom.go.id\n"
     )
     assert await load_agencies(changed, database_url, SCHEMA) == 1
     conn = await asyncpg.connect(database_url)
     try:
         row = await conn.fetchrow(
-            f"SELECT name, response_working_days FROM {SCHEMA}.agencies WHERE agency_code = 'BPOM'"
+            f"SELECT name, response_working_days, supervisor_email FROM {SCHEMA}.agencies"
+            " WHERE agency_code = 'BPOM'"
         )
         sorong = await conn.fetchval(
             f"SELECT name FROM {SCHEMA}.agencies WHERE agency_code = 'PEMDA-96.71'"
@@ -38,7 +39,7 @@ async def test_the_sample_file_loads_and_a_second_load_updates_in_place(
         )
     finally:
         await conn.close()
-    assert tuple(row) == ("Badan Pengawas Obat dan Makanan RI", 3)
+    assert tuple(row) == ("Badan Pengawas Obat dan Makanan RI", 3, "inspektorat@pom.go.id")
     assert sorong == "Pemerintah Kota Sorong" and provinces == 38
 
 
@@ -87,3 +88,10 @@ async def test_an_added_officer_gets_a_working_token_stored_only_hashed(
     assert tuple(stored) == ("BPOM", "officer", token_digest(token))
     with pytest.raises(DirectoryError, match="unknown agency"):
         await add_officer(database_url, "NOPE", "x", schema=SCHEMA)
+
+
+def test_the_directory_refuses_a_supervisor_email_that_is_no_address() -> None:
+    with pytest.raises(DirectoryError, match="supervisor_email"):
+        parse_agencies_csv(
+            "agency_code,name,level,supervisor_email\nATR-BPN,Kementerian ATR/BPN,national,itjen\n"
+        )

@@ -22,7 +22,9 @@ from schemas.events import (
     serialize_event,
 )
 from schemas.events.intake import CitizenReplyRequested, WhatsAppStatusReported
+from schemas.events.routing import CaseOverdue
 from services.notifier.adapters import repository
+from services.notifier.domain.escalation import STAFF_LANGUAGE, staff_email_for, staff_trigger_id
 from services.notifier.domain.events import (
     NotificationRow,
     citizen_notified,
@@ -59,7 +61,45 @@ async def notify_citizen(
             await queue_message(conn, parse_event(held), saved.recipient)
         return ()
     await queue_message(conn, event)
+    await queue_staff_email(conn, event)
     return ()
+
+
+async def queue_staff_email(conn: asyncpg.Connection, event: Event) -> None:
+    """Record the email an escalation sends to the official it escalates to, once per event
+    (so once per case, deadline and level). Not the citizen's message: no timeline entry
+    (no tracking code on the row), and no rate limit or opt-out (staff at work, and one
+    Setwapres address receives every level-2 escalation)."""
+    email = staff_email_for(event)
+    if email is None:
+        if isinstance(event, CaseOverdue):
+            log.info(
+                "escalation not emailed: no address for it",
+                extra={
+                    "agency_code": event.payload.agency_code,
+                    "escalation_level": event.payload.escalation_level,
+                },
+            )
+        return
+    assert event.complaint_id is not None
+    trigger = staff_trigger_id(event.event_id)
+    await repository.record_notification(
+        conn,
+        repository.NewNotification(
+            notification_id=notification_id_for(trigger, OutboundChannel.EMAIL),
+            complaint_id=event.complaint_id,
+            correlation_id=event.correlation_id,
+            trigger_event_id=trigger,
+            trigger_type=event.event_type,
+            channel=OutboundChannel.EMAIL,
+            destination=email.to,
+            template=email.template,
+            language=STAFF_LANGUAGE,
+            tracking_code=None,
+            context=email.context,
+            exempt_from_limits=True,
+        ),
+    )
 
 
 async def queue_message(

@@ -4,7 +4,10 @@ transaction. The CLI commands are in `entrypoints.directory_cli`. Columns (heade
 required; the first three are mandatory):
 
     agency_code,name,level,region_code,via_sp4n,intake_method,contact_email,contact_phone,
-    supervisor,response_working_days
+    supervisor,response_working_days,supervisor_email
+
+`supervisor_email` is where a level-1 overdue case is emailed (the supervisor named in
+`supervisor`); without it, nobody is emailed.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ COLUMNS = (
     "contact_phone",
     "supervisor",
     "response_working_days",
+    "supervisor_email",
 )
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class AgencyRow(BaseModel):
@@ -40,10 +45,11 @@ class AgencyRow(BaseModel):
     region_code: str | None = Field(default=None, pattern=r"^[0-9]{2}(\.[0-9]{2})?$")
     via_sp4n: bool = True
     intake_method: str = Field(default="sp4n", pattern="^(sp4n|email|letter|desk)$")
-    contact_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    contact_email: str | None = Field(default=None, pattern=EMAIL)
     contact_phone: str | None = Field(default=None, max_length=40)
     supervisor: str | None = Field(default=None, max_length=200)
     response_working_days: int = Field(default=5, ge=1, le=60)
+    supervisor_email: str | None = Field(default=None, max_length=254, pattern=EMAIL)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -90,14 +96,15 @@ async def upsert_agencies(conn: asyncpg.Connection, rows: list[AgencyRow]) -> in
     async with conn.transaction():
         await conn.executemany(
             "INSERT INTO agencies (agency_code, name, level, region_code, via_sp4n, intake_method,"
-            " contact_email, contact_phone, supervisor, response_working_days)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            " contact_email, contact_phone, supervisor, response_working_days, supervisor_email)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
             " ON CONFLICT (agency_code) DO UPDATE SET name = EXCLUDED.name,"
             " level = EXCLUDED.level, region_code = EXCLUDED.region_code,"
             " via_sp4n = EXCLUDED.via_sp4n, intake_method = EXCLUDED.intake_method,"
             " contact_email = EXCLUDED.contact_email, contact_phone = EXCLUDED.contact_phone,"
             " supervisor = EXCLUDED.supervisor,"
-            " response_working_days = EXCLUDED.response_working_days",
+            " response_working_days = EXCLUDED.response_working_days,"
+            " supervisor_email = EXCLUDED.supervisor_email",
             [tuple(getattr(row, column) for column in COLUMNS) for row in rows],
         )
     return len(rows)

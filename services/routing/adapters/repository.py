@@ -28,6 +28,7 @@ class Agency:
     via_sp4n: bool
     supervisor: str | None
     response_working_days: int
+    supervisor_email: str | None = None  # level-1 escalations are emailed here
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ async def _active_rules(conn: asyncpg.Connection) -> list[Rule]:
 async def _agencies(conn: asyncpg.Connection) -> dict[str, Agency]:
     rows = await conn.fetch(
         "SELECT agency_code, name, level, region_code, via_sp4n, supervisor,"
-        " response_working_days FROM agencies"
+        " response_working_days, supervisor_email FROM agencies"
     )
     return {row["agency_code"]: Agency(**row) for row in rows}
 
@@ -540,6 +541,19 @@ async def set_calendar_override(
 async def delete_calendar_override(conn: asyncpg.Connection, day: date) -> bool:
     """False when there was no override on that day."""
     return await conn.execute("DELETE FROM calendar_overrides WHERE day = $1", day) != "DELETE 0"
+
+
+async def set_escalation_contact(
+    conn: asyncpg.Connection, agency_code: str, supervisor: str | None, email: str | None
+) -> asyncpg.Record | None:
+    """The agency's supervisor and their address; None when there is no such agency."""
+    return await conn.fetchrow(
+        "UPDATE agencies SET supervisor = $2, supervisor_email = $3 WHERE agency_code = $1"
+        " RETURNING agency_code, name, supervisor, supervisor_email",
+        agency_code,
+        supervisor,
+        email,
+    )
 
 
 # --------------------------------------------------------------------------- officers

@@ -219,3 +219,51 @@ async def statistics(conn: asyncpg.Connection, now: datetime) -> dict[str, Any]:
         "deadline_compliance": compliance,
         "daily_new_cases": daily,
     }
+
+
+# ------------------------------------------------------------------------- escalations
+
+
+async def escalation_contact(db: Executor, agency_code: str) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        "SELECT agency_code, name, supervisor, supervisor_email FROM agencies"
+        " WHERE agency_code = $1",
+        agency_code,
+    )
+
+
+@dataclass(frozen=True)
+class OverdueFilter:
+    """The overdue list's filters; None: no filter."""
+
+    agency_code: str | None = None
+    level: int | None = None  # 0: overdue, not escalated yet (the scan runs every 30 s)
+    limit: int = 100
+    offset: int = 0
+
+
+async def overdue_cases(db: Executor, wanted: OverdueFilter, now: datetime) -> list[asyncpg.Record]:
+    """Every agency's open cases with a deadline past due (Setwapres' analysis or the
+    agency's response; the citizen's documents window is not the agency's delay), one row
+    per such deadline with its highest escalation so far, oldest due first."""
+    return await db.fetch(
+        "SELECT * FROM (SELECT c.case_id, c.tracking_code, c.agency_code,"
+        "  a.name AS agency_name, c.status, c.priority, d.kind AS deadline_kind, d.round,"
+        "  d.due_at, coalesce(e.level, 0) AS escalation_level, e.escalated_to,"
+        "  e.fired_at AS escalated_at"
+        " FROM case_deadlines d JOIN cases c USING (case_id)"
+        " JOIN agencies a ON a.agency_code = c.agency_code"
+        " LEFT JOIN LATERAL (SELECT right(x.alert, 1)::int AS level, x.escalated_to,"
+        "  x.fired_at FROM deadline_alerts x WHERE x.case_id = d.case_id AND x.kind = d.kind"
+        "  AND x.round = d.round AND x.alert IN ('overdue-1', 'overdue-2')"
+        "  ORDER BY x.alert DESC LIMIT 1) e ON true"
+        " WHERE d.met_at IS NULL AND d.due_at < $1 AND d.kind <> 'documents'"
+        " AND c.status <> 'closed' AND ($2::text IS NULL OR c.agency_code = $2)) overdue"
+        " WHERE ($3::int IS NULL OR escalation_level = $3)"
+        " ORDER BY due_at, case_id, deadline_kind LIMIT $4 OFFSET $5",
+        now,
+        wanted.agency_code,
+        wanted.level,
+        wanted.limit,
+        wanted.offset,
+    )

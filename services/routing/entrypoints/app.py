@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services.routing.entrypoints.access import Clock, PoolGetter
 from services.routing.entrypoints.agency_desk import desk_router
 from services.routing.entrypoints.calendar import calendar_router
+from services.routing.entrypoints.escalations import escalations_router
 from services.routing.entrypoints.open311 import open311_router
 from services.routing.entrypoints.rules_admin import rules_router
 from services.routing.entrypoints.stats import stats_router
@@ -22,6 +23,9 @@ DESCRIPTION = """Routing's HTTP adapter.
   calendar (Setwapres administrators only: an admin of another agency gets 403).
 - `/v1/desk/cases`: the agency desk. Each officer's bearer token is scoped to one agency; a
   case of another agency answers 404, exactly like a case that does not exist.
+- `/v1/escalations/overdue`: every agency's overdue cases and how far each was escalated, and
+  `/v1/agencies/{agency_code}/escalation`: who an agency's overdue cases are emailed to
+  (Setwapres administrators only).
 - `/open311/v2/`: an Open311 GeoReport v2-shaped read view of the same cases (the officer's
   token as bearer or `?api_key=`); only the service list is public.
 - `/v1/stats` and `/stats`: public aggregate counts and deadline compliance (no personal
@@ -40,6 +44,7 @@ def create_app(pool: PoolGetter, clock: Clock = system_clock) -> FastAPI:
     app.include_router(rules_router(pool))
     app.include_router(calendar_router(pool))
     app.include_router(desk_router(pool, clock))
+    app.include_router(escalations_router(pool, clock))
     app.include_router(open311_router(pool))
     app.include_router(stats_router(pool, clock))
     return app

@@ -11,6 +11,7 @@ import httpx
 
 from services.messaging.worker import Worker, run_worker
 from services.routing.adapters.sp4n import Sp4nForwarder
+from services.routing.domain import NO_CONTACTS, EscalationContacts
 from services.routing.entrypoints.access import Clock, PoolGetter
 from services.routing.handlers.deadlines import scan_deadlines
 
@@ -18,11 +19,17 @@ log = logging.getLogger(__name__)
 Job = Callable[[asyncio.Event], Awaitable[None]]
 
 
-def deadline_job(pool: PoolGetter, clock: Clock, interval: float = 30.0) -> Job:
-    """A ServiceRuntime background job scanning deadlines every `interval` seconds."""
+def deadline_job(
+    pool: PoolGetter,
+    clock: Clock,
+    interval: float = 30.0,
+    contacts: EscalationContacts = NO_CONTACTS,
+) -> Job:
+    """A ServiceRuntime background job scanning deadlines every `interval` seconds;
+    escalations carry `contacts`' Setwapres address and case links."""
 
     async def scan() -> int:
-        fired = await scan_deadlines(pool(), clock())
+        fired = await scan_deadlines(pool(), clock(), contacts)
         if fired:
             log.info("deadline alerts fired", extra={"count": fired})
         return fired

@@ -1,5 +1,6 @@
-"""Setwapres' administration: routing rules as versioned data, and the working-day
-calendar's overrides. Each command runs in the caller's transaction."""
+"""Setwapres' administration: routing rules as versioned data, the working-day calendar's
+overrides, and who an agency's overdue cases escalate to. Each command runs in the caller's
+transaction."""
 
 from __future__ import annotations
 
@@ -53,3 +54,11 @@ async def set_calendar_day(
 async def remove_calendar_day(conn: asyncpg.Connection, day: date) -> bool:
     """False when there was no override on that day."""
     return await repository.delete_calendar_override(conn, day)
+
+
+async def set_escalation_contact(
+    conn: asyncpg.Connection, agency_code: str, supervisor: str | None, email: str | None
+) -> asyncpg.Record | None:
+    """Level-1 escalations of this agency go to `supervisor` at `email` from the next one on
+    (None: nobody is emailed); None when there is no such agency."""
+    return await repository.set_escalation_contact(conn, agency_code, supervisor, email)

@@ -2,6 +2,10 @@
 (the agency's supervisor, then Setwapres), and closes cases whose missing documents never
 came.
 
+An escalation (CaseOverdue) names who it goes to and carries their address and the case's
+link, so the notifier can email them: level 1 the agency's supervisor (the directory's
+`supervisor_email`), level 2 Setwapres (`EscalationContacts`, from routing's settings).
+
 Each alert is a row in `deadline_alerts` with a unique key, inserted in the same transaction
 as its outbox event, and the event id is derived from that key: a restart, a second instance
 or a replayed scan neither misses nor repeats an escalation.
@@ -10,7 +14,9 @@ or a replayed scan neither misses nor repeats an escalation.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -26,22 +32,27 @@ from schemas.events.routing import (
 from services.messaging import outbox
 from services.routing.adapters import repository
 from services.routing.domain import (
+    NO_CONTACTS,
     Action,
     Alert,
+    Escalation,
+    EscalationContacts,
     OpenDeadline,
     alert_window,
     alerts_due,
+    escalation_for,
     next_alert,
 )
 from services.routing.handlers.commands import Step, change_status
 from services.routing.handlers.events import envelope
 from services.routing.observability import ALERTS_FIRED
 
-SETWAPRES_NAME = "Sekretariat Wakil Presiden"
 DOCUMENTS_NOT_RECEIVED = "Dokumen pendukung tidak diterima dalam 10 hari; laporan tidak diproses."
 
 
-async def scan_deadlines(pool: asyncpg.Pool, now: datetime) -> int:
+async def scan_deadlines(
+    pool: asyncpg.Pool, now: datetime, contacts: EscalationContacts = NO_CONTACTS
+) -> int:
     """Fire every alert due by `now`; returns how many fired. One transaction per case.
 
     Only cases with an alert due are visited: each open deadline keeps its next alert
@@ -55,7 +66,7 @@ async def scan_deadlines(pool: asyncpg.Pool, now: datetime) -> int:
     fired = 0
     for case_id in case_ids:
         async with pool.acquire() as conn, conn.transaction():
-            events = await _alert_case(conn, case_id, reference, now)
+            events = await _alert_case(conn, case_id, reference, contacts, now)
             await outbox.enqueue(conn, events)
         fired += len(events)
     return fired
@@ -65,6 +76,7 @@ async def _alert_case(
     conn: asyncpg.Connection,
     case_id: uuid.UUID,
     reference: repository.ReferenceData,
+    contacts: EscalationContacts,
     now: datetime,
 ) -> list[EventEnvelope]:
     """The alerts of one case's open deadlines, each deadline moved on to its next alert."""
@@ -76,6 +88,7 @@ async def _alert_case(
         return []
     events: list[EventEnvelope] = []
     moved: list[repository.NextAlertRow] = []
+    agency = reference.agencies[case["agency_code"]]
     for deadline in await repository.open_deadlines(conn, case_id):
         open_deadline = OpenDeadline(
             DeadlineKind(deadline["kind"]),
@@ -84,7 +97,7 @@ async def _alert_case(
         )
         due = alerts_due(open_deadline, now, reference.calendar)
         for alert in due:
-            event = await _fire(conn, case, reference.agencies, deadline, alert, now)
+            event = await _fire(conn, case, agency, deadline, alert, contacts, now)
             if event is not None:
                 events.append(event)
         following = next_alert(open_deadline.kind, open_deadline.fired.union(due))
@@ -95,24 +108,25 @@ async def _alert_case(
     return events
 
 
-def _escalated_to(alert: Alert, agency: repository.Agency) -> str | None:
-    return {
-        Alert.OVERDUE_SUPERVISOR: agency.supervisor or f"Pimpinan {agency.name}",
-        Alert.OVERDUE_SETWAPRES: SETWAPRES_NAME,
-    }.get(alert)
-
-
 async def _fire(
     conn: asyncpg.Connection,
     case: asyncpg.Record,
-    agencies: dict[str, repository.Agency],
+    agency: repository.Agency,
     deadline: asyncpg.Record,
     alert: Alert,
+    contacts: EscalationContacts,
     now: datetime,
 ) -> EventEnvelope | None:
     """One alert, once: None when it was fired before."""
-    agency = agencies[case["agency_code"]]
-    escalated_to = _escalated_to(alert, agency)
+    escalation = escalation_for(
+        alert,
+        agency.name,
+        agency.supervisor,
+        agency.supervisor_email,
+        contacts,
+        case["case_id"],
+    )
+    escalated_to = escalation.to if escalation else None
     if not await repository.record_alert(conn, case["case_id"], deadline, alert, escalated_to, now):
         return None
     ALERTS_FIRED.labels(deadline["kind"], alert.value).inc()
@@ -123,21 +137,21 @@ async def _fire(
         )
         closed = await change_status(conn, case, Action.DOCUMENTS_NOT_RECEIVED, agency.name, step)
         return closed.model_copy(update={"event_id": event_id})
-    return _alert_event(case, agency, deadline, alert, escalated_to, event_id, now)
+    return alert_event(case, agency, deadline, escalation, event_id, now)
 
 
-def _alert_event(
-    case: asyncpg.Record,
+def alert_event(
+    case: Mapping[str, Any],
     agency: repository.Agency,
-    deadline: asyncpg.Record,
-    alert: Alert,
-    escalated_to: str | None,
+    deadline: Mapping[str, Any],
+    escalation: Escalation | None,
     event_id: uuid.UUID,
     now: datetime,
 ) -> CaseDeadlineApproaching | CaseOverdue:
+    """The event of an alert: approaching without an escalation, overdue with one."""
     ids = {**envelope(case), "event_id": event_id, "occurred_at": now}
     kind = DeadlineKind(deadline["kind"])
-    if alert is Alert.APPROACHING:
+    if escalation is None:
         return CaseDeadlineApproaching(
             **ids,
             payload=CaseDeadlineApproachingPayload(
@@ -149,7 +163,6 @@ def _alert_event(
                 agency_name=agency.name,
             ),
         )
-    assert escalated_to is not None
     return CaseOverdue(
         **ids,
         payload=CaseOverduePayload(
@@ -159,7 +172,9 @@ def _alert_event(
             due_at=deadline["due_at"],
             agency_code=agency.agency_code,
             agency_name=agency.name,
-            escalation_level=1 if alert is Alert.OVERDUE_SUPERVISOR else 2,
-            escalated_to=escalated_to,
+            escalation_level=escalation.level,
+            escalated_to=escalation.to,
+            escalation_email=escalation.email,
+            case_url=escalation.case_url,
         ),
     )
