@@ -254,7 +254,8 @@ async def test_several_messages_a_retry_a_status_an_image_and_an_unsupported_typ
         payload = received.payload  # type: ignore[attr-defined]
         assert payload.channel == "whatsapp" and payload.reporter.nik == NIK
         assert all(NIK.encode() not in raw for raw in tap.raw)  # on the topic it is sealed
-        assert payload.location.city == "Jakarta Pusat" and "😞" in payload.description
+        assert payload.location.city == "Kota Jakarta Pusat" and "😞" in payload.description
+        assert payload.location.region_code == "31.71"  # LAPOR#'s Kota field, matched
 
         receipt = await eventually(lambda: _async(tap.of("CitizenReplyRequested", to=reporter)))
         assert payload.tracking_code in receipt[0].payload.text  # type: ignore[attr-defined]
@@ -314,7 +315,9 @@ async def test_several_messages_a_retry_a_status_an_image_and_an_unsupported_typ
     assert "tidak menemukan" in tap.of("CitizenReplyRequested", to=singer)[1].payload.text  # type: ignore[attr-defined]
     replies = [e.payload.text for e in tap.of("CitizenReplyRequested", to=reporter)]  # type: ignore[attr-defined]
     assert len(replies) == 3
-    assert f"Status laporan {payload.tracking_code}: diterima" in replies[2]
+    # The status in words, in the reporter's language, with the time in WIB.
+    assert f"Status laporan {payload.tracking_code}: Diterima." in replies[2]
+    assert " WIB" in replies[2] and "Langkah berikutnya: " in replies[2]
     assert len(tap.of("ComplaintUpdated", tracking_code=payload.tracking_code)) == 1
 
 
@@ -374,12 +377,70 @@ async def test_a_guided_conversation_survives_a_restart_and_files_a_complaint(
         )
         payload = received.payload  # type: ignore[attr-defined]
         assert payload.reporter.name == "Siti Aminah"
+        assert (payload.location.region_code, payload.location.city) == ("32.01", "Kab. Bogor")
+        assert payload.location.address == "Desa Sukamaju RT 03"
         assert [a.attachment_id for a in payload.attachments] == ["whatsapp:MEDIA-PDF-9"]
         replies = tap.of("CitizenReplyRequested", to=citizen)
         assert {reply.complaint_id for reply in replies} == {received.complaint_id}
         assert payload.tracking_code in replies[-1].payload.text  # type: ignore[attr-defined]
         view = await client.get(f"/v1/complaints/{payload.tracking_code}")
         assert view.status_code == 200
+
+
+def location_message(
+    wa_id: str, latitude: float, longitude: float, **names: str
+) -> dict[str, object]:
+    return {
+        "from": wa_id,
+        "id": f"wamid.HBgN{wa_id}{next(_ids):06d}==",
+        "timestamp": str(int(time.time())),
+        "type": "location",
+        "location": {"latitude": latitude, "longitude": longitude, **names},
+    }
+
+
+async def test_a_location_pin_sets_the_incident_region(intake: Intake, tap: EventTap) -> None:
+    """A reporter from Jakarta (by NIK) pins a place in Surabaya: the complaint's location is
+    the pin's regency and coordinates, confirmed by the citizen, not the NIK's region."""
+    citizen = wa_user()
+
+    async def say(client: httpx.AsyncClient, message: dict[str, object]) -> str:
+        before = len(tap.of("CitizenReplyRequested", to=citizen))
+        assert (await post(client, notification([message]))).status_code == 200
+        await eventually(lambda: _async(len(tap.of("CitizenReplyRequested", to=citizen)) > before))
+        return tap.of("CitizenReplyRequested", to=citizen)[-1].payload.text  # type: ignore[attr-defined,no-any-return]
+
+    async with httpx.AsyncClient(base_url=intake.url) as client:
+        for text in ("halo", "Siti Aminah", NIK):
+            await say(client, text_message(citizen, text))
+        assert "Di mana masalahnya terjadi?" in await say(client, text_message(citizen, "ya"))
+        pin = location_message(citizen, -7.2458, 112.7378, name="Tugu Pahlawan")
+        confirm = await say(client, pin)
+        assert confirm == "Lokasi: Kota Surabaya, Jawa Timur — benar? Balas YA atau TIDAK."
+        await say(client, text_message(citizen, "ya"))
+        await say(
+            client,
+            text_message(citizen, "Lampu jalan di sekitar monumen mati sejak dua bulan lalu."),
+        )
+        await say(client, text_message(citizen, "lewati"))
+        summary = tap.of("CitizenReplyRequested", to=citizen)[-1].payload.text  # type: ignore[attr-defined]
+        assert "Lokasi: Kota Surabaya, Jawa Timur — Tugu Pahlawan" in summary
+        await say(client, text_message(citizen, "ya"))
+
+        (received,) = await eventually(
+            lambda: _async(tap.of("ComplaintReceived", reporter__phone=f"+{citizen}"))
+        )
+        location = received.payload.location  # type: ignore[attr-defined]
+        assert (location.region_code, location.city) == ("35.78", "Kota Surabaya")
+        assert (location.latitude, location.longitude) == (-7.2458, 112.7378)
+        assert location.address == "Tugu Pahlawan"
+        # The address is sealed on the topic like the rest of the reporter's personal data.
+        on_topic = [
+            raw
+            for raw in tap.raw
+            if b'"ComplaintReceived"' in raw and str(received.complaint_id).encode() in raw
+        ]
+        assert on_topic and all(b"Tugu Pahlawan" not in raw for raw in on_topic)
 
 
 async def _async(value: object) -> object:

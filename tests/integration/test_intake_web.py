@@ -1,6 +1,7 @@
 """The web channel and the citizen's follow-up, in process against the real PostgreSQL:
-the HTML form, ownership proof, one-time codes, additions within the 10-day window, and the
-status read model fed by routing's case events."""
+the HTML form, ownership proof, one-time codes, additions within the 10-day window, the
+status read model fed by routing's case events, and the status in the citizen's words (page,
+JSON API and WhatsApp's STATUS#), with secret reports kept to their status and steps."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ from schemas.events import (
 from schemas.events.routing import CaseStatus, CaseStatusChanged, CaseStatusChangedPayload
 from schemas.personal_data import is_sealed
 from services.intake.bootstrap import create_app
+from services.intake.domain.whatsapp import InboundMessage
 from services.intake.handlers import statuses as handlers
+from services.intake.handlers import whatsapp
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
 from services.personal_data.keystore import Keystore, default_keystore
@@ -557,3 +560,205 @@ async def test_the_json_api_takes_a_location_and_refuses_an_unknown_region(
         "longitude",
     }
     assert "location" in schema["ComplaintRequest"]["properties"]
+
+
+# --------------------------------------------------------------------- the citizen's words
+
+ASSIGNED_AT = datetime(2026, 12, 7, 2, 30, tzinfo=UTC)  # 09.30 WIB
+RESPONSE_DUE = datetime(2026, 12, 14, 2, 30, tzinfo=UTC)
+
+
+def assigned_event(complaint_id: uuid.UUID, code: str) -> CaseAssigned:
+    return CaseAssigned(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="routing",
+        occurred_at=ASSIGNED_AT,
+        payload=CaseAssignedPayload(
+            case_id=uuid.uuid5(complaint_id, "case"),
+            tracking_code=code,
+            agency_code="ATR-BPN",
+            agency_name="Kementerian ATR/BPN",
+            rule_id="land-national",
+            due_at=ASSIGNED_AT + timedelta(days=20),
+            response_due_at=RESPONSE_DUE,
+        ),
+    )
+
+
+async def apply_events(
+    pool: asyncpg.Pool, code: str, *steps: tuple[CaseStatus, str | None]
+) -> None:
+    """Routing assigns the case (with the agency's deadline), then changes its status."""
+    complaint_id = (await complaint(pool, code))["complaint_id"]
+    events: list[Event] = [assigned_event(complaint_id, code)]
+    for minutes, (status, note) in enumerate(steps, start=1):
+        event = case_event(complaint_id, code, status, note)
+        events.append(
+            event.model_copy(update={"occurred_at": ASSIGNED_AT + timedelta(minutes=minutes)})
+        )
+    for event in events:
+        async with pool.acquire() as conn, conn.transaction():
+            await handlers.HANDLERS[event.event_type](event, conn)
+
+
+async def test_the_status_page_and_api_speak_to_the_citizen_in_words_and_wib(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    code = await file_json(client)
+    note = "Petugas kami akan mengukur ulang tanah Anda."
+    await apply_events(pool, code, (CaseStatus.IN_PROGRESS, note))
+
+    page = await client.get(f"/lapor/status?kode={code}")
+    assert page.status_code == 200
+    assert 'data-status="in_progress">Sedang ditindaklanjuti instansi</dd>' in page.text
+    assert 'id="agency">Kementerian ATR/BPN</dd>' in page.text
+    assert 'id="due-by">paling lambat 14 Des 2026 09.30 WIB</dd>' in page.text
+    assert 'id="next-step">Instansi sedang menindaklanjuti' in page.text
+    assert "7 Des 2026 09.30 WIB</time>: Diteruskan ke instansi (Kementerian ATR/BPN)" in page.text
+    assert f"7 Des 2026 09.31 WIB</time>: Sedang ditindaklanjuti instansi ({note})" in page.text
+    assert "UTC" not in page.text and "forwarded_to_agency<" not in page.text
+    english = await client.get(f"/lapor/status?kode={code}&lang=en")
+    assert 'data-status="in_progress">Being handled by the agency</dd>' in english.text
+    assert 'id="due-by">by 14 Dec 2026 09:30 WIB</dd>' in english.text
+    assert "7 Dec 2026 09:30 WIB</time>: Forwarded to the agency" in english.text
+
+    view = (await client.get(f"/v1/complaints/{code}")).json()
+    # Every field that was there stays, with the same values; the display fields come along.
+    assert (view["status"], view["agency_name"], view["status_detail"]) == (
+        "in_progress",
+        "Kementerian ATR/BPN",
+        note,
+    )
+    assert view["language"] == "id" and view["secret"] is False
+    assert view["status_label"] == "Sedang ditindaklanjuti instansi"
+    assert view["due_by"] == "paling lambat 14 Des 2026 09.30 WIB"
+    assert datetime.fromisoformat(view["due_at"]) == RESPONSE_DUE
+    assert view["next_step"] and view["received_at_wib"].endswith(" WIB")
+    assigned, started = view["timeline"][-2:]
+    assert (assigned["status"], assigned["status_label"], assigned["occurred_at_wib"]) == (
+        "forwarded_to_agency",
+        "Diteruskan ke instansi",
+        "7 Des 2026 09.30 WIB",
+    )
+    assert (started["detail"], started["note"]) == (note, note)
+    in_english = (await client.get(f"/v1/complaints/{code}?lang=en")).json()
+    assert in_english["language"] == "en"
+    assert in_english["status_label"] == "Being handled by the agency"
+    assert in_english["due_by"] == "by 14 Dec 2026 09:30 WIB"
+    assert (await client.get(f"/v1/complaints/{code}?lang=fr")).status_code == 422
+
+
+async def test_the_api_speaks_the_reporter_s_language_unless_asked_otherwise(
+    client: httpx.AsyncClient,
+) -> None:
+    code = await file_json(client, language="en")
+    view = (await client.get(f"/v1/complaints/{code}")).json()
+    assert (view["language"], view["status_label"]) == ("en", "Received")
+    assert view["due_by"].startswith("within 14 working days of receipt")
+    assert view["due_at"] is None  # the service standard, not an invented date
+    asked = (await client.get(f"/v1/complaints/{code}?lang=id")).json()
+    assert (asked["language"], asked["status_label"]) == ("id", "Diterima")
+
+
+async def test_a_secret_report_shows_only_its_status_and_steps_in_public(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    note = "Tim BPN akan mengukur ulang pada 12 Desember."
+    secret, open_ = await file_json(client, secret=True), await file_json(client)
+    for code in (secret, open_):
+        await apply_events(pool, code, (CaseStatus.IN_PROGRESS, None), (CaseStatus.RESPONDED, note))
+    # The same events on a report that is not secret show the agency's note and name.
+    shown = await client.get(f"/v1/complaints/{open_}")
+    assert note in shown.text and "Kementerian ATR/BPN" in shown.text
+
+    public = await client.get(f"/v1/complaints/{secret}")
+    assert public.status_code == 200
+    assert note not in public.text and "ATR" not in public.text
+    view = public.json()
+    assert view["secret"] is True and view["status"] == "first_response_received"
+    assert view["status_label"] == "Tanggapan pertama diterima"
+    assert (view["status_detail"], view["agency_name"]) == (None, None)
+    assert [entry["status"] for entry in view["timeline"]] == [
+        "received",
+        "forwarded_to_agency",
+        "in_progress",
+        "first_response_received",
+    ]
+    assert all(entry["detail"] is None and entry["note"] is None for entry in view["timeline"])
+    page = await client.get(f"/lapor/status?kode={secret}")
+    assert page.status_code == 200 and 'id="secret-note"' in page.text
+    assert "Tanggapan pertama diterima" in page.text
+    assert note not in page.text and "ATR" not in page.text
+
+    # Its owner, after proving it is theirs, still sees what the agency wrote.
+    owner = await client.post(f"/v1/complaints/{secret}/details", json={"phone": "081234567890"})
+    assert owner.status_code == 200, owner.text
+    details = owner.json()
+    assert details["status_detail"] == note and details["agency_name"] == "Kementerian ATR/BPN"
+    assert details["status_label"] == "Tanggapan pertama diterima"
+    assert note in [entry["note"] for entry in details["timeline"]]
+
+
+# --------------------------------------------------- the same words on WhatsApp (STATUS#)
+
+OWNER_WA_ID = "6281234567890"  # the phone file_json gives, as WhatsApp writes it
+
+
+async def whatsapp_reply(pool: asyncpg.Pool, wa_id: str, text: str) -> str:
+    """What intake answers a WhatsApp message: the text of its replies in the outbox."""
+    message = InboundMessage(
+        message_id=f"wamid.{uuid.uuid4().hex}",
+        wa_id=wa_id,
+        sent_at=datetime.now(UTC),
+        kind="text",
+        text=text,
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        await whatsapp.process_message(conn, message, SETTINGS, default_keystore())
+    rows = await pool.fetch("SELECT payload FROM intake.outbox ORDER BY id")
+    replies = [
+        event.payload.text
+        for event in map(parse_event, (row["payload"] for row in rows))
+        if event.event_type == "CitizenReplyRequested"
+        and event.payload.in_reply_to == message.message_id
+    ]
+    assert replies, "no reply"
+    return "\n\n".join(replies)
+
+
+async def test_status_and_additions_on_whatsapp_answer_in_the_citizen_s_language(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    code = await file_json(client, language="en")
+    await apply_events(pool, code, (CaseStatus.IN_PROGRESS, "We measure the land again."))
+
+    # The owner's number: their report's language, with words, agency, next step, deadline.
+    reply = await whatsapp_reply(pool, OWNER_WA_ID, f"STATUS#{code}")
+    assert reply.startswith(
+        f"Status of report {code}: Being handled by the agency (Kementerian ATR/BPN)."
+    )
+    assert "Updated " in reply and " WIB" in reply and "UTC" not in reply
+    assert "Next: The agency is acting on your report" in reply
+    assert "Due: by 14 Dec 2026 09:30 WIB." in reply
+    added = await whatsapp_reply(pool, OWNER_WA_ID, f"TAMBAH#{code}")  # no text, no document
+    assert added.startswith("To add information or documents")
+
+    # Someone else's number, no conversation open: Bahasa Indonesia.
+    stranger = "6281111111111"
+    reply = await whatsapp_reply(pool, stranger, f"STATUS#{code}")
+    assert reply.startswith(f"Status laporan {code}: Sedang ditindaklanjuti instansi")
+    assert "Batas waktu: paling lambat 14 Des 2026 09.30 WIB." in reply
+    unknown = await whatsapp_reply(pool, stranger, f"TAMBAH#{code}#bukan laporan saya")
+    assert unknown.startswith("Kami tidak menemukan laporan")
+
+    # A citizen in an English conversation is answered in English, whatever they ask.
+    greeter = "6282222222222"
+    assert (await whatsapp_reply(pool, greeter, "hello")).startswith("Welcome")
+    assert (await whatsapp_reply(pool, greeter, "STATUS#LPR-0000")).startswith("We found no report")
+    assert (await whatsapp_reply(pool, greeter, f"TAMBAH#{code}#mine")).startswith(
+        "We found no report with that code from this WhatsApp number"
+    )
+    assert (await whatsapp_reply(pool, greeter, "TAMBAH#")).startswith(
+        "To add information or documents"
+    )

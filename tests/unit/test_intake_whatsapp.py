@@ -13,6 +13,7 @@ from services.intake.domain.whatsapp import (
     InboundMessage,
     InvalidWebhook,
     Media,
+    Pin,
     parse_notification,
     sign,
     signature_matches,
@@ -175,7 +176,9 @@ def test_a_guided_conversation_files_one_complaint() -> None:
     submission = outcomes[-1].submission
     assert submission is not None and submission.channel is Channel.WHATSAPP
     assert (submission.name, submission.nik, submission.phone) == ("Siti Aminah", NIK, "+" + WA_ID)
-    assert submission.city == "Jakarta Pusat"
+    # The typed place is matched to its regency: the incident location, not the NIK's.
+    assert (submission.region_code, submission.city) == ("31.71", "Kota Jakarta Pusat")
+    assert submission.address is None and submission.latitude is None
     assert [a.attachment_id for a in submission.attachments] == ["whatsapp:M6"]
     assert "LPR-CODE" in outcomes[-1].replies[-1]
     assert all(o.submission is None for o in outcomes[:-1])
@@ -206,6 +209,14 @@ def test_the_one_message_format_files_at_once() -> None:
     assert outcome.draft is None and outcome.submission is not None
     assert outcome.submission.description.startswith("Sertifikat")
     assert outcome.submission.phone == "+" + WA_ID
+    # The Kota field goes through the same matcher; a name it is unsure of stays as typed.
+    assert (outcome.submission.region_code, outcome.submission.city) == (
+        "31.71",
+        "Kota Jakarta Pusat",
+    )
+    (unsure,) = converse([text.replace("Jakarta Pusat", "Bandung")])
+    assert unsure.submission is not None and unsure.submission.region_code is None
+    assert unsure.submission.city == "Bandung"
     (bad,) = converse([f"LAPOR#Siti#{NIK}#Jakarta"])
     assert bad.submission is None and "LAPOR#Nama#NIK#Kota" in bad.replies[0]
     (bad_nik,) = converse(["LAPOR#Siti Aminah#123#Jakarta#Sertifikat tanah saya tidak terbit"])
@@ -281,8 +292,163 @@ def test_restart_and_a_repeated_greeting_do_not_become_a_name() -> None:
 
 
 def test_a_status_request_is_recognised() -> None:
-    from services.intake.domain.conversation import status_request, status_words
+    from services.intake.domain.citizen_status import label
+    from services.intake.domain.conversation import status_request
 
     assert status_request(message("status# LPR-AAAA-BBBB-CCC ")) == "LPR-AAAA-BBBB-CCC"
     assert status_request(message("halo")) is None
-    assert status_words("forwarded_to_agency", Language.INDONESIAN) == "diteruskan ke instansi"
+    assert label("forwarded_to_agency", Language.INDONESIAN) == "Diteruskan ke instansi"
+
+
+# --- where the problem is: a typed place or a location pin
+
+
+def pin_message(latitude: float, longitude: float, n: int, **names: str) -> InboundMessage:
+    return InboundMessage(
+        message_id=f"wamid.{n}",
+        wa_id=WA_ID,
+        sent_at=T0 + timedelta(minutes=n),
+        kind="location",
+        location=Pin(latitude=latitude, longitude=longitude, **names),
+    )
+
+
+def at_place_step(greeting: str = "halo") -> Draft:
+    outcomes = converse([greeting, "Siti Aminah", NIK, "ya"])
+    draft = outcomes[-1].draft
+    assert draft is not None and draft.step is Step.REGION
+    return draft
+
+
+def answer(draft: Draft, item: str | InboundMessage, n: int = 10):  # type: ignore[no-untyped-def]
+    sent = (
+        item
+        if isinstance(item, InboundMessage)
+        else message(item, n=n, at=T0 + timedelta(minutes=n))
+    )
+    return handle_message(draft, sent, "LPR-CODE")
+
+
+def test_the_place_step_asks_where_the_problem_is_in_the_citizens_language() -> None:
+    outcomes = converse(["halo", "Siti Aminah", NIK, "ya"])
+    assert "Di mana masalahnya terjadi?" in outcomes[-1].replies[0]
+    assert "Lokasi" in outcomes[-1].replies[0]
+    english = converse(["hello", "Siti Aminah", NIK, "yes"])
+    assert "Where is the problem?" in english[-1].replies[0]
+
+
+def test_a_typed_place_with_a_street_address_sets_region_and_address() -> None:
+    outcome = answer(at_place_step(), "Jl. Merdeka No. 5, Kota Bandung")
+    draft = outcome.draft
+    assert draft is not None and draft.step is Step.CHRONOLOGY
+    assert (draft.region_code, draft.region) == ("32.73", "Kota Bandung, Jawa Barat")
+    assert draft.address == "Jl. Merdeka No. 5"
+
+
+def test_an_ambiguous_place_is_asked_again_with_numbered_choices() -> None:
+    asked = answer(at_place_step(), "Bandung")
+    assert asked.draft is not None and asked.draft.step is Step.REGION
+    reply = asked.replies[0]
+    assert "1. " in reply and "2. " in reply
+    assert "Kota Bandung, Jawa Barat" in reply and "Kab. Bandung, Jawa Barat" in reply
+    number = next(line[0] for line in reply.splitlines() if "Kab. Bandung" in line)
+    chosen = answer(asked.draft, number, n=11)
+    assert chosen.draft is not None and chosen.draft.step is Step.CHRONOLOGY
+    assert chosen.draft.region_code == "32.04" and chosen.draft.place_choices == ()
+    # A number out of range is no choice: the citizen is asked again.
+    again = answer(asked.draft, "7", n=12)
+    assert again.draft is not None and again.draft.step is Step.REGION
+
+
+def test_an_unknown_place_is_asked_again() -> None:
+    outcome = answer(at_place_step(), "Planet Namek")
+    assert outcome.draft is not None and outcome.draft.step is Step.REGION
+    assert "belum mengenali" in outcome.replies[0] and outcome.draft.region_code is None
+
+
+def test_a_pin_is_placed_offline_and_confirmed_with_the_citizen() -> None:
+    pin = pin_message(-6.9025, 107.6188, 10, name="Gedung Sate", address="Jl. Diponegoro 22")
+    asked = answer(at_place_step(), pin)
+    assert asked.replies == ("Lokasi: Kota Bandung, Jawa Barat — benar? Balas YA atau TIDAK.",)
+    assert asked.draft is not None and asked.draft.step is Step.REGION
+    confirmed = answer(asked.draft, "ya", n=11)
+    draft = confirmed.draft
+    assert draft is not None and draft.step is Step.CHRONOLOGY
+    assert (draft.region_code, draft.latitude, draft.longitude) == ("32.73", -6.9025, 107.6188)
+    assert draft.address == "Gedung Sate, Jl. Diponegoro 22"
+    filed = converse_from(
+        draft, ["Jalan rusak parah sejak Januari, sudah dilaporkan ke RT.", "lewati", "ya"]
+    )
+    submission = filed[-1].submission
+    assert submission is not None
+    assert (submission.region_code, submission.city) == ("32.73", "Kota Bandung")
+    assert (submission.latitude, submission.longitude) == (-6.9025, 107.6188)
+    assert submission.address == "Gedung Sate, Jl. Diponegoro 22"
+
+
+def test_a_denied_pin_is_forgotten_and_the_place_is_typed_instead() -> None:
+    asked = answer(at_place_step(), pin_message(-6.1754, 106.8272, 10))
+    assert "Kota Jakarta Pusat, DKI Jakarta" in asked.replies[0]
+    denied = answer(asked.draft, "tidak", n=11)
+    assert denied.draft is not None and denied.draft.step is Step.REGION
+    assert denied.draft.latitude is None and not denied.draft.pin_pending
+    typed = answer(denied.draft, "Kab. Tangerang", n=12)
+    assert typed.draft is not None and typed.draft.step is Step.CHRONOLOGY
+    assert (typed.draft.region_code, typed.draft.latitude) == ("36.03", None)
+
+
+def test_a_pin_in_english_far_away_or_too_early() -> None:
+    english = answer(at_place_step("hello"), pin_message(-7.2458, 112.7378, 10))
+    assert english.replies == (
+        "Location: Kota Surabaya, Jawa Timur — is that right? Reply YES or NO.",
+    )
+    at_sea = answer(at_place_step(), pin_message(-12.0, 100.0, 10))
+    assert at_sea.draft is not None and at_sea.draft.step is Step.REGION
+    assert "tidak bisa kami tempatkan" in at_sea.replies[0]
+    early = converse(["halo"])[0].draft
+    assert early is not None
+    too_early = answer(early, pin_message(-6.2, 106.8, 1))
+    assert too_early.draft is not None and too_early.draft.step is Step.NAME
+    assert "nanti" in too_early.replies[0] and too_early.draft.latitude is None
+
+
+def test_a_location_message_is_parsed_with_optional_name_and_address() -> None:
+    data = notification()
+    value = data["entry"][0]["changes"][0]["value"]  # type: ignore[index]
+    value["messages"] = [
+        {
+            "from": WA_ID,
+            "id": "wamid.loc",
+            "timestamp": "1763866800",
+            "type": "location",
+            "location": {
+                "latitude": -6.2,
+                "longitude": 106.8,
+                "name": "Kantor",
+                "address": "Jl. X",
+            },
+        },
+        {
+            "from": WA_ID,
+            "id": "wamid.bare",
+            "timestamp": "1763866801",
+            "type": "location",
+            "location": {"latitude": -6.2, "longitude": 106.8},
+        },
+    ]
+    first, bare = parse_notification(data).messages
+    assert first.kind == "location" and first.text is None
+    assert first.location == Pin(latitude=-6.2, longitude=106.8, name="Kantor", address="Jl. X")
+    assert bare.location == Pin(latitude=-6.2, longitude=106.8)
+
+
+def converse_from(draft: Draft, texts: list[str]) -> list:  # type: ignore[type-arg]
+    outcomes = []
+    for n, text in enumerate(texts, 20):
+        outcome = handle_message(
+            draft, message(text, n=n, at=T0 + timedelta(minutes=n)), "LPR-CODE"
+        )
+        assert outcome.draft is not None or outcome.submission is not None, outcome.replies
+        draft = outcome.draft  # type: ignore[assignment]
+        outcomes.append(outcome)
+    return outcomes

@@ -170,7 +170,7 @@ async def apply_statuses(conn: asyncpg.Connection, updates: Sequence[StatusUpdat
     The timeline inserts and the status updates touch different tables and neither reads
     the other, so all inserts may go first; the updates stay in order (executemany runs
     its statements sequentially), which keeps `status_rank <= $3` and the `coalesce` of
-    the agency name exactly as they were event by event.
+    the agency name and response deadline exactly as they were event by event.
     """
     if not updates:
         return
@@ -195,7 +195,8 @@ async def apply_statuses(conn: asyncpg.Connection, updates: Sequence[StatusUpdat
     if ranked:
         await conn.executemany(
             "UPDATE complaints SET status = $2, status_rank = $3, status_detail = $4,"
-            " agency_name = coalesce($5, agency_name), updated_at = now()"
+            " agency_name = coalesce($5, agency_name),"
+            " response_due_at = coalesce($6, response_due_at), updated_at = now()"
             " WHERE complaint_id = $1 AND status_rank <= $3",
             [
                 (
@@ -204,6 +205,7 @@ async def apply_statuses(conn: asyncpg.Connection, updates: Sequence[StatusUpdat
                     update.change.rank,
                     update.change.detail,
                     update.change.agency_name,
+                    update.change.response_due_at,
                 )
                 for update in ranked
             ],

@@ -10,10 +10,16 @@ from typing import Any
 import asyncpg
 
 
-async def status_view(conn: asyncpg.Connection, tracking_code: str) -> dict[str, object] | None:
+async def status_view(conn: asyncpg.Connection, tracking_code: str) -> dict[str, Any] | None:
+    """The status read model as stored (`domain.citizen_status.citizen_view` puts it in a
+    citizen's words and hides what a secret report's public view must not show). `secret`
+    and `reporter_language` are plain in the stored payload (not personal data)."""
     row = await conn.fetchrow(
         "SELECT complaint_id, tracking_code, channel, status, status_detail, agency_name,"
-        " received_at, updated_at FROM complaints WHERE tracking_code = $1",
+        " received_at, updated_at, response_due_at,"
+        " coalesce((details->>'secret')::boolean, false) AS secret,"
+        " details->'reporter'->>'language' AS reporter_language"
+        " FROM complaints WHERE tracking_code = $1",
         tracking_code,
     )
     if row is None:

@@ -37,7 +37,7 @@ class Submission:
     region_code: str | None = None
     city: str | None = None
     address: str | None = None
-    latitude: float | None = None
+    latitude: float | None = None  # where the problem is, when the citizen pinned it
     longitude: float | None = None
     language: Language = Language.INDONESIAN
     anonymous: bool = False
@@ -102,6 +102,7 @@ class StatusChange:
     rank: int
     detail: str | None = None
     agency_name: str | None = None
+    response_due_at: datetime | None = None  # the agency's deadline, from CaseAssigned
 
 
 def status_change(event: Event) -> StatusChange | None:
@@ -123,8 +124,13 @@ def status_change(event: Event) -> StatusChange | None:
                 "duplicate", 10, f"joined report {event.payload.original_tracking_code}"
             )
         case "CaseAssigned":
+            payload = event.payload
             return StatusChange(
-                "forwarded_to_agency", 20, event.payload.agency_name, event.payload.agency_name
+                "forwarded_to_agency",
+                20,
+                payload.agency_name,
+                payload.agency_name,
+                payload.response_due_at,
             )
         case "CaseStatusChanged":
             status, rank = CASE_STATUSES[event.payload.status]

@@ -1,7 +1,10 @@
 """The guided WhatsApp conversation, pure: a state machine from (draft, message) to outcome.
 
-A citizen who writes "halo" is led through name, NIK, contact, region, chronology, documents
-and a summary to confirm. A citizen who sends the one-message format
+A citizen who writes "halo" is led through name, NIK, contact, where the problem is,
+chronology, documents and a summary to confirm. Where the problem is may be typed (a place
+name matched to its regency by `schemas.places`, with numbered choices when the name is
+ambiguous, e.g. "Bandung") or sent as a WhatsApp location pin (placed in its regency offline,
+then confirmed with the citizen). A citizen who sends the one-message format
 `LAPOR#Nama#NIK#Kota#Isi laporan` is taken in one step. The draft lives in PostgreSQL
 (the caller stores it); after WhatsApp's 24-hour window it is dropped and the citizen starts
 again. Bahasa Indonesia first; a citizen who greets in English is answered in English.
@@ -18,8 +21,10 @@ from pydantic import BaseModel, ConfigDict
 
 from schemas.events import Attachment, Channel, Language
 from schemas.identity import InvalidIdentity, check_email, check_nik, normalise_phone
+from schemas.places import match_place, regency_at
+from schemas.regions import Regency, regency
 from services.intake.domain.complaints import Submission
-from services.intake.domain.whatsapp import WHATSAPP_NAMESPACE, InboundMessage
+from services.intake.domain.whatsapp import WHATSAPP_NAMESPACE, InboundMessage, Pin
 
 WINDOW = timedelta(hours=24)
 MAX_ATTACHMENTS = 10
@@ -61,7 +66,15 @@ class Draft(BaseModel):
     nik: str | None = None
     phone: str | None = None
     email: str | None = None
-    region: str | None = None
+    region: str | None = None  # where the problem is, as shown: "Kota Bandung, Jawa Barat"
+    region_code: str | None = None  # its regency, "32.73"
+    address: str | None = None  # the street address typed with it or the pin's name/address
+    latitude: float | None = None  # a location pin's
+    longitude: float | None = None
+    # Regency codes offered: numbered choices for an ambiguous name, or a pin's regency
+    # awaiting YES / NO (`pin_pending`).
+    place_choices: tuple[str, ...] = ()
+    pin_pending: bool = False
     description: str | None = None
     attachments: tuple[Attachment, ...] = ()
     anonymous: bool = False
@@ -92,7 +105,26 @@ _TEXTS: dict[Language, dict[str, str]] = {
             "Nomor atau email mana yang bisa kami hubungi? Balas YA untuk memakai nomor"
             " WhatsApp ini, atau ketik nomor HP / alamat email lain."
         ),
-        Step.REGION: "Di kota/kabupaten mana kejadiannya? Tulis juga alamatnya bila perlu.",
+        Step.REGION: (
+            "Di mana masalahnya terjadi? Tulis nama kota/kabupatennya (mis. Jakarta Pusat,"
+            " Kab. Bogor), boleh dengan alamatnya (mis. Jl. Merdeka 5, Kota Bandung), atau"
+            " kirim lokasi lewat tombol lampiran (📎 → Lokasi)."
+        ),
+        "place_choices": (
+            "Ada beberapa kota/kabupaten dengan nama itu. Balas dengan nomornya:\n{choices}\n"
+            "Atau tulis lagi nama tempatnya dengan lebih lengkap."
+        ),
+        "place_unknown": (
+            "Kami belum mengenali tempat itu. Tulis nama kota/kabupaten (mis. Jakarta Pusat,"
+            " Kab. Bogor, Kota Tegal), atau kirim lokasi lewat tombol lampiran (📎 → Lokasi)."
+        ),
+        "pin_confirm": "Lokasi: {place} — benar? Balas YA atau TIDAK.",
+        "pin_denied": "Baik. Tulis nama kota/kabupaten tempat masalahnya terjadi.",
+        "pin_unknown": (
+            "Lokasi itu tidak bisa kami tempatkan di kota/kabupaten mana pun di Indonesia."
+            " Tulis nama kota/kabupaten tempat masalahnya terjadi."
+        ),
+        "pin_later": "Lokasi kejadian kami tanyakan nanti; mohon jawab dulu pertanyaan ini.",
         Step.CHRONOLOGY: (
             "Ceritakan kronologinya: apa yang terjadi, kapan, di mana, dan siapa yang terlibat."
         ),
@@ -123,7 +155,6 @@ _TEXTS: dict[Language, dict[str, str]] = {
         ),
         "follow_up_refused": "Tambahan tidak bisa diterima: {reason}.",
         "follow_up_done": "Tambahan untuk laporan {code} sudah kami terima.",
-        "status": "Status laporan {code}: {status}.",
         "status_unknown": "Kami tidak menemukan laporan dengan nomor itu. Periksa lagi nomornya.",
         "too_many_messages": (
             "Anda mengirim terlalu banyak pesan. Pesan berikutnya dalam satu jam ini tidak kami"
@@ -177,7 +208,26 @@ _TEXTS: dict[Language, dict[str, str]] = {
             "How can we reach you? Reply YES to use this WhatsApp number, or type another"
             " phone number or email address."
         ),
-        Step.REGION: "In which city or regency did it happen? Add the address if it helps.",
+        Step.REGION: (
+            "Where is the problem? Type the city or regency (e.g. Jakarta Pusat, Kab. Bogor),"
+            " with the street address if you like (e.g. Jl. Merdeka 5, Kota Bandung), or send"
+            " a location with the attachment button (📎 → Location)."
+        ),
+        "place_choices": (
+            "Several cities or regencies have that name. Reply with the number:\n{choices}\n"
+            "Or type the place again in full."
+        ),
+        "place_unknown": (
+            "We do not recognise that place. Type the city or regency (e.g. Jakarta Pusat,"
+            " Kab. Bogor, Kota Tegal), or send a location with the attachment button."
+        ),
+        "pin_confirm": "Location: {place} — is that right? Reply YES or NO.",
+        "pin_denied": "All right. Type the city or regency where the problem is.",
+        "pin_unknown": (
+            "We cannot place that location in any city or regency of Indonesia. Type the city"
+            " or regency where the problem is."
+        ),
+        "pin_later": "We will ask where the problem is later; please answer this question first.",
         Step.CHRONOLOGY: "Tell us what happened: what, when, where and who was involved.",
         Step.DOCUMENTS: (
             "Send supporting documents (photos or PDFs) one by one. Type DONE when finished, or"
@@ -204,7 +254,6 @@ _TEXTS: dict[Language, dict[str, str]] = {
         "follow_up_unknown": "We found no report with that code from this WhatsApp number.",
         "follow_up_refused": "We cannot take this addition: {reason}.",
         "follow_up_done": "We have added this to report {code}.",
-        "status": "Status of report {code}: {status}.",
         "status_unknown": "We found no report with that code. Please check it.",
         "too_many_messages": (
             "You have sent too many messages. We will not process more from this number for"
@@ -269,7 +318,12 @@ def _attachment(message: InboundMessage) -> Attachment | None:
 
 
 def _submission(draft: Draft) -> Submission:
-    city = draft.region if draft.region and len(draft.region) <= 120 else None
+    place = regency(draft.region_code) if draft.region_code else None
+    if place is not None:
+        city, address = place.name, draft.address
+    else:  # a draft begun before places were matched: the text as typed
+        city = draft.region if draft.region and len(draft.region) <= 120 else None
+        address = None if city else draft.region
     return Submission(
         channel=Channel.WHATSAPP,
         name=draft.name or "",
@@ -277,8 +331,11 @@ def _submission(draft: Draft) -> Submission:
         phone=draft.phone,
         email=draft.email,
         description=draft.description or "",
+        region_code=place.code if place else None,
         city=city,
-        address=None if city else draft.region,
+        address=address,
+        latitude=draft.latitude if place else None,
+        longitude=draft.longitude if place else None,
         language=draft.language,
         attachments=draft.attachments,
         anonymous=draft.anonymous,
@@ -294,7 +351,9 @@ def _summary(draft: Draft) -> str:
         name=draft.name,
         nik=draft.nik,
         contact=draft.email or draft.phone or _t(language, "this_number"),
-        region=draft.region,
+        region=" — ".join(
+            filter(None, (draft.region, draft.address if draft.region_code else None))
+        ),
         description=_shortened(draft.description or "", 1500),
         documents=len(draft.attachments) or _t(language, "no_documents"),
         anonymous=_t(language, "on" if draft.anonymous else "off"),
@@ -351,31 +410,6 @@ def status_request(message: InboundMessage) -> str | None:
     return text[len(STATUS_PREFIX) :].strip()
 
 
-_STATUS_WORDS: dict[Language, dict[str, str]] = {
-    Language.INDONESIAN: {
-        "received": "diterima",
-        "under_review": "sedang diperiksa",
-        "verified": "terverifikasi, sedang dianalisis",
-        "rejected": "tidak dapat diproses",
-        "duplicate": "digabung dengan laporan lain",
-        "forwarded_to_agency": "diteruskan ke instansi",
-        "in_progress": "sedang ditindaklanjuti",
-        "awaiting_documents": "menunggu dokumen dari Anda",
-        "first_response_received": "tanggapan pertama diterima",
-        "being_rerouted": "dialihkan ke instansi lain",
-        "closed": "selesai",
-    },
-    Language.ENGLISH: {
-        "forwarded_to_agency": "forwarded to the agency",
-        "first_response_received": "first response received",
-    },
-}
-
-
-def status_words(status: str, language: Language) -> str:
-    return _STATUS_WORDS[language].get(status, status.replace("_", " "))
-
-
 def structured_report(message: InboundMessage, language: Language) -> Submission | str:
     """A `LAPOR#Nama#NIK#Kota#Isi` message as a submission, or the reply explaining the error."""
     parts = [part.strip() for part in (message.text or "").split("#", 4)]
@@ -392,6 +426,7 @@ def structured_report(message: InboundMessage, language: Language) -> Submission
         return _t(language, "bad_region")
     if len(description) < MIN_CHRONOLOGY:
         return _t(language, "bad_chronology")
+    place = match_place(city).regency  # not sure: the name as typed, and no region code
     return Submission(
         channel=Channel.WHATSAPP,
         name=name,
@@ -399,7 +434,8 @@ def structured_report(message: InboundMessage, language: Language) -> Submission
         phone=_wa_phone(message.wa_id),
         email=None,
         description=description[:20_000],
-        city=city,
+        region_code=place.code if place else None,
+        city=place.name if place else city,
         language=language,
     )
 
@@ -442,6 +478,8 @@ def handle_message(draft: Draft | None, message: InboundMessage, tracking_code: 
 
     if message.kind in USABLE_MEDIA:
         return _media(draft, message)
+    if message.location is not None:
+        return _pin(draft, message.location)
     if message.text is None:
         reply = _t(language, "unsupported", kind=message.kind)
         return Outcome(draft, (reply, _prompt(draft)), language, draft.complaint_id)
@@ -451,7 +489,7 @@ def handle_message(draft: Draft | None, message: InboundMessage, tracking_code: 
 def _start(message: InboundMessage, words: str, prefix: list[str]) -> Outcome:
     language = Language.ENGLISH if words in _ENGLISH_GREETINGS else Language.INDONESIAN
     complaint_id = _draft_id(message)
-    if message.text is None and message.kind not in USABLE_MEDIA:
+    if message.text is None and message.kind not in USABLE_MEDIA and message.location is None:
         reply = _t(language, "unsupported", kind=message.kind) + _t(language, "unsupported_start")
         return Outcome(None, (*prefix, reply), language, complaint_id)
     attachment = _attachment(message)
@@ -509,10 +547,7 @@ def _answer(
         case Step.CONTACT:
             return _contact(draft, text, words, message)
         case Step.REGION:
-            region = " ".join(text.split())
-            if not 3 <= len(region) <= 500:
-                return _stay(draft, "bad_region")
-            return _advance(draft, region=region)
+            return _place(draft, text, words)
         case Step.CHRONOLOGY:
             if len(text) < MIN_CHRONOLOGY:
                 return _stay(draft, "bad_chronology")
@@ -562,3 +597,92 @@ def _confirm(draft: Draft, words: str, tracking_code: str) -> Outcome:
         draft = draft.model_copy(update={flag: not getattr(draft, flag)})
         return Outcome(draft, (_summary(draft),), draft.language, draft.complaint_id)
     return _stay(draft, "confirm_again")
+
+
+def _label(place: Regency) -> str:
+    return f"{place.name}, {place.province.name}"
+
+
+def _chosen(draft: Draft, place: Regency, **changes: object) -> Outcome:
+    return _advance(
+        draft,
+        region=_label(place),
+        region_code=place.code,
+        place_choices=(),
+        pin_pending=False,
+        **changes,
+    )
+
+
+def _place(draft: Draft, text: str, words: str) -> Outcome:
+    """The answer to "where is the problem": YES / NO to a pin's regency, a number from the
+    choices offered, or a typed place."""
+    if draft.pin_pending and (words in _YES or words in _NO):
+        if words in _YES:
+            pinned = regency(draft.place_choices[0])
+            assert pinned is not None
+            return _chosen(draft, pinned)
+        cleared = {"place_choices": (), "pin_pending": False, "address": None}
+        draft = draft.model_copy(update={**cleared, "latitude": None, "longitude": None})
+        return _stay(draft, "pin_denied")
+    if draft.place_choices and not draft.pin_pending and words.isdigit():
+        number = int(words)
+        if 1 <= number <= len(draft.place_choices):
+            chosen = regency(draft.place_choices[number - 1])
+            assert chosen is not None
+            return _chosen(draft, chosen)
+    return _typed_place(draft, " ".join(text.split()))
+
+
+def _typed_place(draft: Draft, text: str) -> Outcome:
+    typed = {"pin_pending": False, "latitude": None, "longitude": None}
+    if not 3 <= len(text) <= 500:
+        return _stay(draft.model_copy(update={**typed, "place_choices": ()}), "bad_region")
+    found, address, candidates = place_in(text)
+    if found is not None:
+        return _chosen(draft, found, address=address, latitude=None, longitude=None)
+    draft = draft.model_copy(
+        update={**typed, "place_choices": tuple(c.code for c in candidates), "address": address}
+    )
+    if not candidates:
+        return _stay(draft, "place_unknown")
+    choices = "\n".join(f"{n}. {_label(c)}" for n, c in enumerate(candidates, 1))
+    return _stay(draft, "place_choices", choices=choices)
+
+
+def place_in(text: str) -> tuple[Regency | None, str | None, tuple[Regency, ...]]:
+    """(regency, the rest as a street address, candidates) for a typed answer such as
+    "Jl. Merdeka 5, Kota Bandung": the whole text, else the comma-separated part (last first)
+    that names one regency; failing that, the candidates of the first ambiguous name."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    whole = match_place(text)
+    if whole.regency is not None:
+        return whole.regency, None, ()
+    matches = [(index, match_place(parts[index])) for index in reversed(range(len(parts)))]
+    if len(parts) > 1:
+        for index, match in matches:
+            if match.regency is not None:
+                rest = ", ".join(parts[:index] + parts[index + 1 :])
+                return match.regency, rest[:500] or None, ()
+    if whole.candidates:
+        return None, None, whole.candidates
+    for index, match in matches:
+        if match.candidates:
+            rest = ", ".join(parts[:index] + parts[index + 1 :])
+            return None, rest[:500] or None, match.candidates
+    return None, None, ()
+
+
+def _pin(draft: Draft, pin: Pin) -> Outcome:
+    """A location pin: placed in its regency offline, then confirmed with the citizen."""
+    if draft.step is not Step.REGION:
+        replies = (_t(draft.language, "pin_later"), _prompt(draft))
+        return Outcome(draft, replies, draft.language, draft.complaint_id)
+    found = regency_at(pin.latitude, pin.longitude)
+    if found is None:
+        update = {"place_choices": (), "pin_pending": False}
+        return _stay(draft.model_copy(update=update), "pin_unknown")
+    address = ", ".join(filter(None, (pin.name, pin.address)))[:500] or None
+    pinned = {"latitude": pin.latitude, "longitude": pin.longitude, "address": address}
+    draft = draft.model_copy(update={**pinned, "place_choices": (found.code,), "pin_pending": True})
+    return _stay(draft, "pin_confirm", place=_label(found))

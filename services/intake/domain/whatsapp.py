@@ -55,6 +55,17 @@ class Media(BaseModel):
     caption: str | None = None
 
 
+class Pin(BaseModel):
+    """A location pin: where the citizen says the problem is (name and address optional)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    name: str | None = None
+    address: str | None = None
+
+
 class InboundMessage(BaseModel):
     """One message a citizen sent, as intake keeps it in its inbox."""
 
@@ -67,6 +78,7 @@ class InboundMessage(BaseModel):
     kind: str
     text: str | None = None
     media: Media | None = None
+    location: Pin | None = None
     phone_number_id: str | None = None
 
 
@@ -109,6 +121,13 @@ class _Interactive(_Lenient):
     list_reply: dict[str, Any] | None = None
 
 
+class _Location(_Lenient):
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    name: str | None = None
+    address: str | None = None
+
+
 class _Button(_Lenient):
     text: str | None = None
 
@@ -126,6 +145,7 @@ class _Message(_Lenient):
     sticker: _MediaObject | None = None
     interactive: _Interactive | None = None
     button: _Button | None = None
+    location: _Location | None = None
 
 
 class _Profile(_Lenient):
@@ -187,6 +207,7 @@ def _inbound(
 ) -> InboundMessage | None:
     text: str | None = None
     media: Media | None = None
+    location: Pin | None = None
     if message.type == "text" and message.text is not None:
         text = message.text.body
     elif message.type == "interactive" and message.interactive is not None:
@@ -203,6 +224,14 @@ def _inbound(
                 filename=obj.filename,
                 caption=obj.caption,
             )
+    elif message.type == "location" and message.location is not None:
+        pin = message.location
+        location = Pin(
+            latitude=pin.latitude,
+            longitude=pin.longitude,
+            name=(pin.name or "").strip()[:200] or None,
+            address=(pin.address or "").strip()[:500] or None,
+        )
     sent_at = _timestamp_or_none(message.timestamp)
     if sent_at is None:
         return None
@@ -214,6 +243,7 @@ def _inbound(
         kind=message.type,
         text=text,
         media=media,
+        location=location,
         phone_number_id=phone_number_id,
     )
 

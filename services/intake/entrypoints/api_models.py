@@ -123,11 +123,19 @@ class ComplaintAccepted202(BaseModel):
 class TimelineEntry(BaseModel):
     event_type: str
     status: str
-    detail: str | None
+    detail: str | None = Field(description="None on a secret report's public view")
     occurred_at: datetime
+    status_label: str | None = Field(default=None, description="The step in the citizen's words")
+    note: str | None = Field(default=None, description="The agency's name or note, if any")
+    occurred_at_wib: str | None = Field(default=None, description="e.g. 7 Des 2026 09.30 WIB")
 
 
 class ComplaintStatus(BaseModel):
+    """The status as stored (`status`, `timeline[].status`: stable codes for programs) and the
+    same in the citizen's words (`*_label`, `next_step`, `due_by`, `*_wib`) in `language`:
+    `?lang=` when given, else the reporter's. A secret report's public view keeps only its
+    status and timeline steps (no detail, agency name or notes)."""
+
     tracking_code: str
     channel: str
     status: str
@@ -136,6 +144,18 @@ class ComplaintStatus(BaseModel):
     received_at: datetime
     updated_at: datetime
     timeline: list[TimelineEntry]
+    language: Language = Field(default=Language.INDONESIAN, description="Of the display fields")
+    secret: bool = False
+    status_label: str | None = Field(default=None, examples=["Diteruskan ke instansi"])
+    next_step: str | None = Field(default=None, description="What happens next")
+    due_by: str | None = Field(
+        default=None,
+        description="By when: a date in WIB, or the service standard in working days",
+        examples=["paling lambat 14 Des 2026 09.30 WIB"],
+    )
+    due_at: datetime | None = Field(default=None, description="The deadline, when one is known")
+    received_at_wib: str | None = None
+    updated_at_wib: str | None = None
 
 
 class Problem(BaseModel):

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException
 
 from services.intake.adapters import repository, views
 from services.intake.domain import ownership
+from services.intake.domain.citizen_status import citizen_view, language_of
 from services.intake.entrypoints.api_models import (
     NOT_FOUND,
     CodeSent,
@@ -144,8 +145,10 @@ def owner_view(
     details = record.details
     reporter = details.get("reporter", {})
     location = details.get("location", {})
+    # The owner reads their own report in their language, agency notes included (even secret).
+    shown = citizen_view(view, language_of(reporter.get("language")), public=False)
     return {
-        **view,
+        **shown,
         "name": reporter.get("name"),
         "nik": ownership.mask_nik(reporter.get("nik")),
         "phone": reporter.get("phone"),

@@ -1,5 +1,6 @@
 """The citizen's status page: look a report up by its tracking code (public: no personal
-details, no content)."""
+details, no content; a secret report shows its status and steps only), in the page's
+language with times in WIB."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from services.intake.adapters import views
+from services.intake.domain.citizen_status import citizen_view, language_of
 from services.intake.domain.tracking import InvalidTrackingCode, normalise_tracking_code
 from services.intake.entrypoints.pages import TEXTS, language, render
 
@@ -42,6 +44,7 @@ def web_status_router(pool: Callable[[], asyncpg.Pool]) -> APIRouter:
                 view=None,
                 error=TEXTS[lang]["not_found"],
             )
-        return render("status.html", lang, title=title, code=code, view=view, error=None)
+        shown = citizen_view(view, language_of(lang))
+        return render("status.html", lang, title=title, code=code, view=shown, error=None)
 
     return router

@@ -23,6 +23,7 @@ from schemas.events.intake import (
 )
 from services.intake.adapters import reporter_limits, repository, views, whatsapp_inbox
 from services.intake.domain import ownership
+from services.intake.domain.citizen_status import citizen_view, language_of, status_reply
 from services.intake.domain.complaints import PRODUCER
 from services.intake.domain.conversation import (
     WINDOW,
@@ -32,7 +33,6 @@ from services.intake.domain.conversation import (
     follow_up_reply,
     handle_message,
     status_request,
-    status_words,
 )
 from services.intake.domain.tracking import (
     InvalidTrackingCode,
@@ -214,27 +214,49 @@ async def process_follow_up(
     keys: Keystore,
 ) -> str:
     """An addition to a filed report by its owner's WhatsApp number: ComplaintUpdated."""
-    language = Language.INDONESIAN
-    record = None
-    try:
-        code = normalise_tracking_code(addition.code_text)
-    except InvalidTrackingCode:
+    code = _tracking_code(addition.code_text)
+    record = await _owned_record(conn, message, code, keys)
+    language = await _reply_language(conn, message, record)
+    if code is None or (record is not None and not addition.text and addition.attachment is None):
         reply, outcome = follow_up_reply(language, "follow_up_format"), "follow_up_invalid"
+    elif record is None:
+        reply, outcome = follow_up_reply(language, "follow_up_unknown"), "follow_up_unknown"
     else:
-        record = await repository.complaint_record(conn, code, keys)
-        if record is None or not ownership.phone_matches(record.contact_phone, "+" + message.wa_id):
-            record = None
-            reply, outcome = follow_up_reply(language, "follow_up_unknown"), "follow_up_unknown"
-        elif not addition.text and addition.attachment is None:
-            reply, outcome = follow_up_reply(language, "follow_up_format"), "follow_up_invalid"
-        else:
-            language = Language(record.details.get("reporter", {}).get("language", "id"))
-            reply, outcome = await _add_to_report(conn, message, addition, record, settings)
+        reply, outcome = await _add_to_report(conn, message, addition, record, settings)
     result = _single_reply(message, reply, language)
     if record is not None:
         result = Outcome(None, (reply,), language, record.complaint_id)
     await enqueue_replies(conn, keys, message, result, None)
     return outcome
+
+
+def _tracking_code(text: str) -> str | None:
+    try:
+        return normalise_tracking_code(text)
+    except InvalidTrackingCode:
+        return None
+
+
+async def _owned_record(
+    conn: asyncpg.Connection, message: InboundMessage, code: str | None, keys: Keystore
+) -> repository.ComplaintRecord | None:
+    """The report with this code when the sender's WhatsApp number is its contact on file."""
+    record = await repository.complaint_record(conn, code, keys) if code else None
+    if record is None or not ownership.phone_matches(record.contact_phone, "+" + message.wa_id):
+        return None
+    return record
+
+
+async def _reply_language(
+    conn: asyncpg.Connection,
+    message: InboundMessage,
+    record: repository.ComplaintRecord | None,
+) -> Language:
+    """The citizen's language: their own report's, else their open conversation's, else
+    Bahasa Indonesia."""
+    if record is not None:
+        return language_of(record.details.get("reporter", {}).get("language"))
+    return language_of(await whatsapp_inbox.draft_language(conn, message.wa_id))
 
 
 async def _add_to_report(
@@ -265,21 +287,17 @@ async def _add_to_report(
 async def process_status_request(
     conn: asyncpg.Connection, message: InboundMessage, code_text: str, keys: Keystore
 ) -> str:
-    """`STATUS#<code>`: the public status (no personal data), as on the web."""
-    language = Language.INDONESIAN
-    view = None
-    try:
-        view = await views.status_view(conn, normalise_tracking_code(code_text))
-    except InvalidTrackingCode:
-        pass
+    """`STATUS#<code>`: the public status (no personal data), as on the web, in the
+    citizen's language: a secret report shows its status and steps only, even to its owner
+    (anyone may send STATUS# with a code)."""
+    code = _tracking_code(code_text)
+    view = await views.status_view(conn, code) if code else None
+    record = await _owned_record(conn, message, code, keys) if view else None
+    language = await _reply_language(conn, message, record)
     if view is None:
-        reply = follow_up_reply(language, "status_unknown")
-        result = _single_reply(message, reply, language)
+        result = _single_reply(message, follow_up_reply(language, "status_unknown"), language)
     else:
-        status = status_words(str(view["status"]), language)
-        if view.get("agency_name"):
-            status += f" ({view['agency_name']})"
-        reply = follow_up_reply(language, "status", code=view["tracking_code"], status=status)
+        reply = status_reply(citizen_view(view, language))
         complaint_id = await views.complaint_id_of(conn, str(view["tracking_code"]))
         assert complaint_id is not None
         result = Outcome(None, (reply,), language, complaint_id)
