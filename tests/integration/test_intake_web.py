@@ -467,6 +467,101 @@ async def test_the_owner_adds_a_document_through_the_form(
     assert [a["filename"] for a in details.json()["attachments"]] == ["kk.pdf"]
 
 
+# ----------------------------------------------------------------- where is the problem
+
+
+async def test_the_form_asks_where_the_problem_is_among_every_regency_without_javascript(
+    client: httpx.AsyncClient,
+) -> None:
+    page = (await client.get("/lapor")).text
+    assert "<script" not in page and "Lokasi masalah" in page
+    assert page.count("<optgroup ") == 38 and page.count('<option value="') == 514 + 1
+    assert '<optgroup label="Jawa Barat">' in page
+    assert '<option value="32.73">Kota Bandung</option>' in page
+    english = (await client.get("/lapor?lang=en")).text
+    assert "Where is the problem" in english and "Choose a regency or city" in english
+
+
+async def test_a_form_names_the_incident_region_apart_from_the_reporters_home(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    fields = form(  # a Jakarta Pusat NIK, a problem in Kota Bandung
+        await csrf_token(client),
+        region_code="32.73",
+        address="Jl. Cibiru Hilir No. 5",
+        latitude="-6.9147",
+        longitude="107.6098",
+    )
+    filed = await client.post("/lapor", data=fields)
+    assert filed.status_code == 303, filed.text
+    code = filed.headers["location"].split("/")[-1].split("?")[0]
+    (received,) = await outbox_events(pool, (await complaint(pool, code))["complaint_id"])
+    location = received.payload.location
+    assert (location.region_code, location.city) == ("32.73", "Kota Bandung")
+    assert (location.latitude, location.longitude) == (-6.9147, 107.6098)
+    assert is_sealed(location.address)  # a street address is personal data
+
+    bad = await client.post(
+        "/lapor", data=form(await csrf_token(client), region_code="32.99", nik="1234")
+    )
+    assert bad.status_code == 422
+    assert 'id="region_code-error">Pilih kabupaten/kota dari daftar.' in bad.text
+    kept = await client.post(
+        "/lapor",
+        data=form(await csrf_token(client), region_code="32.73", latitude="utara", nik="1234"),
+    )
+    assert '<option value="32.73" selected>Kota Bandung</option>' in kept.text
+    assert 'id="latitude-error">Harus berupa angka' in kept.text
+    lonely = await client.post(
+        "/lapor?lang=en",
+        data=form(await csrf_token(client), region_code="32.73", latitude="-6.9", language="en"),
+    )
+    assert lonely.status_code == 422
+    assert 'id="latitude-error">give both latitude and longitude, or neither' in lonely.text
+
+
+async def test_the_json_api_takes_a_location_and_refuses_an_unknown_region(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    code = await file_json(client, location={"region_code": "35.78.01", "address": "Pasar Genteng"})
+    (received,) = await outbox_events(pool, (await complaint(pool, code))["complaint_id"])
+    assert (received.payload.location.region_code, received.payload.location.city) == (
+        "35.78.01",
+        "Kota Surabaya",
+    )
+    flat = await file_json(client, region_code="32.73", city="Bandung")  # older clients
+    (flat_event,) = await outbox_events(pool, (await complaint(pool, flat))["complaint_id"])
+    assert (flat_event.payload.location.region_code, flat_event.payload.location.city) == (
+        "32.73",
+        "Bandung",
+    )
+    base = {
+        "name": "Budi Santoso",
+        "nik": NIK,
+        "phone": "081234567890",
+        "description": "Bantuan sosial keluarga kami dihentikan sejak Maret tanpa alasan jelas.",
+    }
+    for place in (
+        {"location": {"region_code": "32.99"}},  # no such regency
+        {"location": {"region_code": "32"}},  # a province is not precise enough
+        {"location": {"region_code": "32.73.99"}},  # no such district
+        {"location": {"region_code": "32.73", "latitude": -6.9}},  # half a coordinate
+        {"location": {"region_code": "32.73", "latitude": -91, "longitude": 0}},
+        {"location": {"region_code": "32.73"}, "region_code": "32.73"},  # both forms
+        {"region_code": "99.01"},
+    ):
+        refused = await client.post("/v1/complaints", json={**base, **place})
+        assert refused.status_code == 422, place
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    assert set(schema["IncidentLocation"]["properties"]) == {
+        "region_code",
+        "address",
+        "latitude",
+        "longitude",
+    }
+    assert "location" in schema["ComplaintRequest"]["properties"]
+
+
 # --------------------------------------------------------------------- the citizen's words
 
 ASSIGNED_AT = datetime(2026, 12, 7, 2, 30, tzinfo=UTC)  # 09.30 WIB

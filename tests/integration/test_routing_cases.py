@@ -21,7 +21,11 @@ from schemas.events import (
     ComplaintAcceptedPayload,
     ComplaintDuplicateDetected,
     ComplaintDuplicateDetectedPayload,
+    ComplaintReceived,
+    ComplaintReceivedPayload,
+    Location,
     Priority,
+    Reporter,
     parse_event,
     serialize_event,
 )
@@ -32,6 +36,7 @@ from services.routing.domain import JAKARTA, EscalationContacts
 from services.routing.entrypoints.app import create_app
 from services.routing.handlers.deadlines import scan_deadlines
 from services.routing.handlers.opening import join_duplicate, open_case, open_cases
+from services.triage.handlers.stages import decide
 
 pytestmark = pytest.mark.integration
 SCHEMA = "routing_it"
@@ -754,3 +759,60 @@ async def test_overdue_cases_carry_who_is_emailed_and_are_listed_for_setwapres_a
         assert await ours() == []
     finally:
         assert (await api.put(contact, json=itjen, headers=admin)).status_code == 200
+
+
+# ------------------------------------------------------------------- the incident region
+
+
+def triaged(nik: str, incident_region: str | None) -> ComplaintAccepted:
+    """What triage decides for a complaint about a broken bridge from a reporter with this
+    NIK, about a place in `incident_region` (None: the citizen named no place)."""
+    complaint_id = uuid.uuid4()
+    received = ComplaintReceived(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="intake",
+        occurred_at=THURSDAY,
+        payload=ComplaintReceivedPayload(
+            tracking_code=f"LPR-{complaint_id.hex[:4].upper()}-TEST-BBB",
+            channel=Channel.WEB,
+            reporter=Reporter(name="Warga", nik=nik, phone="+6281234567890"),
+            description="Jembatan desa retak parah dan bergoyang kalau dilewati mobil, jalan"
+            " di sekitarnya juga berlubang besar.",
+            location=Location(region_code=incident_region),
+            received_at=THURSDAY,
+        ),
+    )
+    decision = decide(received)
+    assert isinstance(decision, ComplaintAccepted), decision
+    return decision
+
+
+async def test_a_case_goes_to_the_incident_regions_government_and_says_so(
+    pool: asyncpg.Pool, api: httpx.AsyncClient
+) -> None:
+    jakarta_pusat_nik = "3171011501900001"
+    # A Jakarta Pusat resident reports a bridge in Kota Bandung: Bandung's government acts.
+    (away,) = await handle(pool, open_case, triaged(jakarta_pusat_nik, "32.73.01"))
+    assert away.payload.agency_code == "PEMDA-32.73"
+    case = await api.get(f"/v1/desk/cases/{away.payload.case_id}", headers=auth("officer-bandung"))
+    assert case.status_code == 200, case.text
+    assert (case.json()["region_code"], case.json()["region_source"]) == ("32.73", "incident")
+    inbox = await api.get("/v1/desk/cases", headers=auth("officer-bandung"))
+    listed = {c["case_id"]: c for c in inbox.json()["cases"]}
+    assert listed[str(away.payload.case_id)]["region_source"] == "incident"
+    home = await api.get(f"/v1/desk/cases/{away.payload.case_id}", headers=auth("officer-jakpus"))
+    assert home.status_code == 404  # the reporter's home government does not hold it
+
+    # Without a place, the reporter's NIK region is the fallback, and the case says so.
+    (fallback,) = await handle(pool, open_case, triaged(jakarta_pusat_nik, None))
+    assert fallback.payload.agency_code == "PEMDA-31.71"
+    seen = await api.get(
+        f"/v1/desk/cases/{fallback.payload.case_id}", headers=auth("officer-jakpus")
+    )
+    assert (seen.json()["region_code"], seen.json()["region_source"]) == ("31.71", "reporter_nik")
+    stored = await pool.fetch(
+        "SELECT region_source FROM cases WHERE case_id = ANY($1::uuid[]) ORDER BY created_at",
+        [away.payload.case_id, fallback.payload.case_id],
+    )
+    assert {row["region_source"] for row in stored} == {"incident", "reporter_nik"}

@@ -14,7 +14,7 @@ from services.triage.domain.duplicates import (
     MAX_CANDIDATES_PER_BUCKET,
     reporter_key,
 )
-from services.triage.handlers.stages import check_reporter_of, decide
+from services.triage.handlers.stages import area_of, check_reporter_of, decide
 
 SECRET = b"unit-test-key"
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -94,6 +94,35 @@ def test_near_duplicates_stay_within_region_and_category() -> None:
     assert tables.run(received(different, nik="3273011501900004")).event_type == (
         "ComplaintAccepted"
     )
+
+
+def test_near_duplicates_meet_at_the_incident_region_not_the_reporters_home() -> None:
+    tables = Tables()
+    first = tables.run(received())  # about Kota Bandung, from a Bandung NIK
+    assert first.payload.region_source == "incident"  # type: ignore[attr-defined]
+    paraphrase = "Jembatan antar desa di Cibiru retak parah dan bergoyang kalau dilewati mobil."
+    # A Surabaya resident reports the same bridge in Bandung: it is the same problem.
+    visitor = received(paraphrase, nik="3578011501900002")
+    assert area_of(visitor).startswith("32.73|")
+    assert tables.run(visitor).event_type == "ComplaintDuplicateDetected"
+    # A Bandung resident reports a bridge in Surabaya: not the Bandung bridge.
+    away = received(paraphrase, nik="3273011501900003", region="35.78")
+    assert area_of(away).startswith("35.78|")
+    accepted = tables.run(away)
+    assert accepted.event_type == "ComplaintAccepted"
+    assert accepted.payload.region_code == "35.78"  # type: ignore[attr-defined]
+    assert accepted.payload.region_source == "incident"  # type: ignore[attr-defined]
+
+
+def test_without_an_incident_location_the_decision_says_the_nik_region_was_used() -> None:
+    event = received(nik="3578011501900005")
+    no_place = event.model_copy(
+        update={"payload": event.payload.model_copy(update={"location": Location()})}
+    )
+    decision = Tables().run(no_place)
+    assert decision.event_type == "ComplaintAccepted"
+    assert decision.payload.region_code == "35.78"  # type: ignore[attr-defined]
+    assert decision.payload.region_source == "reporter_nik"  # type: ignore[attr-defined]
 
 
 def test_candidate_buckets_stay_bounded() -> None:

@@ -6,7 +6,19 @@ import uuid
 
 import pytest
 
-from services.triage.domain.review import ReviewDecision, ReviewError, authenticate, parse_reviewers
+from schemas.events import (
+    ComplaintNeedsReview,
+    ComplaintNeedsReviewPayload,
+    ReasonCode,
+    serialize_event,
+)
+from services.triage.domain.review import (
+    ReviewDecision,
+    ReviewError,
+    authenticate,
+    decision_event,
+    parse_reviewers,
+)
 
 
 def test_reviewer_tokens_are_kept_hashed_and_checked_exactly() -> None:
@@ -41,3 +53,38 @@ def test_unknown_actions_are_refused() -> None:
     with pytest.raises(ReviewError) as error:
         ReviewDecision.parse("delete", {})
     assert error.value.status == 404
+
+
+def _queued_item(**columns: object) -> dict[str, object]:
+    complaint_id = uuid.uuid4()
+    needs_review = ComplaintNeedsReview(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="triage",
+        payload=ComplaintNeedsReviewPayload(
+            tracking_code="LPR-AAAA-BBBB-CCC",
+            reasons=(ReasonCode(code="prank_phrase", detail="frasa", score=0.6),),
+        ),
+    )
+    return {
+        "needs_review": serialize_event(needs_review).decode(),
+        "tracking_code": "LPR-AAAA-BBBB-CCC",
+        "channel": "web",
+        "category": "infrastructure",
+        "priority": "normal",
+        "matched_terms": "[]",
+        "region_code": "32.73",
+        "anonymous": False,
+        "secret": False,
+        "description": "Jalan rusak berlubang besar di depan pasar sudah tiga bulan",
+        **columns,
+    }
+
+
+def test_a_reviewers_acceptance_keeps_where_the_region_came_from() -> None:
+    accept = ReviewDecision.parse("accept", {})
+    event = decision_event(_queued_item(region_source="incident"), accept, "reviewer-1")
+    assert event.event_type == "ComplaintAccepted"
+    assert (event.payload.region_code, event.payload.region_source) == ("32.73", "incident")  # type: ignore[attr-defined]
+    older = decision_event(_queued_item(), accept, "reviewer-1")  # queued before the column
+    assert older.payload.region_source is None  # type: ignore[attr-defined]

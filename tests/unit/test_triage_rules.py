@@ -45,6 +45,38 @@ def test_the_reported_location_wins_over_the_nik_region() -> None:
     )
     assert result.category is Category.INFRASTRUCTURE
     assert result.region_code == "32.73"
+    assert result.region_source == "incident"
+
+
+def test_without_a_location_the_nik_region_is_the_fallback_and_says_so() -> None:
+    result = assess(complaint("Sertifikat tanah saya tidak terbit di kantor BPN sejak 2019"))
+    assert (result.region_code, result.region_source) == ("31.71", "reporter_nik")
+    assert "incident_region_unknown" not in result.warnings
+
+
+def test_a_district_code_routes_at_its_regency_and_a_province_alone_at_the_province() -> None:
+    text = "Jalan rusak berlubang besar di depan pasar sudah tiga bulan"
+    district = assess(complaint(text, location=Location(region_code="35.78.01")))
+    assert (district.region_code, district.region_source) == ("35.78", "incident")
+    province = assess(complaint(text, location=Location(region_code="35")))
+    assert (province.region_code, province.region_source) == ("35", "incident")
+
+
+def test_an_unknown_incident_code_falls_back_to_the_nik_with_a_warning() -> None:
+    text = "Jalan rusak berlubang besar di depan pasar sudah tiga bulan"
+    result = assess(complaint(text, location=Location(region_code="32.99")))
+    assert (result.region_code, result.region_source) == ("31.71", "reporter_nik")
+    assert "incident_region_unknown" in result.warnings
+    no_nik = Reporter(name="Budi", phone="+6281234567890")
+    alone = assess(
+        complaint(
+            text,
+            channel=Channel.WHATSAPP,
+            reporter=no_nik,
+            location=Location(region_code="99.99"),
+        )
+    )
+    assert (alone.region_code, alone.region_source) == (None, None)
 
 
 @pytest.mark.parametrize("text", ["tes", "Halo!", "p", "  TEST  "])

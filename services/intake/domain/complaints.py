@@ -18,6 +18,7 @@ from schemas.events import (
     Location,
     Reporter,
 )
+from schemas.regions import incident_regency
 from services.personal_data.field_crypto import identity_of
 
 PRODUCER = "intake"
@@ -70,13 +71,7 @@ def complaint_received(
                 language=submission.language,
             ),
             description=submission.description,
-            location=Location(
-                region_code=submission.region_code,
-                city=submission.city,
-                address=submission.address,
-                latitude=submission.latitude,
-                longitude=submission.longitude,
-            ),
+            location=incident_location(submission),
             attachments=submission.attachments,
             eligibility=Eligibility(
                 in_court=submission.in_court, filed_before=submission.filed_before
@@ -85,6 +80,19 @@ def complaint_received(
             secret=submission.secret,
             received_at=now,
         ),
+    )
+
+
+def incident_location(submission: Submission) -> Location:
+    """Where the problem is, as the event carries it. A chosen regency also names its place
+    (`city`), so the people reading the complaint see "Kota Bandung", not "32.73"."""
+    regency = incident_regency(submission.region_code) if submission.region_code else None
+    return Location(
+        region_code=submission.region_code,
+        city=submission.city or (regency.name if regency else None),
+        address=submission.address,
+        latitude=submission.latitude,
+        longitude=submission.longitude,
     )
 
 

@@ -5,16 +5,89 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Header
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.events import Language
+from schemas.regions import incident_regency
 from services.intake.domain.fields import Nik, OptionalEmail, OptionalPhone
 
+REGION_CODE = r"^[0-9]{2}(\.[0-9]{2}){0,2}$"
+UNKNOWN_REGION = "choose a regency or city from the list (Kemendagri code such as 32.73)"
+COORDINATES_PAIR = "give both latitude and longitude, or neither"
+FLAT_AND_NESTED = "give the place either in location or in region_code and address, not both"
 
-class ComplaintRequest(BaseModel):
+
+def known_regency_code(code: str | None) -> str | None:
+    """A Kemendagri code of a regency or city ("32.73") or of one of its districts
+    ("32.73.01"), as `schemas.regions` knows them; a province alone is not precise enough."""
+    if code is not None and incident_regency(code) is None:
+        raise ValueError(UNKNOWN_REGION)
+    return code
+
+
+class IncidentLocation(BaseModel):
+    """Where the problem is, which decides the regional government that must act; the
+    reporter's own address is not asked for here."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    region_code: Annotated[str, AfterValidator(known_regency_code)] = Field(
+        pattern=REGION_CODE,
+        description="Kemendagri code of the regency or city (32.73) or of a district"
+        " (32.73.01) where the problem is",
+        examples=["32.73"],
+    )
+    address: str | None = Field(
+        default=None, max_length=500, description="Street, RT/RW, village (optional)"
+    )
+    latitude: float | None = Field(default=None, ge=-90, le=90, examples=[-6.9147])
+    longitude: float | None = Field(default=None, ge=-180, le=180, examples=[107.6098])
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> IncidentLocation:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError(COORDINATES_PAIR)
+        return self
+
+
+class PlaceFields(BaseModel):
+    """The incident location, as `location` or (older clients) the flat fields."""
+
+    location: IncidentLocation | None = Field(
+        default=None, description="Where the problem is; without it, the NIK's region is used"
+    )
+    region_code: Annotated[str | None, AfterValidator(known_regency_code)] = Field(
+        default=None,
+        pattern=REGION_CODE,
+        description="Older form of location.region_code",
+    )
+    city: str | None = Field(default=None, max_length=120)
+    address: str | None = Field(
+        default=None, max_length=500, description="Older form of location.address"
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> PlaceFields:
+        if self.location is not None and (self.region_code or self.address):
+            raise ValueError(FLAT_AND_NESTED)
+        return self
+
+    def place(self) -> dict[str, Any]:
+        """The Submission's place fields."""
+        if self.location is None:
+            return {"region_code": self.region_code, "city": self.city, "address": self.address}
+        return {"city": self.city, **self.location.model_dump()}
+
+    def submission_fields(self, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """Every field as `Submission` takes it, the place flattened; minus `exclude`."""
+        places = {"location", "region_code", "city", "address"}
+        return {**self.model_dump(exclude=places | exclude), **self.place()}
+
+
+class ComplaintRequest(PlaceFields):
     """A complaint submitted on the web channel."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -28,9 +101,6 @@ class ComplaintRequest(BaseModel):
     description: str = Field(
         min_length=20, max_length=20_000, description="Chronology: what happened, when, where"
     )
-    region_code: str | None = Field(default=None, pattern=r"^[0-9]{2}(\.[0-9]{2}){0,2}$")
-    city: str | None = Field(default=None, max_length=120)
-    address: str | None = Field(default=None, max_length=500)
     language: Language = Language.INDONESIAN
     anonymous: bool = False
     secret: bool = False

@@ -42,7 +42,7 @@ def complaints_router(filer: GroupFiler) -> APIRouter:
         idempotency_key: IdempotencyKey = None,
     ) -> Any:
         command = FileComplaint(
-            Submission(channel=Channel.WEB, **body.model_dump()),
+            Submission(channel=Channel.WEB, **body.submission_fields()),
             idempotency_key=idempotency_key,
             fingerprint=_fingerprint(body),
         )

@@ -22,6 +22,7 @@ from services.intake.domain.desk import (
     WalkInReceipt,
 )
 from services.intake.domain.fields import Nik, OptionalEmail, Phone
+from services.intake.entrypoints.api_models import PlaceFields
 from services.intake.handlers.walk_in import WalkInDesk
 from services.intake.settings import IntakeSettings
 
@@ -40,16 +41,15 @@ class CheckInRequest(BaseModel):
     booking_code: str = Field(max_length=20)
 
 
-class WalkInComplaintRequest(BaseModel):
+class WalkInComplaintRequest(PlaceFields):
+    """The officer takes the complaint and picks where the problem is (`location`)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     booking_code: str = Field(max_length=20)
     nik: Nik
     description: str = Field(min_length=20, max_length=20_000)
     email: OptionalEmail = Field(default=None, max_length=254)
-    region_code: str | None = Field(default=None, pattern=r"^[0-9]{2}(\.[0-9]{2}){0,2}$")
-    city: str | None = Field(default=None, max_length=120)
-    address: str | None = Field(default=None, max_length=500)
     anonymous: bool = False
     secret: bool = False
     in_court: bool = False
@@ -57,7 +57,7 @@ class WalkInComplaintRequest(BaseModel):
 
     def details(self) -> dict[str, Any]:
         """The complaint's fields (the booking supplies name and phone)."""
-        return self.model_dump(exclude={"booking_code"})
+        return self.submission_fields(exclude=frozenset({"booking_code"}))
 
 
 def officer_dependency(settings: IntakeSettings) -> Any:

@@ -12,7 +12,7 @@ from services.intake.domain.desk import DeskRefusal
 from services.intake.entrypoints import csrf
 from services.intake.entrypoints.desk_api import WalkInComplaintRequest, officer_dependency
 from services.intake.entrypoints.guards import FormGuard
-from services.intake.entrypoints.pages import render
+from services.intake.entrypoints.pages import region_choices, render
 from services.intake.handlers.walk_in import WalkInDesk
 from services.intake.settings import IntakeSettings
 
@@ -47,6 +47,7 @@ def desk_page_router(desk: WalkInDesk, settings: IntakeSettings) -> APIRouter:
                 result=result,
                 error=error,
                 csrf_token=csrf_token,
+                regions=region_choices(),
             ),
         )
 

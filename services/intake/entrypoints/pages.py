@@ -6,6 +6,7 @@ The pages use no inline script or style, so the Content-Security-Policy can forb
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from schemas.events import Attachment
+from schemas.regions import Province, Regency, provinces, regencies
+from services.intake.entrypoints.api_models import COORDINATES_PAIR, UNKNOWN_REGION
 from services.intake.settings import IntakeSettings
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
@@ -32,7 +35,19 @@ SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "image/jpeg": (b"\xff\xd8\xff",),
     "image/png": (b"\x89PNG\r\n\x1a\n",),
 }
-TEXT_FIELDS = ("name", "nik", "phone", "email", "city", "address", "description")
+TEXT_FIELDS = (
+    "name",
+    "nik",
+    "phone",
+    "email",
+    "region_code",
+    "address",
+    "latitude",
+    "longitude",
+    "description",
+)
+# The incident location's fields (the form's "where is the problem" section).
+PLACE_FIELDS = ("region_code", "address", "latitude", "longitude")
 FLAGS = ("anonymous", "secret", "in_court", "filed_before")
 
 LABELS = {
@@ -41,8 +56,11 @@ LABELS = {
         "nik": "NIK",
         "phone": "Nomor HP / WhatsApp",
         "email": "Email",
-        "city": "Kota / kabupaten kejadian",
-        "address": "Alamat (tidak wajib)",
+        "place": "Lokasi masalah",
+        "region_code": "Kabupaten / kota tempat masalah",
+        "address": "Alamat lokasi (tidak wajib)",
+        "latitude": "Garis lintang (tidak wajib)",
+        "longitude": "Garis bujur (tidak wajib)",
         "description": "Kronologi",
         "attachments": "Dokumen pendukung",
         "anonymous": "Anonim: identitas saya tidak diperlihatkan kepada instansi",
@@ -57,8 +75,11 @@ LABELS = {
         "nik": "NIK",
         "phone": "Mobile / WhatsApp number",
         "email": "Email",
-        "city": "City or regency where it happened",
-        "address": "Address (optional)",
+        "place": "Where is the problem",
+        "region_code": "Regency or city where the problem is",
+        "address": "Street address of the place (optional)",
+        "latitude": "Latitude (optional)",
+        "longitude": "Longitude (optional)",
         "description": "What happened",
         "attachments": "Supporting documents",
         "anonymous": "Anonymous: my identity is not shown to the agency",
@@ -83,14 +104,20 @@ TEXTS: dict[str, dict[str, Any]] = {
         ),
         "error_summary": "Ada yang perlu diperbaiki",
         "options": "Pilihan pelapor dan kelayakan",
+        "choose_region": "Pilih kabupaten/kota",
         "submit": "Kirim laporan",
         "hints": {
             "name": "Wajib. Sesuai KTP.",
             "nik": "Wajib. 16 angka pada KTP.",
             "phone": "Contoh: 0812-3456-7890. Isi nomor HP atau email.",
             "email": "Contoh: nama@contoh.id",
-            "city": "Contoh: Jakarta Pusat",
+            "place": "Tempat masalahnya terjadi, bukan alamat rumah Anda: laporan diteruskan"
+            " ke pemerintah daerah tempat itu.",
+            "region_code": "Dikelompokkan per provinsi. Jika dikosongkan, laporan diteruskan"
+            " menurut daerah pada NIK Anda.",
             "address": "Jalan, RT/RW, kelurahan.",
+            "latitude": "Dari peta di ponsel, contoh: -6.9147",
+            "longitude": "Contoh: 107.6098",
             "description": "Wajib, minimal 20 huruf: apa yang terjadi, kapan, di mana, siapa.",
             "attachments": "PDF, JPG atau PNG; paling banyak {count} berkas, masing-masing"
             " maksimal {mb} MB. Dokumen masih bisa menyusul dalam 10 hari.",
@@ -148,14 +175,20 @@ TEXTS: dict[str, dict[str, Any]] = {
         ),
         "error_summary": "Please correct the following",
         "options": "Reporter options and eligibility",
+        "choose_region": "Choose a regency or city",
         "submit": "Send report",
         "hints": {
             "name": "Required. As on your KTP.",
             "nik": "Required. The 16 digits on your KTP.",
             "phone": "E.g. 0812-3456-7890. Give a phone number or an email.",
             "email": "E.g. name@example.id",
-            "city": "E.g. Jakarta Pusat",
+            "place": "Where the problem happened, not your home address: the report goes to"
+            " that place's regional government.",
+            "region_code": "Grouped by province. If left empty, the report goes by the region"
+            " in your NIK.",
             "address": "Street, RT/RW, village.",
+            "latitude": "From a phone's map, e.g. -6.9147",
+            "longitude": "E.g. 107.6098",
             "description": "Required, at least 20 characters: what, when, where, who.",
             "attachments": "PDF, JPG or PNG; at most {count} files of {mb} MB each. Documents"
             " may follow within 10 days.",
@@ -215,19 +248,38 @@ INDONESIAN_ERRORS = {
     "email address is not valid": "Alamat email tidak valid.",
     "give a phone number or an email address so we can reach you": "Isi nomor HP atau email"
     " agar kami bisa menghubungi Anda.",
+    UNKNOWN_REGION: "Pilih kabupaten/kota dari daftar.",
+    COORDINATES_PAIR: "Isi garis lintang dan garis bujur, atau kosongkan keduanya.",
 }
 TYPE_ERRORS = {
     "id": {
         "missing": "Wajib diisi.",
         "string_too_short": "Terlalu pendek (minimal {min_length} huruf).",
         "string_too_long": "Terlalu panjang (maksimal {max_length} huruf).",
+        "float_parsing": "Harus berupa angka, contoh: -6.9147.",
+        "greater_than_equal": "Paling kecil {ge}.",
+        "less_than_equal": "Paling besar {le}.",
+        "string_pattern_mismatch": INDONESIAN_ERRORS[UNKNOWN_REGION],
     },
     "en": {
         "missing": "Required.",
         "string_too_short": "Too short (at least {min_length} characters).",
         "string_too_long": "Too long (at most {max_length} characters).",
+        "float_parsing": "Must be a number, e.g. -6.9147.",
+        "greater_than_equal": "At least {ge}.",
+        "less_than_equal": "At most {le}.",
+        "string_pattern_mismatch": UNKNOWN_REGION,
     },
 }
+
+
+@functools.cache
+def region_choices() -> tuple[tuple[Province, tuple[Regency, ...]], ...]:
+    """Every regency and city, grouped by province: the incident location's choices."""
+    return tuple(
+        (province, tuple(r for r in regencies() if r.province == province))
+        for province in provinces()
+    )
 
 
 def language(request: Request, form_value: object = None) -> str:
@@ -252,7 +304,10 @@ def render(
 def field_errors(error: ValidationError, lang: str) -> dict[str, str]:
     errors: dict[str, str] = {}
     for item in error.errors(include_url=False, include_input=False):
-        field = str(item["loc"][0]) if item["loc"] else "phone"  # the model-level check
+        loc = item["loc"]
+        if loc and loc[0] == "location":  # the incident location's fields, or its pair check
+            loc = loc[1:] or ("latitude",)
+        field = str(loc[0]) if loc else "phone"  # the model-level check
         if field not in TEXT_FIELDS:
             field = "phone"
         message = str(item["msg"]).removeprefix("Value error, ")

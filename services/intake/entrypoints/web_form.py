@@ -28,6 +28,7 @@ from services.intake.entrypoints.guards import FormGuard
 from services.intake.entrypoints.pages import (
     FLAGS,
     INDONESIAN_ERRORS,
+    PLACE_FIELDS,
     STYLESHEET,
     TEXT_FIELDS,
     TEXTS,
@@ -35,6 +36,7 @@ from services.intake.entrypoints.pages import (
     language,
     read_uploads,
     refused_page,
+    region_choices,
     render,
     uploads_fingerprint,
 )
@@ -92,7 +94,9 @@ def web_form_router(
             return form_page(request, lang, values, errors, token)
         command = FileComplaint(
             Submission(
-                channel=Channel.WEB, attachments=tuple(a for a, _ in uploads), **body.model_dump()
+                channel=Channel.WEB,
+                attachments=tuple(a for a, _ in uploads),
+                **body.submission_fields(),
             ),
             idempotency_key=f"form:{token}",
             fingerprint=uploads_fingerprint(body.model_dump_json(), uploads),
@@ -163,6 +167,7 @@ def _form_page(
             errors=errors,
             form_token=token,
             csrf_token=csrf_token,
+            regions=region_choices(),
         ),
     )
 
@@ -188,11 +193,14 @@ def _validated(values: dict[str, Any], lang: str) -> tuple[ComplaintRequest | No
     """The JSON API's validation of the same fields, with errors in the page's language."""
     errors: dict[str, str] = {}
     body = None
+    given = {k: v for k, v in values.items() if v not in ("", None)}
+    place = {k: given.pop(k) for k in PLACE_FIELDS if k in given}
+    if set(place) - {"address"}:  # a regency or coordinates: the incident location
+        given["location"] = place
+    elif place:  # an address alone: the region falls back to the NIK's
+        given["address"] = place["address"]
     try:
-        body = ComplaintRequest(
-            **{k: v for k, v in values.items() if v not in ("", None)},
-            language=lang,
-        )
+        body = ComplaintRequest(**given, language=lang)
     except ValidationError as error:
         errors = field_errors(error, lang)
     if not values["phone"] and not values["email"]:  # pydantic skips this once a field fails

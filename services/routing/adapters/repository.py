@@ -129,6 +129,7 @@ class NewCase:
     due_at: datetime
     created_at: datetime
     status: str
+    region_source: str | None = None  # 'incident', 'reporter_nik' (the fallback) or unknown
 
 
 async def insert_cases(conn: asyncpg.Connection, cases: Sequence[NewCase]) -> set[uuid.UUID]:
@@ -139,16 +140,16 @@ async def insert_cases(conn: asyncpg.Connection, cases: Sequence[NewCase]) -> se
     rows = await conn.fetch(
         "INSERT INTO cases (case_id, complaint_id, correlation_id, tracking_code, category,"
         " priority, channel, region_code, summary, secret, agency_code, rule_id,"
-        " rule_version, status, due_at, created_at, updated_at)"
+        " rule_version, status, due_at, created_at, updated_at, region_source)"
         " SELECT c.case_id, c.complaint_id, c.correlation_id, c.tracking_code, c.category,"
         " c.priority, c.channel, c.region_code, c.summary, c.secret, c.agency_code, c.rule_id,"
-        " c.rule_version, c.status, c.due_at, c.created_at, c.created_at"
+        " c.rule_version, c.status, c.due_at, c.created_at, c.created_at, c.region_source"
         " FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],"
         " $7::text[], $8::text[], $9::text[], $10::boolean[], $11::text[], $12::text[],"
-        " $13::integer[], $14::timestamptz[], $15::timestamptz[], $16::text[])"
+        " $13::integer[], $14::timestamptz[], $15::timestamptz[], $16::text[], $17::text[])"
         " AS c(case_id, complaint_id, correlation_id, tracking_code, category, priority,"
         " channel, region_code, summary, secret, agency_code, rule_id, rule_version, due_at,"
-        " created_at, status)"
+        " created_at, status, region_source)"
         " ON CONFLICT (complaint_id) DO NOTHING RETURNING complaint_id",
         *(
             [getattr(case, name) for case in cases]
@@ -169,6 +170,7 @@ async def insert_cases(conn: asyncpg.Connection, cases: Sequence[NewCase]) -> se
                 "due_at",
                 "created_at",
                 "status",
+                "region_source",
             )
         ),
     )

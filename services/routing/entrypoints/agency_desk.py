@@ -68,6 +68,11 @@ class CaseView(BaseModel):
     priority: str
     channel: str | None
     region_code: str | None
+    region_source: str | None = Field(
+        description="Where region_code came from: 'incident' (where the citizen said the"
+        " problem is) or 'reporter_nik' (the reporter's NIK region, a fallback); null when"
+        " unknown"
+    )
     agency_code: str
     agency_name: str
     rule_id: str

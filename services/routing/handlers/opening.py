@@ -67,6 +67,7 @@ def _plan_case(event: ComplaintAccepted, reference: repository.ReferenceData) ->
             priority=payload.priority.value,
             channel=payload.channel.value,
             region_code=payload.region_code,
+            region_source=payload.region_source,
             summary=payload.summary,
             secret=payload.secret,
             agency_code=assignment.agency_code,

@@ -33,8 +33,8 @@ class ReviewRepository:
         await self.pool.execute(
             "INSERT INTO review_items (complaint_id, tracking_code, needs_review, channel,"
             " category, priority, matched_terms, region_code, anonymous, secret, description,"
-            " reporter_key)"
-            " VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12)"
+            " reporter_key, region_source)"
+            " VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13)"
             " ON CONFLICT (complaint_id) DO NOTHING",
             received.complaint_id,
             payload.tracking_code,
@@ -48,6 +48,7 @@ class ReviewRepository:
             payload.secret,
             payload.description,
             reporter_key,
+            assessment.region_source,
         )
 
     @contextlib.asynccontextmanager

@@ -21,6 +21,7 @@ def review_item(row: Mapping[str, Any]) -> dict[str, Any]:
         "category": row["category"],
         "priority": row["priority"],
         "region_code": row["region_code"],
+        "region_source": row.get("region_source"),
         "reasons": needs_review["payload"]["reasons"],
         "description": row["description"],
         "claimed_by": row["claimed_by"],

@@ -191,6 +191,8 @@ def decision_event(item: Item, decision: ReviewDecision, reviewer: str) -> Event
                 priority=Priority(item["priority"]),
                 matched_terms=tuple(json.loads(item["matched_terms"])),
                 region_code=item["region_code"],
+                # Queued before the column existed: unknown, not guessed.
+                region_source=item.get("region_source"),
                 anonymous=item["anonymous"],
                 secret=item["secret"],
                 summary=item["description"][:SUMMARY_CHARS],

@@ -25,6 +25,7 @@ from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
 from schemas.events import Category, ComplaintReceivedPayload, Priority, ReasonCode
 from schemas.identity import InvalidIdentity, check_nik, normalise_phone
 from schemas.personal_data import is_sealed
+from schemas.regions import provinces, regency
 
 # The producer named in every event triage publishes, and the summary an accepted one carries.
 PRODUCER = "triage"
@@ -339,6 +340,11 @@ URGENT_TERMS = (
 )
 
 REGION_UNKNOWN_WARNING = "nik_region_unknown"
+INCIDENT_REGION_UNKNOWN_WARNING = "incident_region_unknown"
+
+# Where an assessment's region came from (ComplaintAccepted.region_source).
+INCIDENT = "incident"
+REPORTER_NIK = "reporter_nik"
 
 
 class _SetDictionary(ArrayDictionary):  # type: ignore[misc]
@@ -373,6 +379,7 @@ class Assessment:
     region_code: str | None
     warnings: tuple[str, ...] = field(default=())
     score: float = 0.0
+    region_source: str | None = None  # INCIDENT, REPORTER_NIK, or None: no region at all
 
 
 # ----------------------------------------------------------------------------- text
@@ -599,10 +606,8 @@ def assess(complaint: ComplaintReceivedPayload) -> Assessment:
     nik_reasons, warnings, nik_regency = _nik_findings(complaint)
     reasons = _text_reasons(normalised) + nik_reasons
 
-    region = complaint.location.region_code
-    if region is not None:
-        region = region[:5]  # regency level: "31.71.01" → "31.71"
-    region = region or nik_regency
+    region, region_source, region_warnings = incident_or_nik_region(complaint, nik_regency)
+    warnings += region_warnings
     reasons += _contact_reasons(complaint)
     reasons += _eligibility_reasons(complaint)
 
@@ -618,7 +623,34 @@ def assess(complaint: ComplaintReceivedPayload) -> Assessment:
         region_code=region,
         warnings=tuple(warnings),
         score=score,
+        region_source=region_source,
     )
+
+
+def incident_or_nik_region(
+    complaint: ComplaintReceivedPayload, nik_regency: str | None
+) -> tuple[str | None, str | None, list[str]]:
+    """The regency whose government must act, where it came from, and any warning.
+
+    The incident location the citizen gave wins (at regency level: "31.71.01" → "31.71");
+    the reporter's NIK regency is only the fallback. A province alone names the province's
+    government. An incident code the region table does not know (an older producer) is not
+    trusted to route: the NIK's regency is used instead and a warning says so."""
+    incident = complaint.location.region_code
+    warnings: list[str] = []
+    if incident is not None:
+        known = regency(incident)  # a district code: its regency
+        if known is not None:
+            return known.code, INCIDENT, []
+        if incident in _PROVINCE_CODES:
+            return incident, INCIDENT, []
+        warnings.append(INCIDENT_REGION_UNKNOWN_WARNING)
+    if nik_regency is not None:
+        return nik_regency, REPORTER_NIK, warnings
+    return None, None, warnings
+
+
+_PROVINCE_CODES = frozenset(province.code for province in provinces())
 
 
 def verdict_for(score: float) -> Verdict:

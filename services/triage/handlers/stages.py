@@ -184,6 +184,7 @@ def _decide(
             priority=assessment.priority,
             matched_terms=assessment.matched_terms,
             region_code=assessment.region_code,
+            region_source=assessment.region_source,
             anonymous=payload.anonymous,
             secret=payload.secret,
             summary=payload.description[:SUMMARY_CHARS],
