@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,8 +16,33 @@ from typing import Any, TypeVar
 
 import httpx
 
+from schemas import regions
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
+SYLLABLES = tuple(consonant + vowel for consonant in "bdgjklmnprstw" for vowel in "aiueo")
+
+
+def distinct_complaint(n: int, phone_prefix: str = "0812") -> dict[str, object]:
+    """The n-th land complaint of a run, from a reporter of its own about a real regency of
+    its own (they repeat after 514), with made-up place names, so triage's duplicate detection
+    and per-reporter limits (rightly) accept every one."""
+    regency = regions.regencies()[n % len(regions.regencies())]
+    rng = random.Random(n)
+    places = " ".join(
+        "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize() for _ in range(12)
+    )
+    birth = f"{1 + n % 28:02d}{1 + n % 12:02d}80"
+    return {
+        "name": f"Warga Uji {n}",
+        "nik": f"{regency.code.replace('.', '')}01{birth}{n % 10_000:04d}",
+        "phone": f"{phone_prefix}{n:08d}",
+        "region_code": regency.code,
+        "description": (
+            f"Sertifikat tanah warisan keluarga kami di kampung {places} tidak terbit sejak"
+            " 2019 padahal semua biaya di kantor pertanahan sudah dibayar lunas."
+        ),
+    }
 
 
 async def eventually(

@@ -40,6 +40,7 @@ from schemas.topics import (
 )
 from services.messaging.deadletter import read_dead_letters
 from tests.support import ServiceProcess, eventually, free_port
+from tests.support import distinct_complaint as support_distinct_complaint
 
 pytestmark = pytest.mark.e2e
 log = logging.getLogger(__name__)
@@ -58,29 +59,11 @@ PER_TICK, TICK_SECONDS = 15, 2.5
 SURGE = 60
 HANG_LIMIT = 600.0  # seconds; only bounds a hung run
 
-PROVINCES = (
-    "11 12 13 14 15 16 17 18 19 21 31 32 33 34 35 36 51 52 53 61 62 63 64 65 71 72 73 74 75"
-    " 76 81 82 91 92 93 94 95 96"
-).split()
-_serial = itertools.count(1)
+_next_reporter = itertools.count(1)
 
 
 def distinct_complaint() -> dict[str, object]:
-    """A land complaint from a reporter of its own in a regency of its own, so triage's
-    duplicate detection and per-reporter limits (rightly) accept every one."""
-    n = next(_serial)
-    province, regency = PROVINCES[n % len(PROVINCES)], 1 + (n // len(PROVINCES)) % 40
-    birth = f"{1 + n % 28:02d}{1 + n % 12:02d}80"
-    return {
-        "name": f"Warga Uji {n}",
-        "nik": f"{province}{regency:02d}01{birth}{n:04d}",
-        "phone": f"0813{n:08d}",
-        "region_code": f"{province}.{regency:02d}",
-        "description": (
-            f"Sertifikat tanah warisan keluarga kami di wilayah {province}.{regency:02d} tidak"
-            f" terbit sejak 2019 padahal semua biaya di kantor pertanahan sudah lunas ({n})."
-        ),
-    }
+    return support_distinct_complaint(next(_next_reporter), "0813")
 
 
 class TopicReader:

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer
 from schemas.topics import CASES, COMPLAINTS_TRIAGED, dead_letter_topic
 from services.messaging.kafka import make_producer
 from tests.e2e.conftest import Pipeline
+from tests.support import distinct_complaint as support_distinct_complaint
 from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
@@ -37,29 +38,11 @@ def land_complaint() -> dict[str, object]:
     }
 
 
-PROVINCES = (
-    "11 12 13 14 15 16 17 18 19 21 31 32 33 34 35 36 51 52 53 61 62 63 64 65 71 72 73 74 75"
-    " 76 81 82 91 92 93 94 95 96"
-).split()
 _next_reporter = itertools.count(1)
 
 
 def distinct_complaint() -> dict[str, object]:
-    """A land complaint from its own reporter in its own regency, so triage's duplicate
-    detection and per-reporter limits (rightly) leave it alone."""
-    n = next(_next_reporter)
-    province, regency = PROVINCES[n % len(PROVINCES)], 1 + (n // len(PROVINCES)) % 20
-    birth = f"{1 + n % 28:02d}{1 + n % 12:02d}80"
-    return {
-        "name": f"Warga Uji {n}",
-        "nik": f"{province}{regency:02d}01{birth}{n:04d}",
-        "phone": f"0812{n:08d}",
-        "region_code": f"{province}.{regency:02d}",
-        "description": (
-            f"Sertifikat tanah warisan keluarga kami di wilayah {province}.{regency:02d} tidak"
-            " terbit sejak 2019 padahal semua biaya di kantor pertanahan sudah dibayar lunas."
-        ),
-    }
+    return support_distinct_complaint(next(_next_reporter), "0812")
 
 
 async def submit(client: httpx.AsyncClient, body: dict[str, object], **headers: str) -> str:
