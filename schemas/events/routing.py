@@ -57,6 +57,12 @@ class CaseStatusChangedPayload(StrictModel):
     agency_code: str
     agency_name: str
     note: str | None = Field(default=None, max_length=4000, description="Text for the citizen")
+    documents_due_at: AwareDatetime | None = Field(
+        default=None,
+        description="Set when the case moves to awaiting_documents: the end of the citizen's"
+        " window for the documents the agency asked for (10 calendar days from the request,"
+        " Asia/Jakarta). Intake accepts additions until then; routing closes the case after.",
+    )
 
 
 class CaseStatusChanged(ComplaintEvent):

@@ -1,10 +1,12 @@
 """Routing: turns each accepted complaint into a case owned by an agency, with a clock.
 
-- Reads: lapor.complaints.triaged.v1 (ComplaintAccepted, ComplaintDuplicateDetected).
+- Reads: lapor.complaints.triaged.v1 (ComplaintAccepted, ComplaintDuplicateDetected) and
+  lapor.complaints.intake.v1 (ComplaintUpdated: the citizen's additions).
 - Writes: lapor.cases.v1 (CaseAssigned, CaseStatusChanged, CaseReporterJoined,
   CaseDeadlineApproaching, CaseOverdue), always through its outbox.
 - Owns tables (schema `routing`): agencies, routing_rules + routing_rule_versions, cases,
-  case_history, case_reporters, case_deadlines, deadline_alerts, calendar_overrides,
+  case_history, case_reporters, case_additions, case_deadlines, deadline_alerts,
+  calendar_overrides,
   officers, sp4n_forwardings, plus the plumbing's outbox and processed_events.
 - HTTP: /v1/rules and /v1/calendar/overrides (Setwapres admins), /v1/desk/cases (officers,
   scoped to their agency), /open311/v2/ (GeoReport v2 read view), /v1/stats and /stats (SVG

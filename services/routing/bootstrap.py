@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from schemas.topics import COMPLAINTS_TRIAGED
+from schemas.topics import COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED
 from services.routing.adapters.repository import MIGRATIONS
 from services.routing.adapters.sp4n import Sp4nForwarder, WireFormat
 from services.routing.domain import EscalationContacts
@@ -31,7 +31,7 @@ def build(settings: Settings) -> ServiceRuntime:
         service=SERVICE,
         settings=settings,
         migrations=MIGRATIONS,
-        consumes=[COMPLAINTS_TRIAGED.name],
+        consumes=[COMPLAINTS_TRIAGED.name, COMPLAINTS_INTAKE.name],
         handlers=HANDLERS,
         batch_handlers=BATCH_HANDLERS,
     )

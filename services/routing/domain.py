@@ -187,6 +187,7 @@ class Action(StrEnum):
     REROUTE = "reroute"  # to the next agency after a not-in-remit
     DISPOSE = "dispose"  # Setwapres hands a case of its queue to an agency
     DOCUMENTS_NOT_RECEIVED = "documents_not_received"  # the documents deadline expired
+    DOCUMENTS_RECEIVED = "documents_received"  # the citizen's addition ends the wait
 
 
 S = CaseStatus
@@ -203,10 +204,13 @@ TRANSITIONS: dict[Action, tuple[frozenset[CaseStatus], CaseStatus]] = {
     Action.DISPOSE: (frozenset(S), S.ASSIGNED),
     # A documents deadline still open closes the case, even one re-routed meanwhile.
     Action.DOCUMENTS_NOT_RECEIVED: (OPEN_STATUSES, S.CLOSED),
+    # The citizen added to the report while the agency waited for documents: work resumes.
+    Action.DOCUMENTS_RECEIVED: (frozenset({S.AWAITING_DOCUMENTS}), S.IN_PROGRESS),
 }
 # The deadlines a step meets (REQUEST_DOCUMENTS sets a new one instead).
 DEADLINES_MET: dict[Action, tuple[DeadlineKind, ...]] = {
     Action.ACCEPT: (DeadlineKind.DOCUMENTS,),
+    Action.DOCUMENTS_RECEIVED: (DeadlineKind.DOCUMENTS,),
     Action.RESPOND: (DeadlineKind.AGENCY_RESPONSE, DeadlineKind.ANALYSIS),
     Action.NOT_IN_REMIT: (DeadlineKind.AGENCY_RESPONSE,),
     Action.CLOSE: tuple(DeadlineKind),
@@ -234,6 +238,12 @@ def next_status(current: CaseStatus, action: Action) -> CaseStatus:
     if current not in allowed_from:
         raise TransitionNotAllowed(action, current)
     return target
+
+
+def resumes_on_addition(current: CaseStatus) -> bool:
+    """Whether a citizen's addition moves the case on: only a wait for documents ends; in any
+    other status the addition joins the case file and the status stays."""
+    return current in TRANSITIONS[Action.DOCUMENTS_RECEIVED][0]
 
 
 def check_desk_action(action: Action, current: CaseStatus, agency_code: str) -> CaseStatus:

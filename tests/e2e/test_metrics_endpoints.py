@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 CONSUMES: dict[str, tuple[TopicSpec, ...]] = {
     "intake": (COMPLAINTS_TRIAGED, CASES, NOTIFICATIONS),
     "triage": (COMPLAINTS_INTAKE,),
-    "routing": (COMPLAINTS_TRIAGED,),
+    "routing": (COMPLAINTS_TRIAGED, COMPLAINTS_INTAKE),
     "notifier": (COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED, CASES, WHATSAPP_STATUSES),
 }
 # Family names as the parser reports them (counters without `_total`).

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 
 # Which services consume each topic (schemas/topics.py and the services' docstrings).
 CONSUMERS = {
-    COMPLAINTS_INTAKE: ("triage", "notifier"),
+    COMPLAINTS_INTAKE: ("triage", "routing", "notifier"),
     COMPLAINTS_TRIAGED: ("routing", "intake", "notifier"),
     CASES: ("intake", "notifier"),
     NOTIFICATIONS: ("intake",),

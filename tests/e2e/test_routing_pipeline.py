@@ -216,6 +216,69 @@ async def test_not_in_remit_leads_to_rerouting(pipeline: Pipeline, db: asyncpg.P
     ]
 
 
+async def test_a_documents_request_answered_through_the_owner_api_resumes_the_case(
+    pipeline: Pipeline,
+    db: asyncpg.Pool,
+    stack,  # type: ignore[no-untyped-def]
+) -> None:
+    body = complaint("Sertifikat tanah kami tertahan di kantor BPN sejak tahun lalu tanpa kabar.")
+    code = await submit(pipeline, body)
+    case = await case_of(db, code)
+    assert case["agency_code"] == "ATR-BPN"
+    desk = f"/v1/desk/cases/{case['case_id']}"
+    atr = await officer(db, "ATR-BPN")
+    routing = pipeline.services["routing"].url
+    async with httpx.AsyncClient(base_url=routing, timeout=30) as client:
+        asked = await client.post(
+            f"{desk}/request-documents", json={"note": "Mohon kirim fotokopi SHM."}, headers=atr
+        )
+        assert asked.status_code == 200, asked.text
+
+    async def window_known() -> datetime | None:  # intake has read routing's deadline
+        return await db.fetchval(
+            "SELECT documents_due_at FROM intake.complaints WHERE tracking_code = $1"
+            " AND status = 'awaiting_documents'",
+            code,
+        )
+
+    due = await eventually(window_known, within=90)
+    routing_due = await db.fetchval(
+        "SELECT due_at FROM routing.case_deadlines WHERE case_id = $1 AND kind = 'documents'",
+        case["case_id"],
+    )
+    assert due == routing_due  # one window, one end
+    text = "Fotokopi SHM nomor 777 saya kirim lewat kantor pos hari ini."
+    async with httpx.AsyncClient(base_url=pipeline.intake_url, timeout=30) as client:
+        added = await client.post(
+            f"/v1/complaints/{code}/updates",
+            json={"phone": body["phone"], "additional_text": text},
+        )
+        assert added.status_code == 202, added.text
+
+    async def resumed() -> dict | None:  # type: ignore[type-arg]
+        async with httpx.AsyncClient(base_url=routing, timeout=30) as client:
+            detail = (await client.get(desk, headers=atr)).json()
+        return detail if detail["status"] == "in_progress" else None
+
+    detail = await eventually(resumed, within=90)
+    assert [a["additional_text"] for a in detail["additions"]] == [text]
+    assert [d["met_at"] is not None for d in detail["deadlines"] if d["kind"] == "documents"] == [
+        True
+    ]
+    changes = [
+        e["payload"]
+        for e in await case_events(stack, case["complaint_id"])
+        if e["event_type"] == "CaseStatusChanged"
+    ]
+    assert [(c["previous_status"], c["status"]) for c in changes] == [
+        ("assigned", "awaiting_documents"),
+        ("awaiting_documents", "in_progress"),
+    ]
+    assert changes[0]["documents_due_at"] is not None
+    assert (changes[1]["actor"], changes[1]["reason"]) == ("citizen", "documents_received")
+    assert text not in pipeline.logs()  # the citizen's words stay out of every log
+
+
 def accepted_event() -> ComplaintAccepted:
     complaint_id = uuid.uuid4()
     return ComplaintAccepted(

@@ -34,12 +34,14 @@ from schemas.events import (
 from schemas.events.routing import CaseStatus, CaseStatusChanged, CaseStatusChangedPayload
 from schemas.personal_data import is_sealed
 from services.intake.bootstrap import create_app
+from services.intake.domain.citizen_status import format_wib
 from services.intake.domain.whatsapp import InboundMessage
 from services.intake.handlers import statuses as handlers
 from services.intake.handlers import whatsapp
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
 from services.personal_data.keystore import Keystore, default_keystore
+from services.routing.domain import documents_due
 
 pytestmark = pytest.mark.integration
 
@@ -275,7 +277,58 @@ async def test_additions_within_ten_days_become_complaint_updated(
         code,
     )
     late = await client.post(f"/v1/complaints/{code}/updates", json=body)
-    assert late.status_code == 409 and "10 days" in late.json()["detail"]
+    # The refusal names the window's end (10 days after filing) in WIB.
+    closed = (await complaint(pool, code))["received_at"] + timedelta(days=10)
+    assert late.status_code == 409
+    assert late.json()["detail"].endswith(f"{format_wib(closed, Language.INDONESIAN)}"), late.text
+
+
+async def test_the_documents_window_counts_from_the_agencys_request(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """Filed 12 days ago, the agency asked for documents on day 5: the addition is taken
+    until the end of the 10th day after the request (routing's deadline), refused after."""
+    code = await file_json(client)
+    filed = datetime.now(UTC) - timedelta(days=12)
+    await pool.execute(
+        "UPDATE intake.complaints SET received_at = $2 WHERE tracking_code = $1", code, filed
+    )
+    complaint_id = (await complaint(pool, code))["complaint_id"]
+    body = {"phone": "081234567890", "additional_text": "Fotokopi SHM terlampir."}
+    url = f"/v1/complaints/{code}/updates"
+    refused = await client.post(url, json=body)  # no request yet: day 12 is too late
+    assert refused.status_code == 409, refused.text
+
+    asked = documents_due(filed + timedelta(days=5))
+    await record_documents_request(pool, complaint_id, code, asked)
+    assert (await complaint(pool, code))["documents_due_at"] == asked
+    taken = await client.post(url, json=body)
+    assert taken.status_code == 202, taken.text
+    updates = [
+        e for e in await outbox_events(pool, complaint_id) if e.event_type == "ComplaintUpdated"
+    ]
+    assert [e.payload.additional_text for e in updates] == [body["additional_text"]]
+
+    # A second request, whose window has ended by now: the addition is refused, with its date.
+    ended = documents_due(filed - timedelta(days=1))
+    await record_documents_request(pool, complaint_id, code, ended)
+    late = await client.post(url, json={**body, "additional_text": "Terlambat."})
+    assert late.status_code == 409
+    assert late.json()["detail"].endswith(
+        format_wib(filed + timedelta(days=10), Language.INDONESIAN)
+    )
+
+
+async def record_documents_request(
+    pool: asyncpg.Pool, complaint_id: uuid.UUID, code: str, due: datetime
+) -> None:
+    """Routing's CaseStatusChanged to awaiting_documents, as intake's consumer applies it."""
+    event = case_event(complaint_id, code, CaseStatus.AWAITING_DOCUMENTS, "kirim SHM")
+    event = event.model_copy(
+        update={"payload": event.payload.model_copy(update={"documents_due_at": due})}
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        await handlers.update_status(event, conn)
 
 
 def case_event(

@@ -196,7 +196,8 @@ async def apply_statuses(conn: asyncpg.Connection, updates: Sequence[StatusUpdat
         await conn.executemany(
             "UPDATE complaints SET status = $2, status_rank = $3, status_detail = $4,"
             " agency_name = coalesce($5, agency_name),"
-            " response_due_at = coalesce($6, response_due_at), updated_at = now()"
+            " response_due_at = coalesce($6, response_due_at),"
+            " documents_due_at = coalesce($7, documents_due_at), updated_at = now()"
             " WHERE complaint_id = $1 AND status_rank <= $3",
             [
                 (
@@ -206,6 +207,7 @@ async def apply_statuses(conn: asyncpg.Connection, updates: Sequence[StatusUpdat
                     update.change.detail,
                     update.change.agency_name,
                     update.change.response_due_at,
+                    update.change.documents_due_at,
                 )
                 for update in ranked
             ],
@@ -226,6 +228,7 @@ class ComplaintRecord:
     contact_email: str | None
     details: dict[str, Any]
     key_id: str | None = None  # the reporter's data key; None for rows stored unsealed
+    documents_due_at: datetime | None = None  # the agency's documents window (routing's)
 
 
 async def complaint_record(
@@ -234,7 +237,7 @@ async def complaint_record(
     """The complaint opened for its owner (after they prove it is theirs)."""
     row = await conn.fetchrow(
         "SELECT complaint_id, tracking_code, channel, status, received_at, contact_phone,"
-        " contact_email, details FROM complaints WHERE tracking_code = $1",
+        " contact_email, details, documents_due_at FROM complaints WHERE tracking_code = $1",
         tracking_code,
     )
     if row is None:

@@ -103,6 +103,7 @@ class StatusChange:
     detail: str | None = None
     agency_name: str | None = None
     response_due_at: datetime | None = None  # the agency's deadline, from CaseAssigned
+    documents_due_at: datetime | None = None  # the documents window, from CaseStatusChanged
 
 
 def status_change(event: Event) -> StatusChange | None:
@@ -135,7 +136,13 @@ def status_change(event: Event) -> StatusChange | None:
         case "CaseStatusChanged":
             status, rank = CASE_STATUSES[event.payload.status]
             detail = event.payload.note or event.payload.agency_name
-            return StatusChange(status, rank, detail, event.payload.agency_name)
+            return StatusChange(
+                status,
+                rank,
+                detail,
+                event.payload.agency_name,
+                documents_due_at=event.payload.documents_due_at,
+            )
         case "CaseDeadlineApproaching":
             return StatusChange("deadline_approaching", -1, f"{event.payload.deadline_kind} due")
         case "CaseOverdue":

@@ -42,9 +42,24 @@ def email_matches(on_file: str | None, claimed: str) -> bool:
     return hmac.compare_digest(claimed.strip().lower().encode(), on_file.lower().encode())
 
 
-def update_window_open(received_at: datetime, now: datetime, days: int) -> bool:
-    """Documents may follow within `days` days of the report (the real desk's rule)."""
-    return now < received_at + timedelta(days=days)
+def update_window_open(
+    received_at: datetime, now: datetime, days: int, documents_due_at: datetime | None = None
+) -> bool:
+    """Additions may follow within `days` days of the report (the real desk's rule) and,
+    once the agency has asked for documents, until the end of the window routing set for
+    them (`documents_due_at`, inclusive: routing closes the case only after it), whichever
+    is later. The agency's window counts from its request, not from filing."""
+    if now < received_at + timedelta(days=days):
+        return True
+    return documents_due_at is not None and now <= documents_due_at
+
+
+def update_window_closes(
+    received_at: datetime, days: int, documents_due_at: datetime | None = None
+) -> datetime:
+    """The last moment `update_window_open` holds (to tell the citizen the date)."""
+    filing = received_at + timedelta(days=days)
+    return max(filing, documents_due_at) if documents_due_at is not None else filing
 
 
 def mask_nik(nik: str | None) -> str | None:

@@ -17,6 +17,7 @@ from schemas.events.intake import (
 )
 from services.intake.adapters import reporter_limits, repository
 from services.intake.domain import ownership
+from services.intake.domain.citizen_status import format_wib, language_of
 from services.intake.domain.complaints import PRODUCER
 from services.intake.domain.limits import contact_subject
 from services.intake.settings import IntakeSettings
@@ -128,6 +129,18 @@ async def send_one_time_code(
     return channel.value
 
 
+def window_closed_message(closed: datetime, language: Language) -> str:
+    """Why an addition came too late, with the window's end in WIB."""
+    when = format_wib(closed, language)
+    if language is Language.ENGLISH:
+        return f"additions to this report were accepted until {when}"
+    return f"tambahan untuk laporan ini hanya diterima sampai {when}"
+
+
+def _language(record: repository.ComplaintRecord) -> Language:
+    return language_of(record.details.get("reporter", {}).get("language"))
+
+
 async def add_update(
     conn: asyncpg.Connection,
     record: repository.ComplaintRecord,
@@ -149,10 +162,10 @@ async def add_update(
             return existing[0]
     if record.status in ownership.FINAL_STATUSES:
         raise UpdateRefused(f"this report is {record.status} and takes no more additions")
-    if not ownership.update_window_open(record.received_at, now, settings.update_window_days):
-        raise UpdateRefused(
-            f"additions are accepted within {settings.update_window_days} days of the report"
-        )
+    days, documents_due = settings.update_window_days, record.documents_due_at
+    if not ownership.update_window_open(record.received_at, now, days, documents_due):
+        closed = ownership.update_window_closes(record.received_at, days, documents_due)
+        raise UpdateRefused(window_closed_message(closed, _language(record)))
     event = ComplaintUpdated(
         complaint_id=record.complaint_id,
         correlation_id=record.complaint_id,

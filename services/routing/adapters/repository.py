@@ -5,6 +5,7 @@ SP4N-LAPOR! forwardings. Reads for pages and APIs are in `views`."""
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -380,6 +381,47 @@ async def case_of_reporter(conn: asyncpg.Connection, complaint_id: uuid.UUID) ->
         " FROM case_reporters r JOIN cases c USING (case_id)"
         " JOIN agencies a ON a.agency_code = c.agency_code WHERE r.complaint_id = $1",
         complaint_id,
+    )
+
+
+# --------------------------------------------------------------------------- additions
+
+
+@dataclass(frozen=True)
+class NewAddition:
+    """A citizen's addition (ComplaintUpdated) for the case file; `text` is the citizen's own
+    words (never logged), `attachments` metadata only."""
+
+    event_id: uuid.UUID
+    complaint_id: uuid.UUID
+    tracking_code: str
+    text: str
+    attachments: list[dict[str, object]]
+    received_at: datetime
+
+
+async def add_addition(conn: asyncpg.Connection, addition: NewAddition) -> bool:
+    """Keep the addition (for the complaint's case, open or still to come); False when it
+    was kept before."""
+    return bool(
+        await conn.fetchval(
+            "INSERT INTO case_additions (event_id, complaint_id, tracking_code, additional_text,"
+            " attachments, received_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6)"
+            " ON CONFLICT (event_id) DO NOTHING RETURNING true",
+            addition.event_id,
+            addition.complaint_id,
+            addition.tracking_code,
+            addition.text,
+            json.dumps(addition.attachments),
+            addition.received_at,
+        )
+    )
+
+
+async def touch_case(conn: asyncpg.Connection, case_id: uuid.UUID, at: datetime) -> None:
+    """Mark the case as changed (an addition joined its file) without a new status."""
+    await conn.execute(
+        "UPDATE cases SET updated_at = greatest(updated_at, $2) WHERE case_id = $1", case_id, at
     )
 
 

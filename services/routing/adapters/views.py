@@ -108,6 +108,20 @@ async def case_deadlines(db: Executor, case_id: uuid.UUID) -> list[asyncpg.Recor
     )
 
 
+async def case_additions(db: Executor, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The citizen's additions in the case's file, oldest first: those of the case's own
+    complaint and of the reporters who joined it, including any that came before the case
+    opened."""
+    return await db.fetch(
+        "SELECT a.tracking_code, a.additional_text, a.attachments::text AS attachments,"
+        " a.received_at FROM case_additions a WHERE a.complaint_id IN ("
+        " SELECT complaint_id FROM cases WHERE case_id = $1"
+        " UNION ALL SELECT complaint_id FROM case_reporters WHERE case_id = $1)"
+        " ORDER BY a.received_at, a.event_id",
+        case_id,
+    )
+
+
 # ------------------------------------------------------------------------- Open311
 
 

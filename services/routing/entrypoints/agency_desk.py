@@ -4,6 +4,7 @@ administrators dispose of the manual queue's cases."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -103,9 +104,28 @@ class DeadlineView(BaseModel):
     met_at: datetime | None
 
 
+class AttachmentView(BaseModel):
+    attachment_id: str
+    media_type: str
+    filename: str | None = None
+    size_bytes: int | None = None
+
+
+class AdditionView(BaseModel):
+    """What the citizen added after filing (TAMBAH#, the web page, the owner API)."""
+
+    tracking_code: str = Field(description="The reporter's code (a co-reporter's own)")
+    additional_text: str
+    attachments: list[AttachmentView]
+    received_at: datetime
+
+
 class CaseDetail(CaseView):
     history: list[HistoryEntry]
     deadlines: list[DeadlineView]
+    additions: list[AdditionView] = Field(
+        default_factory=list, description="The citizen's additions, oldest first"
+    )
 
 
 class Inbox(BaseModel):
@@ -183,6 +203,7 @@ def _add_case_reads(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
             raise HTTPException(404, "no such case in your agency")
         history = await views.case_history(pool(), case_id)
         deadlines = await views.case_deadlines(pool(), case_id)
+        additions = await views.case_additions(pool(), case_id)
         return CaseDetail.model_validate(
             {
                 **_case_view(row),
@@ -193,6 +214,9 @@ def _add_case_reads(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
                     if h["agency_code"] == who.agency_code or h["note"] is None
                 ],
                 "deadlines": [dict(d) for d in deadlines],
+                "additions": [
+                    {**a, "attachments": json.loads(a["attachments"])} for a in additions
+                ],
             }
         )
 

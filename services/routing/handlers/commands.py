@@ -100,10 +100,13 @@ async def apply_action(
     changed = await change_status(conn, case, action, agencies[case["agency_code"]].name, step)
     events: list[EventEnvelope] = [changed]
     if action is Action.REQUEST_DOCUMENTS:
+        # The citizen's window counts from this request; the event carries its end, so
+        # intake accepts additions until the very moment routing would close the case.
+        due = documents_due(now)
         rounds = await repository.deadline_rounds(conn, case_id, DeadlineKind.DOCUMENTS)
-        await repository.add_deadline(
-            conn, case_id, DeadlineKind.DOCUMENTS, rounds + 1, documents_due(now)
-        )
+        await repository.add_deadline(conn, case_id, DeadlineKind.DOCUMENTS, rounds + 1, due)
+        payload = changed.payload.model_copy(update={"documents_due_at": due})
+        events = [changed.model_copy(update={"payload": payload})]
     elif action is Action.NOT_IN_REMIT:
         events.append(await _reroute(conn, case, changed.payload.status, now, agencies))
     return events
