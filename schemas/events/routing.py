@@ -119,6 +119,11 @@ class CaseReporterJoinedPayload(StrictModel):
     agency_code: str
     agency_name: str
     status: CaseStatus
+    original_complaint_id: uuid.UUID | None = Field(
+        default=None,
+        description="The complaint the case was opened for: the case's later events are keyed"
+        " by it, so intake and the notifier follow them for this reporter too",
+    )
 
 
 class CaseReporterJoined(ComplaintEvent):

@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer
 
-from ops.standins import SmtpStandIn
+from ops.standins import SmsGatewayStandIn, SmtpStandIn
 from schemas.events import (
     Category,
     Channel,
@@ -561,6 +561,98 @@ async def test_an_overdue_case_emails_its_supervisor_with_the_case_link(
     )
     assert [row["status"] for row in staff_rows] == ["sent"]
     assert len(await to_supervisor()) == 1
+
+
+async def test_two_co_reporters_of_a_collective_complaint_get_the_closing_message(
+    pipeline: Pipeline, db: asyncpg.Pool
+) -> None:
+    """Issue 14: three citizens report the same problem; triage marks the second and third as
+    duplicates and routing joins them to the first's case. When the agency closes the case,
+    each of the three sees "closed" on their own tracking code and gets exactly one closing
+    SMS (through a gateway stand-in), under their own code."""
+    sms = SmsGatewayStandIn()
+    await sms.serve(free_port())
+    notifier_env = {
+        **pipeline.env,
+        "LAPOR_NOTIFIER_SMS_GATEWAY_URL": f"{sms.url}/sms",
+        "LAPOR_NOTIFIER_SMS_GATEWAY_TOKEN": sms.token,
+        "LAPOR_NOTIFIER_RATE_LIMIT_COUNT": "100",
+    }
+    description = (
+        "Lampu penerangan jalan umum di sepanjang jalan depan pasar padam total sejak dua"
+        f" minggu dan warga takut melintas malam hari (blok {uuid.uuid4().hex[:6]})."
+    )
+    assert pipeline.services["notifier"].terminate() == 0
+    notifier = ServiceProcess("notifier", notifier_env, pipeline.log_dir).start()
+    try:
+        await notifier.wait_ready()
+        bodies = [{**complaint("x"), "description": description} for _ in range(3)]
+        original = await submit(pipeline, bodies[0])
+        case = await case_of(db, original)
+        co_reporters = [await submit(pipeline, body) for body in bodies[1:]]
+
+        async def joined() -> bool:
+            count = await db.fetchval(
+                "SELECT count(*) FROM routing.case_reporters WHERE case_id = $1", case["case_id"]
+            )
+            return count == 2
+
+        await eventually(joined, within=120)
+        headers = await officer(db, case["agency_code"])
+        async with httpx.AsyncClient(
+            base_url=pipeline.services["routing"].url, timeout=30
+        ) as client:
+            for action, body in (
+                ("accept", {}),
+                ("respond", {"note": "Lampu sudah diganti oleh dinas."}),
+                ("close", {}),
+            ):
+                response = await client.post(
+                    f"/v1/desk/cases/{case['case_id']}/{action}", json=body, headers=headers
+                )
+                assert response.status_code == 200, response.text
+
+        codes = [original, *co_reporters]
+
+        def closings(code: str) -> list[dict]:  # type: ignore[type-arg]
+            return [m for m in sms.received if code in m["text"] and "telah selesai" in m["text"]]
+
+        async def all_closed() -> bool:
+            return all(closings(code) for code in codes)
+
+        await eventually(all_closed, within=120)
+        async with httpx.AsyncClient(base_url=pipeline.intake_url, timeout=30) as client:
+
+            async def statuses() -> list[str] | None:
+                views = [(await client.get(f"/v1/complaints/{c}")).json() for c in codes]
+                found = [view["status"] for view in views]
+                return found if found == ["closed"] * 3 else None
+
+            await eventually(statuses, within=60)
+
+        # One closing per reporter, recorded once each (the sender's rows are the proof that
+        # nothing else is on its way).
+        async def closing_rows() -> list[tuple[str, str]] | None:
+            rows = await db.fetch(
+                "SELECT tracking_code, status FROM notifier.notifications"
+                " WHERE template = 'closed' AND tracking_code = ANY($1::text[])",
+                codes,
+            )
+            found = sorted((r["tracking_code"], r["status"]) for r in rows)
+            return found if all(status == "sent" for _, status in found) else None
+
+        assert await eventually(closing_rows, within=60) == sorted((c, "sent") for c in codes)
+        assert [len(closings(code)) for code in codes] == [1, 1, 1]
+        joins = await db.fetch(
+            "SELECT tracking_code FROM notifier.notifications WHERE template = 'joined'"
+            " AND tracking_code = ANY($1::text[])",
+            codes,
+        )
+        assert sorted(r["tracking_code"] for r in joins) == sorted(co_reporters)
+    finally:
+        assert notifier.terminate() == 0
+        await sms.stop()
+        await pipeline.restart("notifier")
 
 
 async def test_routing_forwards_to_a_stand_in_sp4n_lapor_through_its_failures(

@@ -30,6 +30,8 @@ from schemas.events.routing import (
     CaseDeadlineApproachingPayload,
     CaseOverdue,
     CaseOverduePayload,
+    CaseReporterJoined,
+    CaseReporterJoinedPayload,
     CaseStatus,
     CaseStatusChanged,
     CaseStatusChangedPayload,
@@ -103,6 +105,18 @@ def citizen_events() -> dict[str, Event]:
                 similarity=0.93,
             ),
         ),
+        "joined": CaseReporterJoined(
+            **envelope(),
+            payload=CaseReporterJoinedPayload(
+                case_id=uuid.uuid4(),
+                tracking_code=CODE,
+                original_tracking_code="LPR-ZZZZ-YYYY-XXX",
+                agency_name="Kementerian ATR/BPN",
+                agency_code="ATR-BPN",
+                status=CaseStatus.IN_PROGRESS,
+                original_complaint_id=uuid.uuid4(),
+            ),
+        ),
         "assigned": CaseAssigned(
             **envelope(),
             payload=CaseAssignedPayload(
@@ -160,6 +174,10 @@ EXPECTED_PHRASES = {
     ("under_review", "en"): "is being reviewed",
     ("duplicate", "id"): "digabungkan. Pantau perkembangannya dengan nomor LPR-ZZZZ-YYYY-XXX",
     ("duplicate", "en"): "Follow its progress with number LPR-ZZZZ-YYYY-XXX",
+    ("joined", "id"): "bergabung dengan kasus LPR-ZZZZ-YYYY-XXX yang ditangani Kementerian"
+    " ATR/BPN; kasus itu sedang diproses",
+    ("joined", "en"): "joined case LPR-ZZZZ-YYYY-XXX, handled by Kementerian ATR/BPN; that case"
+    " is in progress",
     ("assigned", "id"): "diteruskan ke Kementerian ATR/BPN untuk ditindaklanjuti paling lambat"
     " 2026-12-07",
     ("assigned", "en"): "forwarded to Kementerian ATR/BPN for follow-up by 2026-12-07",

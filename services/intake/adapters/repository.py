@@ -215,6 +215,78 @@ async def apply_statuses(conn: asyncpg.Connection, updates: Sequence[StatusUpdat
 
 
 @dataclass(frozen=True)
+class CaseJoin:
+    """A co-reporter's complaint joining the case of `original_complaint_id`."""
+
+    complaint_id: uuid.UUID
+    original_complaint_id: uuid.UUID
+    case_id: uuid.UUID
+    joined_at: datetime
+    status: StatusChange  # the case's status at the join, used while the original has none
+
+
+async def follow_cases(conn: asyncpg.Connection, joins: Sequence[CaseJoin]) -> None:
+    """Record who follows which case, and give each joining complaint the case's current
+    status: the original complaint's, which every case event has updated, else the join's.
+
+    The originals' rows are locked first. A case event applied to an original at the same
+    time (another partition, another transaction) either committed before, so its status is
+    copied here, or waits for this transaction and then finds the new follower
+    (`followers_of` runs after the originals' own update)."""
+    if not joins:
+        return
+    await conn.execute(
+        "SELECT 1 FROM complaints WHERE complaint_id = ANY($1::uuid[])"
+        " ORDER BY complaint_id FOR UPDATE",
+        sorted({join.original_complaint_id for join in joins}),
+    )
+    await conn.executemany(
+        "INSERT INTO case_followers (complaint_id, original_complaint_id, case_id, joined_at)"
+        " SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM complaints WHERE complaint_id = $1)"
+        " ON CONFLICT (complaint_id) DO NOTHING",
+        [(j.complaint_id, j.original_complaint_id, j.case_id, j.joined_at) for j in joins],
+    )
+    await conn.executemany(
+        "UPDATE complaints j SET status = coalesce(o.status, $3),"
+        " status_rank = coalesce(o.status_rank, $4),"
+        " status_detail = CASE WHEN o.complaint_id IS NULL THEN $5 ELSE o.status_detail END,"
+        " agency_name = coalesce(o.agency_name, $6, j.agency_name),"
+        " response_due_at = coalesce(o.response_due_at, j.response_due_at), updated_at = now()"
+        " FROM (SELECT 1) AS one"
+        " LEFT JOIN complaints o ON o.complaint_id = $2 AND o.status_rank >= $4"
+        " WHERE j.complaint_id = $1 AND j.status_rank <= coalesce(o.status_rank, $4)",
+        [
+            (
+                j.complaint_id,
+                j.original_complaint_id,
+                j.status.status,
+                j.status.rank,
+                j.status.detail,
+                j.status.agency_name,
+            )
+            for j in joins
+        ],
+    )
+
+
+async def followers_of(
+    conn: asyncpg.Connection, original_complaint_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The co-reporters' complaints that follow each of these complaints' cases."""
+    if not original_complaint_ids:
+        return {}
+    rows = await conn.fetch(
+        "SELECT complaint_id, original_complaint_id FROM case_followers"
+        " WHERE original_complaint_id = ANY($1::uuid[]) ORDER BY complaint_id",
+        list(set(original_complaint_ids)),
+    )
+    followers: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for row in rows:
+        followers.setdefault(row["original_complaint_id"], []).append(row["complaint_id"])
+    return followers
+
+
+@dataclass(frozen=True)
 class ComplaintRecord:
     """The stored complaint in the clear, for its owner; fields of an erased reporter are
     None (their key is gone)."""

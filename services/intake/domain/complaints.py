@@ -149,7 +149,35 @@ def status_change(event: Event) -> StatusChange | None:
             return StatusChange("overdue", -1, f"escalated to {event.payload.escalated_to}")
         case "CitizenNotified":
             return StatusChange("notified", -1, event.payload.template)
+        case "CaseReporterJoined":
+            # A timeline entry only: the status itself is copied from the case's own
+            # complaint (see `joined_status`), which may already be further on than this.
+            return StatusChange(
+                CASE_STATUSES[event.payload.status][0],
+                -1,
+                f"joined report {event.payload.original_tracking_code}",
+                event.payload.agency_name,
+            )
     return None
+
+
+# The case's events that every co-reporter's complaint follows (keyed by the original's id).
+FOLLOWED_EVENT_TYPES = frozenset(
+    {"CaseAssigned", "CaseStatusChanged", "CaseDeadlineApproaching", "CaseOverdue"}
+)
+
+
+def joined_status(event: Event) -> StatusChange:
+    """The status a joining co-reporter's complaint takes when the case's own complaint is not
+    (yet) known to have a case: the case's status at the join, as routing saw it."""
+    status, rank = CASE_STATUSES[event.payload.status]
+    return StatusChange(status, rank, event.payload.agency_name, event.payload.agency_name)
+
+
+def follower_event_id(event_id: uuid.UUID, complaint_id: uuid.UUID) -> uuid.UUID:
+    """The timeline entry's id for a case event applied to a co-reporter's complaint: one per
+    event and complaint, the same on a replay."""
+    return uuid.uuid5(event_id, f"co-reporter:{complaint_id}")
 
 
 # A case's own events arrive in order (one partition per complaint), so they share a rank and

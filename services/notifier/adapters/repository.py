@@ -5,6 +5,7 @@
 - notifications: one row per trigger event and channel, recorded before any attempt; also the
   queue of pending sends, which the sender claims, and whose outcomes it records in batches
   (one statement per kind of outcome);
+- co_reporters (who joined another complaint's case, from CaseReporterJoined);
 - whatsapp_windows (the 24-hour rule) and opt_outs, both keyed by the address's digest.
 
 The pages' and APIs' reads are in `views`."""
@@ -21,6 +22,7 @@ from typing import Any
 import asyncpg
 
 from schemas.events import Channel, ComplaintReceived, Language
+from services.notifier.domain.co_reporters import CoReporter
 from services.notifier.domain.rules import Contact, OutboundChannel, address_digest, wa_id
 from services.notifier.domain.sending import Deferred, Sent, Suppressed
 
@@ -102,6 +104,47 @@ def _recipient(row: asyncpg.Record) -> Recipient:
         contact=Contact(Channel(row["channel"]), row["phone"], row["email"]),
         language=Language(row["language"]),
     )
+
+
+async def _lock_case_of(conn: asyncpg.Connection, original_complaint_id: uuid.UUID) -> None:
+    """Serialise a join with the case's events (they arrive on other partitions): whichever
+    commits second sees the other's rows."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", str(original_complaint_id)
+    )
+
+
+async def add_co_reporter(
+    conn: asyncpg.Connection,
+    *,
+    complaint_id: uuid.UUID,
+    original_complaint_id: uuid.UUID,
+    case_id: uuid.UUID,
+    joined_at: datetime,
+) -> None:
+    await _lock_case_of(conn, original_complaint_id)
+    await conn.execute(
+        "INSERT INTO co_reporters (complaint_id, original_complaint_id, case_id, joined_at)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (complaint_id) DO NOTHING",
+        complaint_id,
+        original_complaint_id,
+        case_id,
+        joined_at,
+    )
+
+
+async def co_reporters(
+    conn: asyncpg.Connection, original_complaint_id: uuid.UUID
+) -> list[CoReporter]:
+    """The reporters who joined the case of this complaint (with a known contact)."""
+    await _lock_case_of(conn, original_complaint_id)
+    rows = await conn.fetch(
+        "SELECT c.complaint_id, r.tracking_code, c.joined_at FROM co_reporters c"
+        " JOIN recipients r USING (complaint_id) WHERE c.original_complaint_id = $1"
+        " ORDER BY c.complaint_id",
+        original_complaint_id,
+    )
+    return [CoReporter(row["complaint_id"], row["tracking_code"], row["joined_at"]) for row in rows]
 
 
 async def saw_whatsapp_message(conn: asyncpg.Connection, phone: str, at: datetime) -> None:

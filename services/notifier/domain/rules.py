@@ -24,6 +24,7 @@ from schemas.events import (
 from schemas.events.routing import (
     CaseDeadlineApproaching,
     CaseOverdue,
+    CaseReporterJoined,
     CaseStatus,
     CaseStatusChanged,
     DeadlineKind,
@@ -48,6 +49,7 @@ TEMPLATE_KEYS = (
     "rejected",
     "under_review",
     "duplicate",
+    "joined",
     "assigned",
     "in_progress",
     "needs_documents",
@@ -68,6 +70,7 @@ EVENT_TYPES = (
     "CaseStatusChanged",
     "CaseDeadlineApproaching",
     "CaseOverdue",
+    "CaseReporterJoined",
 )
 
 STATUS_TEMPLATES: dict[CaseStatus, str] = {
@@ -149,6 +152,17 @@ def message_for(event: Event) -> Message | None:
                     "tracking_code": event.payload.tracking_code,
                     "agency_name": event.payload.agency_name,
                     "escalated_to": event.payload.escalated_to,
+                },
+            )
+        case CaseReporterJoined():
+            # Keyed by the co-reporter's own complaint: they follow the case from here on.
+            return Message(
+                "joined",
+                {
+                    "tracking_code": event.payload.tracking_code,
+                    "case_tracking_code": event.payload.original_tracking_code,
+                    "agency_name": event.payload.agency_name,
+                    "status": event.payload.status.value,
                 },
             )
     return None

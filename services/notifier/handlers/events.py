@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Sequence
 
 import asyncpg
@@ -22,8 +23,9 @@ from schemas.events import (
     serialize_event,
 )
 from schemas.events.intake import CitizenReplyRequested, WhatsAppStatusReported
-from schemas.events.routing import CaseOverdue
+from schemas.events.routing import CaseOverdue, CaseReporterJoined
 from services.notifier.adapters import repository
+from services.notifier.domain.co_reporters import FOLLOWED_EVENT_TYPES, co_reporter_messages
 from services.notifier.domain.escalation import STAFF_LANGUAGE, staff_email_for, staff_trigger_id
 from services.notifier.domain.events import (
     NotificationRow,
@@ -34,6 +36,7 @@ from services.notifier.domain.events import (
 from services.notifier.domain.rules import (
     REPLY,
     Contact,
+    Message,
     OutboundChannel,
     fallback_for,
     first_channel,
@@ -60,9 +63,46 @@ async def notify_citizen(
         for held in saved.held_events:
             await queue_message(conn, parse_event(held), saved.recipient)
         return ()
+    if isinstance(event, CaseReporterJoined):
+        await follow_case(conn, event)
     await queue_message(conn, event)
+    await queue_co_reporter_messages(conn, event)
     await queue_staff_email(conn, event)
     return ()
+
+
+async def follow_case(conn: asyncpg.Connection, event: CaseReporterJoined) -> None:
+    """The co-reporter hears the case's later events (keyed by the case's own complaint)."""
+    original = event.payload.original_complaint_id
+    if original is None or original == event.complaint_id:
+        return  # from a routing that did not name the case's complaint yet
+    await repository.add_co_reporter(
+        conn,
+        complaint_id=event.complaint_id,
+        original_complaint_id=original,
+        case_id=event.payload.case_id,
+        joined_at=event.occurred_at,
+    )
+
+
+async def queue_co_reporter_messages(conn: asyncpg.Connection, event: Event) -> None:
+    """Each co-reporter of the case gets the message the original reporter gets, once each,
+    in their own channel and language, under their own tracking code."""
+    if event.event_type not in FOLLOWED_EVENT_TYPES or message_for(event) is None:
+        return
+    assert event.complaint_id is not None
+    reporters = await repository.co_reporters(conn, event.complaint_id)
+    for planned in co_reporter_messages(event, reporters):
+        recipient = await repository.recipient(conn, planned.complaint_id)
+        if recipient is not None:
+            await _record_message(
+                conn,
+                event,
+                recipient,
+                planned.complaint_id,
+                planned.trigger_event_id,
+                planned.message,
+            )
 
 
 async def queue_staff_email(conn: asyncpg.Connection, event: Event) -> None:
@@ -118,6 +158,18 @@ async def queue_message(
             conn, event.event_id, event.complaint_id, serialize_event(event)
         )
         return
+    await _record_message(conn, event, recipient, event.complaint_id, event.event_id, message)
+
+
+async def _record_message(
+    conn: asyncpg.Connection,
+    event: Event,
+    recipient: repository.Recipient,
+    complaint_id: uuid.UUID,
+    trigger_event_id: uuid.UUID,
+    message: Message,
+) -> None:
+    """One message to one reporter, once per trigger and channel."""
     route = first_channel(recipient.contact)
     if route is None:
         return  # an anonymous walk-in without phone or email: nothing to send to
@@ -125,10 +177,10 @@ async def queue_message(
     await repository.record_notification(
         conn,
         repository.NewNotification(
-            notification_id=notification_id_for(event.event_id, channel),
-            complaint_id=event.complaint_id,
+            notification_id=notification_id_for(trigger_event_id, channel),
+            complaint_id=complaint_id,
             correlation_id=event.correlation_id,
-            trigger_event_id=event.event_id,
+            trigger_event_id=trigger_event_id,
             trigger_type=event.event_type,
             channel=channel,
             destination=destination,

@@ -377,8 +377,8 @@ async def attach_waiting_reporters(
 
 async def case_of_reporter(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> asyncpg.Record:
     return await conn.fetchrow(
-        "SELECT c.case_id, c.tracking_code, c.agency_code, c.status, a.name AS agency_name"
-        " FROM case_reporters r JOIN cases c USING (case_id)"
+        "SELECT c.case_id, c.complaint_id, c.tracking_code, c.agency_code, c.status,"
+        " a.name AS agency_name FROM case_reporters r JOIN cases c USING (case_id)"
         " JOIN agencies a ON a.agency_code = c.agency_code WHERE r.complaint_id = $1",
         complaint_id,
     )

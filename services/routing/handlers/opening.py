@@ -169,6 +169,7 @@ async def _joined_event(conn: asyncpg.Connection, reporter: asyncpg.Record) -> C
             agency_code=case["agency_code"],
             agency_name=case["agency_name"],
             status=CaseStatus(case["status"]),
+            original_complaint_id=case["complaint_id"],
         ),
     )
 
