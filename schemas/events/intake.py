@@ -102,7 +102,7 @@ class CitizenOptOutRequestedPayload(StrictModel):
     requested_at: AwareDatetime = Field(
         description="When the citizen wrote it: the latest request per address wins"
     )
-    in_reply_to: str | None = Field(default=None, description="The citizen's message id (wamid)")
+    # No wamid: Meta's message ids encode the sender's number in base64.
 
 
 class CitizenOptOutRequested(EventEnvelope):

@@ -553,7 +553,6 @@ def opt_out_request(phone: str, opted_out: bool, at: datetime) -> CitizenOptOutR
             address=wa_id(phone),
             opted_out=opted_out,
             requested_at=at,
-            in_reply_to=f"wamid.{correlation_id}",
         ),
     )
 

@@ -360,7 +360,6 @@ def opt_out_event(message: InboundMessage, opted_out: bool) -> CitizenOptOutRequ
             address=message.wa_id,
             opted_out=opted_out,
             requested_at=message.sent_at,
-            in_reply_to=message.message_id,
         ),
     )
 
