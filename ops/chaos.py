@@ -12,7 +12,9 @@ rebalances happen, and, while complaints flow in:
 At the end it checks, and prints as a table:
 - every complaint that got a 2xx is exactly one case, or one recorded rejection, review or
   duplicate;
-- exactly one "received" notification was recorded per complaint;
+- exactly one receipt was recorded per complaint: the notifier's "received" message, or for
+  a WhatsApp complaint the conversation's receipt (the reply with purpose "receipt"), never
+  both;
 - no consumer group lags and no outbox holds rows;
 - the dead-letter topics hold exactly the deliberately bad messages.
 """
@@ -519,15 +521,19 @@ class Chaos:
                     "SELECT count(*) FROM routing.cases WHERE tracking_code = ANY($1)", codes
                 ),
             )
+            # One receipt per complaint: "received" (web, walk-in) or, on WhatsApp, the
+            # conversation's reply that carries the tracking code.
             received = await conn.fetch(
                 "SELECT r.tracking_code, count(*) AS n FROM notifier.notifications n"
                 " JOIN notifier.recipients r USING (complaint_id)"
-                " WHERE n.trigger_type = 'ComplaintReceived' AND r.tracking_code = ANY($1)"
+                " WHERE r.tracking_code = ANY($1) AND (n.trigger_type = 'ComplaintReceived'"
+                "  OR (n.trigger_type = 'CitizenReplyRequested'"
+                "   AND n.context->>'purpose' = 'receipt'))"
                 " GROUP BY 1",
                 codes,
             )
-            check("complaints with a 'received' notification", len(codes), len(received))
-            check("'received' notifications sent twice", 0, sum(r["n"] > 1 for r in received))
+            check("complaints with a receipt", len(codes), len(received))
+            check("receipts sent twice", 0, sum(r["n"] > 1 for r in received))
             outbox = 0
             for service in INSTANCES:
                 if service != "triage":

@@ -39,11 +39,18 @@ def consumer_group(service: str) -> str:
 
 COMPLAINTS_INTAKE = TopicSpec(
     base_name="lapor.complaints.intake.v1",
-    event_types=("ComplaintReceived", "ComplaintUpdated", "CitizenReplyRequested"),
+    event_types=(
+        "ComplaintReceived",
+        "ComplaintUpdated",
+        "CitizenReplyRequested",
+        "CitizenOptOutRequested",
+    ),
     producer="intake",
     description=(
-        "Complaints as taken in from WhatsApp, web and walk-in, later additions, and the"
-        " conversational replies intake asks the notifier to send."
+        "Complaints as taken in from WhatsApp, web and walk-in, later additions, the"
+        " conversational replies intake asks the notifier to send, and a WhatsApp citizen's"
+        " BERHENTI / MULAI (opt out of messages, back in). Events outside any complaint"
+        " (opt-outs) are keyed by correlation_id."
     ),
 )
 COMPLAINTS_TRIAGED = TopicSpec(

@@ -1,4 +1,5 @@
-"""Events intake publishes: complaints and conversation replies on lapor.complaints.intake.v1,
+"""Events intake publishes: complaints, conversation replies and WhatsApp opt-outs on
+lapor.complaints.intake.v1,
 WhatsApp delivery statuses on lapor.channels.whatsapp.statuses.v1."""
 
 from __future__ import annotations
@@ -91,9 +92,32 @@ class WhatsAppStatusReported(EventEnvelope):
     payload: WhatsAppStatusReportedPayload
 
 
+class CitizenOptOutRequestedPayload(StrictModel):
+    """A citizen wrote BERHENTI / STOP (opt out of our messages) or MULAI / START (back in)
+    on a channel whose messages reach intake (WhatsApp); the notifier keeps the opt-outs."""
+
+    channel: Channel
+    address: PersonalStr = Field(description="The wa_id (or phone number) that wrote")
+    opted_out: bool = Field(description="True: stop sending; False: send again")
+    requested_at: AwareDatetime = Field(
+        description="When the citizen wrote it: the latest request per address wins"
+    )
+    # No wamid: Meta's message ids encode the sender's number in base64.
+
+
+class CitizenOptOutRequested(EventEnvelope):
+    """Not tied to a complaint: complaint_id is empty and the key is correlation_id, derived
+    from the citizen's message id. Two requests of one citizen may so take different
+    partitions; the notifier applies one only when it is newer than the last it applied."""
+
+    event_type: Literal["CitizenOptOutRequested"] = "CitizenOptOutRequested"
+    payload: CitizenOptOutRequestedPayload
+
+
 EVENTS = (
     ComplaintReceived,
     ComplaintUpdated,
     CitizenReplyRequested,
     WhatsAppStatusReported,
+    CitizenOptOutRequested,
 )

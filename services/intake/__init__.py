@@ -2,7 +2,8 @@
 
 Topics
 - Writes: lapor.complaints.intake.v1 (ComplaintReceived, ComplaintUpdated,
-  CitizenReplyRequested) and lapor.channels.whatsapp.statuses.v1 (WhatsAppStatusReported),
+  CitizenReplyRequested, CitizenOptOutRequested: a WhatsApp BERHENTI / MULAI) and
+  lapor.channels.whatsapp.statuses.v1 (WhatsAppStatusReported),
   always through its outbox, in the same transaction as the state that caused them.
 - Reads: lapor.complaints.triaged.v1, lapor.cases.v1, lapor.notifications.v1, to keep the
   status read model the citizen sees.

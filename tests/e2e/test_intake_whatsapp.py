@@ -17,6 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.events import EventEnvelope, parse_event
+from schemas.personal_data import is_sealed
 from schemas.topics import COMPLAINTS_INTAKE, WHATSAPP_STATUSES
 from services.intake.domain.whatsapp import sign
 from services.personal_data.keystore import Keystore
@@ -315,6 +316,10 @@ async def test_several_messages_a_retry_a_status_an_image_and_an_unsupported_typ
     assert "tidak menemukan" in tap.of("CitizenReplyRequested", to=singer)[1].payload.text  # type: ignore[attr-defined]
     replies = [e.payload.text for e in tap.of("CitizenReplyRequested", to=reporter)]  # type: ignore[attr-defined]
     assert len(replies) == 3
+    # Exactly one receipt: the conversation's, with the tracking code (the notifier sends no
+    # "received" of its own for a WhatsApp complaint).
+    receipts = tap.of("CitizenReplyRequested", to=reporter, purpose="receipt")
+    assert len(receipts) == 1 and payload.tracking_code in receipts[0].payload.text  # type: ignore[attr-defined]
     # The status in words, in the reporter's language, with the time in WIB.
     assert f"Status laporan {payload.tracking_code}: Diterima." in replies[2]
     assert " WIB" in replies[2] and "Langkah berikutnya: " in replies[2]
@@ -445,3 +450,39 @@ async def test_a_location_pin_sets_the_incident_region(intake: Intake, tap: Even
 
 async def _async(value: object) -> object:
     return value
+
+
+async def test_berhenti_and_mulai_reach_the_notifier_as_sealed_events(
+    intake: Intake, tap: EventTap
+) -> None:
+    """A WhatsApp citizen's BERHENTI: the confirmation in their language, and a
+    CitizenOptOutRequested on the topic for the notifier, their number sealed; MULAI reverses
+    it. Any other text is the conversation, as before."""
+    citizen = wa_user()
+    async with httpx.AsyncClient(base_url=intake.url) as client:
+        for text in ("BERHENTI", "halo", "mulai"):  # the inbox answers in arrival order
+            batch = notification([text_message(citizen, text)])
+            assert (await post(client, batch)).status_code == 200
+        await eventually(
+            lambda: _async(len(tap.of("CitizenOptOutRequested", address=citizen)) >= 2)
+        )
+        await eventually(lambda: _async(len(tap.of("CitizenReplyRequested", to=citizen)) >= 5))
+    assert await eventually(tap.has_everything_intake_published)
+    asked = sorted(
+        tap.of("CitizenOptOutRequested", address=citizen),
+        key=lambda e: e.payload.requested_at,  # type: ignore[attr-defined]
+    )
+    assert [e.payload.opted_out for e in asked] == [True, False]  # type: ignore[attr-defined]
+    assert all(e.complaint_id is None for e in asked)
+    on_topic = [json.loads(r) for r in tap.raw if b'"CitizenOptOutRequested"' in r]
+    mine = [e for e in on_topic if e["event_id"] in {str(a.event_id) for a in asked}]
+    assert len(mine) == 2  # sealed on the topic: no number anywhere in the event
+    assert all(citizen not in json.dumps(e) and is_sealed(e["payload"]["address"]) for e in mine)
+    texts = [e.payload.text for e in tap.of("CitizenReplyRequested", to=citizen)]  # type: ignore[attr-defined]
+    # The opt-out; the welcome and the name question; the opt-in and the question again.
+    assert len(texts) == 5
+    stopped = "Baik, nomor ini tidak akan menerima pemberitahuan"
+    assert sum(t.startswith(stopped) for t in texts) == 1
+    assert sum(t.startswith("Selamat datang") for t in texts) == 1  # "halo" still starts one
+    assert sum(t.startswith("Baik, nomor ini akan menerima pemberitahuan") for t in texts) == 1
+    assert sum("nama lengkap" in t for t in texts) == 2  # the draft kept its place

@@ -173,8 +173,42 @@ def complaint(channel: Channel, index: int, language: Language, *, old: bool) ->
     )
 
 
+RECEIPT_TEXTS = {
+    Language.INDONESIAN: "Terima kasih, laporan Anda sudah kami terima dengan nomor pelacakan {}.",
+    Language.ENGLISH: "Thank you, we have received your report. Your tracking code is {}.",
+}
+
+
+def conversation_receipt(received: ComplaintReceived) -> CitizenReplyRequested:
+    """A WhatsApp complaint's one receipt: the reply of the conversation that filed it,
+    published by intake with the complaint and written when it was filed (the notifier sends
+    no "received" of its own for WhatsApp)."""
+    reply_id = uuid.uuid5(received.event_id, "receipt")
+    language = received.payload.reporter.language
+    return CitizenReplyRequested(
+        event_id=reply_id,
+        occurred_at=received.payload.received_at,
+        complaint_id=received.complaint_id,
+        correlation_id=received.correlation_id,
+        producer="intake",
+        payload=CitizenReplyRequestedPayload(
+            reply_id=reply_id,
+            channel=Channel.WHATSAPP,
+            to=received.payload.reporter.phone.lstrip("+"),  # type: ignore[union-attr]
+            text=RECEIPT_TEXTS[language].format(received.payload.tracking_code),
+            language=language,
+            purpose="receipt",
+            in_reply_to=f"wamid.{received.complaint_id}",
+            tracking_code=received.payload.tracking_code,
+        ),
+    )
+
+
 def follow_ups(received: ComplaintReceived) -> list[EventEnvelope]:
+    """What follows a complaint: on WhatsApp its receipt first, then the status events."""
     events: list[EventEnvelope] = []
+    if received.payload.channel == Channel.WHATSAPP:
+        events.append(conversation_receipt(received))
     for template in TEMPLATES:
         event = citizen_events()[template]
         payload = event.payload.model_copy(update={"tracking_code": received.payload.tracking_code})
@@ -292,6 +326,8 @@ async def test_every_event_one_message_through_kill_replay_and_500s(
     streams = [[c, *follow_ups(c)] for c in wa_complaints + web_complaints]
     first_half = [event for stream in streams for event in stream[:3]]
     second_half = [event for stream in streams for event in stream[3:]]
+    # One receipt each (WhatsApp: the conversation's; web: "received"), the status messages,
+    # and on WhatsApp the one-time code.
     expected_whatsapp = PER_CHANNEL * (1 + len(TEMPLATES) + 1)
     expected_sms = PER_CHANNEL * (1 + len(TEMPLATES))
 
@@ -334,7 +370,12 @@ async def test_every_event_one_message_through_kill_replay_and_500s(
             assert message["template"]["language"] == {"code": "id"}
         else:
             body = message["text"]["body"]
-            assert "Pengaduan" in body or "pengaduan" in body or body == ONE_TIME_CODE_TEXT
+            assert (
+                "Pengaduan" in body
+                or "pengaduan" in body
+                or body == ONE_TIME_CODE_TEXT
+                or body.startswith("Terima kasih, laporan Anda sudah kami terima")
+            )
     templates = [m for m in whatsapp.received if m["type"] == "template"]
     texts = [m for m in whatsapp.received if m["type"] == "text"]
     assert templates and texts
@@ -348,9 +389,9 @@ async def test_failed_status_falls_back_to_sms_and_late_delivered_keeps_read(
     harness: Harness, whatsapp: WhatsAppCloudStandIn, sms: SmsGatewayStandIn, stack, database_url
 ) -> None:  # type: ignore[no-untyped-def]
     received = complaint(Channel.WHATSAPP, 900, Language.ENGLISH, old=False)
-    assigned = follow_ups(received)[0]
-    assert isinstance(assigned, CaseAssigned)
-    await harness.publish([received, assigned])
+    receipt, assigned = follow_ups(received)[:2]
+    assert isinstance(receipt, CitizenReplyRequested) and isinstance(assigned, CaseAssigned)
+    await harness.publish([received, receipt, assigned])
     mine = await eventually(lambda: _messages_for(whatsapp, received, 2), within=60)
 
     # The two sends race each other; tell them apart by content, not by arrival order.
@@ -375,7 +416,7 @@ async def test_berhenti_opts_the_citizen_out_of_status_messages(
     harness: Harness, whatsapp: WhatsAppCloudStandIn
 ) -> None:
     received = complaint(Channel.WHATSAPP, 901, Language.INDONESIAN, old=False)
-    await harness.publish([received])
+    await harness.publish([received, conversation_receipt(received)])
     await eventually(lambda: _messages_for(whatsapp, received, 1), within=60)
     phone = received.payload.reporter.phone
     assert phone is not None
@@ -384,7 +425,7 @@ async def test_berhenti_opts_the_citizen_out_of_status_messages(
         assert (await api.post("/v1/inbound-texts", json=text)).status_code == 401
         answer = await api.post("/v1/inbound-texts", json=text, headers=SMS_GATEWAY)
         assert answer.status_code == 200 and answer.json() == {"action": "opted_out"}
-        await harness.publish(follow_ups(received)[:1])  # the case is assigned afterwards
+        await harness.publish(follow_ups(received)[1:2])  # the case is assigned afterwards
 
         async def suppressed() -> list[dict[str, Any]] | None:
             response = await api.get(
@@ -395,7 +436,7 @@ async def test_berhenti_opts_the_citizen_out_of_status_messages(
 
         views = await eventually(suppressed, within=60)
     assert [(v["template"], v["status"]) for v in views] == [
-        ("received", "sent"),
+        ("reply", "sent"),  # the conversation's receipt, the one before the opt-out
         ("assigned", "suppressed"),
     ]
     assert len(await _messages_for(whatsapp, received, 1) or []) == 1
@@ -407,7 +448,13 @@ async def test_no_personal_data_or_message_body_in_the_logs(harness: Harness) ->
     assert NIK not in logs and "Siti" not in logs
     assert not re.search(r"(?<!\d)(?:\+?62|0)8\d{7,12}(?!\d)", logs), "a phone number was logged"
     assert ONE_TIME_CODE_TEXT[:20] not in logs
-    for phrase in ("telah kami terima", "has been forwarded to", "diteruskan ke", "Kementerian"):
+    for phrase in (
+        "telah kami terima",
+        "sudah kami terima",
+        "has been forwarded to",
+        "diteruskan ke",
+        "Kementerian",
+    ):
         assert phrase not in logs, f"a message body was logged: {phrase}"
 
 

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -815,3 +816,39 @@ async def test_status_and_additions_on_whatsapp_answer_in_the_citizen_s_language
     assert (await whatsapp_reply(pool, greeter, "TAMBAH#")).startswith(
         "To add information or documents"
     )
+
+
+async def test_berhenti_on_whatsapp_reaches_the_notifier_sealed_and_mulai_reverses_it(
+    pool: asyncpg.Pool,
+) -> None:
+    """BERHENTI: the draft is dropped, the citizen is answered in the conversation's language,
+    and a CitizenOptOutRequested for the notifier goes through the outbox with the WhatsApp
+    number sealed under its key; MULAI the same way back."""
+    wa_id = f"62813{uuid.uuid4().int % 10**8:08d}"
+
+    async def requests() -> list[tuple[bytes, Any]]:
+        rows = await pool.fetch("SELECT key, payload FROM intake.outbox ORDER BY id")
+        return [
+            (row["key"], event)
+            for row in rows
+            for event in [parse_event(row["payload"])]
+            if event.event_type == "CitizenOptOutRequested"
+        ]
+
+    before = len(await requests())
+    assert (await whatsapp_reply(pool, wa_id, "hello")).startswith("Welcome")
+    stop = await whatsapp_reply(pool, wa_id, "Stop")
+    assert stop.startswith("The report you were writing was discarded.") and "START" in stop
+    start = await whatsapp_reply(pool, wa_id, "MULAI")
+    assert start.startswith("Baik, nomor ini akan menerima pemberitahuan") and "HALO" in start
+    assert (await whatsapp_reply(pool, wa_id, "Siti Aminah")).startswith("Selamat datang")
+
+    made = (await requests())[before:]
+    assert [event.payload.opted_out for _, event in made] == [True, False]
+    keys = default_keystore()
+    async with pool.acquire() as conn:
+        for key, event in made:
+            assert event.complaint_id is None and key == str(event.correlation_id).encode()
+            assert is_sealed(event.payload.address) and wa_id not in event.model_dump_json()
+            assert await keys.reveal(conn, event.payload.address) == wa_id
+            assert event.payload.channel == Channel.WHATSAPP

@@ -29,6 +29,8 @@ from schemas.events import (
     Reporter,
 )
 from schemas.events.intake import (
+    CitizenOptOutRequested,
+    CitizenOptOutRequestedPayload,
     CitizenReplyRequested,
     CitizenReplyRequestedPayload,
     WhatsAppStatusReported,
@@ -47,7 +49,13 @@ from services.notifier.adapters.channels import (
     build_adapters,
     http_session,
 )
-from services.notifier.domain.rules import OutboundChannel, RateLimit, RetryPolicy, wa_id
+from services.notifier.domain.rules import (
+    OutboundChannel,
+    RateLimit,
+    RetryPolicy,
+    address_digest,
+    wa_id,
+)
 from services.notifier.domain.sending import OutboundMessage
 from services.notifier.domain.templates import Rendered
 from services.notifier.entrypoints.access import ApiAccess
@@ -55,6 +63,7 @@ from services.notifier.entrypoints.app import create_app
 from services.notifier.entrypoints.consumer import event_handlers
 from services.notifier.handlers.sending import Sender, SenderConfig
 from services.notifier.settings import ChannelSettings
+from services.personal_data.field_crypto import identity_of
 from services.personal_data.keystore import default_keystore
 from tests.support import eventually, free_port
 from tests.unit.test_notifier_templates import citizen_events
@@ -182,10 +191,50 @@ def follow_up(template: str, complaint: ComplaintReceived) -> Event:
     )
 
 
+def receipt_text(code: str) -> str:
+    """The conversation's receipt, as intake's guided WhatsApp conversation words it."""
+    return (
+        f"Terima kasih, laporan Anda sudah kami terima dengan nomor pelacakan {code}."
+        " Simpan nomor ini untuk memantau status laporan Anda."
+    )
+
+
+def conversation_receipt(complaint: ComplaintReceived) -> CitizenReplyRequested:
+    """The receipt intake's WhatsApp conversation publishes with the complaint it files (the
+    notifier sends no "received" of its own for WhatsApp): a reply to the citizen's message,
+    written when the complaint was filed; ids derived, so a replay repeats it."""
+    reply_id = uuid.uuid5(complaint.event_id, "receipt")
+    return CitizenReplyRequested(
+        event_id=reply_id,
+        occurred_at=complaint.payload.received_at,
+        complaint_id=complaint.complaint_id,
+        correlation_id=complaint.correlation_id,
+        producer="intake",
+        payload=CitizenReplyRequestedPayload(
+            reply_id=reply_id,
+            channel=Channel.WHATSAPP,
+            to=wa_id(complaint.payload.reporter.phone or ""),
+            text=receipt_text(complaint.payload.tracking_code),
+            language=complaint.payload.reporter.language,
+            purpose="receipt",
+            in_reply_to=f"wamid.{complaint.complaint_id}",
+            tracking_code=complaint.payload.tracking_code,
+        ),
+    )
+
+
 async def handle(pool: asyncpg.Pool, event: Event) -> Sequence[EventEnvelope]:
-    async with pool.acquire() as conn, conn.transaction():
-        out = await HANDLERS[event.event_type](event, conn)
-        await outbox.enqueue(conn, out)
+    """The event through its handler, as the consumer would. A WhatsApp complaint comes with
+    its conversation's receipt, as intake publishes them (one transaction, one partition)."""
+    events: list[Event] = [event]
+    if isinstance(event, ComplaintReceived) and event.payload.channel == Channel.WHATSAPP:
+        events.append(conversation_receipt(event))
+    out: list[EventEnvelope] = []
+    for each in events:
+        async with pool.acquire() as conn, conn.transaction():
+            caused = await HANDLERS[each.event_type](each, conn)
+            await outbox.enqueue(conn, caused)
+        out += caused
     return out
 
 
@@ -229,7 +278,8 @@ async def test_whatsapp_500_twice_then_200_sends_exactly_once(pool, whatsapp, ma
     (message,) = sent_to(whatsapp, complaint)
     assert message["type"] == "text" and message["id"] == row["provider_message_id"]
     assert message["biz_opaque_callback_data"] == str(row["notification_id"])
-    assert "telah kami terima" in message["text"]["body"]
+    # The one receipt: the conversation's, with the tracking code, in the citizen's language.
+    assert message["text"]["body"] == receipt_text(complaint.payload.tracking_code)
     assert row["reply_text"] is None
     assert await outbox_types(pool, complaint.complaint_id) == ["CitizenNotified"]
 
@@ -257,8 +307,9 @@ async def test_outside_the_24_hour_window_a_named_template_goes_in_english(
 
     await work_until(sender, both_sent)
     messages = sent_to(whatsapp, complaint)
+    # The conversation's receipt, written two days ago, goes as the reply template.
     assert {m["template"]["name"] for m in messages} == {
-        "lapor_pengaduan_diterima",
+        "lapor_balasan",
         "lapor_diteruskan_ke_instansi",
     }
     assigned = next(m for m in messages if m["template"]["name"] == "lapor_diteruskan_ke_instansi")
@@ -332,7 +383,8 @@ async def test_permanent_whatsapp_error_falls_back_to_sms_once(
     assert rows["whatsapp"]["status"] == "undeliverable"
     assert rows["sms"]["fallback_of"] == rows["whatsapp"]["notification_id"]
     (text,) = sent_to(sms, complaint)
-    assert text["to"] == complaint.payload.reporter.phone and "telah kami terima" in text["text"]
+    assert text["to"] == complaint.payload.reporter.phone
+    assert receipt_text(complaint.payload.tracking_code) in text["text"]
     assert await outbox_types(pool, complaint.complaint_id) == [
         "CitizenNotificationStatusChanged",
         "CitizenNotified",
@@ -384,7 +436,9 @@ async def test_status_callbacks_keep_the_highest_and_failed_falls_back_to_sms(
 
     rows = await work_until(sender, sms_sent)
     assert rows["whatsapp"]["delivery_status"] == "failed"
-    assert len(sent_to(sms, second)) == 1
+    (text,) = sent_to(sms, second)
+    # The receipt's text was cleared once sent: the fallback repeats it as "received".
+    assert rows["sms"]["template"] == "received" and "telah kami terima" in text["text"]
 
 
 async def test_a_callback_after_a_crash_mid_send_prevents_a_second_send(
@@ -477,24 +531,89 @@ async def test_opt_out_suppresses_status_messages(pool, whatsapp, make_sender) -
         assert bad.status_code == 422 and "12" not in json.dumps(bad.json()["detail"][0]["msg"])
     complaint = received(phone=phone)
     await handle(pool, complaint)
+    await handle(pool, follow_up("assigned", complaint))
     await make_sender().run_once()
-    (row,) = await notifications(pool, complaint.complaint_id)
-    assert row["status"] == "suppressed" and not sent_to(whatsapp, complaint)
+    rows = {r["template"]: r for r in await notifications(pool, complaint.complaint_id)}
+    assert rows["assigned"]["status"] == "suppressed"
+    # The conversation's own receipt answers the citizen, as every reply they ask for does.
+    assert rows["reply"]["status"] == "sent"
+    (only,) = sent_to(whatsapp, complaint)
+    assert only["text"]["body"] == receipt_text(complaint.payload.tracking_code)
+
+
+def opt_out_request(phone: str, opted_out: bool, at: datetime) -> CitizenOptOutRequested:
+    """A WhatsApp citizen's BERHENTI (or MULAI) as intake publishes it."""
+    correlation_id = uuid.uuid4()
+    return CitizenOptOutRequested(
+        complaint_id=None,
+        correlation_id=correlation_id,
+        producer="intake",
+        payload=CitizenOptOutRequestedPayload(
+            channel=Channel.WHATSAPP,
+            address=wa_id(phone),
+            opted_out=opted_out,
+            requested_at=at,
+        ),
+    )
+
+
+async def test_a_whatsapp_berhenti_from_intake_suppresses_later_messages_until_mulai(
+    pool, whatsapp, sms, make_sender
+) -> None:  # type: ignore[no-untyped-def]
+    phone = new_phone()
+    complaint = received(phone=phone)
+    await handle(pool, complaint)
+    written = datetime.now(UTC)
+    stop = opt_out_request(phone, True, written)
+    async with pool.acquire() as conn:
+        # Sealed under the WhatsApp number's key, as intake seals it.
+        stop = await KEYS.seal(conn, stop, identity=identity_of(None, wa_id(phone), None))
+    assert wa_id(phone) not in stop.model_dump_json()
+    await handle(pool, stop)
+    await handle(pool, follow_up("assigned", complaint))
+    sender = make_sender()
+
+    async def settled(count: int):  # type: ignore[no-untyped-def]
+        rows = await notifications(pool, complaint.complaint_id)
+        done = len(rows) == count and all(r["status"] not in ("pending", "sending") for r in rows)
+        return {r["template"]: r["status"] for r in rows} if done else None
+
+    assert await work_until(sender, lambda: settled(2)) == {
+        "reply": "sent",  # the receipt went before; the citizen's own replies always go
+        "assigned": "suppressed",
+    }
+    # A MULAI written before the BERHENTI but read after it changes nothing.
+    await handle(pool, opt_out_request(phone, False, written - timedelta(minutes=1)))
+    await handle(pool, follow_up("in_progress", complaint))
+    assert (await work_until(sender, lambda: settled(3)))["in_progress"] == "suppressed"
+    # The same store as SMS opt-outs: the number is out on every channel.
+    async with pool.acquire() as conn:
+        assert await repository.opted_out_among(conn, [address_digest(phone)])
+    # MULAI, written later: messages flow again.
+    await handle(pool, opt_out_request(phone, False, written + timedelta(minutes=1)))
+    await handle(pool, follow_up("responded", complaint))
+    assert (await work_until(sender, lambda: settled(4)))["responded"] == "sent"
+    assert len(sent_to(whatsapp, complaint)) == 2  # the receipt and "responded", nothing else
+    assert not sent_to(sms, complaint)
 
 
 async def test_rate_limit_holds_messages_beyond_the_limit(pool, whatsapp, make_sender) -> None:  # type: ignore[no-untyped-def]
     complaint = received(phone=new_phone())
     await handle(pool, complaint)
-    for template in ("assigned", "in_progress", "needs_documents", "responded"):
+    for template in ("assigned", "in_progress", "needs_documents", "responded", "closed"):
         await handle(pool, follow_up(template, complaint))
     sender = make_sender(rate_limit=RateLimit(limit=3, window=timedelta(minutes=10)))
     for _ in range(4):
         await sender.run_once()
-    rows = await notifications(pool, complaint.complaint_id)
+    everything = await notifications(pool, complaint.complaint_id)
+    # The conversation's receipt is a reply the citizen asked for: outside the limit.
+    (receipt,) = [r for r in everything if r["template"] == "reply"]
+    assert receipt["status"] == "sent"
+    rows = [r for r in everything if r["template"] != "reply"]
     assert sorted(r["status"] for r in rows) == ["pending", "pending", "sent", "sent", "sent"]
     held = [r for r in rows if r["status"] == "pending"]
     assert all(r["next_attempt_at"] > datetime.now(UTC) + timedelta(minutes=5) for r in held)
-    assert len(sent_to(whatsapp, complaint)) == 3
+    assert len(sent_to(whatsapp, complaint)) == 3 + 1
 
 
 async def test_exhausted_retries_end_on_the_dead_letter_topic(pool, stack, topics, client) -> None:  # type: ignore[no-untyped-def]
@@ -981,4 +1100,4 @@ async def test_an_escalation_without_an_address_only_tells_the_citizen(pool) -> 
     await handle(pool, complaint)
     await handle(pool, escalation(complaint, 1, None))
     rows = await notifications(pool, complaint.complaint_id)
-    assert sorted(r["template"] for r in rows) == ["escalated", "received"]
+    assert sorted(r["template"] for r in rows) == ["escalated", "reply"]  # reply: the receipt

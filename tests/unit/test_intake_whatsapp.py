@@ -223,6 +223,47 @@ def test_the_one_message_format_files_at_once() -> None:
     assert bad_nik.submission is None and "NIK" in bad_nik.replies[0]
 
 
+def test_berhenti_opts_out_and_mulai_opts_back_in_in_the_citizens_language() -> None:
+    stop, start = converse(["BERHENTI", "mulai"])
+    assert (stop.opt_out, stop.draft, stop.language) == (True, None, Language.INDONESIAN)
+    assert stop.replies == (
+        "Baik, nomor ini tidak akan menerima pemberitahuan dari kami lagi. Ketik MULAI bila"
+        " ingin menerimanya kembali.",
+    )
+    assert start.opt_out is False and start.draft is None
+    assert start.replies[0].startswith("Baik, nomor ini akan menerima pemberitahuan")
+    assert "HALO" in start.replies[0]  # it did not start a conversation
+    assert stop.submission is None and start.submission is None
+
+    english_stop, english_start = converse(["Stop!", "START"])
+    assert english_stop.opt_out is True and english_stop.language is Language.ENGLISH
+    assert "no more notifications" in english_stop.replies[0]
+    assert english_start.opt_out is False and "HELLO" in english_start.replies[0]
+    (unsubscribe,) = converse(["berhenti langganan"])
+    assert unsubscribe.opt_out is True
+
+
+def test_berhenti_during_a_report_discards_it_and_mulai_keeps_it() -> None:
+    """In an open conversation the reply follows its language; BERHENTI ends the draft (as
+    BATAL does), MULAI leaves it where it was and asks the question again."""
+    outcomes = converse(["hello", "Siti Aminah", "start", "stop", "halo"])
+    resumed, stopped, fresh = outcomes[2], outcomes[3], outcomes[4]
+    assert resumed.opt_out is False and resumed.language is Language.ENGLISH
+    assert resumed.draft is not None and resumed.draft.step is Step.NIK
+    assert resumed.draft.name == "Siti Aminah"
+    assert resumed.replies[0] == "All right, this number will get our notifications again."
+    assert "NIK" in resumed.replies[1]
+    assert resumed.complaint_id == outcomes[0].complaint_id
+    assert stopped.opt_out is True and stopped.draft is None
+    assert stopped.replies[0] == "The report you were writing was discarded."
+    assert "START" in stopped.replies[1]
+    assert fresh.draft is not None and fresh.draft.step is Step.NAME and fresh.opt_out is None
+    # Anything else is no opt-out: a word inside a sentence, BATAL, the conversation's answers.
+    for outcome in converse(["halo", "tolong stop pungli di kantor", "batal"]):
+        assert outcome.opt_out is None
+    assert all(o.opt_out is None for o in converse(["halo", "Siti Aminah", NIK, "ya"]))
+
+
 def test_a_draft_expires_after_the_24_hour_window() -> None:
     first = handle_message(None, message("halo"), "C")
     late = handle_message(first.draft, message("Siti", at=T0 + timedelta(hours=25), n=1), "C")

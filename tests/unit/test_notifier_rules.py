@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from schemas.events import Channel, Language
+from schemas.opt_out import opt_out_intent
 from services.notifier.adapters.channels import (
     SmsGatewayAdapter,
     WhatsAppCloudAdapter,
@@ -25,7 +26,6 @@ from services.notifier.domain.rules import (
     first_channel,
     inside_whatsapp_window,
     merged_status,
-    opt_out_intent,
     reply_channel,
 )
 from services.notifier.domain.sending import OutboundMessage

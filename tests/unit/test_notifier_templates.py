@@ -38,7 +38,7 @@ from schemas.events.routing import (
     DeadlineKind,
 )
 from services.notifier.domain.escalation import STAFF_TEMPLATE
-from services.notifier.domain.rules import REPLY, TEMPLATE_KEYS, message_for
+from services.notifier.domain.rules import REPLY, TEMPLATE_KEYS, fallback_message, message_for
 from services.notifier.domain.templates import catalog, render, render_reply, whatsapp_template
 
 CODE = "LPR-AAAA-BBBB-CCC"
@@ -74,7 +74,8 @@ def citizen_events() -> dict[str, Event]:
             **envelope(),
             payload=ComplaintReceivedPayload(
                 tracking_code=CODE,
-                channel=Channel.WHATSAPP,
+                # A WhatsApp complaint's receipt is the conversation's reply, not this template.
+                channel=Channel.WEB,
                 reporter=Reporter(name="Siti", phone="+6281234567890"),
                 description="Sertifikat tanah tidak terbit",
                 received_at=NOW,
@@ -247,8 +248,37 @@ def test_silent_statuses_send_nothing() -> None:
     assert message_for(internal) is None
 
 
+@pytest.mark.parametrize("channel", list(Channel))
+def test_one_receipt_a_whatsapp_complaint_has_the_conversations_reply(channel: Channel) -> None:
+    """WhatsApp: the conversation that filed it answered with the tracking code (a reply with
+    purpose "receipt"), so ComplaintReceived sends nothing more; every other channel gets the
+    "received" message, its only receipt."""
+    received = citizen_events()["received"]
+    assert isinstance(received, ComplaintReceived)
+    event = received.model_copy(
+        update={"payload": received.payload.model_copy(update={"channel": channel})}
+    )
+    message = message_for(event)
+    if channel == Channel.WHATSAPP:
+        assert message is None
+    else:
+        assert message is not None and message.template == "received"
+        assert message.context == {"tracking_code": CODE}
+
+
 def test_a_reply_keeps_intake_text_and_has_a_template_for_outside_the_window() -> None:
     rendered = render_reply("Kode verifikasi Anda: 482913", Language.INDONESIAN)
     assert rendered.text == "Kode verifikasi Anda: 482913"
     wa = whatsapp_template(REPLY, Language.ENGLISH, {"text": rendered.text})
     assert wa.name == "lapor_balasan" and wa.parameters == ("Kode verifikasi Anda: 482913",)
+
+
+def test_a_receipt_whose_text_was_cleared_falls_back_as_the_received_template() -> None:
+    receipt = {"purpose": "receipt"}
+    assert fallback_message(REPLY, None, receipt, CODE) == ("received", {"tracking_code": CODE})
+    # Anything else repeats itself: a reply still holding its text, another reply, a template.
+    assert fallback_message(REPLY, "Terima kasih", receipt, CODE) == (REPLY, receipt)
+    conversation = {"purpose": "conversation"}
+    assert fallback_message(REPLY, None, conversation, CODE) == (REPLY, conversation)
+    assigned = {"tracking_code": CODE, "agency_name": "x", "due_date": "2026-12-01"}
+    assert fallback_message("assigned", None, assigned, CODE) == ("assigned", assigned)

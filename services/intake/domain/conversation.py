@@ -5,7 +5,9 @@ chronology, documents and a summary to confirm. Where the problem is may be type
 name matched to its regency by `schemas.places`, with numbered choices when the name is
 ambiguous, e.g. "Bandung") or sent as a WhatsApp location pin (placed in its regency offline,
 then confirmed with the citizen). A citizen who sends the one-message format
-`LAPOR#Nama#NIK#Kota#Isi laporan` is taken in one step. The draft lives in PostgreSQL
+`LAPOR#Nama#NIK#Kota#Isi laporan` is taken in one step. BERHENTI / STOP (at any point) opts
+the number out of our notifications and MULAI / START opts it back in, as on SMS: the outcome
+says so (`opt_out`) and the caller tells the notifier. The draft lives in PostgreSQL
 (the caller stores it); after WhatsApp's 24-hour window it is dropped and the citizen starts
 again. Bahasa Indonesia first; a citizen who greets in English is answered in English.
 """
@@ -21,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from schemas.events import Attachment, Channel, Language
 from schemas.identity import InvalidIdentity, check_email, check_nik, normalise_phone
+from schemas.opt_out import opt_out_intent
 from schemas.places import match_place, regency_at
 from schemas.regions import Regency, regency
 from services.intake.domain.complaints import Submission
@@ -36,11 +39,12 @@ _RESTART = {"ulang", "mulai lagi", "restart", "start over"}
 _GREETINGS = {"halo", "hai", "hallo", "assalamualaikum", "selamat pagi", "selamat siang"}
 _YES = {"ya", "y", "iya", "yes", "ok", "oke", "benar", "setuju", "kirim", "send"}
 _NO = {"tidak", "tdk", "no", "salah"}
-_CANCEL = {"batal", "cancel", "stop", "berhenti"}
+_CANCEL = {"batal", "cancel"}  # BERHENTI / STOP: an opt-out, see `_opt`
 _DONE = {"selesai", "lewati", "tidak ada", "skip", "done", "none", "no documents"}
 _ANONYMOUS = {"anonim", "anonymous"}
 _SECRET = {"rahasia", "secret"}
 _ENGLISH_GREETINGS = {"hi", "hello", "hey", "good morning", "good afternoon", "english", "en"}
+_ENGLISH_OPT_WORDS = {"stop", "start", "unsubscribe"}
 USABLE_MEDIA = ("image", "document")
 
 
@@ -89,6 +93,8 @@ class Outcome:
     language: Language
     complaint_id: uuid.UUID  # the complaint the replies belong to (a draft's id until filed)
     submission: Submission | None = None
+    # BERHENTI / STOP: True (opt this number out of notifications); MULAI / START: False.
+    opt_out: bool | None = None
 
 
 _TEXTS: dict[Language, dict[str, str]] = {
@@ -190,6 +196,13 @@ _TEXTS: dict[Language, dict[str, str]] = {
             " (contoh: LAPOR#Siti Aminah#3171015501900001#Jakarta Pusat#Sertifikat tanah"
             " saya tidak terbit sejak 2019)."
         ),
+        "opted_out": (
+            "Baik, nomor ini tidak akan menerima pemberitahuan dari kami lagi. Ketik MULAI bila"
+            " ingin menerimanya kembali."
+        ),
+        "opted_out_draft": "Laporan yang sedang Anda buat dibatalkan.",
+        "opted_in": "Baik, nomor ini akan menerima pemberitahuan dari kami lagi.",
+        "opted_in_start": " Ketik HALO untuk membuat laporan.",
         "no_documents": "belum ada",
         "on": "ya",
         "off": "tidak",
@@ -287,6 +300,13 @@ _TEXTS: dict[Language, dict[str, str]] = {
         "structured_format": (
             "The one-message format is incomplete. Use: LAPOR#Name#NIK#City#Your complaint."
         ),
+        "opted_out": (
+            "All right, this number will get no more notifications from us. Type START to"
+            " receive them again."
+        ),
+        "opted_out_draft": "The report you were writing was discarded.",
+        "opted_in": "All right, this number will get our notifications again.",
+        "opted_in_start": " Type HELLO to start a report.",
         "no_documents": "none yet",
         "on": "yes",
         "off": "no",
@@ -452,6 +472,9 @@ def handle_message(draft: Draft | None, message: InboundMessage, tracking_code: 
         draft = None
     text = (message.text or "").strip()
     words = _words(text)
+    intent = opt_out_intent(text) if message.text is not None else None
+    if intent is not None:
+        return _opt(draft, message, words, intent, prefix)
 
     if text.upper().startswith(STRUCTURED_PREFIX):
         language = draft.language if draft else Language.INDONESIAN
@@ -484,6 +507,33 @@ def handle_message(draft: Draft | None, message: InboundMessage, tracking_code: 
         reply = _t(language, "unsupported", kind=message.kind)
         return Outcome(draft, (reply, _prompt(draft)), language, draft.complaint_id)
     return _answer(draft, text, words, message, tracking_code)
+
+
+def _opt(
+    draft: Draft | None, message: InboundMessage, words: str, opt_out: bool, prefix: list[str]
+) -> Outcome:
+    """BERHENTI / STOP: opted out, and a report being written is discarded (as BATAL would);
+    MULAI / START: opted back in, and a report being written goes on where it was. The reply
+    is in the conversation's language, else in the language of the word (STOP: English)."""
+    if draft is not None:
+        language = draft.language
+        complaint_id = draft.complaint_id
+    else:
+        english = words in _ENGLISH_OPT_WORDS
+        language = Language.ENGLISH if english else Language.INDONESIAN
+        complaint_id = _draft_id(message)
+    replies = list(prefix)
+    if opt_out:
+        if draft is not None:
+            replies.append(_t(language, "opted_out_draft"))
+        replies.append(_t(language, "opted_out"))
+        return Outcome(None, tuple(replies), language, complaint_id, opt_out=True)
+    if draft is None:
+        replies.append(_t(language, "opted_in") + _t(language, "opted_in_start"))
+        return Outcome(None, tuple(replies), language, complaint_id, opt_out=False)
+    draft = draft.model_copy(update={"last_message_at": message.sent_at})
+    replies += [_t(language, "opted_in"), _prompt(draft)]
+    return Outcome(draft, tuple(replies), language, complaint_id, opt_out=False)
 
 
 def _start(message: InboundMessage, words: str, prefix: list[str]) -> Outcome:

@@ -1,5 +1,6 @@
 """The WhatsApp channel's use cases: taking a webhook notification in, and handling each
-inbox message (the guided conversation, `LAPOR#` reports, `TAMBAH#` additions, `STATUS#`).
+inbox message (the guided conversation, `LAPOR#` reports, `TAMBAH#` additions, `STATUS#`,
+BERHENTI / MULAI: `CitizenOptOutRequested` for the notifier, which keeps the opt-outs).
 
 Each message is handled in its own savepoint and marked processed in the same transaction as
 its effects (draft, complaint, outbox), so a crash replays it and nothing is done twice. A
@@ -16,6 +17,8 @@ import asyncpg
 
 from schemas.events import Channel, EventEnvelope, Language
 from schemas.events.intake import (
+    CitizenOptOutRequested,
+    CitizenOptOutRequestedPayload,
     CitizenReplyRequested,
     CitizenReplyRequestedPayload,
     WhatsAppStatusReported,
@@ -199,6 +202,9 @@ async def process_conversation(
         expires_at = outcome.draft.last_message_at + WINDOW
         await whatsapp_inbox.save_draft(conn, message.wa_id, outcome.draft, expires_at)
     await enqueue_replies(conn, keys, message, outcome, filed_code)
+    if outcome.opt_out is not None:
+        await enqueue_opt_out(conn, keys, message, outcome.opt_out)
+        return "opted_out" if outcome.opt_out else "opted_in"
     if filed_code:
         return "filed"
     if limited:
@@ -338,6 +344,34 @@ def reply_events(
             )
         )
     return events
+
+
+def opt_out_event(message: InboundMessage, opted_out: bool) -> CitizenOptOutRequested:
+    """BERHENTI / MULAI for the notifier; ids derived from the message, so a replay repeats
+    the same event and the notifier's idempotency table absorbs it."""
+    correlation_id = uuid.uuid5(WHATSAPP_NAMESPACE, f"opt-out:{message.message_id}")
+    return CitizenOptOutRequested(
+        event_id=uuid.uuid5(correlation_id, "CitizenOptOutRequested"),
+        complaint_id=None,
+        correlation_id=correlation_id,
+        producer=PRODUCER,
+        payload=CitizenOptOutRequestedPayload(
+            channel=Channel.WHATSAPP,
+            address=message.wa_id,
+            opted_out=opted_out,
+            requested_at=message.sent_at,
+        ),
+    )
+
+
+async def enqueue_opt_out(
+    conn: asyncpg.Connection, keys: Keystore, message: InboundMessage, opted_out: bool
+) -> None:
+    """The opt-out (or back in), its address sealed as the replies' are, through the outbox in
+    the transaction that marks the message processed."""
+    identity = identity_of(None, message.wa_id, None)
+    event = await keys.seal(conn, opt_out_event(message, opted_out), identity=identity)
+    await outbox.enqueue(conn, [event])
 
 
 async def enqueue_replies(

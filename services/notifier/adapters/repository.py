@@ -6,7 +6,8 @@
   queue of pending sends, which the sender claims, and whose outcomes it records in batches
   (one statement per kind of outcome);
 - co_reporters (who joined another complaint's case, from CaseReporterJoined);
-- whatsapp_windows (the 24-hour rule) and opt_outs, both keyed by the address's digest.
+- whatsapp_windows (the 24-hour rule), opt_outs and opt_out_requests (the time of a citizen's
+  latest BERHENTI / MULAI applied), all keyed by the address's digest.
 
 The pages' and APIs' reads are in `views`."""
 
@@ -169,6 +170,25 @@ async def set_opt_out(conn: asyncpg.Connection, address: str, opted_out: bool) -
         await conn.execute(
             "DELETE FROM opt_outs WHERE address_digest = $1", address_digest(address)
         )
+
+
+async def request_opt_out(
+    conn: asyncpg.Connection, address: str, opted_out: bool, requested_at: datetime
+) -> bool:
+    """A citizen's own opt-out (or back in), written at `requested_at`: applied unless a later
+    request of theirs was applied already (two requests may arrive out of order); False then."""
+    newer = await conn.fetchval(
+        "INSERT INTO opt_out_requests (address_digest, requested_at) VALUES ($1, $2)"
+        " ON CONFLICT (address_digest) DO UPDATE SET requested_at = excluded.requested_at"
+        " WHERE opt_out_requests.requested_at < excluded.requested_at"
+        " RETURNING true",
+        address_digest(address),
+        requested_at,
+    )
+    if not newer:
+        return False
+    await set_opt_out(conn, address, opted_out)
+    return True
 
 
 @dataclass(frozen=True)

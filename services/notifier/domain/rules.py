@@ -1,6 +1,6 @@
 """Notifier's pure domain (no I/O): which events a citizen hears about and with which template,
 which channel reaches them, the WhatsApp 24-hour rule, retry timing, delivery-status order,
-per-citizen rate limits and opt-out words."""
+per-citizen rate limits and the opt-out key (the words are in `schemas.opt_out`)."""
 
 from __future__ import annotations
 
@@ -94,7 +94,24 @@ class Message:
 def message_for(event: Event) -> Message | None:
     """The message an event causes, or None when the citizen need not hear about it."""
     match event:
+        case (
+            ComplaintReceived()
+            | ComplaintRejected()
+            | ComplaintNeedsReview()
+            | ComplaintDuplicateDetected()
+        ):
+            return _complaint_message(event)
+    return _case_message(event)
+
+
+def _complaint_message(event: Event) -> Message | None:
+    """What intake's and triage's events tell the citizen."""
+    match event:
         case ComplaintReceived():
+            if event.payload.channel == Channel.WHATSAPP:
+                # The conversation that filed it already answered with the tracking code (a
+                # CitizenReplyRequested with purpose "receipt"): one receipt, not two.
+                return None
             return Message("received", {"tracking_code": event.payload.tracking_code})
         case ComplaintRejected():
             return Message(
@@ -114,6 +131,12 @@ def message_for(event: Event) -> Message | None:
                     "original_tracking_code": event.payload.original_tracking_code,
                 },
             )
+    return None
+
+
+def _case_message(event: Event) -> Message | None:
+    """What routing's case events tell the citizen."""
+    match event:
         case CaseAssigned():
             return Message(
                 "assigned",
@@ -195,6 +218,19 @@ def fallback_for(channel: OutboundChannel, contact: Contact) -> tuple[OutboundCh
             return nxt, address
         nxt = FALLBACK.get(nxt)
     return None
+
+
+def fallback_message(
+    template: str, reply_text: str | None, context: dict[str, Any], tracking_code: str | None
+) -> tuple[str, dict[str, Any]]:
+    """The template and facts a fallback channel repeats: the same message, except a
+    conversation's receipt whose text was cleared once sent (a reply's text is kept only until
+    it goes): it is repeated as the "received" template, which says the same, tracking code
+    included, in the same language. A WhatsApp receipt that fails after sending still arrives."""
+    if template == REPLY and not reply_text and context.get("purpose") == "receipt":
+        if tracking_code:
+            return "received", {"tracking_code": tracking_code}
+    return template, context
 
 
 def reply_channel(channel: Channel, to: str) -> OutboundChannel:
@@ -282,18 +318,7 @@ class RateLimit:
 
 # --------------------------------------------------------------------------- opt-out
 
-OPT_OUT_WORDS = frozenset({"BERHENTI", "STOP", "UNSUBSCRIBE", "BERHENTI LANGGANAN"})
-OPT_IN_WORDS = frozenset({"MULAI", "START"})
-
-
-def opt_out_intent(text: str) -> bool | None:
-    """True for an opt-out, False for an opt-in, None for any other text."""
-    word = " ".join(text.strip().upper().split()).strip(".!")
-    if word in OPT_OUT_WORDS:
-        return True
-    if word in OPT_IN_WORDS:
-        return False
-    return None
+# The opt-out words are shared with intake's WhatsApp conversation: `schemas.opt_out`.
 
 
 def address_digest(address: str) -> str:

@@ -1,8 +1,8 @@
 """Notifier's HTTP adapter: opt-out and opt-in, the citizen's inbound text, and what was sent.
 
-Intake does not forward a citizen's free text on a topic, so the opt-out ("BERHENTI") arrives
-here: intake's WhatsApp conversation or the SMS gateway posts the text, or an operator posts
-the opt-out itself.
+An SMS citizen's opt-out ("BERHENTI") arrives here, posted by the SMS gateway, or an operator
+posts the opt-out itself; a WhatsApp citizen's arrives as intake's `CitizenOptOutRequested`
+event on lapor.complaints.intake.v1.
 
 Nothing here is public; every route needs a bearer token, and with none configured every
 request is refused (fail closed):

@@ -8,7 +8,12 @@ from functools import partial
 from schemas.topics import CASES, COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED, WHATSAPP_STATUSES
 from services.messaging.consumer import Handler
 from services.notifier.domain.rules import EVENT_TYPES
-from services.notifier.handlers.events import deliver_reply, notify_citizen, record_whatsapp_status
+from services.notifier.handlers.events import (
+    deliver_reply,
+    notify_citizen,
+    record_opt_out,
+    record_whatsapp_status,
+)
 from services.personal_data.keystore import Keystore
 
 CONSUMES = [
@@ -24,5 +29,6 @@ def event_handlers(keys: Keystore) -> dict[str, Handler]:
     return {
         **dict.fromkeys(EVENT_TYPES, notify),
         "CitizenReplyRequested": partial(deliver_reply, keys=keys),
+        "CitizenOptOutRequested": partial(record_opt_out, keys=keys),
         "WhatsAppStatusReported": record_whatsapp_status,
     }

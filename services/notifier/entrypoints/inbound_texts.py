@@ -1,5 +1,6 @@
-"""A citizen's inbound text: intake does not forward free text on a topic, so the opt-out
-("BERHENTI") arrives here, posted by intake's WhatsApp conversation or the SMS gateway."""
+"""A citizen's inbound SMS text, posted by the SMS gateway: "BERHENTI" opts out. (WhatsApp
+messages reach intake's webhook instead; intake tells the notifier with a
+`CitizenOptOutRequested` event, handled in `handlers.events.record_opt_out`.)"""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import asyncpg
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.opt_out import opt_out_intent
 from services.notifier.adapters import repository
-from services.notifier.domain.rules import opt_out_intent
 from services.notifier.entrypoints.access import UNAUTHENTICATED, InboundSender
 from services.notifier.entrypoints.opt_outs import Address
 

@@ -22,7 +22,11 @@ from schemas.events import (
     parse_event,
     serialize_event,
 )
-from schemas.events.intake import CitizenReplyRequested, WhatsAppStatusReported
+from schemas.events.intake import (
+    CitizenOptOutRequested,
+    CitizenReplyRequested,
+    WhatsAppStatusReported,
+)
 from schemas.events.routing import CaseOverdue, CaseReporterJoined
 from services.notifier.adapters import repository
 from services.notifier.domain.co_reporters import FOLLOWED_EVENT_TYPES, co_reporter_messages
@@ -39,6 +43,7 @@ from services.notifier.domain.rules import (
     Message,
     OutboundChannel,
     fallback_for,
+    fallback_message,
     first_channel,
     merged_status,
     message_for,
@@ -227,6 +232,29 @@ async def deliver_reply(
     return ()
 
 
+async def record_opt_out(
+    event: Event, conn: asyncpg.Connection, keys: Keystore
+) -> Sequence[EventEnvelope]:
+    """A WhatsApp citizen's BERHENTI / MULAI, taken in by intake: the same opt-out store as an
+    SMS citizen's, so later notifications to that number are suppressed on every channel
+    (replies the citizen asks for still go). The latest request per number wins."""
+    assert isinstance(event, CitizenOptOutRequested)
+    payload = event.payload
+    address = await keys.reveal(conn, payload.address)
+    if address is None:
+        # The citizen was erased (UU PDP) before this was read: the number is unknown now.
+        log.info("opt-out not applied: address erased", extra={"channel": payload.channel})
+        return ()
+    applied = await repository.request_opt_out(
+        conn, address, payload.opted_out, payload.requested_at
+    )
+    log.info(
+        "opt-out requested",
+        extra={"channel": payload.channel, "opted_out": payload.opted_out, "applied": applied},
+    )
+    return ()
+
+
 async def record_whatsapp_status(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
     assert isinstance(event, WhatsAppStatusReported)
     payload = event.payload
@@ -280,6 +308,9 @@ async def start_fallback(
         log.warning("no fallback channel left", extra={"channel": row["channel"], "why": reason})
         return None
     channel, destination = route
+    template, context = fallback_message(
+        row["template"], row["reply_text"], _context(row), row["tracking_code"]
+    )
     await repository.record_notification(
         conn,
         repository.NewNotification(
@@ -290,10 +321,10 @@ async def start_fallback(
             trigger_type=row["trigger_type"],
             channel=channel,
             destination=destination,
-            template=row["template"],
+            template=template,
             language=Language(row["language"]),
             tracking_code=row["tracking_code"],
-            context=_context(row),
+            context=context,
             reply_text=row["reply_text"],
             exempt_from_limits=row["exempt_from_limits"],
             fallback_of=row["notification_id"],
