@@ -24,13 +24,16 @@ SYLLABLES = tuple(consonant + vowel for consonant in "bdgjklmnprstw" for vowel i
 
 
 def distinct_complaint(n: int, phone_prefix: str = "0812") -> dict[str, object]:
-    """The n-th land complaint of a run, from a reporter of its own about a real regency of
-    its own (they repeat after 514), with made-up place names, so triage's duplicate detection
-    and per-reporter limits (rightly) accept every one."""
+    """The n-th land complaint of a run, from a reporter of its own about a real regency (they
+    repeat after 514). Its place is 16 made-up words after a short opening (as in the chaos
+    run), so it is no near duplicate of any other complaint, this kind or a test's fixed ones,
+    even in the same regency: triage's duplicate detection and per-reporter limits (rightly)
+    accept every one."""
     regency = regions.regencies()[n % len(regions.regencies())]
     rng = random.Random(n)
     places = " ".join(
-        "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize() for _ in range(12)
+        "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(3, 4))).capitalize()
+        for _ in range(16)
     )
     birth = f"{1 + n % 28:02d}{1 + n % 12:02d}80"
     return {
@@ -38,10 +41,7 @@ def distinct_complaint(n: int, phone_prefix: str = "0812") -> dict[str, object]:
         "nik": f"{regency.code.replace('.', '')}01{birth}{n % 10_000:04d}",
         "phone": f"{phone_prefix}{n:08d}",
         "region_code": regency.code,
-        "description": (
-            f"Sertifikat tanah warisan keluarga kami di kampung {places} tidak terbit sejak"
-            " 2019 padahal semua biaya di kantor pertanahan sudah dibayar lunas."
-        ),
+        "description": f"Sertifikat tanah kami belum terbit di kampung {places}.",
     }
 
 

@@ -45,6 +45,26 @@ def distinct_complaint() -> dict[str, object]:
     return support_distinct_complaint(next(_next_reporter), "0812")
 
 
+async def where_unassigned(db: asyncpg.Pool, codes: list[str]) -> str:
+    """For a failure: how far each complaint without a case got (intake's status and timeline,
+    triage's review queue)."""
+    rows = await db.fetch(
+        "SELECT c.tracking_code, c.status, c.channel,"
+        " (SELECT string_agg(t.event_type, ',' ORDER BY t.occurred_at)"
+        "  FROM intake.complaint_timeline t WHERE t.complaint_id = c.complaint_id) AS steps,"
+        " (SELECT count(*) FROM intake.outbox) AS outbox"
+        " FROM intake.complaints c WHERE c.tracking_code = ANY($1)"
+        " AND NOT EXISTS (SELECT 1 FROM routing.cases k WHERE k.tracking_code = c.tracking_code)",
+        codes,
+    )
+    known = await db.fetchval(
+        "SELECT count(*) FROM intake.complaints WHERE tracking_code = ANY($1)", codes
+    )
+    return f"{len(codes)} acknowledged, {known} known to intake, without a case: " + "; ".join(
+        f"{r['tracking_code']} {r['status']} [{r['steps']}] outbox={r['outbox']}" for r in rows
+    )
+
+
 async def submit(client: httpx.AsyncClient, body: dict[str, object], **headers: str) -> str:
     response = await client.post("/v1/complaints", json=body, headers=headers)
     assert response.status_code == 202, response.text
@@ -196,7 +216,10 @@ async def test_sigkill_while_complaints_flow_loses_and_doubles_nothing(
             )
             return count == len(codes)
 
-        await eventually(all_assigned, within=300)
+        try:
+            await eventually(all_assigned, within=300)
+        except AssertionError as stuck:
+            raise AssertionError(await where_unassigned(db, codes)) from stuck
 
     assert len(set(codes)) == total
     per_complaint = await db.fetch(
