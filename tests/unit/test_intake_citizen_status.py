@@ -96,8 +96,13 @@ def test_without_a_date_the_deadline_is_the_service_standard_never_an_invented_d
 
 
 def test_documents_are_due_at_the_end_of_the_tenth_day_after_the_request() -> None:
-    found = deadline("awaiting_documents", ID, received_at=T0, documents_requested_at=T0)
+    from services.routing.domain import documents_due
+
+    # The date is routing's (CaseStatusChanged.documents_due_at), not recomputed here.
+    asked = documents_due(T0)
+    found = deadline("awaiting_documents", ID, received_at=T0, documents_due_at=asked)
     assert found is not None and found.text.startswith("paling lambat 17 Des 2026 23.59 WIB")
+    assert found.at == asked
     unknown = deadline("awaiting_documents", EN, received_at=T0)
     assert unknown is not None and unknown.at is None and "10 days" in unknown.text
 

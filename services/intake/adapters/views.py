@@ -16,7 +16,7 @@ async def status_view(conn: asyncpg.Connection, tracking_code: str) -> dict[str,
     and `reporter_language` are plain in the stored payload (not personal data)."""
     row = await conn.fetchrow(
         "SELECT complaint_id, tracking_code, channel, status, status_detail, agency_name,"
-        " received_at, updated_at, response_due_at,"
+        " received_at, updated_at, response_due_at, documents_due_at,"
         " coalesce((details->>'secret')::boolean, false) AS secret,"
         " details->'reporter'->>'language' AS reporter_language"
         " FROM complaints WHERE tracking_code = $1",

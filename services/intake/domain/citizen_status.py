@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -161,12 +161,6 @@ def next_step(status: str, language: Language) -> str | None:
     return steps[language] if steps else None
 
 
-def documents_due(requested_at: datetime) -> datetime:
-    """Routing's rule for a documents request: the end of the 10th calendar day, Jakarta."""
-    day = in_wib(requested_at).date() + timedelta(days=DOCUMENTS_CALENDAR_DAYS)
-    return datetime.combine(day, time(23, 59), tzinfo=JAKARTA)
-
-
 @dataclass(frozen=True)
 class Deadline:
     text: str  # always there: a date, or the service standard in working days
@@ -179,7 +173,7 @@ def deadline(
     *,
     received_at: datetime,
     response_due_at: datetime | None = None,
-    documents_requested_at: datetime | None = None,
+    documents_due_at: datetime | None = None,
 ) -> Deadline | None:
     """By when the next step is due, or None when nothing is awaited (closed, rejected...)."""
     due = _DUE
@@ -196,11 +190,11 @@ def deadline(
         return Deadline(due["response_at"][language].format(when=when), response_due_at)
     if status == "awaiting_documents":
         days = DOCUMENTS_CALENDAR_DAYS
-        if documents_requested_at is None:
+        if documents_due_at is None:
             return Deadline(due["documents_days"][language].format(days=days), None)
-        at = documents_due(documents_requested_at)
-        when = format_wib(at, language)
-        return Deadline(due["documents_at"][language].format(when=when, days=days), at)
+        when = format_wib(documents_due_at, language)
+        text = due["documents_at"][language].format(when=when, days=days)
+        return Deadline(text, documents_due_at)
     return None
 
 
@@ -215,11 +209,6 @@ def entry_note(event_type: str, detail: str | None) -> str | None:
     if event_type == "ComplaintDuplicateDetected":
         return detail.rsplit(" ", 1)[-1]  # "joined report LPR-…": the report's code
     return None
-
-
-def _documents_requested_at(timeline: list[Mapping[str, Any]]) -> datetime | None:
-    asked = [e["occurred_at"] for e in timeline if e["status"] == "awaiting_documents"]
-    return max(asked) if asked else None
 
 
 def citizen_view(
@@ -238,7 +227,8 @@ def citizen_view(
         language,
         received_at=view["received_at"],
         response_due_at=view.get("response_due_at"),
-        documents_requested_at=_documents_requested_at(timeline),
+        # Routing's date, carried on its CaseStatusChanged: one rule, routing's.
+        documents_due_at=view.get("documents_due_at"),
     )
     return {
         **view,
