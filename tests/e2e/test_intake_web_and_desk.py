@@ -185,13 +185,24 @@ async def test_a_citizen_files_through_the_form_in_a_real_browser_without_javasc
             browser.find_element(By.ID, "anonymous").click()
             browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
             code = appears(browser, "tracking-code").text
-            return error, code, browser.current_url
+            url = browser.current_url
+            # The status page, through its own form, speaks to the citizen in words and WIB.
+            browser.get(f"{intake.url}/lapor/status")
+            browser.find_element(By.ID, "kode").send_keys(code)
+            browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            status = appears(browser, "status")
+            shown = (status.get_attribute("data-status"), status.text)
+            updated = browser.find_element(By.ID, "updated").text
+            return error, code, url, shown, updated
         finally:
             browser.quit()
 
-    error, code, url = await asyncio.to_thread(fill_in_the_form)
+    error, code, url, shown, updated = await asyncio.to_thread(fill_in_the_form)
     assert error == "NIK harus tepat 16 angka."
     assert code.startswith("LPR-") and "/lapor/terima/" in url
+    status, words = shown
+    assert words and words != status and "_" not in words  # a label, not the status id
+    assert updated.endswith(" WIB")
     (received,) = await eventually(lambda: _found(tap, code))
     payload = received.payload  # type: ignore[attr-defined]
     assert payload.anonymous is True and payload.reporter.nik == NIK
