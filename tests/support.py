@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 import httpx
 
 from schemas import regions
@@ -136,3 +137,23 @@ class ServiceProcess:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+async def where_unassigned(db: asyncpg.Pool, codes: list[str]) -> str:
+    """For a failure: how far each complaint without a case got (intake's status and timeline,
+    triage's review queue)."""
+    rows = await db.fetch(
+        "SELECT c.tracking_code, c.status, c.channel,"
+        " (SELECT string_agg(t.event_type, ',' ORDER BY t.occurred_at)"
+        "  FROM intake.complaint_timeline t WHERE t.complaint_id = c.complaint_id) AS steps,"
+        " (SELECT count(*) FROM intake.outbox) AS outbox"
+        " FROM intake.complaints c WHERE c.tracking_code = ANY($1)"
+        " AND NOT EXISTS (SELECT 1 FROM routing.cases k WHERE k.tracking_code = c.tracking_code)",
+        codes,
+    )
+    known = await db.fetchval(
+        "SELECT count(*) FROM intake.complaints WHERE tracking_code = ANY($1)", codes
+    )
+    return f"{len(codes)} acknowledged, {known} known to intake, without a case: " + "; ".join(
+        f"{r['tracking_code']} {r['status']} [{r['steps']}] outbox={r['outbox']}" for r in rows
+    )

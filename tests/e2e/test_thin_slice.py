@@ -18,7 +18,7 @@ from schemas.topics import CASES, COMPLAINTS_TRIAGED, dead_letter_topic
 from services.messaging.kafka import make_producer
 from tests.e2e.conftest import Pipeline
 from tests.support import distinct_complaint as support_distinct_complaint
-from tests.support import eventually
+from tests.support import eventually, where_unassigned
 
 pytestmark = pytest.mark.e2e
 
@@ -43,26 +43,6 @@ _next_reporter = itertools.count(1)
 
 def distinct_complaint() -> dict[str, object]:
     return support_distinct_complaint(next(_next_reporter), "0812")
-
-
-async def where_unassigned(db: asyncpg.Pool, codes: list[str]) -> str:
-    """For a failure: how far each complaint without a case got (intake's status and timeline,
-    triage's review queue)."""
-    rows = await db.fetch(
-        "SELECT c.tracking_code, c.status, c.channel,"
-        " (SELECT string_agg(t.event_type, ',' ORDER BY t.occurred_at)"
-        "  FROM intake.complaint_timeline t WHERE t.complaint_id = c.complaint_id) AS steps,"
-        " (SELECT count(*) FROM intake.outbox) AS outbox"
-        " FROM intake.complaints c WHERE c.tracking_code = ANY($1)"
-        " AND NOT EXISTS (SELECT 1 FROM routing.cases k WHERE k.tracking_code = c.tracking_code)",
-        codes,
-    )
-    known = await db.fetchval(
-        "SELECT count(*) FROM intake.complaints WHERE tracking_code = ANY($1)", codes
-    )
-    return f"{len(codes)} acknowledged, {known} known to intake, without a case: " + "; ".join(
-        f"{r['tracking_code']} {r['status']} [{r['steps']}] outbox={r['outbox']}" for r in rows
-    )
 
 
 async def submit(client: httpx.AsyncClient, body: dict[str, object], **headers: str) -> str:
