@@ -100,15 +100,22 @@ class Instance:
         return f"http://127.0.0.1:{self.port}"
 
 
-async def _ready(instance: Instance, within: float = 180.0) -> None:
+async def _ready(instance: Instance, within: float) -> bool:
     deadline = time.monotonic() + within
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
                 if (await client.get(f"{instance.url}/readyz", timeout=2)).status_code == 200:
-                    return
+                    return True
             await asyncio.sleep(0.5)
-    raise RuntimeError(f"{instance.service}-{instance.index} not ready; see {instance.log_dir}")
+    return False
+
+
+def _log_tail(instance: Instance, lines: int = 40) -> str:
+    path = instance.log_dir / f"{instance.service}-{instance.index}.log"
+    if not path.exists():
+        return "(no log)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 @dataclass
@@ -224,6 +231,7 @@ class Chaos:
         self.report = ChaosReport()
         self.poison_sent = 0
         self.kills_done = dict.fromkeys(INSTANCES, 0)
+        self.stall_restarts = 0  # instances restarted for staying unready (see settle)
         self.whatsapp: WhatsAppCloudStandIn | None = None
         self.sms: SmsGatewayStandIn | None = None
         self.smtp: SmtpStandIn | None = None
@@ -260,7 +268,7 @@ class Chaos:
         for instances in self.instances.values():
             for instance in instances:
                 instance.start()
-        await asyncio.gather(*(_ready(i) for group in self.instances.values() for i in group))
+        await self._all_ready()
         self.log("all instances ready: " + ", ".join(f"{s} x{n}" for s, n in INSTANCES.items()))
 
     async def drive(self) -> None:
@@ -412,9 +420,30 @@ class Chaos:
             await producer.stop()
         self.log(f"sent {len(POISON)} deliberately bad messages to {COMPLAINTS_TRIAGED.name}")
 
+    async def _all_ready(self) -> None:
+        instances = [i for group in self.instances.values() for i in group]
+        await asyncio.gather(*(self._ready_or_restart(i) for i in instances))
+
+    async def _ready_or_restart(self, instance: Instance, stalled_after: float = 90.0) -> None:
+        """Ready, or restarted once after `stalled_after` seconds unready, as an orchestrator's
+        liveness probe on /readyz would (a faust worker can stall in a rebalance after the
+        broker restarts; issue 16 removes the state that makes it slow to recover)."""
+        if await _ready(instance, stalled_after):
+            return
+        name = f"{instance.service}-{instance.index}"
+        self.log(f"{name} unready for {stalled_after:.0f}s; restarting")
+        self.stall_restarts += 1
+        instance.terminate()
+        instance.start()
+        if not await _ready(instance, 180.0):
+            raise RuntimeError(
+                f"{instance.service}-{instance.index} not ready after a restart;"
+                f" the end of its log ({instance.log_dir}):\n{_log_tail(instance)}"
+            )
+
     async def settle(self, within: float = 240.0) -> None:
         """Wait until every acknowledged complaint has reached a final state."""
-        await asyncio.gather(*(_ready(i) for group in self.instances.values() for i in group))
+        await self._all_ready()
         conn = await asyncpg.connect(self.config.database_url)
         try:
             deadline = time.monotonic() + within
