@@ -618,8 +618,9 @@ async def test_the_json_api_takes_a_location_and_refuses_an_unknown_region(
 
 # --------------------------------------------------------------------- the citizen's words
 
-ASSIGNED_AT = datetime(2026, 12, 7, 2, 30, tzinfo=UTC)  # 09.30 WIB
-RESPONSE_DUE = datetime(2026, 12, 14, 2, 30, tzinfo=UTC)
+# After any real filing time: the timeline sorts by time, and the complaint is received now.
+ASSIGNED_AT = datetime(2030, 12, 9, 2, 30, tzinfo=UTC)  # 09.30 WIB
+RESPONSE_DUE = datetime(2030, 12, 16, 2, 30, tzinfo=UTC)
 
 
 def assigned_event(complaint_id: uuid.UUID, code: str) -> CaseAssigned:
@@ -667,15 +668,15 @@ async def test_the_status_page_and_api_speak_to_the_citizen_in_words_and_wib(
     assert page.status_code == 200
     assert 'data-status="in_progress">Sedang ditindaklanjuti instansi</dd>' in page.text
     assert 'id="agency">Kementerian ATR/BPN</dd>' in page.text
-    assert 'id="due-by">paling lambat 14 Des 2026 09.30 WIB</dd>' in page.text
+    assert 'id="due-by">paling lambat 16 Des 2030 09.30 WIB</dd>' in page.text
     assert 'id="next-step">Instansi sedang menindaklanjuti' in page.text
-    assert "7 Des 2026 09.30 WIB</time>: Diteruskan ke instansi (Kementerian ATR/BPN)" in page.text
-    assert f"7 Des 2026 09.31 WIB</time>: Sedang ditindaklanjuti instansi ({note})" in page.text
+    assert "9 Des 2030 09.30 WIB</time>: Diteruskan ke instansi (Kementerian ATR/BPN)" in page.text
+    assert f"9 Des 2030 09.31 WIB</time>: Sedang ditindaklanjuti instansi ({note})" in page.text
     assert "UTC" not in page.text and "forwarded_to_agency<" not in page.text
     english = await client.get(f"/lapor/status?kode={code}&lang=en")
     assert 'data-status="in_progress">Being handled by the agency</dd>' in english.text
-    assert 'id="due-by">by 14 Dec 2026 09:30 WIB</dd>' in english.text
-    assert "7 Dec 2026 09:30 WIB</time>: Forwarded to the agency" in english.text
+    assert 'id="due-by">by 16 Dec 2030 09:30 WIB</dd>' in english.text
+    assert "9 Dec 2030 09:30 WIB</time>: Forwarded to the agency" in english.text
 
     view = (await client.get(f"/v1/complaints/{code}")).json()
     # Every field that was there stays, with the same values; the display fields come along.
@@ -686,20 +687,20 @@ async def test_the_status_page_and_api_speak_to_the_citizen_in_words_and_wib(
     )
     assert view["language"] == "id" and view["secret"] is False
     assert view["status_label"] == "Sedang ditindaklanjuti instansi"
-    assert view["due_by"] == "paling lambat 14 Des 2026 09.30 WIB"
+    assert view["due_by"] == "paling lambat 16 Des 2030 09.30 WIB"
     assert datetime.fromisoformat(view["due_at"]) == RESPONSE_DUE
     assert view["next_step"] and view["received_at_wib"].endswith(" WIB")
     assigned, started = view["timeline"][-2:]
     assert (assigned["status"], assigned["status_label"], assigned["occurred_at_wib"]) == (
         "forwarded_to_agency",
         "Diteruskan ke instansi",
-        "7 Des 2026 09.30 WIB",
+        "9 Des 2030 09.30 WIB",
     )
     assert (started["detail"], started["note"]) == (note, note)
     in_english = (await client.get(f"/v1/complaints/{code}?lang=en")).json()
     assert in_english["language"] == "en"
     assert in_english["status_label"] == "Being handled by the agency"
-    assert in_english["due_by"] == "by 14 Dec 2026 09:30 WIB"
+    assert in_english["due_by"] == "by 16 Dec 2030 09:30 WIB"
     assert (await client.get(f"/v1/complaints/{code}?lang=fr")).status_code == 422
 
 
@@ -794,7 +795,7 @@ async def test_status_and_additions_on_whatsapp_answer_in_the_citizen_s_language
     )
     assert "Updated " in reply and " WIB" in reply and "UTC" not in reply
     assert "Next: The agency is acting on your report" in reply
-    assert "Due: by 14 Dec 2026 09:30 WIB." in reply
+    assert "Due: by 16 Dec 2030 09:30 WIB." in reply
     added = await whatsapp_reply(pool, OWNER_WA_ID, f"TAMBAH#{code}")  # no text, no document
     assert added.startswith("To add information or documents")
 
@@ -802,7 +803,7 @@ async def test_status_and_additions_on_whatsapp_answer_in_the_citizen_s_language
     stranger = "6281111111111"
     reply = await whatsapp_reply(pool, stranger, f"STATUS#{code}")
     assert reply.startswith(f"Status laporan {code}: Sedang ditindaklanjuti instansi")
-    assert "Batas waktu: paling lambat 14 Des 2026 09.30 WIB." in reply
+    assert "Batas waktu: paling lambat 16 Des 2030 09.30 WIB." in reply
     unknown = await whatsapp_reply(pool, stranger, f"TAMBAH#{code}#bukan laporan saya")
     assert unknown.startswith("Kami tidak menemukan laporan")
 
