@@ -44,12 +44,14 @@ COMPLAINTS_INTAKE = TopicSpec(
         "ComplaintUpdated",
         "CitizenReplyRequested",
         "CitizenOptOutRequested",
+        "SatisfactionRated",
     ),
     producer="intake",
     description=(
         "Complaints as taken in from WhatsApp, web and walk-in, later additions, the"
         " conversational replies intake asks the notifier to send, and a WhatsApp citizen's"
-        " BERHENTI / MULAI (opt out of messages, back in). Events outside any complaint"
+        " BERHENTI / MULAI (opt out of messages, back in), and the citizen's answer to the"
+        " closing message (PUAS / TIDAK PUAS). Events outside any complaint"
         " (opt-outs) are keyed by correlation_id."
     ),
 )

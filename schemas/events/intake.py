@@ -1,5 +1,5 @@
-"""Events intake publishes: complaints, conversation replies and WhatsApp opt-outs on
-lapor.complaints.intake.v1,
+"""Events intake publishes: complaints, conversation replies, WhatsApp opt-outs and the
+citizen's satisfaction answers on lapor.complaints.intake.v1,
 WhatsApp delivery statuses on lapor.channels.whatsapp.statuses.v1."""
 
 from __future__ import annotations
@@ -114,10 +114,33 @@ class CitizenOptOutRequested(EventEnvelope):
     payload: CitizenOptOutRequestedPayload
 
 
+class SatisfactionRatedPayload(StrictModel):
+    """The citizen's answer to the closing message's question: were they satisfied with how
+    their complaint was handled? One answer per complaint and closing (the first counts)."""
+
+    tracking_code: str = Field(description="The answering reporter's code (a co-reporter's own)")
+    satisfied: bool = Field(description="PUAS / SATISFIED (or a score of 3-5): True")
+    score: int | None = Field(default=None, ge=1, le=5, description="1-5 when they gave one")
+    channel: Channel = Field(description="Where they answered: whatsapp or web")
+    rated_at: AwareDatetime
+    closed_at: AwareDatetime = Field(
+        description="The closing answered (intake's read model: when the case was closed)"
+    )
+
+
+class SatisfactionRated(ComplaintEvent):
+    """Keyed by the answering reporter's own complaint. Routing records it against the case
+    and re-opens a case refused (TIDAK PUAS) within 10 days of its closing."""
+
+    event_type: Literal["SatisfactionRated"] = "SatisfactionRated"
+    payload: SatisfactionRatedPayload
+
+
 EVENTS = (
     ComplaintReceived,
     ComplaintUpdated,
     CitizenReplyRequested,
     WhatsAppStatusReported,
     CitizenOptOutRequested,
+    SatisfactionRated,
 )

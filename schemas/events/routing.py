@@ -18,6 +18,9 @@ class CaseStatus(StrEnum):
     RESPONDED = "responded"
     NOT_IN_REMIT = "not_in_remit"  # bukan wewenang: back to routing for another agency
     CLOSED = "closed"
+    # The citizen refused the response (TIDAK PUAS within 10 days of closing): back in
+    # Setwapres' queue for a second look, which disposes it again or closes it with a note.
+    REOPENED = "reopened"
 
 
 class DeadlineKind(StrEnum):

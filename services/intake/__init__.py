@@ -2,35 +2,42 @@
 
 Topics
 - Writes: lapor.complaints.intake.v1 (ComplaintReceived, ComplaintUpdated,
-  CitizenReplyRequested, CitizenOptOutRequested: a WhatsApp BERHENTI / MULAI) and
+  CitizenReplyRequested, CitizenOptOutRequested: a WhatsApp BERHENTI / MULAI,
+  SatisfactionRated: PUAS / TIDAK PUAS after a closing) and
   lapor.channels.whatsapp.statuses.v1 (WhatsAppStatusReported),
   always through its outbox, in the same transaction as the state that caused them.
 - Reads: lapor.complaints.triaged.v1, lapor.cases.v1, lapor.notifications.v1, to keep the
   status read model the citizen sees.
 
 Tables (schema `intake`): complaints, complaint_timeline, complaint_attachments,
-complaint_updates, ownership_codes, limit_events, whatsapp_inbox, whatsapp_conversations,
+complaint_updates, ownership_codes, limit_events, satisfaction_answers, whatsapp_inbox,
+whatsapp_conversations,
 walk_in_days, walk_in_bookings, plus the plumbing's outbox and processed_events.
 
 HTTP: the JSON API under /v1 (OpenAPI at /docs), the WhatsApp webhook at /webhooks/whatsapp,
-the citizen's pages under /lapor, the desk officers' page at /desk; /healthz, /readyz, /metrics.
+the citizen's pages under /lapor (the rating page /lapor/puas), the desk officers' page at
+/desk; /healthz, /readyz, /metrics.
 
 Layout (each layer imports only the ones below it; `settings` is a leaf any layer may use):
 - `bootstrap`: reads the settings (`check_deployment`), builds the key store, the desk's
   clock, the workers and the app (`create_app`), and the `ServiceRuntime`; `__main__` runs it.
 - `entrypoints/`: one HTTP router per concern (`complaints_api`, `status_api`, `owner_api`,
-  `web_form`, `web_updates`, `web_status`, `desk_api`, `desk_page`, `whatsapp_webhook`), the
+  `web_form`, `web_updates`, `web_status`, `rating` (the satisfaction page and API),
+  `desk_api`, `desk_page`, `whatsapp_webhook`), the
   shared page rendering (`pages`) and API models (`api_models`), the HTTP guards (`guards`,
   `csrf`), and the background workers (`group_filing`: the web API's group commit;
   `inbox_worker`: the WhatsApp inbox on the shared worker loop).
 - `handlers/`: the use cases. `filing.file_complaints` is the one way every channel files
   (replays, per-reporter limit, sealing, storage, outbox); `follow_ups` (ownership proof,
   one-time codes, additions), `whatsapp` (webhook intake, the inbox's messages), `walk_in`
-  (the desk), `statuses` (the consumer's handlers for the status read model).
+  (the desk), `statuses` (the consumer's handlers for the status read model),
+  `satisfaction` (the answer to the closing message, every channel).
 - `adapters/`: all SQL. `repository` (complaint writes and the state use cases decide on),
-  `views` (read queries for pages and APIs), `reporter_limits`, `whatsapp_inbox`, `walk_in`.
+  `views` (read queries for pages and APIs), `satisfaction`, `reporter_limits`,
+  `whatsapp_inbox`, `walk_in`.
 - `domain/`: pure, no I/O. `complaints` (submission to event, status meanings), `whatsapp`
-  (Cloud API wire format), `conversation` (the guided chat), `desk` (opening hours, quota,
+  (Cloud API wire format), `conversation` (the guided chat), `satisfaction` (reading
+  PUAS / TIDAK PUAS), `desk` (opening hours, quota,
   receipts), `limits` (rate arithmetic), `tracking` (codes), `ownership`, `fields`.
 See docs/intake.md.
 """

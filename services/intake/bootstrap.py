@@ -21,6 +21,7 @@ from services.intake.entrypoints.group_filing import GroupFiler
 from services.intake.entrypoints.guards import install_guards
 from services.intake.entrypoints.inbox_worker import InboxWorker
 from services.intake.entrypoints.owner_api import owner_api_router
+from services.intake.entrypoints.rating import rating_router
 from services.intake.entrypoints.status_api import status_api_router
 from services.intake.entrypoints.web_form import web_form_router
 from services.intake.entrypoints.web_status import web_status_router
@@ -114,6 +115,7 @@ def create_app(
         complaints_router(filer),
         status_api_router(pool),
         owner_api_router(pool, settings, keys),
+        rating_router(pool, settings, keys),
     ):
         app.include_router(router)
     return app

@@ -37,6 +37,7 @@ def sender_config(settings: NotifierSettings) -> SenderConfig:
         whatsapp_window=timedelta(hours=settings.whatsapp_window_hours),
         concurrency=settings.sender_concurrency,
         poll_interval=settings.sender_poll_seconds,
+        citizen_base_url=settings.citizen_base_url,
     )
 
 

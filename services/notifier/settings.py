@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.settings import development_secret
+
 
 class ChannelSettings(BaseSettings):
     """Provider settings, read from LAPOR_NOTIFIER_* variables. A channel without its endpoint
@@ -49,6 +51,9 @@ class NotifierSettings(ChannelSettings):
     whatsapp_window_hours: float = 24.0
     sender_concurrency: int = 16
     sender_poll_seconds: float = 1.0
+    # Intake's public address (the citizen's pages): the closing message links to the
+    # report's rating page, /lapor/puas (SMS and email answers go there: intake reads no SMS).
+    citizen_base_url: str = development_secret("http://127.0.0.1:8000")
 
 
 class ApiSettings(BaseSettings):

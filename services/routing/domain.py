@@ -188,6 +188,7 @@ class Action(StrEnum):
     DISPOSE = "dispose"  # Setwapres hands a case of its queue to an agency
     DOCUMENTS_NOT_RECEIVED = "documents_not_received"  # the documents deadline expired
     DOCUMENTS_RECEIVED = "documents_received"  # the citizen's addition ends the wait
+    REOPEN = "reopen"  # the citizen refused the response (TIDAK PUAS): Setwapres looks again
 
 
 S = CaseStatus
@@ -198,7 +199,9 @@ TRANSITIONS: dict[Action, tuple[frozenset[CaseStatus], CaseStatus]] = {
     Action.REQUEST_DOCUMENTS: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.AWAITING_DOCUMENTS),
     Action.RESPOND: (frozenset({S.IN_PROGRESS}), S.RESPONDED),
     Action.NOT_IN_REMIT: (frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.NOT_IN_REMIT),
-    Action.CLOSE: (frozenset({S.RESPONDED}), S.CLOSED),
+    # A re-opened case is closed by Setwapres (with a note for the citizen) after its
+    # second look, or disposed to an agency again (DISPOSE).
+    Action.CLOSE: (frozenset({S.RESPONDED, S.REOPENED}), S.CLOSED),
     Action.REROUTE: (frozenset({S.NOT_IN_REMIT}), S.ASSIGNED),
     # Whatever its status: the manual queue is Setwapres' own to hand out.
     Action.DISPOSE: (frozenset(S), S.ASSIGNED),
@@ -206,6 +209,8 @@ TRANSITIONS: dict[Action, tuple[frozenset[CaseStatus], CaseStatus]] = {
     Action.DOCUMENTS_NOT_RECEIVED: (OPEN_STATUSES, S.CLOSED),
     # The citizen added to the report while the agency waited for documents: work resumes.
     Action.DOCUMENTS_RECEIVED: (frozenset({S.AWAITING_DOCUMENTS}), S.IN_PROGRESS),
+    # The citizen answered TIDAK PUAS within the window: back to Setwapres' queue.
+    Action.REOPEN: (frozenset({S.CLOSED}), S.REOPENED),
 }
 # The deadlines a step meets (REQUEST_DOCUMENTS sets a new one instead).
 DEADLINES_MET: dict[Action, tuple[DeadlineKind, ...]] = {
@@ -227,8 +232,8 @@ class UnknownAgency(ValueError):
 
 
 class TransitionNotAllowed(Exception):
-    def __init__(self, action: Action, current: CaseStatus) -> None:
-        super().__init__(f"cannot {action.value} a case that is {current.value}")
+    def __init__(self, action: Action, current: CaseStatus, why: str | None = None) -> None:
+        super().__init__(why or f"cannot {action.value} a case that is {current.value}")
         self.action = action
         self.current = current
 
@@ -246,13 +251,41 @@ def resumes_on_addition(current: CaseStatus) -> bool:
     return current in TRANSITIONS[Action.DOCUMENTS_RECEIVED][0]
 
 
-def check_desk_action(action: Action, current: CaseStatus, agency_code: str) -> CaseStatus:
+def check_desk_action(
+    action: Action, current: CaseStatus, agency_code: str, note: str | None = None
+) -> CaseStatus:
     """The status an officer's action leads to; Setwapres' own queue is never "not in
-    remit": Setwapres disposes instead."""
+    remit": Setwapres disposes instead. Closing a re-opened case needs a note: the citizen
+    refused the first response and reads why the second look closes it."""
     target = next_status(current, action)
     if action is Action.NOT_IN_REMIT and agency_code == MANUAL_DISPOSITION:
         raise TransitionNotAllowed(action, current)
+    if action is Action.CLOSE and current is S.REOPENED and not (note and note.strip()):
+        raise TransitionNotAllowed(
+            action, current, "closing a re-opened case needs a note for the citizen"
+        )
     return target
+
+
+# --------------------------------------------------------------------------- satisfaction
+
+SATISFACTION_WINDOW = timedelta(days=10)  # a refusal re-opens within 10 days of closing
+
+
+def reopens_on_answer(
+    *,
+    satisfied: bool,
+    current: CaseStatus,
+    closed_at: datetime | None,
+    rated_at: datetime,
+    reopened_before: bool,
+) -> bool:
+    """Whether a citizen's answer re-opens the case: TIDAK PUAS, the case still closed, the
+    answer within 10 days of that closing, and no second look yet (a case re-opens once:
+    after Setwapres' own second look, a later refusal is recorded and counted, no more)."""
+    if satisfied or current is not S.CLOSED or closed_at is None or reopened_before:
+        return False
+    return rated_at <= closed_at + SATISFACTION_WINDOW
 
 
 # --------------------------------------------------------------------------- deadline alerts

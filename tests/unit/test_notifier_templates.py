@@ -157,6 +157,7 @@ def citizen_events() -> dict[str, Event]:
             ),
         ),
         "closed": status(CaseStatus.CLOSED, None),
+        "reopened": status(CaseStatus.REOPENED, None),
     }
 
 
@@ -195,6 +196,8 @@ EXPECTED_PHRASES = {
     ("escalated", "en"): "escalated it to Inspektorat Jenderal ATR/BPN",
     ("closed", "id"): "Apakah Anda puas dengan penanganannya?",
     ("closed", "en"): "Are you satisfied with how it was handled?",
+    ("reopened", "id"): "dibuka kembali karena Anda belum puas",
+    ("reopened", "en"): "re-opened because you were not satisfied",
 }
 
 
@@ -282,3 +285,15 @@ def test_a_receipt_whose_text_was_cleared_falls_back_as_the_received_template() 
     assert fallback_message(REPLY, None, conversation, CODE) == (REPLY, conversation)
     assigned = {"tracking_code": CODE, "agency_name": "x", "due_date": "2026-12-01"}
     assert fallback_message("assigned", None, assigned, CODE) == ("assigned", assigned)
+
+
+def test_the_closing_message_asks_for_a_reply_on_whatsapp_and_links_the_rating_page() -> None:
+    context = {"tracking_code": CODE, "agency_name": "Kementerian ATR/BPN", "note": ""}
+    url = f"https://lapor.example.id/lapor/puas?kode={CODE}"
+    whatsapp = render("closed", Language.INDONESIAN, {**context, "channel": "whatsapp"}).text
+    sms = render("closed", Language.INDONESIAN, {**context, "channel": "sms", "rating_url": url})
+    email = render("closed", Language.ENGLISH, {**context, "channel": "email", "rating_url": url})
+    assert "Balas PUAS atau TIDAK PUAS" in whatsapp
+    # Intake reads no SMS: the SMS (and the email) carries the rating page's link instead.
+    assert "Balas" not in sms.text and url in sms.text
+    assert "Reply" not in email.text and url in email.text

@@ -57,6 +57,7 @@ class NewComplaint:
     fingerprint: str | None
     officer_id: str | None = None
     uploads: Sequence[tuple[Attachment, bytes]] = ()
+    contact_subject: str | None = None  # keyed hash of the phone: WhatsApp answers find it
 
 
 async def record_complaints(
@@ -68,7 +69,7 @@ async def record_complaints(
     `details` and the contact columns hold ciphertext, which `complaint_record` opens."""
     if not complaints:
         return set()
-    columns: list[list[object]] = [[] for _ in range(10)]
+    columns: list[list[object]] = [[] for _ in range(11)]
     for item in complaints:
         payload = item.event.payload
         row = (
@@ -82,6 +83,7 @@ async def record_complaints(
             payload.reporter.phone,
             payload.reporter.email,
             item.officer_id,
+            item.contact_subject,
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
@@ -90,10 +92,11 @@ async def record_complaints(
         for row in await conn.fetch(
             "INSERT INTO complaints (complaint_id, tracking_code, channel, idempotency_key,"
             " request_fingerprint, received_at, updated_at, details, contact_phone,"
-            " contact_email, officer_id) SELECT c, t, ch, k, f, r, r, d::jsonb, p, e, o"
+            " contact_email, officer_id, contact_subject)"
+            " SELECT c, t, ch, k, f, r, r, d::jsonb, p, e, o, s"
             " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
-            " $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[])"
-            " AS x(c, t, ch, k, f, r, d, p, e, o)"
+            " $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])"
+            " AS x(c, t, ch, k, f, r, d, p, e, o, s)"
             " ON CONFLICT DO NOTHING RETURNING complaint_id",
             *columns,
         )
@@ -194,8 +197,8 @@ async def apply_statuses(conn: asyncpg.Connection, updates: Sequence[StatusUpdat
     ranked = [update for update in updates if update.change.rank >= 0]
     if ranked:
         await conn.executemany(
-            "UPDATE complaints SET status = $2, status_rank = $3, status_detail = $4,"
-            " agency_name = coalesce($5, agency_name),"
+            "UPDATE complaints SET status = $2, status_rank = coalesce($8, $3),"
+            " status_detail = $4, agency_name = coalesce($5, agency_name),"
             " response_due_at = coalesce($6, response_due_at),"
             " documents_due_at = coalesce($7, documents_due_at), updated_at = now()"
             " WHERE complaint_id = $1 AND status_rank <= $3",
@@ -208,6 +211,7 @@ async def apply_statuses(conn: asyncpg.Connection, updates: Sequence[StatusUpdat
                     update.change.agency_name,
                     update.change.response_due_at,
                     update.change.documents_due_at,
+                    update.change.settles_at,
                 )
                 for update in ranked
             ],

@@ -44,6 +44,10 @@ LABELS: dict[str, dict[Language, str]] = {
     },
     "being_rerouted": {ID: "Dialihkan ke instansi lain", EN: "Being passed to another agency"},
     "closed": {ID: "Selesai", EN: "Closed"},
+    "reopened": {
+        ID: "Dibuka kembali, ditinjau ulang oleh Setwapres",
+        EN: "Re-opened, being looked at again by Setwapres",
+    },
     "deadline_approaching": {ID: "Batas waktu segera tiba", EN: "Deadline approaching"},
     "overdue": {
         ID: "Melewati batas waktu, diteruskan ke atasan",
@@ -100,8 +104,16 @@ NEXT_STEPS: dict[str, dict[Language, str]] = {
         EN: "The agency says this is outside its remit; the report goes to the agency in charge.",
     },
     "closed": {
-        ID: "Laporan ini sudah selesai ditangani.",
-        EN: "This report has been dealt with.",
+        ID: "Laporan ini sudah selesai ditangani. Puas dengan penanganannya? Beri penilaian"
+        " dalam 10 hari (halaman Penilaian, atau balas PUAS / TIDAK PUAS di WhatsApp).",
+        EN: "This report has been dealt with. Satisfied with how it was handled? Rate it within"
+        " 10 days (the Rating page, or reply SATISFIED / NOT SATISFIED on WhatsApp).",
+    },
+    "reopened": {
+        ID: "Anda belum puas atas tanggapan instansi. Setwapres meninjau ulang laporan ini, lalu"
+        " meneruskannya kembali ke instansi atau menutupnya dengan penjelasan.",
+        EN: "You were not satisfied with the agency's response. Setwapres looks at the report"
+        " again, then forwards it to an agency again or closes it with an explanation.",
     },
 }
 

@@ -104,6 +104,9 @@ class StatusChange:
     agency_name: str | None = None
     response_due_at: datetime | None = None  # the agency's deadline, from CaseAssigned
     documents_due_at: datetime | None = None  # the documents window, from CaseStatusChanged
+    # The rank stored once applied, when lower than the rank it takes to apply: a re-opened
+    # case must beat "closed" (50), then let the case's next events (20) apply again.
+    settles_at: int | None = None
 
 
 def status_change(event: Event) -> StatusChange | None:
@@ -142,6 +145,7 @@ def status_change(event: Event) -> StatusChange | None:
                 detail,
                 event.payload.agency_name,
                 documents_due_at=event.payload.documents_due_at,
+                settles_at=SETTLED_RANKS.get(status),
             )
         case "CaseDeadlineApproaching":
             return StatusChange("deadline_approaching", -1, f"{event.payload.deadline_kind} due")
@@ -189,4 +193,8 @@ CASE_STATUSES: dict[str, tuple[str, int]] = {
     "responded": ("first_response_received", 20),
     "not_in_remit": ("being_rerouted", 20),
     "closed": ("closed", 50),
+    # The citizen refused the response: the case is open again, in Setwapres' hands.
+    "reopened": ("reopened", 50),
 }
+# Re-opening outranks closing, then settles among the case's own events (see StatusChange).
+SETTLED_RANKS: dict[str, int] = {"reopened": 20}

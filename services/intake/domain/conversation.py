@@ -390,7 +390,7 @@ def _prompt(draft: Draft) -> str:
     return _summary(draft) if draft.step is Step.CONFIRM else _t(draft.language, draft.step)
 
 
-def _wa_phone(wa_id: str) -> str | None:
+def wa_phone(wa_id: str) -> str | None:
     try:
         return normalise_phone("+" + wa_id)
     except InvalidIdentity:
@@ -451,7 +451,7 @@ def structured_report(message: InboundMessage, language: Language) -> Submission
         channel=Channel.WHATSAPP,
         name=name,
         nik=nik,
-        phone=_wa_phone(message.wa_id),
+        phone=wa_phone(message.wa_id),
         email=None,
         description=description[:20_000],
         region_code=place.code if place else None,
@@ -621,14 +621,14 @@ def _name(draft: Draft, text: str) -> Outcome:
 def _contact(draft: Draft, text: str, words: str, message: InboundMessage) -> Outcome:
     """YES: this WhatsApp number; else the email or phone number the citizen typed."""
     if words in _YES:
-        phone = _wa_phone(message.wa_id)
+        phone = wa_phone(message.wa_id)
         return _advance(draft, phone=phone) if phone else _stay(draft, "bad_contact")
     if "@" in text:
         try:
             email = check_email(text)
         except InvalidIdentity:
             return _stay(draft, "bad_contact")
-        return _advance(draft, email=email, phone=_wa_phone(message.wa_id))
+        return _advance(draft, email=email, phone=wa_phone(message.wa_id))
     try:
         return _advance(draft, phone=normalise_phone(text))
     except InvalidIdentity:

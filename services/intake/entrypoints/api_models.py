@@ -183,6 +183,22 @@ class UpdateRequest(OwnershipProof):
     additional_text: str = Field(min_length=1, max_length=20_000)
 
 
+class SatisfactionRequest(OwnershipProof):
+    """The owner's answer to the closing message: PUAS (true) or TIDAK PUAS (false)."""
+
+    satisfied: bool
+    score: int | None = Field(default=None, ge=1, le=5, description="Optional, 1 to 5")
+
+
+class SatisfactionRecorded(BaseModel):
+    tracking_code: str
+    satisfied: bool
+    score: int | None
+    already_recorded: bool = Field(
+        description="True: this closing was answered before; the first answer counts"
+    )
+
+
 class UpdateAccepted(BaseModel):
     tracking_code: str
     update_id: uuid.UUID

@@ -44,7 +44,7 @@ def owner_api_router(
     async def request_one_time_code(tracking_code: str) -> Any:
         """Send a 6-digit code to the contact on file (through the notifier)."""
         async with pool().acquire() as conn:
-            record = await _record(conn, tracking_code, keys)
+            record = await owned_record(conn, tracking_code, keys)
             wait = await follow_ups.admit_one_time_code(
                 conn, settings, record.contact_phone or record.contact_email
             )
@@ -66,8 +66,8 @@ def owner_api_router(
     async def complaint_details(tracking_code: str, proof: OwnershipProof) -> Any:
         """The full report, for its owner: prove it with the contact on file or a code."""
         async with pool().acquire() as conn:
-            record = await _record(conn, tracking_code, keys)
-            await _prove(conn, record, proof, settings)
+            record = await owned_record(conn, tracking_code, keys)
+            await prove_owner(conn, record, proof, settings)
             view = await views.status_view(conn, record.tracking_code)
             attachments = await views.attachments_of(conn, record.complaint_id)
             updates = await views.updates_of(conn, record.complaint_id)
@@ -90,8 +90,8 @@ def owner_api_router(
     ) -> Any:
         """Add information to an open report within the 10-day window (ComplaintUpdated)."""
         async with pool().acquire() as conn:
-            record = await _record(conn, tracking_code, keys)
-            await _prove(conn, record, body, settings)
+            record = await owned_record(conn, tracking_code, keys)
+            await prove_owner(conn, record, body, settings)
             try:
                 update_id = await follow_ups.add_update(
                     conn,
@@ -108,7 +108,7 @@ def owner_api_router(
     return router
 
 
-async def _record(
+async def owned_record(
     conn: asyncpg.Connection, tracking_code: str, keys: Keystore
 ) -> repository.ComplaintRecord:
     record = await repository.complaint_record(conn, tracking_code_or_400(tracking_code), keys)
@@ -117,7 +117,7 @@ async def _record(
     return record
 
 
-async def _prove(
+async def prove_owner(
     conn: asyncpg.Connection,
     record: repository.ComplaintRecord,
     proof: OwnershipProof,

@@ -135,6 +135,21 @@ TEXTS: dict[str, dict[str, Any]] = {
         "timeline": "Riwayat laporan",
         "secret_note": "Laporan ini rahasia: hanya status dan langkahnya yang ditampilkan.",
         "not_found": "Tidak ada laporan dengan nomor ini.",
+        "rate_title": "Penilaian penanganan laporan",
+        "rate_intro": (
+            "Laporan Anda sudah selesai. Apakah Anda puas dengan penanganannya? Jika tidak"
+            " puas dalam 10 hari setelah selesai, laporan ditinjau ulang oleh Setwapres."
+        ),
+        "rate_link": "Beri penilaian",
+        "rate_answer": "Penilaian Anda",
+        "rate_satisfied": "PUAS",
+        "rate_not_satisfied": "TIDAK PUAS",
+        "rate_score": "Nilai 1 sampai 5 (boleh dikosongkan)",
+        "rate_submit": "Kirim penilaian",
+        "rate_choose": "Pilih PUAS atau TIDAK PUAS.",
+        "rate_done": "Terima kasih, penilaian Anda sudah kami catat.",
+        "rate_already": "Penilaian Anda untuk laporan ini sudah tercatat sebelumnya. Terima kasih.",
+        "rate_not_open": "Laporan ini belum selesai, atau batas 10 hari untuk menilai sudah lewat.",
         "update_title": "Tambah keterangan atau dokumen",
         "update_intro": (
             "Dokumen yang kurang bisa menyusul dalam 10 hari sejak laporan dibuat. Buktikan"
@@ -206,6 +221,21 @@ TEXTS: dict[str, dict[str, Any]] = {
         "timeline": "History",
         "secret_note": "This report is secret: only its status and steps are shown.",
         "not_found": "No report has this code.",
+        "rate_title": "Rate how your report was handled",
+        "rate_intro": (
+            "Your report is closed. Are you satisfied with how it was handled? If you are not,"
+            " within 10 days of closing, Setwapres looks at the report again."
+        ),
+        "rate_link": "Rate it",
+        "rate_answer": "Your answer",
+        "rate_satisfied": "SATISFIED",
+        "rate_not_satisfied": "NOT SATISFIED",
+        "rate_score": "A score from 1 to 5 (optional)",
+        "rate_submit": "Send my rating",
+        "rate_choose": "Choose SATISFIED or NOT SATISFIED.",
+        "rate_done": "Thank you, your rating has been recorded.",
+        "rate_already": "Your rating of this report was already recorded. Thank you.",
+        "rate_not_open": "This report is not closed, or the 10 days to rate it have passed.",
         "update_title": "Add information or documents",
         "update_intro": (
             "Missing documents may follow within 10 days of the report. Prove the report is"

@@ -76,7 +76,7 @@ def web_updates_router(
         values = {name: str(form.get(name) or "").strip()[:20_000] for name in UPDATE_FIELDS}
         errors: dict[str, str] = {}
         uploads = await _uploads(form, settings, lang, values, errors)
-        record = await _record(pool, keys, values["kode"], lang, errors)
+        record = await record_named(pool, keys, values["kode"], lang, errors)
         if errors or record is None:
             return page(request, lang, values, errors, 422)
         async with pool().acquire() as conn:
@@ -133,7 +133,7 @@ async def _uploads(
     return uploads
 
 
-async def _record(
+async def record_named(
     pool: Callable[[], asyncpg.Pool],
     keys: Keystore,
     raw_code: str,

@@ -26,6 +26,7 @@ from schemas.events import Attachment, ComplaintReceived
 from services.intake.adapters import reporter_limits, repository
 from services.intake.domain.complaints import Submission, complaint_received, reporter_identity
 from services.intake.domain.limits import reporter_subjects
+from services.intake.domain.satisfaction import contact_subject
 from services.intake.domain.tracking import new_tracking_code
 from services.intake.settings import IntakeSettings
 from services.messaging import outbox
@@ -94,7 +95,7 @@ async def file_complaints(
         for index, key in zip(admitted, data_keys, strict=True):
             events[index] = seal_model(events[index], key)
         stored = await repository.record_complaints(
-            conn, [_new_complaint(commands[i], events[i]) for i in admitted]
+            conn, [_new_complaint(commands[i], events[i], settings) for i in admitted]
         )
         for index in admitted:
             if events[index].complaint_id in stored:
@@ -177,13 +178,17 @@ async def _data_keys(
     ]
 
 
-def _new_complaint(command: FileComplaint, event: ComplaintReceived) -> repository.NewComplaint:
+def _new_complaint(
+    command: FileComplaint, event: ComplaintReceived, settings: IntakeSettings
+) -> repository.NewComplaint:
+    phone = command.submission.phone or command.limited_phone
     return repository.NewComplaint(
         event=event,
         idempotency_key=command.idempotency_key,
         fingerprint=command.fingerprint,
         officer_id=command.officer_id,
         uploads=command.uploads,
+        contact_subject=contact_subject(settings.reporter_hash_key, phone) if phone else None,
     )
 
 

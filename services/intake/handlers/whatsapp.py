@@ -1,6 +1,7 @@
 """The WhatsApp channel's use cases: taking a webhook notification in, and handling each
 inbox message (the guided conversation, `LAPOR#` reports, `TAMBAH#` additions, `STATUS#`,
-BERHENTI / MULAI: `CitizenOptOutRequested` for the notifier, which keeps the opt-outs).
+BERHENTI / MULAI: `CitizenOptOutRequested` for the notifier, which keeps the opt-outs; PUAS /
+TIDAK PUAS after a closing: `SatisfactionRated`, see `handlers.satisfaction`).
 
 Each message is handled in its own savepoint and marked processed in the same transaction as
 its effects (draft, complaint, outbox), so a crash replays it and nothing is done twice. A
@@ -24,7 +25,13 @@ from schemas.events.intake import (
     WhatsAppStatusReported,
     WhatsAppStatusReportedPayload,
 )
-from services.intake.adapters import reporter_limits, repository, views, whatsapp_inbox
+from services.intake.adapters import (
+    reporter_limits,
+    repository,
+    satisfaction,
+    views,
+    whatsapp_inbox,
+)
 from services.intake.domain import ownership
 from services.intake.domain.citizen_status import citizen_view, language_of, status_reply
 from services.intake.domain.complaints import PRODUCER
@@ -36,7 +43,15 @@ from services.intake.domain.conversation import (
     follow_up_reply,
     handle_message,
     status_request,
+    wa_phone,
 )
+from services.intake.domain.satisfaction import (
+    ANSWER_WINDOW,
+    Answer,
+    contact_subject,
+    parse_answer,
+)
+from services.intake.domain.satisfaction import reply as satisfaction_reply
 from services.intake.domain.tracking import (
     InvalidTrackingCode,
     new_tracking_code,
@@ -51,6 +66,7 @@ from services.intake.domain.whatsapp import (
 )
 from services.intake.handlers.filing import FileComplaint, Filed, file_complaints
 from services.intake.handlers.follow_ups import UpdateRefused, add_update
+from services.intake.handlers.satisfaction import rate
 from services.intake.settings import IntakeSettings
 from services.messaging import outbox
 from services.messaging.database import TRANSIENT_ERRORS
@@ -161,7 +177,42 @@ async def process_message(
     code_text = status_request(message)
     if code_text is not None:
         return await process_status_request(conn, message, code_text, keys)
+    answer = parse_answer(message.text)
+    if answer is not None:
+        outcome = await process_satisfaction(conn, message, answer, settings, keys)
+        if outcome is not None:
+            return outcome
     return await process_conversation(conn, message, settings, keys)
+
+
+async def process_satisfaction(
+    conn: asyncpg.Connection,
+    message: InboundMessage,
+    answer: Answer,
+    settings: IntakeSettings,
+    keys: Keystore,
+) -> str | None:
+    """PUAS / TIDAK PUAS (or a score) for the sender's most recently closed complaint within
+    its 10 days: SatisfactionRated, and a thank-you (or "already recorded"). None when there
+    is no such complaint, or a bare number may be a choice in an open conversation: then
+    the message is a conversation, as before."""
+    phone = wa_phone(message.wa_id)
+    if phone is None:
+        return None
+    if answer.bare_score and await whatsapp_inbox.draft_language(conn, message.wa_id):
+        return None
+    subject = contact_subject(settings.reporter_hash_key, phone)
+    since = message.sent_at - ANSWER_WINDOW
+    closed = await satisfaction.latest_closed_for(conn, subject, since)
+    if closed is None:
+        return None
+    recorded = await rate(conn, closed, answer, Channel.WHATSAPP, message.sent_at)
+    language = language_of(closed.language)
+    key = "already" if not recorded else "thanks" if answer.satisfied else "reopened"
+    text = satisfaction_reply(language, key, closed.tracking_code)
+    outcome = Outcome(None, (text,), language, closed.complaint_id)
+    await enqueue_replies(conn, keys, message, outcome, None)
+    return "satisfaction_recorded" if recorded else "satisfaction_already_recorded"
 
 
 async def process_conversation(

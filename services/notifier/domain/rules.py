@@ -57,6 +57,7 @@ TEMPLATE_KEYS = (
     "responded",
     "escalated",
     "closed",
+    "reopened",
 )
 # A conversational reply: intake wrote the text, the notifier only delivers it.
 REPLY = "reply"
@@ -78,6 +79,7 @@ STATUS_TEMPLATES: dict[CaseStatus, str] = {
     CaseStatus.AWAITING_DOCUMENTS: "needs_documents",
     CaseStatus.RESPONDED: "responded",
     CaseStatus.CLOSED: "closed",
+    CaseStatus.REOPENED: "reopened",  # the citizen refused the response: Setwapres looks again
 }
 # ASSIGNED is told by CaseAssigned; NOT_IN_REMIT is internal re-routing, followed by a new
 # CaseAssigned that the citizen hears about.

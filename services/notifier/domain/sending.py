@@ -116,22 +116,38 @@ def held_back(
     return None
 
 
+RATING_PATH = "/lapor/puas?kode={code}"  # intake's rating page
+
+
+def rating_url(base_url: str | None, tracking_code: str | None) -> str | None:
+    """The report's rating page on intake's public site; None without a configured address."""
+    if not base_url or not tracking_code:
+        return None
+    return base_url.rstrip("/") + RATING_PATH.format(code=tracking_code)
+
+
 def compose(
     row: NotificationRow,
     address: str,
     last_inbound: datetime | None,
     now: datetime,
     whatsapp_window: timedelta,
+    citizen_base_url: str | None = None,
 ) -> OutboundMessage:
     """The message for `row`: free text, or for WhatsApp outside the 24-hour window the
-    named template message."""
+    named template message. The text also knows its channel and, given intake's public
+    address, the link to the report's rating page (the closing message asks for a rating)."""
     language = Language(row["language"])
     context = json.loads(row["context"])
     if row["template"] == REPLY:
         rendered = render_reply(row["reply_text"] or "", language)
         context = {**context, "text": rendered.text}
     else:
-        rendered = render(row["template"], language, context)
+        extra = {
+            "channel": row["channel"],
+            "rating_url": rating_url(citizen_base_url, context.get("tracking_code")),
+        }
+        rendered = render(row["template"], language, {**context, **extra})
     template = None
     if row["channel"] == OutboundChannel.WHATSAPP and not inside_whatsapp_window(
         last_inbound, now, whatsapp_window

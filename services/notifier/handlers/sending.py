@@ -85,6 +85,8 @@ class SenderConfig:
     # How often a batch still sending records what it has sent so far (capped at a quarter of
     # the lease): a sent row left unrecorded past its lease would be claimed and sent again.
     record_every: timedelta = timedelta(seconds=1)
+    # Intake's public address: the closing message links to the report's rating page there.
+    citizen_base_url: str | None = None
 
 
 class Sender:
@@ -198,6 +200,7 @@ class Sender:
             facts.last_inbound.get(destination),
             now,
             self.config.whatsapp_window,
+            self.config.citizen_base_url,
         )
         adapter = self.adapters.get(channel)
         SEND_ATTEMPTS.labels(channel.value).inc()

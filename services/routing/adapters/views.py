@@ -232,6 +232,36 @@ async def statistics(conn: asyncpg.Connection, now: datetime) -> dict[str, Any]:
         "by_agency": await _counts(conn, "a.name"),
         "deadline_compliance": compliance,
         "daily_new_cases": daily,
+        "satisfaction": await _satisfaction(conn),
+    }
+
+
+async def _satisfaction(conn: asyncpg.Connection) -> dict[str, dict[str, Any]]:
+    """Per agency (by name): the citizens' answers to its closings, and the response rate:
+    the share of the cases it closed that at least one reporter answered for."""
+    rows = await conn.fetch(
+        "WITH closings AS (SELECT agency_code, count(DISTINCT case_id) AS closed_cases"
+        "  FROM case_history WHERE status = 'closed' GROUP BY agency_code),"
+        " answers AS (SELECT agency_code, count(*) FILTER (WHERE satisfied) AS satisfied,"
+        "  count(*) FILTER (WHERE NOT satisfied) AS not_satisfied,"
+        "  count(DISTINCT case_id) AS answered_cases, count(*) FILTER (WHERE reopened) AS reopened"
+        "  FROM case_satisfaction GROUP BY agency_code)"
+        " SELECT a.name, coalesce(s.satisfied, 0) AS satisfied,"
+        "  coalesce(s.not_satisfied, 0) AS not_satisfied,"
+        "  coalesce(s.answered_cases, 0) AS answered_cases, coalesce(s.reopened, 0) AS reopened,"
+        "  coalesce(c.closed_cases, 0) AS closed_cases"
+        " FROM closings c FULL JOIN answers s USING (agency_code)"
+        " JOIN agencies a ON a.agency_code = coalesce(c.agency_code, s.agency_code)"
+        " ORDER BY coalesce(c.closed_cases, 0) DESC, a.name"
+    )
+    return {
+        row["name"]: {
+            **{key: row[key] for key in row.keys() if key != "name"},
+            "response_rate": round(min(row["answered_cases"] / row["closed_cases"], 1.0), 4)
+            if row["closed_cases"]
+            else None,
+        }
+        for row in rows
     }
 
 
@@ -280,4 +310,26 @@ async def overdue_cases(db: Executor, wanted: OverdueFilter, now: datetime) -> l
         wanted.level,
         wanted.limit,
         wanted.offset,
+    )
+
+
+# ------------------------------------------------------------------------- re-opened cases
+
+
+async def reopened_cases(db: Executor, limit: int, offset: int) -> list[asyncpg.Record]:
+    """Cases a citizen refused (TIDAK PUAS) now waiting in Setwapres' queue, the longest
+    waiting first: the agency whose response was refused, when, and the answer."""
+    return await db.fetch(
+        "SELECT c.case_id, c.tracking_code, c.category, c.priority, c.status,"
+        " h.at AS reopened_at, s.agency_code AS refused_agency_code,"
+        " a.name AS refused_agency_name, s.closed_at, s.score, s.channel"
+        " FROM cases c"
+        " JOIN LATERAL (SELECT at FROM case_history WHERE case_id = c.case_id"
+        "  AND status = 'reopened' ORDER BY id DESC LIMIT 1) h ON true"
+        " JOIN LATERAL (SELECT agency_code, closed_at, score, channel FROM case_satisfaction"
+        "  WHERE case_id = c.case_id AND reopened ORDER BY rated_at DESC LIMIT 1) s ON true"
+        " JOIN agencies a ON a.agency_code = s.agency_code"
+        " WHERE c.status = 'reopened' ORDER BY h.at, c.case_id LIMIT $1 OFFSET $2",
+        limit,
+        offset,
     )

@@ -25,7 +25,8 @@ DESCRIPTION = """Routing's HTTP adapter.
   case of another agency answers 404, exactly like a case that does not exist.
 - `/v1/escalations/overdue`: every agency's overdue cases and how far each was escalated, and
   `/v1/agencies/{agency_code}/escalation`: who an agency's overdue cases are emailed to
-  (Setwapres administrators only).
+  (Setwapres administrators only); `/v1/reopened`: cases a citizen refused (TIDAK PUAS),
+  back in Setwapres' queue (Setwapres administrators only).
 - `/open311/v2/`: an Open311 GeoReport v2-shaped read view of the same cases (the officer's
   token as bearer or `?api_key=`); only the service list is public.
 - `/v1/stats` and `/stats`: public aggregate counts and deadline compliance (no personal

@@ -4,7 +4,10 @@
   far each has been escalated (1: the agency's supervisor, 2: Setwapres; 0: not yet, the scan
   comes within a minute);
 - `/v1/agencies/{agency_code}/escalation`: who an agency's overdue cases escalate to first,
-  and the address they are emailed at (the directory file sets the same columns)."""
+  and the address they are emailed at (the directory file sets the same columns);
+- `/v1/reopened`: cases a citizen refused (TIDAK PUAS within 10 days of closing), back in
+  Setwapres' queue for a second look: dispose them again (`/v1/desk/cases/{id}/dispose`) or
+  close them with a note (`/v1/desk/cases/{id}/close`)."""
 
 from __future__ import annotations
 
@@ -49,6 +52,25 @@ class OverdueList(BaseModel):
     cases: list[OverdueCase]
 
 
+class ReopenedCase(BaseModel):
+    case_id: uuid.UUID
+    tracking_code: str
+    category: str
+    priority: str
+    status: str
+    reopened_at: datetime
+    refused_agency_code: str = Field(description="The agency whose response was refused")
+    refused_agency_name: str
+    closed_at: datetime = Field(description="The closing the citizen refused")
+    score: int | None
+    channel: str = Field(description="Where the citizen answered: whatsapp or web")
+
+
+class ReopenedList(BaseModel):
+    generated_at: datetime
+    cases: list[ReopenedCase]
+
+
 class EscalationContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -75,8 +97,23 @@ class EscalationContact(EscalationContactIn):
 def escalations_router(pool: PoolGetter, clock: Clock) -> APIRouter:
     router = APIRouter(tags=["escalations"])
     _add_overdue_list(router, pool, clock)
+    _add_reopened_list(router, pool, clock)
     _add_contacts(router, pool)
     return router
+
+
+def _add_reopened_list(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
+    @router.get("/v1/reopened", responses=ADMIN_ONLY)
+    async def reopened_cases(
+        _: Admin,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    ) -> ReopenedList:
+        """Cases re-opened by the citizen's refusal, the longest waiting first."""
+        rows = await views.reopened_cases(pool(), limit, offset)
+        return ReopenedList(
+            generated_at=clock(), cases=[ReopenedCase.model_validate(dict(r)) for r in rows]
+        )
 
 
 def _add_overdue_list(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:

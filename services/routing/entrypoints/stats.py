@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.routing.adapters import views
 from services.routing.entrypoints.access import Clock, PoolGetter
@@ -28,6 +28,19 @@ class DailyCount(BaseModel):
     cases: int
 
 
+class Satisfaction(BaseModel):
+    """The citizens' answers to an agency's closings (PUAS / TIDAK PUAS)."""
+
+    satisfied: int
+    not_satisfied: int
+    reopened: int = Field(description="Refusals that re-opened the case for Setwapres")
+    answered_cases: int
+    closed_cases: int
+    response_rate: float | None = Field(
+        description="Share of the agency's closed cases answered by at least one reporter"
+    )
+
+
 class Statistics(BaseModel):
     generated_at: datetime
     total_cases: int
@@ -38,6 +51,9 @@ class Statistics(BaseModel):
     by_agency: dict[str, int]
     deadline_compliance: dict[str, Compliance]
     daily_new_cases: list[DailyCount]
+    satisfaction: dict[str, Satisfaction] = Field(
+        default_factory=dict, description="Per agency (by name): the citizens' answers"
+    )
 
 
 def stats_router(pool: PoolGetter, clock: Clock) -> APIRouter:

@@ -69,6 +69,21 @@ def _rate(rate: float | None) -> str:
     return "-" if rate is None else f"{rate:.0%}"
 
 
+def satisfaction_table(satisfaction: dict[str, dict[str, Any]]) -> str:
+    """The citizens' answers per agency: satisfied, not satisfied, re-opened, response rate."""
+    rows = "".join(
+        f"<tr><td>{escape(name)}</td><td>{v['satisfied']}</td><td>{v['not_satisfied']}</td>"
+        f"<td>{v['reopened']}</td><td>{v['answered_cases']}/{v['closed_cases']}</td>"
+        f"<td>{_rate(v['response_rate'])}</td></tr>"
+        for name, v in satisfaction.items()
+    )
+    return (
+        "<h2>Kepuasan pelapor</h2><table id='satisfaction'><tr><th>Instansi</th><th>Puas</th>"
+        "<th>Tidak puas</th><th>Dibuka kembali</th><th>Kasus dinilai / selesai</th>"
+        f"<th>Tingkat tanggapan</th></tr>{rows}</table>"
+    )
+
+
 def render_page(figures: dict[str, Any]) -> str:
     compliance_rows = "".join(
         f"<tr><td>{escape(kind)}</td><td>{v['met_on_time']}</td><td>{v['met_late']}</td>"
@@ -96,5 +111,6 @@ def render_page(figures: dict[str, Any]) -> str:
         "<h2>Kepatuhan tenggat</h2><table><tr><th>Tenggat</th><th>Tepat waktu</th>"
         "<th>Terlambat</th><th>Lewat tenggat (terbuka)</th><th>Berjalan</th>"
         f"<th>Tingkat tepat waktu</th></tr>{compliance_rows}</table>"
+        f"{satisfaction_table(figures.get('satisfaction', {}))}"
         f"{charts}</body></html>"
     )

@@ -94,7 +94,7 @@ async def apply_action(
     case = await repository.lock_case(conn, case_id, scope_agency)
     if case is None:
         raise CaseNotFound(str(case_id))
-    check_desk_action(action, CaseStatus(case["status"]), case["agency_code"])
+    check_desk_action(action, CaseStatus(case["status"]), case["agency_code"], note)
     agencies = await repository.agencies(conn)
     step = Step(actor, now, reason=reason, note=note)
     changed = await change_status(conn, case, action, agencies[case["agency_code"]].name, step)
