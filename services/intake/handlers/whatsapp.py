@@ -37,6 +37,7 @@ from services.intake.domain.conversation import (
     handle_message,
     status_request,
 )
+from services.intake.domain.documents import DocumentRefused, refusal_text
 from services.intake.domain.tracking import (
     InvalidTrackingCode,
     new_tracking_code,
@@ -49,6 +50,7 @@ from services.intake.domain.whatsapp import (
     WebhookBatch,
     status_event_ids,
 )
+from services.intake.handlers import whatsapp_documents
 from services.intake.handlers.filing import FileComplaint, Filed, file_complaints
 from services.intake.handlers.follow_ups import UpdateRefused, add_update
 from services.intake.settings import IntakeSettings
@@ -155,13 +157,40 @@ async def process_within_limit(
 async def process_message(
     conn: asyncpg.Connection, message: InboundMessage, settings: IntakeSettings, keys: Keystore
 ) -> str:
+    data = b""
+    if whatsapp_documents.carries_document(message):
+        try:  # a transient failure propagates: the worker tries the message again
+            message, data = await whatsapp_documents.receive_document(message, settings)
+        except DocumentRefused as refused:
+            return await refuse_document(conn, keys, message, refused, settings)
     addition = follow_up(message)
     if addition is not None:
-        return await process_follow_up(conn, message, addition, settings, keys)
+        return await process_follow_up(conn, message, addition, settings, keys, data)
     code_text = status_request(message)
     if code_text is not None:
         return await process_status_request(conn, message, code_text, keys)
+    if data:
+        await whatsapp_documents.stage(conn, keys, message, data)
     return await process_conversation(conn, message, settings, keys)
+
+
+async def refuse_document(
+    conn: asyncpg.Connection,
+    keys: Keystore,
+    message: InboundMessage,
+    refused: DocumentRefused,
+    settings: IntakeSettings,
+) -> str:
+    """Tell the citizen, in their language, why their document was not kept."""
+    language = await _reply_language(conn, message, None)
+    reply = refusal_text(
+        refused,
+        language,
+        max_bytes=settings.max_attachment_bytes,
+        max_count=settings.max_attachments,
+    )
+    await enqueue_replies(conn, keys, message, _single_reply(message, reply, language), None)
+    return f"document_refused: {refused.reason.value}"
 
 
 async def process_conversation(
@@ -174,6 +203,7 @@ async def process_conversation(
     filed_code: str | None = None
     limited = False
     if outcome.submission is not None:
+        attachments = outcome.submission.attachments
         (filed,) = await file_complaints(
             conn,
             [
@@ -181,6 +211,9 @@ async def process_conversation(
                     outcome.submission,
                     idempotency_key=f"whatsapp:{message.message_id}",
                     fingerprint=None,
+                    uploads=await whatsapp_documents.staged_uploads(
+                        conn, keys, message.wa_id, attachments
+                    ),
                     complaint_id=outcome.complaint_id,
                     tracking_code=code,
                     # The same per-phone / per-NIK limit as the web: a flood of LAPOR# files five.
@@ -192,6 +225,9 @@ async def process_conversation(
         )
         if isinstance(filed, Filed):
             filed_code = None if filed.replayed else code
+            await repository.drop_staged_whatsapp_media(
+                conn, message.wa_id, [a.attachment_id for a in attachments]
+            )
         else:
             limited = True
             reply = follow_up_reply(outcome.language, "too_many_reports")
@@ -218,8 +254,10 @@ async def process_follow_up(
     addition: FollowUp,
     settings: IntakeSettings,
     keys: Keystore,
+    data: bytes = b"",
 ) -> str:
-    """An addition to a filed report by its owner's WhatsApp number: ComplaintUpdated."""
+    """An addition to a filed report by its owner's WhatsApp number: ComplaintUpdated, with
+    the message's document (`data`, downloaded and checked) when it carries one."""
     code = _tracking_code(addition.code_text)
     record = await _owned_record(conn, message, code, keys)
     language = await _reply_language(conn, message, record)
@@ -228,7 +266,7 @@ async def process_follow_up(
     elif record is None:
         reply, outcome = follow_up_reply(language, "follow_up_unknown"), "follow_up_unknown"
     else:
-        reply, outcome = await _add_to_report(conn, message, addition, record, settings)
+        reply, outcome = await _add_to_report(conn, message, addition, record, settings, keys, data)
     result = _single_reply(message, reply, language)
     if record is not None:
         result = Outcome(None, (reply,), language, record.complaint_id)
@@ -271,6 +309,8 @@ async def _add_to_report(
     addition: FollowUp,
     record: repository.ComplaintRecord,
     settings: IntakeSettings,
+    keys: Keystore,
+    data: bytes,
 ) -> tuple[str, str]:
     """The reply and the outcome of adding a follow-up to its report."""
     language = Language(record.details.get("reporter", {}).get("language", "id"))
@@ -280,7 +320,8 @@ async def _add_to_report(
             record,
             settings,
             text=addition.text,
-            attachments=[(addition.attachment, b"")] if addition.attachment else [],
+            attachments=[(addition.attachment, data)] if addition.attachment else [],
+            keys=keys,
             idempotency_key=f"whatsapp:{message.message_id}",
             fingerprint=message.message_id,
         )
