@@ -103,6 +103,7 @@ class _Media:
     download_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 
 
+@dataclass
 class WhatsAppCloudStandIn(_HttpStandIn):
     phone_number_id: str = "1234567890"
     media: dict[str, _Media] = field(default_factory=dict)

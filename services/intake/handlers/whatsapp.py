@@ -181,15 +181,20 @@ async def refuse_document(
     refused: DocumentRefused,
     settings: IntakeSettings,
 ) -> str:
-    """Tell the citizen, in their language, why their document was not kept."""
-    language = await _reply_language(conn, message, None)
+    """Tell the citizen, in their language, why their document was not kept (within their
+    open conversation's thread when there is one; the draft stays as it was)."""
+    draft = await whatsapp_inbox.lock_draft(conn, message.wa_id)
+    language = draft.language if draft else await _reply_language(conn, message, None)
     reply = refusal_text(
         refused,
         language,
         max_bytes=settings.max_attachment_bytes,
         max_count=settings.max_attachments,
     )
-    await enqueue_replies(conn, keys, message, _single_reply(message, reply, language), None)
+    result = _single_reply(message, reply, language)
+    if draft is not None:
+        result = Outcome(None, (reply,), language, draft.complaint_id)
+    await enqueue_replies(conn, keys, message, result, None)
     return f"document_refused: {refused.reason.value}"
 
 
