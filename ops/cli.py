@@ -149,6 +149,11 @@ STANDIN_ENV = {
     "LAPOR_NOTIFIER_SMTP_HOST": "127.0.0.1",
     "LAPOR_NOTIFIER_SMTP_PORT": "18025",
 }
+# Intake downloads WhatsApp media from the same stand-in.
+INTAKE_STANDIN_ENV = {
+    "LAPOR_INTAKE_WHATSAPP_API_URL": "http://127.0.0.1:18081",
+    "LAPOR_INTAKE_WHATSAPP_TOKEN": "test-token",
+}
 
 
 def _start(run_dir: Path, logs: Path, name: str, module: list[str], env: dict[str, str]) -> None:
@@ -179,13 +184,17 @@ def up() -> None:
     logs.mkdir(parents=True, exist_ok=True)
     run_dir = _run_dir(config)
     extra_env: dict[str, str] = {}
+    intake_env: dict[str, str] = {}
     if "LAPOR_NOTIFIER_WHATSAPP_API_URL" not in os.environ:
         # No real providers configured: local stand-ins for WhatsApp, SMS and SMTP, so the
         # notifier really delivers (to them) instead of finding no channel.
         _start(run_dir, logs, "standins", ["ops.standins"], dict(os.environ))
         extra_env = STANDIN_ENV
+        if "LAPOR_INTAKE_WHATSAPP_API_URL" not in os.environ:
+            intake_env = INTAKE_STANDIN_ENV
     for service, port in SERVICE_PORTS.items():
         env = {**_service_env(config, port), **(extra_env if service == "notifier" else {})}
+        env.update(intake_env if service == "intake" else {})
         _start(run_dir, logs, service, [f"services.{service}"], env)
     failed = []
     for service, port in SERVICE_PORTS.items():

@@ -2,7 +2,9 @@
 
 - `WhatsAppCloudStandIn`: an HTTP server speaking the WhatsApp Cloud API's send request and
   response shapes (`POST /<version>/<phone_number_id>/messages`, Bearer token, `wamid.` ids,
-  Graph-style error bodies), with scripted failures (e.g. 500 twice, 429 with Retry-After);
+  Graph-style error bodies), with scripted failures (e.g. 500 twice, 429 with Retry-After),
+  and serving media registered with `add_media` (`GET /<version>/<media_id>` for the url,
+  then `GET` that url with the same token for the bytes);
 - `SmsGatewayStandIn`: the generic JSON SMS gateway, which honours Idempotency-Key;
 - `SmtpStandIn`: an aiosmtpd SMTP server that keeps what it receives.
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
@@ -22,7 +25,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 
 @dataclass
@@ -93,11 +96,70 @@ class _HttpStandIn:
         )
 
 
+@dataclass
+class _Media:
+    content: bytes
+    mime_type: str
+    download_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+
+
+@dataclass
 class WhatsAppCloudStandIn(_HttpStandIn):
     phone_number_id: str = "1234567890"
+    media: dict[str, _Media] = field(default_factory=dict)
+    media_requests: int = 0
+    media_faults: deque[Fault] = field(default_factory=deque)
+
+    def add_media(self, media_id: str, content: bytes, mime_type: str) -> None:
+        """Media a webhook message may name by id (as Meta keeps what citizens send)."""
+        self.media[media_id] = _Media(content, mime_type)
+
+    def fail_next_media(self, status: int, times: int = 1) -> None:
+        """Scripted failures of the media lookup (e.g. 500: intake must retry)."""
+        self.media_faults.extend(Fault(status) for _ in range(times))
+
+    def _media_routes(self, app: FastAPI) -> None:
+        @app.get("/media-download/{token}")
+        async def download(
+            token: str, authorization: str | None = Header(default=None)
+        ) -> Response:
+            self.media_requests += 1
+            if not self._authorised(authorization):
+                return _graph_error(401, 190, "Invalid OAuth access token")
+            found = next((m for m in self.media.values() if m.download_token == token), None)
+            if found is None:
+                return _graph_error(404, 100, "Media not found")
+            return Response(found.content, media_type=found.mime_type)
+
+        @app.get("/{version}/{media_id}")
+        async def lookup(
+            version: str, media_id: str, authorization: str | None = Header(default=None)
+        ) -> JSONResponse:
+            self.media_requests += 1
+            if not self._authorised(authorization):
+                return _graph_error(401, 190, "Invalid OAuth access token")
+            if self.media_faults:
+                return _graph_error(self.media_faults.popleft().status, 131000, "scripted")
+            found = self.media.get(media_id)
+            if found is None:
+                # As Meta answers an unknown or expired media id.
+                return _graph_error(
+                    400, 100, f"Unsupported get request. Object with ID '{media_id}' does not exist"
+                )
+            return JSONResponse(
+                {
+                    "messaging_product": "whatsapp",
+                    "url": f"{self.url}/media-download/{found.download_token}",
+                    "mime_type": found.mime_type,
+                    "sha256": hashlib.sha256(found.content).hexdigest(),
+                    "file_size": len(found.content),
+                    "id": media_id,
+                }
+            )
 
     def app(self) -> FastAPI:
         app = FastAPI()
+        self._media_routes(app)
 
         @app.post("/{version}/{phone_number_id}/messages")
         async def send(
@@ -214,7 +276,9 @@ async def _serve_forever(whatsapp_port: int, sms_port: int, smtp_port: int) -> N
         f" LAPOR_NOTIFIER_WHATSAPP_TOKEN={whatsapp.token}"
         f" LAPOR_NOTIFIER_SMS_GATEWAY_URL={sms.url}/sms"
         f" LAPOR_NOTIFIER_SMS_GATEWAY_TOKEN={sms.token}"
-        f" LAPOR_NOTIFIER_SMTP_HOST=127.0.0.1 LAPOR_NOTIFIER_SMTP_PORT={smtp_port}",
+        f" LAPOR_NOTIFIER_SMTP_HOST=127.0.0.1 LAPOR_NOTIFIER_SMTP_PORT={smtp_port}"
+        f" LAPOR_INTAKE_WHATSAPP_API_URL={whatsapp.url}"
+        f" LAPOR_INTAKE_WHATSAPP_TOKEN={whatsapp.token}",
         flush=True,
     )
     try:

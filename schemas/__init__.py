@@ -4,6 +4,7 @@
   extra fields forbidden), as one discriminated union on `event_type`.
 - `schemas.topics`: topic names, keys and partition counts.
 - `schemas.personal_data`: the marker for personal-data fields and the masking built on it.
+- `schemas.document_links`: signed links to a complaint's document (intake serves them).
 - `schemas.export`: JSON Schema and AsyncAPI 3.0 documents, checked into `schemas/generated/`.
 
 Compatibility rule

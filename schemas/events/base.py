@@ -86,10 +86,18 @@ class Location(StrictModel):
 
 
 class Attachment(StrictModel):
+    """A document handed in with a complaint or an addition: a reference, never its bytes.
+    Intake keeps the bytes sealed with the reporter's data key; staff open them through a
+    signed link (`schemas.document_links`)."""
+
     attachment_id: str
-    media_type: str
+    media_type: str = Field(description="decided by the content (PDF, JPEG, PNG)")
     filename: str | None = None
     size_bytes: int | None = Field(default=None, ge=0)
+    # Optional only for events published before documents were kept by intake.
+    sha256: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="of the plain content, hex"
+    )
 
 
 class Eligibility(StrictModel):

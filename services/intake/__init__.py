@@ -11,8 +11,12 @@ Topics
 
 Tables (schema `intake`): complaints, complaint_timeline, complaint_attachments,
 complaint_updates, ownership_codes, limit_events, satisfaction_answers, whatsapp_inbox,
-whatsapp_conversations,
+whatsapp_conversations, whatsapp_media (documents staged for a conversation),
 walk_in_days, walk_in_bookings, plus the plumbing's outbox and processed_events.
+
+Documents are kept sealed with the reporter's data key (`handlers.documents`); staff open
+them through signed links (`schemas.document_links`, `GET /v1/documents/...`), owners after
+ownership proof. WhatsApp media are downloaded from the Graph API by the inbox worker.
 
 HTTP: the JSON API under /v1 (OpenAPI at /docs), the WhatsApp webhook at /webhooks/whatsapp,
 the citizen's pages under /lapor (the rating page /lapor/puas), the desk officers' page at
@@ -23,7 +27,7 @@ Layout (each layer imports only the ones below it; `settings` is a leaf any laye
   clock, the workers and the app (`create_app`), and the `ServiceRuntime`; `__main__` runs it.
 - `entrypoints/`: one HTTP router per concern (`complaints_api`, `status_api`, `owner_api`,
   `web_form`, `web_updates`, `web_status`, `rating` (the satisfaction page and API),
-  `desk_api`, `desk_page`, `whatsapp_webhook`), the
+  `desk_api`, `desk_page`, `whatsapp_webhook`, `documents_api`), the
   shared page rendering (`pages`) and API models (`api_models`), the HTTP guards (`guards`,
   `csrf`), and the background workers (`group_filing`: the web API's group commit;
   `inbox_worker`: the WhatsApp inbox on the shared worker loop).

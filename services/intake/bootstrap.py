@@ -17,6 +17,7 @@ from services.intake.entrypoints.api_models import Problem
 from services.intake.entrypoints.complaints_api import complaints_router
 from services.intake.entrypoints.desk_api import desk_api_router
 from services.intake.entrypoints.desk_page import desk_page_router
+from services.intake.entrypoints.documents_api import documents_router
 from services.intake.entrypoints.group_filing import GroupFiler
 from services.intake.entrypoints.guards import install_guards
 from services.intake.entrypoints.inbox_worker import InboxWorker
@@ -33,7 +34,7 @@ from services.intake.settings import IntakeSettings
 from services.personal_data.keystore import Keystore
 from services.runtime.http_problems import install_validation_handler
 from services.runtime.lifecycle import ServiceRuntime, Settings
-from services.runtime.settings import check_deployment
+from services.runtime.settings import DocumentLinkSettings, check_deployment
 
 SERVICE = "intake"
 DEFAULT_PORT = 8000
@@ -44,7 +45,8 @@ def build(settings: Settings) -> ServiceRuntime:
     if settings.http_port == 0:
         settings.http_port = DEFAULT_PORT
     intake_settings = IntakeSettings()
-    check_deployment(settings, intake_settings)
+    links = DocumentLinkSettings()
+    check_deployment(settings, intake_settings, links)
     keys = Keystore.from_env()
     runtime = ServiceRuntime(
         service=SERVICE,
@@ -70,6 +72,7 @@ def build(settings: Settings) -> ServiceRuntime:
         worker=worker,
         clock=desk_clock(intake_settings),
         filer=filer,
+        document_link_secret=links.document_link_secret,
     )
     return runtime
 
@@ -89,8 +92,11 @@ def create_app(
     worker: InboxWorker | None = None,
     clock: Clock | None = None,
     filer: GroupFiler | None = None,
+    document_link_secret: str | None = None,
 ) -> FastAPI:
     """Intake's HTTP app: the JSON API, the webhook, the citizen's pages and the desk."""
+    if document_link_secret is None:  # in-process tests: the environment's (or the default)
+        document_link_secret = DocumentLinkSettings().document_link_secret
     # Without its loop running (in-process tests) the filer files each request on its own.
     filer = filer or GroupFiler(pool, settings, keys)
     desk = WalkInDesk(pool, settings, keys, clock or desk_clock(settings))
@@ -116,6 +122,7 @@ def create_app(
         status_api_router(pool),
         owner_api_router(pool, settings, keys),
         rating_router(pool, settings, keys),
+        documents_router(pool, keys, document_link_secret),
     ):
         app.include_router(router)
     return app

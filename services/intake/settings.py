@@ -17,13 +17,18 @@ class IntakeSettings(BaseSettings):
     whatsapp_app_secret: str = ""
     whatsapp_verify_token: str = ""
     webhook_max_bytes: int = 1024 * 1024
+    # The Graph API the media of incoming messages are downloaded from (adapters.
+    # whatsapp_media); without it, WhatsApp documents are refused with a reply.
+    whatsapp_api_url: str | None = None  # e.g. https://graph.facebook.com
+    whatsapp_api_version: str = "v21.0"
+    whatsapp_token: str = ""
 
     # Proof of ownership: one-time codes (6 digits) last this long; HMAC key for their digests.
     one_time_code_seconds: int = 600
     one_time_code_key: str = development_secret("change-me")
     update_window_days: int = 10
 
-    # Web uploads.
+    # Documents (web uploads, WhatsApp media, additions): each at most this large.
     max_attachment_bytes: int = 5 * 1024 * 1024
     max_attachments: int = 5
 

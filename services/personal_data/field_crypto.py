@@ -11,6 +11,8 @@ Envelope encryption (docs/personal-data.md):
   seals to the same string, so equality lookups (one booking per phone and day, the notifier's
   per-address rate limit) keep working without a plaintext column. It reveals only that one
   reporter repeated a value, which the shared key id already says;
+- documents (uploads, WhatsApp media) are sealed as bytes with the same key
+  (`DataKey.seal_bytes`: a random nonce, the key id stored beside the blob);
 - deleting the DEK (crypto-shredding) makes every copy unreadable: Kafka's retained topics,
   dead letters, database rows and backups.
 """
@@ -35,6 +37,7 @@ from schemas.personal_data import SEALED_PREFIX, is_sealed, personal_field_names
 
 M = TypeVar("M", bound=BaseModel)
 NONCE_BYTES = 12
+SEALED_BYTES_PREFIX = "pdb1:"  # the associated data of sealed documents: never a field's
 DEK_BYTES = 64
 MASTER_KEY_BYTES = 32
 
@@ -87,6 +90,25 @@ class DataKey:
             return AESGCM(self.material[:32]).decrypt(nonce, sealed, self._aad).decode()
         except (InvalidTag, ValueError, binascii.Error):
             raise Unreadable("the value does not decrypt under its key") from None
+
+    @property
+    def _bytes_aad(self) -> bytes:
+        return f"{SEALED_BYTES_PREFIX}{self.key_id}".encode()
+
+    def seal_bytes(self, data: bytes) -> bytes:
+        """A document sealed with this key: `nonce | AES-256-GCM(data)`, the key id bound as
+        associated data. The nonce is random (documents need no equality lookups); the
+        caller stores the key id beside the blob."""
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + AESGCM(self.material[:32]).encrypt(nonce, data, self._bytes_aad)
+
+    def open_bytes(self, blob: bytes) -> bytes:
+        try:
+            return AESGCM(self.material[:32]).decrypt(
+                blob[:NONCE_BYTES], blob[NONCE_BYTES:], self._bytes_aad
+            )
+        except (InvalidTag, ValueError):
+            raise Unreadable("the document does not decrypt under its key") from None
 
 
 def new_data_key() -> DataKey:

@@ -284,6 +284,11 @@ class Keystore:
         keys = await self.keys(conn, sealed_key_ids_in(value))
         return open_value(value, keys)
 
+    async def open_bytes(self, conn: asyncpg.Connection, key_id: str, blob: bytes) -> bytes | None:
+        """A sealed document in the clear; None when its key was erased (or never existed)."""
+        key = await self.key(conn, key_id)
+        return None if key is None else key.open_bytes(blob)
+
     async def open_json(self, conn: asyncpg.Connection, tree: Any) -> Any:
         """A stored JSON payload with sealed strings opened and erased ones None."""
         keys = await self.keys(conn, sealed_key_ids_in(tree))

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import Field
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_DEFAULT = "x-development-default"
 DEVELOPMENT_ONLY = "x-development-only"
@@ -66,3 +66,13 @@ def check_deployment(*settings: BaseSettings, extra_unsafe: Iterable[str] = ()) 
             f"LAPOR_ENV={deployment_environment()} refuses development defaults;"
             f" set {', '.join(sorted(set(unsafe)))}"
         )
+
+
+class DocumentLinkSettings(BaseSettings):
+    """The secret of the signed document links (`schemas.document_links`), shared by intake,
+    which serves the documents, and the services that issue links for their staff:
+    LAPOR_DOCUMENT_LINK_SECRET."""
+
+    model_config = SettingsConfigDict(env_prefix="LAPOR_", extra="ignore")
+
+    document_link_secret: str = development_secret("lapor-dev-document-link-secret")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import json
 import time
@@ -16,12 +17,13 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from ops.standins import WhatsAppCloudStandIn
 from schemas.events import EventEnvelope, parse_event
 from schemas.personal_data import is_sealed
 from schemas.topics import COMPLAINTS_INTAKE, WHATSAPP_STATUSES
 from services.intake.domain.whatsapp import sign
 from services.personal_data.keystore import Keystore
-from tests.support import ServiceProcess, eventually
+from tests.support import ServiceProcess, eventually, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -127,13 +129,33 @@ def _get(data: dict[str, object], dotted: str) -> object:
     return value
 
 
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + b"\x00" * 64 + b"\xff\xd9"
+
+
 @pytest.fixture(scope="module")
-async def intake(stack, database_url, topics, tmp_path_factory) -> AsyncIterator[Intake]:  # type: ignore[no-untyped-def]
+async def graph() -> AsyncIterator[WhatsAppCloudStandIn]:
+    """Meta's Graph API as intake downloads media from it: the media the tests send."""
+    standin = WhatsAppCloudStandIn()
+    standin.add_media("MEDIA-IMG-1", JPEG, "image/jpeg")
+    standin.add_media("MEDIA-PDF-LATE", PDF, "application/pdf")
+    standin.add_media("MEDIA-PDF-9", PDF, "application/pdf")
+    # A text file a phone labels as a PDF: its content decides, and it is refused.
+    standin.add_media("MEDIA-TXT-AS-PDF", b"just a note, not a PDF", "application/pdf")
+    await standin.serve(free_port())
+    yield standin
+    await standin.stop()
+
+
+@pytest.fixture(scope="module")
+async def intake(stack, database_url, topics, graph, tmp_path_factory) -> AsyncIterator[Intake]:  # type: ignore[no-untyped-def]
     env = {
         "LAPOR_KAFKA_BOOTSTRAP": stack.kafka_bootstrap,
         "LAPOR_DATABASE_URL": database_url,
         "LAPOR_INTAKE_WHATSAPP_APP_SECRET": APP_SECRET,
         "LAPOR_INTAKE_WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
+        "LAPOR_INTAKE_WHATSAPP_API_URL": graph.url,
+        "LAPOR_INTAKE_WHATSAPP_TOKEN": graph.token,
     }
     service = Intake(env, tmp_path_factory.mktemp("intake-whatsapp-logs"))
     await service.start()
@@ -296,6 +318,12 @@ async def test_several_messages_a_retry_a_status_an_image_and_an_unsupported_typ
         assert [a.attachment_id for a in updated.payload.attachments] == [  # type: ignore[attr-defined]
             "whatsapp:MEDIA-PDF-LATE"
         ]
+        # The event carries the reference; the bytes were fetched from the Graph API and
+        # are kept sealed with the reporter's key.
+        (late,) = updated.payload.attachments  # type: ignore[attr-defined]
+        assert (late.media_type, late.size_bytes) == ("application/pdf", len(PDF))
+        assert late.sha256 == hashlib.sha256(PDF).hexdigest()
+        await _assert_sealed(tap.database_url, received.complaint_id, late.attachment_id, PDF)
         assert await eventually(
             lambda: _async(len(tap.of("CitizenReplyRequested", to=singer)) >= 2)
         )
@@ -374,6 +402,12 @@ async def test_a_guided_conversation_survives_a_restart_and_files_a_complaint(
             ),
         )
         await say(client, media_message(citizen, "document", "MEDIA-PDF-9", "application/pdf"))
+        await say(client, media_message(citizen, "document", "MEDIA-TXT-AS-PDF", "application/pdf"))
+        refused = tap.of("CitizenReplyRequested", to=citizen)[-1].payload.text  # type: ignore[attr-defined]
+        assert "Hanya PDF, JPG atau PNG" in refused
+        await say(client, media_message(citizen, "image", "MEDIA-EXPIRED", "image/jpeg"))
+        gone = tap.of("CitizenReplyRequested", to=citizen)[-1].payload.text  # type: ignore[attr-defined]
+        assert "tidak dapat kami ambil" in gone
         await say(client, text_message(citizen, "selesai"))
         await say(client, text_message(citizen, "ya"))
 
@@ -385,11 +419,36 @@ async def test_a_guided_conversation_survives_a_restart_and_files_a_complaint(
         assert (payload.location.region_code, payload.location.city) == ("32.01", "Kab. Bogor")
         assert payload.location.address == "Desa Sukamaju RT 03"
         assert [a.attachment_id for a in payload.attachments] == ["whatsapp:MEDIA-PDF-9"]
+        assert payload.attachments[0].sha256 == hashlib.sha256(PDF).hexdigest()
+        await _assert_sealed(tap.database_url, received.complaint_id, "whatsapp:MEDIA-PDF-9", PDF)
         replies = tap.of("CitizenReplyRequested", to=citizen)
         assert {reply.complaint_id for reply in replies} == {received.complaint_id}
         assert payload.tracking_code in replies[-1].payload.text  # type: ignore[attr-defined]
         view = await client.get(f"/v1/complaints/{payload.tracking_code}")
         assert view.status_code == 200
+
+
+async def _assert_sealed(
+    database_url: str, complaint_id: object, attachment_id: str, plain: bytes
+) -> None:
+    """The document is stored sealed under the reporter's key and opens to `plain`."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT key_id, content, sha256 FROM intake.complaint_attachments"
+            " WHERE complaint_id = $1 AND attachment_id = $2",
+            complaint_id,
+            attachment_id,
+        )
+        assert row is not None and row["key_id"] and plain not in row["content"]
+        assert row["sha256"] == hashlib.sha256(plain).hexdigest()
+        assert await Keystore.from_env().open_bytes(conn, row["key_id"], row["content"]) == plain
+        staged = await conn.fetchval(
+            "SELECT count(*) FROM intake.whatsapp_media WHERE attachment_id = $1", attachment_id
+        )
+        assert staged == 0  # moved to the complaint, not left behind
+    finally:
+        await conn.close()
 
 
 def location_message(

@@ -157,11 +157,13 @@ async def test_a_form_with_a_document_files_once_even_when_sent_twice(
         "bukti.pdf",
         len(PDF),
     )
-    stored = await pool.fetchval(
-        "SELECT content FROM intake.complaint_attachments WHERE complaint_id = $1",
+    stored = await pool.fetchrow(
+        "SELECT content, key_id FROM intake.complaint_attachments WHERE complaint_id = $1",
         row["complaint_id"],
     )
-    assert stored == PDF
+    assert PDF not in stored["content"]  # sealed (tests/integration/test_intake_documents.py)
+    async with pool.acquire() as conn:
+        assert await default_keystore().open_bytes(conn, stored["key_id"], stored["content"]) == PDF
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, datetime
 
@@ -72,6 +73,26 @@ def test_another_key_or_a_tampered_value_does_not_open() -> None:
     flipped = sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1]
     with pytest.raises(Unreadable):
         key.open(flipped)
+
+
+def test_documents_seal_as_bytes_and_open_only_with_their_key() -> None:
+    key, other = new_data_key(), new_data_key()
+    document = b"%PDF-1.7\n" + bytes(range(256)) * 40
+    sealed = key.seal_bytes(document)
+    assert document not in sealed and b"%PDF" not in sealed
+    assert sealed != key.seal_bytes(document)  # a random nonce per document
+    assert key.open_bytes(sealed) == document
+    with pytest.raises(Unreadable):
+        other.open_bytes(sealed)
+    tampered = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    with pytest.raises(Unreadable):
+        key.open_bytes(tampered)
+    with pytest.raises(Unreadable):
+        key.open_bytes(b"short")
+    # A field's sealed text and a document's blob are bound to different associated data.
+    text = key.seal("0812").rsplit(":", 1)[1]
+    with pytest.raises(Unreadable):
+        key.open_bytes(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
 
 
 def test_open_value_passes_plain_text_and_gives_none_for_an_erased_key() -> None:

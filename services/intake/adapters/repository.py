@@ -49,6 +49,15 @@ async def find_by_idempotency_keys(
 
 
 @dataclass(frozen=True)
+class SealedDocument:
+    """A document's bytes sealed with the reporter's data key (`DataKey.seal_bytes`)."""
+
+    attachment_id: str
+    key_id: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class NewComplaint:
     """A sealed `ComplaintReceived` to store, with what came along with the request."""
 
@@ -56,7 +65,7 @@ class NewComplaint:
     idempotency_key: str | None
     fingerprint: str | None
     officer_id: str | None = None
-    uploads: Sequence[tuple[Attachment, bytes]] = ()
+    documents: Sequence[SealedDocument] = ()
     contact_subject: str | None = None  # keyed hash of the phone: WhatsApp answers find it
 
 
@@ -113,46 +122,95 @@ async def record_complaints(
     await _insert_attachments(
         conn,
         [
-            (
-                item.event.complaint_id,
-                attachment,
-                _contents(item.uploads).get(attachment.attachment_id),
-            )
+            row
             for item in kept
-            for attachment in item.event.payload.attachments
+            for row in _attachment_rows(
+                item.event.complaint_id, item.event.payload.attachments, item.documents
+            )
         ],
     )
     return stored
-
-
-def _contents(uploads: Sequence[tuple[Attachment, bytes]]) -> dict[str, bytes]:
-    return {attachment.attachment_id: data for attachment, data in uploads}
 
 
 async def add_attachments(
     conn: asyncpg.Connection,
     complaint_id: uuid.UUID,
     attachments: Sequence[Attachment],
-    uploads: Sequence[tuple[Attachment, bytes]] = (),
+    documents: Sequence[SealedDocument] = (),
 ) -> None:
-    content = _contents(uploads)
-    await _insert_attachments(
-        conn, [(complaint_id, a, content.get(a.attachment_id)) for a in attachments]
-    )
+    """Store the attachments' references and their sealed bytes."""
+    await _insert_attachments(conn, _attachment_rows(complaint_id, attachments, documents))
 
 
-async def _insert_attachments(
-    conn: asyncpg.Connection, rows: Sequence[tuple[uuid.UUID, Attachment, bytes | None]]
-) -> None:
+def _attachment_rows(
+    complaint_id: uuid.UUID, attachments: Sequence[Attachment], documents: Sequence[SealedDocument]
+) -> list[tuple[object, ...]]:
+    sealed = {document.attachment_id: document for document in documents}
+    rows = []
+    for a in attachments:
+        document = sealed.get(a.attachment_id)
+        rows.append(
+            (
+                complaint_id,
+                a.attachment_id,
+                a.media_type,
+                a.filename,
+                a.size_bytes,
+                a.sha256,
+                document.key_id if document else None,
+                document.content if document else None,
+            )
+        )
+    return rows
+
+
+async def _insert_attachments(conn: asyncpg.Connection, rows: list[tuple[object, ...]]) -> None:
     if not rows:
         return
     await conn.executemany(
         "INSERT INTO complaint_attachments (complaint_id, attachment_id, media_type, filename,"
-        " size_bytes, content) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        [
-            (complaint_id, a.attachment_id, a.media_type, a.filename, a.size_bytes, data or None)
-            for complaint_id, a, data in rows
-        ],
+        " size_bytes, sha256, key_id, content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " ON CONFLICT DO NOTHING",
+        rows,
+    )
+
+
+async def stage_whatsapp_media(
+    conn: asyncpg.Connection, wa_id: str, attachment: Attachment, document: SealedDocument
+) -> None:
+    """Keep a downloaded WhatsApp document until the conversation files its complaint."""
+    await conn.execute(
+        "INSERT INTO whatsapp_media (attachment_id, wa_id, media_type, size_bytes, sha256,"
+        " key_id, content) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        attachment.attachment_id,
+        wa_id,
+        attachment.media_type,
+        attachment.size_bytes,
+        attachment.sha256,
+        document.key_id,
+        document.content,
+    )
+
+
+async def staged_whatsapp_media(
+    conn: asyncpg.Connection, wa_id: str, attachment_ids: Sequence[str]
+) -> list[SealedDocument]:
+    rows = await conn.fetch(
+        "SELECT attachment_id, key_id, content FROM whatsapp_media"
+        " WHERE wa_id = $1 AND attachment_id = ANY($2::text[])",
+        wa_id,
+        list(attachment_ids),
+    )
+    return [SealedDocument(row["attachment_id"], row["key_id"], row["content"]) for row in rows]
+
+
+async def drop_staged_whatsapp_media(
+    conn: asyncpg.Connection, wa_id: str, attachment_ids: Sequence[str]
+) -> None:
+    await conn.execute(
+        "DELETE FROM whatsapp_media WHERE wa_id = $1 AND attachment_id = ANY($2::text[])",
+        wa_id,
+        list(attachment_ids),
     )
 
 

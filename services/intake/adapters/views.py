@@ -37,11 +37,23 @@ async def status_view(conn: asyncpg.Connection, tracking_code: str) -> dict[str,
 
 async def attachments_of(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        "SELECT attachment_id, media_type, filename, size_bytes, added_at"
+        "SELECT attachment_id, media_type, filename, size_bytes, sha256, added_at"
         " FROM complaint_attachments WHERE complaint_id = $1 ORDER BY added_at, attachment_id",
         complaint_id,
     )
     return [dict(row) for row in rows]
+
+
+async def document(
+    conn: asyncpg.Connection, complaint_id: uuid.UUID, attachment_id: str
+) -> asyncpg.Record | None:
+    """One attachment with its (sealed) bytes and the key id that opens them."""
+    return await conn.fetchrow(
+        "SELECT media_type, filename, key_id, content FROM complaint_attachments"
+        " WHERE complaint_id = $1 AND attachment_id = $2",
+        complaint_id,
+        attachment_id,
+    )
 
 
 async def updates_of(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> list[dict[str, Any]]:

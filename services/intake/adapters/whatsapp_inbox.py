@@ -84,8 +84,10 @@ async def draft_language(conn: asyncpg.Connection, wa_id: str) -> str | None:
 
 async def forget_expired(conn: asyncpg.Connection) -> None:
     """Drafts past the 24-hour window hold personal data nobody will finish: drop them.
-    Processed inbox ids are kept as long as Meta may still retry (days), then dropped."""
+    Processed inbox ids are kept as long as Meta may still retry (days), then dropped; so are
+    documents staged for conversations that were never filed (after two days)."""
     await conn.execute("DELETE FROM whatsapp_conversations WHERE expires_at < now()")
+    await conn.execute("DELETE FROM whatsapp_media WHERE received_at < now() - interval '2 days'")
     await conn.execute(
         "DELETE FROM whatsapp_inbox WHERE processed_at < now() - make_interval(days => $1)",
         INBOX_RETENTION_DAYS,

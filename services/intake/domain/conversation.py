@@ -334,6 +334,8 @@ def _attachment(message: InboundMessage) -> Attachment | None:
         attachment_id=f"whatsapp:{message.media.media_id}",
         media_type=message.media.mime_type,
         filename=message.media.filename,
+        size_bytes=message.media.size_bytes,
+        sha256=message.media.sha256,
     )
 
 

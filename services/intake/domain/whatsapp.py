@@ -53,6 +53,9 @@ class Media(BaseModel):
     mime_type: str = "application/octet-stream"
     filename: str | None = None
     caption: str | None = None
+    # Known once intake downloaded the bytes (then `mime_type` is the sniffed type).
+    size_bytes: int | None = None
+    sha256: str | None = None
 
 
 class Pin(BaseModel):

@@ -214,6 +214,7 @@ class AttachmentView(BaseModel):
     media_type: str
     filename: str | None
     size_bytes: int | None
+    sha256: str | None = None
     added_at: datetime
 
 

@@ -3,24 +3,29 @@ worker then handles each message in arrival order (`handlers.whatsapp`).
 
 It runs on the shared worker loop (`services.messaging.worker`): one instance leads per
 service (advisory lock), so one citizen's messages are handled in order; it works in batches
-until a batch comes back short, and the webhook wakes it when new messages arrive. Its
+until a batch comes back short, and the webhook wakes it when new messages arrive. A
+document the Graph API could not serve this time rolls the batch back and it is tried again
+at the next poll (Meta keeps media for 7 days). Its
 housekeeping (expired drafts, old inbox ids, old limit counters) rides along every minute.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 
 import asyncpg
 
+from services.intake.adapters.whatsapp_media import MediaTemporarilyUnavailable
 from services.intake.handlers import whatsapp
 from services.intake.settings import IntakeSettings
 from services.messaging.worker import Worker, run_worker
 from services.personal_data.keystore import Keystore
 
 HOUSEKEEPING_SECONDS = 60.0
+log = logging.getLogger(__name__)
 
 
 class InboxWorker:
@@ -53,7 +58,12 @@ class InboxWorker:
         await run_worker(self.pool, self.worker, stop, self.wake)
 
     async def work(self) -> int:
-        handled = await self.process_batch()
+        try:
+            handled = await self.process_batch()
+        except MediaTemporarilyUnavailable as error:
+            # The batch rolled back; the message is tried again at the next poll.
+            log.warning("whatsapp media not fetched; retrying", extra={"error": str(error)})
+            handled = 0
         if self.clock() >= self.next_housekeeping:
             await self.forget_expired()
             self.next_housekeeping = self.clock() + HOUSEKEEPING_SECONDS

@@ -1,14 +1,16 @@
 """The JSON API for a report's owner, who proves it is theirs with the contact on file or a
-one-time code sent there: the full report, and additions to it within the 10-day window."""
+one-time code sent there: the full report, its documents, and additions to it within the
+10-day window."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
+from fastapi.responses import Response
 
 from services.intake.adapters import repository, views
 from services.intake.domain import ownership
@@ -23,6 +25,7 @@ from services.intake.entrypoints.api_models import (
     UpdateAccepted,
     UpdateRequest,
 )
+from services.intake.entrypoints.documents_api import DOCUMENT_RESPONSES, document_response
 from services.intake.entrypoints.guards import too_many
 from services.intake.entrypoints.status_api import tracking_code_or_400
 from services.intake.handlers import follow_ups
@@ -74,6 +77,8 @@ def owner_api_router(
         assert view is not None
         return owner_view(record, view, attachments, updates)
 
+    _owner_document_route(router, pool, settings, keys)
+
     @router.post(
         "/v1/complaints/{tracking_code}/updates",
         status_code=202,
@@ -106,6 +111,33 @@ def owner_api_router(
         return {"tracking_code": record.tracking_code, "update_id": update_id}
 
     return router
+
+
+def _owner_document_route(
+    router: APIRouter,
+    pool: Callable[[], asyncpg.Pool],
+    settings: IntakeSettings,
+    keys: Keystore,
+) -> None:
+    @router.post(
+        "/v1/complaints/{tracking_code}/documents/{attachment_id}",
+        response_class=Response,
+        responses={
+            **DOCUMENT_RESPONSES,
+            400: {"model": Problem},
+            403: {"model": Problem},
+        },
+    )
+    async def owner_document(
+        tracking_code: str,
+        attachment_id: Annotated[str, Path(max_length=300)],
+        proof: OwnershipProof,
+    ) -> Response:
+        """One of the report's documents, for its owner (the same proof as the details)."""
+        async with pool().acquire() as conn:
+            record = await owned_record(conn, tracking_code, keys)
+            await prove_owner(conn, record, proof, settings)
+        return await document_response(pool, keys, record.complaint_id, attachment_id)
 
 
 async def owned_record(

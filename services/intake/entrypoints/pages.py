@@ -17,8 +17,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from schemas.events import Attachment
+from schemas.events import Attachment, Language
 from schemas.regions import Province, Regency, provinces, regencies
+from services.intake.domain.documents import (
+    DocumentRefused,
+    check_count,
+    checked_document,
+    refusal_text,
+)
 from services.intake.entrypoints.api_models import COORDINATES_PAIR, UNKNOWN_REGION
 from services.intake.settings import IntakeSettings
 
@@ -29,12 +35,6 @@ TEMPLATES = Environment(
 )
 STYLESHEET = (TEMPLATE_DIR / "lapor.css").read_text()
 
-# What a file must start with to be the type it claims; anything else is refused.
-SIGNATURES: dict[str, tuple[bytes, ...]] = {
-    "application/pdf": (b"%PDF-",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-}
 TEXT_FIELDS = (
     "name",
     "nik",
@@ -352,40 +352,25 @@ def field_errors(error: ValidationError, lang: str) -> dict[str, str]:
 async def read_uploads(
     files: list[UploadFile], settings: IntakeSettings, lang: str
 ) -> tuple[list[tuple[Attachment, bytes]], str | None]:
-    """The uploads as attachments, or the reason they are refused."""
+    """The uploads as attachments (type sniffed from the content, size, sha256), or the
+    reason they are refused, in the page's language (`domain.documents`)."""
     files = [file for file in files if file.filename]
-    if len(files) > settings.max_attachments:
-        return [], (
-            f"Paling banyak {settings.max_attachments} berkas."
-            if lang == "id"
-            else f"At most {settings.max_attachments} files."
-        )
     uploads: list[tuple[Attachment, bytes]] = []
-    for file in files:
-        data = await file.read(settings.max_attachment_bytes + 1)
-        name = (file.filename or "")[:200]
-        if len(data) > settings.max_attachment_bytes:
-            mb = settings.max_attachment_bytes // (1024 * 1024)
-            return [], (
-                f"{name}: lebih dari {mb} MB." if lang == "id" else f"{name}: larger than {mb} MB."
+    try:
+        check_count(len(files), settings.max_attachments)
+        for file in files:
+            data = await file.read(settings.max_attachment_bytes + 1)
+            attachment = checked_document(
+                data, max_bytes=settings.max_attachment_bytes, filename=file.filename
             )
-        media_type = next(
-            (kind for kind, magic in SIGNATURES.items() if data.startswith(magic)), None
+            uploads.append((attachment, data))
+    except DocumentRefused as refused:
+        return [], refusal_text(
+            refused,
+            Language(lang),
+            max_bytes=settings.max_attachment_bytes,
+            max_count=settings.max_attachments,
         )
-        if media_type is None:
-            return [], (
-                f"{name}: hanya PDF, JPG atau PNG."
-                if lang == "id"
-                else f"{name}: only PDF, JPG or PNG."
-            )
-        digest = hashlib.sha256(data).hexdigest()
-        attachment = Attachment(
-            attachment_id=f"upload:{digest[:32]}",
-            media_type=media_type,
-            filename=name,
-            size_bytes=len(data),
-        )
-        uploads.append((attachment, data))
     return uploads, None
 
 

@@ -99,6 +99,7 @@ def web_updates_router(
                     settings,
                     text=values["additional_text"],
                     attachments=uploads,
+                    keys=keys,
                     idempotency_key=f"form-update:{values['form_token']}"
                     if values["form_token"]
                     else None,

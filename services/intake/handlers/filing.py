@@ -6,7 +6,8 @@ per table however large the group:
 1. finds the idempotency keys already used (those commands are replays of what was filed);
 2. applies the per-phone / per-NIK limit to the rest, in order, as if one by one;
 3. finds or creates every reporter's data key and seals each complaint with it, so the row,
-   the outbox and every topic copy hold only ciphertext;
+   the outbox and every topic copy hold only ciphertext; the documents' bytes are sealed
+   with the same key (events carry only their reference: id, type, size, sha256);
 4. stores the complaints, their timeline entries and attachments, and puts their
    `ComplaintReceived` in the outbox (the use case writes the outbox, never the repository).
 A lone filing is a group of one; the web API's group commit (`entrypoints.group_filing`)
@@ -28,6 +29,7 @@ from services.intake.domain.complaints import Submission, complaint_received, re
 from services.intake.domain.limits import reporter_subjects
 from services.intake.domain.satisfaction import contact_subject
 from services.intake.domain.tracking import new_tracking_code
+from services.intake.handlers.documents import seal_documents
 from services.intake.settings import IntakeSettings
 from services.messaging import outbox
 from services.personal_data.field_crypto import DataKey, seal_model
@@ -41,6 +43,8 @@ class FileComplaint:
     submission: Submission
     idempotency_key: str | None
     fingerprint: str | None
+    # The documents' plain bytes (checked: `domain.documents`); sealed here with the
+    # reporter's data key, never stored or published in the clear.
     uploads: Sequence[tuple[Attachment, bytes]] = ()
     officer_id: str | None = None  # the desk officer who took it
     # Drawn by the caller when its replies already name them (WhatsApp); else drawn here.
@@ -95,7 +99,11 @@ async def file_complaints(
         for index, key in zip(admitted, data_keys, strict=True):
             events[index] = seal_model(events[index], key)
         stored = await repository.record_complaints(
-            conn, [_new_complaint(commands[i], events[i], settings) for i in admitted]
+            conn,
+            [
+                _new_complaint(commands[i], events[i], key, settings)
+                for i, key in zip(admitted, data_keys, strict=True)
+            ],
         )
         for index in admitted:
             if events[index].complaint_id in stored:
@@ -179,7 +187,7 @@ async def _data_keys(
 
 
 def _new_complaint(
-    command: FileComplaint, event: ComplaintReceived, settings: IntakeSettings
+    command: FileComplaint, event: ComplaintReceived, key: DataKey, settings: IntakeSettings
 ) -> repository.NewComplaint:
     phone = command.submission.phone or command.limited_phone
     return repository.NewComplaint(
@@ -187,7 +195,7 @@ def _new_complaint(
         idempotency_key=command.idempotency_key,
         fingerprint=command.fingerprint,
         officer_id=command.officer_id,
-        uploads=command.uploads,
+        documents=seal_documents(key, command.uploads),
         contact_subject=contact_subject(settings.reporter_hash_key, phone) if phone else None,
     )
 

@@ -20,6 +20,7 @@ from services.intake.domain import ownership
 from services.intake.domain.citizen_status import format_wib, language_of
 from services.intake.domain.complaints import PRODUCER
 from services.intake.domain.limits import contact_subject
+from services.intake.handlers.documents import seal_documents
 from services.intake.settings import IntakeSettings
 from services.messaging import outbox
 from services.personal_data.keystore import Keystore
@@ -148,11 +149,14 @@ async def add_update(
     *,
     text: str,
     attachments: Sequence[tuple[Attachment, bytes]] = (),
+    keys: Keystore | None = None,
     idempotency_key: str | None,
     fingerprint: str,
     now: datetime | None = None,
 ) -> uuid.UUID:
-    """Record an addition to an open report as `ComplaintUpdated`; returns the event id."""
+    """Record an addition to an open report as `ComplaintUpdated`; returns the event id.
+    Documents (`attachments`, their plain bytes) are sealed with the reporter's key, so they
+    need `keys`."""
     now = now or datetime.now(UTC)
     if idempotency_key:
         existing = await repository.find_update(conn, idempotency_key)
@@ -177,13 +181,29 @@ async def add_update(
             attachments=tuple(attachment for attachment, _ in attachments),
         ),
     )
+    documents = await _sealed(conn, record, keys, attachments)
     async with conn.transaction():
         if not await repository.record_update(
             conn, event, idempotency_key=idempotency_key, fingerprint=fingerprint
         ):
             raise UpdateRefused("a concurrent update used this Idempotency-Key")
         await repository.add_attachments(
-            conn, record.complaint_id, event.payload.attachments, attachments
+            conn, record.complaint_id, event.payload.attachments, documents
         )
         await outbox.enqueue(conn, [event])
     return event.event_id
+
+
+async def _sealed(
+    conn: asyncpg.Connection,
+    record: repository.ComplaintRecord,
+    keys: Keystore | None,
+    attachments: Sequence[tuple[Attachment, bytes]],
+) -> list[repository.SealedDocument]:
+    """The addition's documents sealed with the reporter's data key."""
+    if not any(data for _, data in attachments):
+        return []
+    key = await keys.key(conn, record.key_id) if keys and record.key_id else None
+    if key is None:
+        raise UpdateRefused("this report's personal data was erased; it takes no documents")
+    return seal_documents(key, attachments)

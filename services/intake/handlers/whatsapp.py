@@ -45,6 +45,7 @@ from services.intake.domain.conversation import (
     status_request,
     wa_phone,
 )
+from services.intake.domain.documents import DocumentRefused, refusal_text
 from services.intake.domain.satisfaction import (
     ANSWER_WINDOW,
     Answer,
@@ -64,6 +65,7 @@ from services.intake.domain.whatsapp import (
     WebhookBatch,
     status_event_ids,
 )
+from services.intake.handlers import whatsapp_documents
 from services.intake.handlers.filing import FileComplaint, Filed, file_complaints
 from services.intake.handlers.follow_ups import UpdateRefused, add_update
 from services.intake.handlers.satisfaction import rate
@@ -171,12 +173,21 @@ async def process_within_limit(
 async def process_message(
     conn: asyncpg.Connection, message: InboundMessage, settings: IntakeSettings, keys: Keystore
 ) -> str:
+    data = b""
+    if whatsapp_documents.carries_document(message):
+        try:  # a transient failure propagates: the worker tries the message again
+            message, data = await whatsapp_documents.receive_document(message, settings)
+        except DocumentRefused as refused:
+            return await refuse_document(conn, keys, message, refused, settings)
     addition = follow_up(message)
     if addition is not None:
-        return await process_follow_up(conn, message, addition, settings, keys)
+        return await process_follow_up(conn, message, addition, settings, keys, data)
     code_text = status_request(message)
     if code_text is not None:
         return await process_status_request(conn, message, code_text, keys)
+    if data:
+        await whatsapp_documents.stage(conn, keys, message, data)
+        return await process_conversation(conn, message, settings, keys)
     answer = parse_answer(message.text)
     if answer is not None:
         outcome = await process_satisfaction(conn, message, answer, settings, keys)
@@ -215,6 +226,30 @@ async def process_satisfaction(
     return "satisfaction_recorded" if recorded else "satisfaction_already_recorded"
 
 
+async def refuse_document(
+    conn: asyncpg.Connection,
+    keys: Keystore,
+    message: InboundMessage,
+    refused: DocumentRefused,
+    settings: IntakeSettings,
+) -> str:
+    """Tell the citizen, in their language, why their document was not kept (within their
+    open conversation's thread when there is one; the draft stays as it was)."""
+    draft = await whatsapp_inbox.lock_draft(conn, message.wa_id)
+    language = draft.language if draft else await _reply_language(conn, message, None)
+    reply = refusal_text(
+        refused,
+        language,
+        max_bytes=settings.max_attachment_bytes,
+        max_count=settings.max_attachments,
+    )
+    result = _single_reply(message, reply, language)
+    if draft is not None:
+        result = Outcome(None, (reply,), language, draft.complaint_id)
+    await enqueue_replies(conn, keys, message, result, None)
+    return f"document_refused: {refused.reason.value}"
+
+
 async def process_conversation(
     conn: asyncpg.Connection, message: InboundMessage, settings: IntakeSettings, keys: Keystore
 ) -> str:
@@ -225,6 +260,7 @@ async def process_conversation(
     filed_code: str | None = None
     limited = False
     if outcome.submission is not None:
+        attachments = outcome.submission.attachments
         (filed,) = await file_complaints(
             conn,
             [
@@ -232,6 +268,9 @@ async def process_conversation(
                     outcome.submission,
                     idempotency_key=f"whatsapp:{message.message_id}",
                     fingerprint=None,
+                    uploads=await whatsapp_documents.staged_uploads(
+                        conn, keys, message.wa_id, attachments
+                    ),
                     complaint_id=outcome.complaint_id,
                     tracking_code=code,
                     # The same per-phone / per-NIK limit as the web: a flood of LAPOR# files five.
@@ -243,6 +282,9 @@ async def process_conversation(
         )
         if isinstance(filed, Filed):
             filed_code = None if filed.replayed else code
+            await repository.drop_staged_whatsapp_media(
+                conn, message.wa_id, [a.attachment_id for a in attachments]
+            )
         else:
             limited = True
             reply = follow_up_reply(outcome.language, "too_many_reports")
@@ -269,8 +311,10 @@ async def process_follow_up(
     addition: FollowUp,
     settings: IntakeSettings,
     keys: Keystore,
+    data: bytes = b"",
 ) -> str:
-    """An addition to a filed report by its owner's WhatsApp number: ComplaintUpdated."""
+    """An addition to a filed report by its owner's WhatsApp number: ComplaintUpdated, with
+    the message's document (`data`, downloaded and checked) when it carries one."""
     code = _tracking_code(addition.code_text)
     record = await _owned_record(conn, message, code, keys)
     language = await _reply_language(conn, message, record)
@@ -279,7 +323,7 @@ async def process_follow_up(
     elif record is None:
         reply, outcome = follow_up_reply(language, "follow_up_unknown"), "follow_up_unknown"
     else:
-        reply, outcome = await _add_to_report(conn, message, addition, record, settings)
+        reply, outcome = await _add_to_report(conn, message, addition, record, settings, keys, data)
     result = _single_reply(message, reply, language)
     if record is not None:
         result = Outcome(None, (reply,), language, record.complaint_id)
@@ -322,6 +366,8 @@ async def _add_to_report(
     addition: FollowUp,
     record: repository.ComplaintRecord,
     settings: IntakeSettings,
+    keys: Keystore,
+    data: bytes,
 ) -> tuple[str, str]:
     """The reply and the outcome of adding a follow-up to its report."""
     language = Language(record.details.get("reporter", {}).get("language", "id"))
@@ -331,7 +377,8 @@ async def _add_to_report(
             record,
             settings,
             text=addition.text,
-            attachments=[(addition.attachment, b"")] if addition.attachment else [],
+            attachments=[(addition.attachment, data)] if addition.attachment else [],
+            keys=keys,
             idempotency_key=f"whatsapp:{message.message_id}",
             fingerprint=message.message_id,
         )
