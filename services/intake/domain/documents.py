@@ -79,10 +79,12 @@ def check_count(count: int, max_count: int) -> None:
         raise DocumentRefused(Refusal.TOO_MANY)
 
 
+_THE_FILE = {Language.INDONESIAN: "Berkas", Language.ENGLISH: "The file is"}
+
 _TEXTS = {
     Language.INDONESIAN: {
         Refusal.UNSUPPORTED_TYPE: "hanya PDF, JPG atau PNG yang dapat kami terima.",
-        Refusal.TOO_LARGE: "berkas lebih dari {mb} MB.",
+        Refusal.TOO_LARGE: "lebih dari {size}.",
         Refusal.TOO_MANY: "Paling banyak {count} berkas.",
         Refusal.EMPTY: "berkas kosong.",
         Refusal.UNAVAILABLE: "dokumen ini tidak dapat kami ambil dari WhatsApp. Silakan kirim"
@@ -90,7 +92,7 @@ _TEXTS = {
     },
     Language.ENGLISH: {
         Refusal.UNSUPPORTED_TYPE: "only PDF, JPG or PNG files are accepted.",
-        Refusal.TOO_LARGE: "the file is larger than {mb} MB.",
+        Refusal.TOO_LARGE: "larger than {size}.",
         Refusal.TOO_MANY: "At most {count} files.",
         Refusal.EMPTY: "the file is empty.",
         Refusal.UNAVAILABLE: "we could not fetch this document from WhatsApp. Please send it"
@@ -99,10 +101,20 @@ _TEXTS = {
 }
 
 
+def size_text(size_bytes: int) -> str:
+    """A size limit as a citizen reads it: whole MB, or KB below one MB."""
+    if size_bytes >= 1024 * 1024:
+        return f"{size_bytes // (1024 * 1024)} MB"
+    return f"{max(1, size_bytes // 1024)} KB"
+
+
 def refusal_text(
     refused: DocumentRefused, language: Language, *, max_bytes: int, max_count: int
 ) -> str:
     """Why a document was not kept, in the citizen's language."""
-    mb = max(1, max_bytes // (1024 * 1024))
-    text = _TEXTS[language][refused.reason].format(mb=mb, count=max_count)
-    return f"{refused.name}: {text}" if refused.name else text[0].upper() + text[1:]
+    text = _TEXTS[language][refused.reason].format(size=size_text(max_bytes), count=max_count)
+    if refused.name:
+        return f"{refused.name}: {text}"
+    if refused.reason is Refusal.TOO_LARGE:  # "Lebih dari 5 MB." alone does not say what
+        return f"{_THE_FILE[language]} {text}"
+    return text[0].upper() + text[1:]
