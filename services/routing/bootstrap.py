@@ -1,6 +1,6 @@
 """The one place routing is assembled: settings (checked for deployment), the runtime with
-its pool and consumer handlers, the HTTP app and the background jobs. Routing encrypts
-nothing, so it builds no key store."""
+its pool and consumer handlers, the key store (routing seals nothing; it opens the case
+files' personal fields for the agency's officers), the HTTP app and the background jobs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from schemas.topics import COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED
+from services.personal_data.keystore import Keystore
 from services.routing.adapters.repository import MIGRATIONS
 from services.routing.adapters.sp4n import Sp4nForwarder, WireFormat
 from services.routing.domain import EscalationContacts
@@ -27,6 +28,7 @@ def build(settings: Settings) -> ServiceRuntime:
         settings.http_port = DEFAULT_PORT
     own = RoutingSettings()
     check_deployment(settings, own)
+    keys = Keystore.from_env()
     runtime = ServiceRuntime(
         service=SERVICE,
         settings=settings,
@@ -34,6 +36,7 @@ def build(settings: Settings) -> ServiceRuntime:
         consumes=[COMPLAINTS_TRIAGED.name, COMPLAINTS_INTAKE.name],
         handlers=HANDLERS,
         batch_handlers=BATCH_HANDLERS,
+        keys=keys,
     )
 
     def pool() -> asyncpg.Pool:  # the pool exists once the runtime has started
@@ -43,7 +46,7 @@ def build(settings: Settings) -> ServiceRuntime:
     def clock() -> datetime:
         return own.frozen_now or datetime.now(UTC)
 
-    runtime.app = create_app(pool, clock)
+    runtime.app = create_app(pool, clock, keys)
     contacts = EscalationContacts(own.public_base_url, own.setwapres_escalation_email)
     runtime.background.append(deadline_job(pool, clock, own.scheduler_interval, contacts))
     if own.sp4n_url:

@@ -1,5 +1,6 @@
-"""Routing's pure domain: choosing the agency, the case lifecycle, working-day deadlines and
-the deadline alerts the scheduler fires. No I/O here."""
+"""Routing's pure domain: choosing the agency, the case lifecycle, working-day deadlines, the
+deadline alerts the scheduler fires and the rules of the agency's case file (what is kept,
+whose contact is shown, the chronology). No I/O here."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
+from pydantic import BaseModel
 
+from schemas.events.base import Reporter
+from schemas.events.intake import ComplaintReceivedPayload
 from schemas.events.routing import CaseStatus, DeadlineKind
+from schemas.personal_data import is_sealed, personal_field_names
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 MANUAL_DISPOSITION = "SETWAPRES"
@@ -433,3 +438,102 @@ def escalation_for(
     if alert is Alert.OVERDUE_SETWAPRES:
         return Escalation(2, SETWAPRES_NAME, contacts.setwapres_email, link)
     return None
+
+
+# --------------------------------------------------------------------------- the case file
+
+ERASED = "erased"  # shown for a personal value whose reporter's key was erased
+# What the desk shows of each kind of content, as dotted paths into the event payloads; the
+# schema decides which of them are personal data (and so are sealed and recorded when shown).
+CONTACT_PATHS = ("reporter.name", "reporter.phone", "reporter.email")
+COMPLAINT_PATHS = ("description", "attachments.filename")
+INCIDENT_PATHS = ("location.address",)
+ADDITION_PATHS = ("additional_text", "attachments.filename")
+
+
+def without_identity(payload: ComplaintReceivedPayload) -> ComplaintReceivedPayload:
+    """What routing keeps of a complaint: the payload as it came (sealed), except that an
+    anonymous report keeps no identity at all (no name, NIK, phone or email)."""
+    if not payload.anonymous:
+        return payload
+    nobody = Reporter(name="", language=payload.reporter.language)
+    return payload.model_copy(update={"reporter": nobody})
+
+
+def readable(value: str | None) -> str | None:
+    """A personal value for the page: one still sealed after opening (its reporter erased)
+    reads 'erased', never the ciphertext."""
+    if value is None:
+        return None
+    return ERASED if is_sealed(value) else value
+
+
+def shows_contact(anonymous: bool) -> bool:
+    """Anonymous: the agency never learns who reported. Secret only hides the content from
+    the public (Open311, SP4N-LAPOR!), so the agency still sees a secret report's reporter."""
+    return not anonymous
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str | None
+    phone: str | None
+    email: str | None
+
+
+def contact_of(opened: ComplaintReceivedPayload) -> Contact | None:
+    """The reporter's contact as the agency may see it; None for an anonymous report."""
+    if not shows_contact(opened.anonymous):
+        return None
+    reporter = opened.reporter
+    return Contact(readable(reporter.name), readable(reporter.phone), readable(reporter.email))
+
+
+def _values_at(value: object, path: list[str]) -> list[tuple[BaseModel, str, object]]:
+    """(owner model, field name, value) for a dotted path, through tuples and lists."""
+    if isinstance(value, tuple | list):
+        return [found for item in value for found in _values_at(item, path)]
+    if not isinstance(value, BaseModel) or not path:
+        return []
+    item = getattr(value, path[0], None)
+    if len(path) == 1:
+        return [(value, path[0], item)]
+    return _values_at(item, path[1:])
+
+
+def personal_fields_shown(model: BaseModel, paths: Iterable[str]) -> list[str]:
+    """Which of `paths` (into an opened payload) put personal data on the page in the clear:
+    fields the schema marks personal whose value is present and readable."""
+    shown = []
+    for path in paths:
+        for owner, name, item in _values_at(model, path.split(".")):
+            personal = name in personal_field_names(type(owner))
+            if personal and isinstance(item, str) and item and not is_sealed(item):
+                shown.append(path)
+                break
+    return shown
+
+
+class Entry(StrEnum):
+    FILED = "filed"  # a reporter's complaint, in their words
+    STATUS = "status"  # the case's history: assignment, the desk's steps, re-routing
+    ADDITION = "addition"  # what a reporter added later
+
+
+@dataclass(frozen=True)
+class ChronologyEntry:
+    at: datetime
+    kind: Entry
+    actor: str
+    text: str | None
+    status: str | None = None
+    tracking_code: str | None = None
+
+
+_ENTRY_ORDER = {Entry.FILED: 0, Entry.STATUS: 1, Entry.ADDITION: 2}
+
+
+def chronology(entries: Iterable[ChronologyEntry]) -> list[ChronologyEntry]:
+    """The case's story in time order. At one instant a filing comes before a status change
+    (a case opens on its complaint) and that before an addition; otherwise as given."""
+    return sorted(entries, key=lambda entry: (entry.at, _ENTRY_ORDER[entry.kind]))

@@ -271,6 +271,11 @@ async def test_a_documents_request_answered_through_the_owner_api_resumes_the_ca
 
     detail = await eventually(resumed, within=90)
     assert [a["additional_text"] for a in detail["additions"]] == [text]
+    # The case file: intake's sealed content, opened by routing's own key store.
+    assert detail["description"] == body["description"]
+    contact = detail["reporters"][0]["contact"]
+    assert contact["name"] == body["name"] and contact["phone"].endswith(str(body["phone"])[1:])
+    assert detail["chronology"][0]["kind"] == "filed"
     assert [d["met_at"] is not None for d in detail["deadlines"] if d["kind"] == "documents"] == [
         True
     ]

@@ -224,10 +224,13 @@ async def test_an_officer_never_reads_or_changes_another_agencys_case(
     assert (
         await api.post(dispose, json=handed, headers=auth("admin-setwapres"))
     ).status_code == 404
-    # an administrator is still scoped to their own agency's desk
+    # a Setwapres administrator may read any agency's case file (issue 14), but works only
+    # their own desk: the inbox and the desk's actions stay scoped to their agency
     setwapres = auth("admin-setwapres")
-    assert (await api.get(f"/v1/desk/cases/{case_id}", headers=setwapres)).status_code == 404
+    assert (await api.get(f"/v1/desk/cases/{case_id}", headers=setwapres)).status_code == 200
     assert str(case_id) not in (await api.get("/v1/desk/cases", headers=setwapres)).text
+    accept = await api.post(f"/v1/desk/cases/{case_id}/accept", headers=setwapres)
+    assert accept.status_code == 404
     assert (await api.get(f"/open311/v2/requests/{code}.json", headers=stranger)).status_code == 404
     assert code not in (await api.get("/open311/v2/requests.json", headers=stranger)).text
     assert (

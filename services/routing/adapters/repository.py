@@ -1,6 +1,7 @@
 """Routing's PostgreSQL adapter, the write side: agencies, versioned rules, the calendar,
-cases and their state, history, reporters, deadlines, alerts, officers and the scheduling of
-SP4N-LAPOR! forwardings. Reads for pages and APIs are in `views`."""
+cases and their state, history, reporters, the case files' content and openings, deadlines,
+alerts, officers and the scheduling of SP4N-LAPOR! forwardings. Reads for pages and APIs
+are in `views`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -422,6 +424,61 @@ async def touch_case(conn: asyncpg.Connection, case_id: uuid.UUID, at: datetime)
     """Mark the case as changed (an addition joined its file) without a new status."""
     await conn.execute(
         "UPDATE cases SET updated_at = greatest(updated_at, $2) WHERE case_id = $1", case_id, at
+    )
+
+
+@dataclass(frozen=True)
+class NewCaseFile:
+    """A complaint's content for its case file (see `domain.without_identity`)."""
+
+    complaint_id: uuid.UUID
+    event_id: uuid.UUID
+    tracking_code: str
+    anonymous: bool
+    secret: bool
+    payload: dict[str, Any]  # JSON-ready, personal fields sealed as they came
+    received_at: datetime
+
+
+async def keep_case_files(conn: asyncpg.Connection, files: Sequence[NewCaseFile]) -> None:
+    """Keep each complaint's content once (a repeat of a complaint changes nothing)."""
+    if not files:
+        return
+    await conn.executemany(
+        "INSERT INTO case_files (complaint_id, event_id, tracking_code, anonymous, secret,"
+        " payload, received_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)"
+        " ON CONFLICT (complaint_id) DO NOTHING",
+        [
+            (
+                f.complaint_id,
+                f.event_id,
+                f.tracking_code,
+                f.anonymous,
+                f.secret,
+                json.dumps(f.payload),
+                f.received_at,
+            )
+            for f in files
+        ],
+    )
+
+
+async def record_opening(
+    conn: asyncpg.Connection,
+    case_id: uuid.UUID,
+    reader: Officer,
+    at: datetime,
+    fields: Sequence[str],
+) -> None:
+    """Who saw which personal fields of a case file, and when (names only, never values)."""
+    await conn.execute(
+        "INSERT INTO case_file_openings (case_id, officer_id, agency_code, opened_at, fields)"
+        " VALUES ($1, $2, $3, $4, $5::text[])",
+        case_id,
+        reader.officer_id,
+        reader.agency_code,
+        at,
+        list(fields),
     )
 
 

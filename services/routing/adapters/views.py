@@ -1,5 +1,5 @@
-"""Routing's read side: the queries behind the rules and calendar pages, the agency desk,
-the Open311 view and the public statistics. Nothing here writes."""
+"""Routing's read side: the queries behind the rules and calendar pages, the agency desk
+and its case files, the Open311 view and the public statistics. Nothing here writes."""
 
 from __future__ import annotations
 
@@ -93,6 +93,11 @@ async def agency_case(db: Executor, case_id: uuid.UUID, agency_code: str) -> asy
     )
 
 
+async def any_case(db: Executor, case_id: uuid.UUID) -> asyncpg.Record | None:
+    """A case of any agency (for Setwapres administrators)."""
+    return await db.fetchrow(f"{CASE_SELECT} WHERE c.case_id = $1", case_id)
+
+
 async def case_history(db: Executor, case_id: uuid.UUID) -> list[asyncpg.Record]:
     return await db.fetch(
         "SELECT previous_status, status, agency_code, actor, reason, note, at"
@@ -118,6 +123,22 @@ async def case_additions(db: Executor, case_id: uuid.UUID) -> list[asyncpg.Recor
         " SELECT complaint_id FROM cases WHERE case_id = $1"
         " UNION ALL SELECT complaint_id FROM case_reporters WHERE case_id = $1)"
         " ORDER BY a.received_at, a.event_id",
+        case_id,
+    )
+
+
+async def case_files(db: Executor, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The content of the case's complaints as intake published it (sealed): the case's own
+    complaint first, then the reporters who joined it, in the order they filed. A complaint
+    whose content has not arrived yet has no row."""
+    return await db.fetch(
+        "SELECT f.complaint_id, f.tracking_code, f.anonymous, f.secret,"
+        " f.payload::text AS payload, f.received_at,"
+        " f.complaint_id = (SELECT complaint_id FROM cases WHERE case_id = $1) AS original"
+        " FROM case_files f WHERE f.complaint_id IN ("
+        " SELECT complaint_id FROM cases WHERE case_id = $1"
+        " UNION ALL SELECT complaint_id FROM case_reporters WHERE case_id = $1)"
+        " ORDER BY original DESC, f.received_at, f.complaint_id",
         case_id,
     )
 

@@ -64,10 +64,15 @@ async def open311_client(
     return await _officer(request, credentials.credentials if credentials else api_key)
 
 
+def is_setwapres_admin(who: Officer) -> bool:
+    """One of Setwapres' own administrators (another agency's admin is not)."""
+    return who.is_admin and who.agency_code == MANUAL_DISPOSITION
+
+
 async def setwapres_admin(who: Annotated[Officer, Depends(current_officer)]) -> Officer:
     """Rules, the calendar and manual disposition change every agency's work: only
     Setwapres' own administrators, not another agency's admin."""
-    if not who.is_admin or who.agency_code != MANUAL_DISPOSITION:
+    if not is_setwapres_admin(who):
         raise HTTPException(403, "only Setwapres administrators may do this")
     return who
 

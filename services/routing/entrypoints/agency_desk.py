@@ -1,10 +1,11 @@
 """`/v1/desk/cases`: the agency desk. Each officer's bearer token is scoped to one agency; a
-case of another agency answers 404, exactly like a case that does not exist. Setwapres'
-administrators dispose of the manual queue's cases."""
+case of another agency answers 404, exactly like a case that does not exist. The case detail
+is the case file (full text, place, chronology, documents, the reporter's contact unless the
+report is anonymous; see `handlers.case_file`), which Setwapres' administrators may read for
+any agency. Setwapres' administrators dispose of the manual queue's cases."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -17,6 +18,7 @@ from schemas.events import EventEnvelope
 from schemas.events.base import Category, Priority
 from schemas.events.routing import CaseStatus
 from services.messaging import outbox
+from services.personal_data.keystore import Keystore
 from services.routing.adapters import views
 from services.routing.adapters.repository import Officer
 from services.routing.domain import Action, CaseNotFound, TransitionNotAllowed, UnknownAgency
@@ -28,9 +30,10 @@ from services.routing.entrypoints.access import (
     Authenticated,
     Clock,
     PoolGetter,
+    is_setwapres_admin,
 )
 from services.routing.entrypoints.fields import REGION_PATTERN, AgencyCode, Text, unprocessable
-from services.routing.handlers import commands
+from services.routing.handlers import case_file, commands
 from services.runtime.http_problems import UNREADABLE_BODY, problem
 
 # The desk's action routes: path → action.
@@ -120,11 +123,73 @@ class AdditionView(BaseModel):
     received_at: datetime
 
 
+class LocationView(BaseModel):
+    """Where the problem is, as the citizen said."""
+
+    region_code: str | None
+    city: str | None
+    address: str | None = Field(description="'erased' once the reporter was erased")
+    latitude: float | None
+    longitude: float | None
+
+
+class ContactView(BaseModel):
+    name: str | None
+    phone: str | None
+    email: str | None
+
+
+class ReporterView(BaseModel):
+    """One reporter of the case: the original or one who joined it (a duplicate)."""
+
+    tracking_code: str
+    original: bool
+    anonymous: bool
+    secret: bool
+    filed_at: datetime
+    contact: ContactView | None = Field(
+        description="None for an anonymous report (the agency never learns who reported);"
+        " shown for a secret one (secret only hides the content from the public); a value"
+        " reads 'erased' once the reporter was erased"
+    )
+
+
+class DocumentView(AttachmentView):
+    """A document's metadata; its bytes stay with intake."""
+
+    tracking_code: str
+    source: str = Field(description="'complaint' (sent with it) or 'addition' (sent later)")
+    added_at: datetime
+
+
+class ChronologyView(BaseModel):
+    at: datetime
+    kind: str = Field(description="'filed', 'status' or 'addition'")
+    actor: str
+    text: str | None
+    status: str | None
+    tracking_code: str | None
+
+
 class CaseDetail(CaseView):
+    """The case file: the case, its full content and story. Every opening that shows
+    personal data is recorded with the officer and the fields."""
+
     history: list[HistoryEntry]
     deadlines: list[DeadlineView]
     additions: list[AdditionView] = Field(
         default_factory=list, description="The citizen's additions, oldest first"
+    )
+    description: str | None = Field(
+        default=None,
+        description="The citizen's full text; null until the content reached routing",
+    )
+    location: LocationView | None = None
+    reporters: list[ReporterView] = Field(default_factory=list)
+    documents: list[DocumentView] = Field(default_factory=list)
+    chronology: list[ChronologyView] = Field(
+        default_factory=list,
+        description="Filings, the case's status changes and additions in time order",
     )
 
 
@@ -162,14 +227,17 @@ def _action_result(case_id: uuid.UUID, action: Action, events: list[EventEnvelop
     )
 
 
-def desk_router(pool: PoolGetter, clock: Clock) -> APIRouter:
+def desk_router(pool: PoolGetter, clock: Clock, keys: Keystore | None = None) -> APIRouter:
+    """`keys` opens the case files' personal fields; without it nothing sealed opens."""
     router = APIRouter(tags=["desk"])
-    _add_case_reads(router, pool, clock)
+    _add_case_reads(router, pool, clock, keys)
     _add_case_actions(router, pool, clock)
     return router
 
 
-def _add_case_reads(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
+def _add_case_reads(
+    router: APIRouter, pool: PoolGetter, clock: Clock, keys: Keystore | None
+) -> None:
     @router.get("/v1/desk/cases", responses=UNAUTHENTICATED)
     async def inbox(
         who: Authenticated,
@@ -198,27 +266,16 @@ def _add_case_reads(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
 
     @router.get("/v1/desk/cases/{case_id}", responses=OFFICER_ONLY)
     async def open_case(case_id: uuid.UUID, who: Authenticated) -> CaseDetail:
-        row = await views.agency_case(pool(), case_id, who.agency_code)
-        if row is None:
-            raise HTTPException(404, "no such case in your agency")
-        history = await views.case_history(pool(), case_id)
-        deadlines = await views.case_deadlines(pool(), case_id)
-        additions = await views.case_additions(pool(), case_id)
-        return CaseDetail.model_validate(
-            {
-                **_case_view(row),
-                "history": [
-                    dict(h)
-                    for h in history
-                    # another agency's internal notes stay with that agency
-                    if h["agency_code"] == who.agency_code or h["note"] is None
-                ],
-                "deadlines": [dict(d) for d in deadlines],
-                "additions": [
-                    {**a, "attachments": json.loads(a["attachments"])} for a in additions
-                ],
-            }
-        )
+        """The case file. A Setwapres administrator may read any agency's case."""
+        async with pool().acquire() as conn:
+            if is_setwapres_admin(who):
+                row = await views.any_case(conn, case_id)
+            else:
+                row = await views.agency_case(conn, case_id, who.agency_code)
+            if row is None:
+                raise HTTPException(404, "no such case in your agency")
+            found = await case_file.read_case_file(conn, row, who, keys, clock())
+        return CaseDetail.model_validate({**_case_view(row), **found})
 
 
 def _add_case_actions(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:

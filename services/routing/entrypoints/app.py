@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
+from services.personal_data.keystore import Keystore
 from services.routing.entrypoints.access import Clock, PoolGetter
 from services.routing.entrypoints.agency_desk import desk_router
 from services.routing.entrypoints.calendar import calendar_router
@@ -22,7 +23,10 @@ DESCRIPTION = """Routing's HTTP adapter.
 - `/v1/rules` and `/v1/calendar/overrides`: routing rules as versioned data and the working-day
   calendar (Setwapres administrators only: an admin of another agency gets 403).
 - `/v1/desk/cases`: the agency desk. Each officer's bearer token is scoped to one agency; a
-  case of another agency answers 404, exactly like a case that does not exist.
+  case of another agency answers 404, exactly like a case that does not exist. A case's
+  detail is its case file: the full text, where the problem is, the chronology, the
+  documents' metadata and the reporter's contact unless the report is anonymous (each
+  opening of personal data is recorded); Setwapres administrators may read any case.
 - `/v1/escalations/overdue`: every agency's overdue cases and how far each was escalated, and
   `/v1/agencies/{agency_code}/escalation`: who an agency's overdue cases are emailed to
   (Setwapres administrators only); `/v1/reopened`: cases a citizen refused (TIDAK PUAS),
@@ -38,13 +42,16 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(pool: PoolGetter, clock: Clock = system_clock) -> FastAPI:
+def create_app(
+    pool: PoolGetter, clock: Clock = system_clock, keys: Keystore | None = None
+) -> FastAPI:
+    """`keys`: the key store the bootstrap built, to open the case files' personal fields."""
     app = FastAPI(title="lapor-routing", version="1", description=DESCRIPTION)
     app.state.pool = pool  # for the access dependencies
     install_validation_handler(app)
     app.include_router(rules_router(pool))
     app.include_router(calendar_router(pool))
-    app.include_router(desk_router(pool, clock))
+    app.include_router(desk_router(pool, clock, keys))
     app.include_router(escalations_router(pool, clock))
     app.include_router(open311_router(pool))
     app.include_router(stats_router(pool, clock))

@@ -1,0 +1,250 @@
+"""The agency's case file (issue 14): everything an officer needs to act on a case.
+
+- Kept: intake's ComplaintReceived, as it arrives on lapor.complaints.intake.v1, one row per
+  complaint (`keep_case_files`). Its personal fields stay sealed with the reporter's data key,
+  so erasing the reporter erases routing's copy too; an anonymous report is kept without any
+  identity. The content may come before or after the case opens: the file reads it by the
+  case's complaint and its joined reporters' complaints.
+- Read: `read_case_file` puts together the complaints' content, the case's history, the
+  additions, the documents' metadata and the contacts the agency may see, opening personal
+  fields with the key store the bootstrap built (none: nothing sealed opens). Which personal
+  fields it showed in the clear, to whom, is recorded (`case_file_openings`) before the page
+  gets them. Values whose key was erased read 'erased'.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import asyncpg
+from pydantic import BaseModel
+
+from schemas.events import ComplaintReceived, Event, EventEnvelope
+from schemas.events.base import Attachment
+from schemas.events.intake import ComplaintReceivedPayload, ComplaintUpdatedPayload
+from services.personal_data.keystore import Keystore
+from services.routing.adapters import repository, views
+from services.routing.adapters.repository import Officer
+from services.routing.domain import (
+    ADDITION_PATHS,
+    COMPLAINT_PATHS,
+    CONTACT_PATHS,
+    INCIDENT_PATHS,
+    ChronologyEntry,
+    Entry,
+    chronology,
+    contact_of,
+    personal_fields_shown,
+    readable,
+    shows_contact,
+    without_identity,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def keep_case_files(events: list[Event], conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
+    """The consumer's batch handler for ComplaintReceived: each complaint's content, once."""
+    files = []
+    for event in events:
+        assert isinstance(event, ComplaintReceived)
+        payload = without_identity(event.payload)
+        files.append(
+            repository.NewCaseFile(
+                complaint_id=event.complaint_id,
+                event_id=event.event_id,
+                tracking_code=payload.tracking_code,
+                anonymous=payload.anonymous,
+                secret=payload.secret,
+                payload=payload.model_dump(mode="json"),
+                received_at=payload.received_at,
+            )
+        )
+    await repository.keep_case_files(conn, files)
+    return ()
+
+
+async def keep_case_file(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
+    return await keep_case_files([event], conn)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class _Filed:
+    tracking_code: str
+    original: bool
+    payload: ComplaintReceivedPayload  # opened
+
+
+@dataclass(frozen=True)
+class _Added:
+    received_at: datetime
+    payload: ComplaintUpdatedPayload  # opened
+
+
+async def _open(conn: asyncpg.Connection, keys: Keystore | None, model: M) -> M:
+    return await keys.open(conn, model) if keys is not None else model
+
+
+async def _files(conn: asyncpg.Connection, case_id: Any, keys: Keystore | None) -> list[_Filed]:
+    files = []
+    for row in await views.case_files(conn, case_id):
+        stored = ComplaintReceivedPayload.model_validate_json(row["payload"])
+        files.append(_Filed(row["tracking_code"], row["original"], await _open(conn, keys, stored)))
+    return files
+
+
+async def _additions(conn: asyncpg.Connection, case_id: Any, keys: Keystore | None) -> list[_Added]:
+    added = []
+    for row in await views.case_additions(conn, case_id):
+        stored = ComplaintUpdatedPayload(
+            tracking_code=row["tracking_code"],
+            additional_text=row["additional_text"],
+            attachments=tuple(Attachment(**a) for a in json.loads(row["attachments"])),
+        )
+        added.append(_Added(row["received_at"], await _open(conn, keys, stored)))
+    return added
+
+
+def fields_shown(files: Sequence[_Filed], additions: Sequence[_Added]) -> list[str]:
+    """'<tracking code>:<field>' for every personal field the case file shows in the clear."""
+    shown: set[str] = set()
+    for filed in files:
+        paths = [
+            *COMPLAINT_PATHS,
+            *(INCIDENT_PATHS if filed.original else ()),
+            *(CONTACT_PATHS if shows_contact(filed.payload.anonymous) else ()),
+        ]
+        for path in personal_fields_shown(filed.payload, paths):
+            shown.add(f"{filed.tracking_code}:{path}")
+    for added in additions:
+        for path in personal_fields_shown(added.payload, ADDITION_PATHS):
+            shown.add(f"{added.payload.tracking_code}:additions.{path}")
+    return sorted(shown)
+
+
+def _document(attachment: Attachment, code: str, source: str, at: datetime) -> dict[str, Any]:
+    return {
+        "attachment_id": attachment.attachment_id,
+        "media_type": attachment.media_type,
+        "filename": readable(attachment.filename),
+        "size_bytes": attachment.size_bytes,
+        "tracking_code": code,
+        "source": source,
+        "added_at": at,
+    }
+
+
+def _documents(files: Sequence[_Filed], additions: Sequence[_Added]) -> list[dict[str, Any]]:
+    documents = [
+        _document(a, f.tracking_code, "complaint", f.payload.received_at)
+        for f in files
+        for a in f.payload.attachments
+    ]
+    documents += [
+        _document(a, added.payload.tracking_code, "addition", added.received_at)
+        for added in additions
+        for a in added.payload.attachments
+    ]
+    return sorted(documents, key=lambda d: d["added_at"])
+
+
+def _reporter(filed: _Filed) -> dict[str, Any]:
+    contact = contact_of(filed.payload)
+    return {
+        "tracking_code": filed.tracking_code,
+        "original": filed.original,
+        "anonymous": filed.payload.anonymous,
+        "secret": filed.payload.secret,
+        "filed_at": filed.payload.received_at,
+        "contact": asdict(contact) if contact is not None else None,
+    }
+
+
+def _story(
+    files: Sequence[_Filed], history: Sequence[dict[str, Any]], additions: Sequence[_Added]
+) -> list[dict[str, Any]]:
+    entries = [
+        ChronologyEntry(
+            f.payload.received_at,
+            Entry.FILED,
+            "citizen",
+            readable(f.payload.description),
+            tracking_code=f.tracking_code,
+        )
+        for f in files
+    ]
+    entries += [
+        ChronologyEntry(h["at"], Entry.STATUS, h["actor"], h["note"] or h["reason"], h["status"])
+        for h in history
+    ]
+    entries += [
+        ChronologyEntry(
+            a.received_at,
+            Entry.ADDITION,
+            "citizen",
+            readable(a.payload.additional_text),
+            tracking_code=a.payload.tracking_code,
+        )
+        for a in additions
+    ]
+    return [asdict(entry) for entry in chronology(entries)]
+
+
+def _addition(added: _Added) -> dict[str, Any]:
+    return {
+        "tracking_code": added.payload.tracking_code,
+        "additional_text": readable(added.payload.additional_text),
+        "attachments": [
+            {**a.model_dump(mode="json"), "filename": readable(a.filename)}
+            for a in added.payload.attachments
+        ],
+        "received_at": added.received_at,
+    }
+
+
+def _location(filed: _Filed | None) -> dict[str, Any] | None:
+    if filed is None:
+        return None
+    place = filed.payload.location
+    return {**place.model_dump(mode="json"), "address": readable(place.address)}
+
+
+async def read_case_file(
+    conn: asyncpg.Connection,
+    case: asyncpg.Record,
+    reader: Officer,
+    keys: Keystore | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The case file of a case the reader may see (the caller checked), for the desk's
+    case detail; records the opening when it shows personal data."""
+    case_id = case["case_id"]
+    history = [
+        dict(h)
+        for h in await views.case_history(conn, case_id)
+        # another agency's internal notes stay with that agency
+        if h["agency_code"] == reader.agency_code or h["note"] is None
+    ]
+    files = await _files(conn, case_id, keys)
+    additions = await _additions(conn, case_id, keys)
+    shown = fields_shown(files, additions)
+    if shown:  # recorded before anything is shown: no record, no data
+        await repository.record_opening(conn, case_id, reader, now, shown)
+    original = next((f for f in files if f.original), None)
+    return {
+        "history": history,
+        "deadlines": [dict(d) for d in await views.case_deadlines(conn, case_id)],
+        "additions": [_addition(a) for a in additions],
+        "description": readable(original.payload.description) if original else None,
+        "location": _location(original),
+        "reporters": [_reporter(f) for f in files],
+        "documents": _documents(files, additions),
+        "chronology": _story(files, history, additions),
+    }

@@ -1,0 +1,365 @@
+"""The agency officer's case file (issue 14, "what the agency sees") against the real Kafka
+broker and PostgreSQL: routing's consumer loop reads intake's ComplaintReceived (sealed with
+the reporter's key), triage's ComplaintAccepted and an addition from their topics; the desk
+shows the officer the whole file, records each opening of personal data, hides an anonymous
+reporter, answers 404 to another agency, and shows 'erased' once the reporter's key is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from schemas.events import (
+    Category,
+    Channel,
+    ComplaintAccepted,
+    ComplaintAcceptedPayload,
+    ComplaintReceived,
+    ComplaintReceivedPayload,
+    ComplaintUpdated,
+    EventEnvelope,
+    Location,
+    Priority,
+    Reporter,
+    serialize_event,
+)
+from schemas.events.base import Attachment, partition_key
+from schemas.events.intake import ComplaintUpdatedPayload
+from schemas.personal_data import is_sealed, personal_field_names
+from schemas.topics import COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED
+from services.messaging.consumer import ConsumerLoop
+from services.messaging.database import create_pool, migrate
+from services.messaging.deadletter import DeadLetterPublisher
+from services.messaging.kafka import make_producer
+from services.personal_data.field_crypto import identity_of
+from services.personal_data.keystore import Keystore, default_keystore
+from services.routing.adapters import repository
+from services.routing.domain import ERASED, JAKARTA
+from services.routing.entrypoints.app import create_app
+from services.routing.entrypoints.consumer import BATCH_HANDLERS, HANDLERS
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+SCHEMA = "routing"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "routing" / "migrations"
+FILED = datetime(2026, 8, 13, 8, 30, tzinfo=JAKARTA)
+NAME, NIK, PHONE, EMAIL = "Siti Aminah", "3171015501900001", "+6281234567890", "siti@contoh.id"
+ADDRESS = "Jl. Kenanga 7, Menteng"
+DESCRIPTION = "Sertifikat tanah saya tidak terbit sejak 2019 padahal biaya di kantor BPN lunas."
+
+
+@pytest.fixture(scope="module")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, SCHEMA)
+    await migrate(pool, SCHEMA, MIGRATIONS)
+    async with pool.acquire() as conn:
+        await Keystore.ensure(conn)  # as the service runtime does at start
+        for officer_id, agency, role in (
+            ("admin-setwapres", "SETWAPRES", "admin"),
+            ("officer-atr", "ATR-BPN", "officer"),
+            ("officer-jakpus", "PEMDA-31.71", "officer"),
+        ):
+            await repository.create_officer(conn, officer_id, agency, f"token-{officer_id}", role)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="module")
+async def producer(stack, topics) -> AsyncIterator[AIOKafkaProducer]:  # type: ignore[no-untyped-def]
+    producer = make_producer(stack.kafka_bootstrap, "case-file-test")
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+@pytest.fixture
+async def api(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    # No cache: the page reads the key store as it is right now (an erasure shows at once).
+    keys = Keystore.from_env({"LAPOR_KEYSTORE_CACHE_SECONDS": "0"})
+    app = create_app(lambda: pool, lambda: FILED + timedelta(days=1), keys)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://routing"
+    ) as client:
+        yield client
+
+
+def auth(officer_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer token-{officer_id}"}
+
+
+async def sealed_complaint(
+    pool: asyncpg.Pool, *, anonymous: bool = False, secret: bool = False
+) -> ComplaintReceived:
+    """A complaint as intake publishes it: personal fields sealed with the reporter's key."""
+    complaint_id = uuid.uuid4()
+    event = ComplaintReceived(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="intake",
+        occurred_at=FILED,
+        payload=ComplaintReceivedPayload(
+            tracking_code=f"LPR-{complaint_id.hex[:4].upper()}-CASE-FIL",
+            channel=Channel.WEB,
+            reporter=Reporter(name=NAME, nik=NIK, phone=PHONE, email=EMAIL),
+            description=DESCRIPTION,
+            location=Location(
+                region_code="31.71",
+                city="Kota Jakarta Pusat",
+                address=ADDRESS,
+                latitude=-6.19,
+                longitude=106.83,
+            ),
+            attachments=(
+                Attachment(
+                    attachment_id="att-ktp",
+                    media_type="image/jpeg",
+                    filename="kwitansi.jpg",
+                    size_bytes=4096,
+                ),
+            ),
+            anonymous=anonymous,
+            secret=secret,
+            received_at=FILED,
+        ),
+    )
+    async with pool.acquire() as conn:
+        return await default_keystore().seal(conn, event, identity=identity_of(NIK, PHONE, None))
+
+
+def accepted(received: ComplaintReceived) -> ComplaintAccepted:
+    return ComplaintAccepted(
+        complaint_id=received.complaint_id,
+        correlation_id=received.correlation_id,
+        causation_id=received.event_id,
+        producer="triage",
+        occurred_at=FILED + timedelta(minutes=5),
+        payload=ComplaintAcceptedPayload(
+            tracking_code=received.payload.tracking_code,
+            channel=Channel.WEB,
+            category=Category.LAND,
+            priority=Priority.NORMAL,
+            region_code="31.71",
+            summary="Sertifikat tanah tidak terbit",
+            secret=received.payload.secret,
+        ),
+    )
+
+
+def addition(received: ComplaintReceived) -> ComplaintUpdated:
+    return ComplaintUpdated(
+        complaint_id=received.complaint_id,
+        correlation_id=received.correlation_id,
+        producer="intake",
+        occurred_at=FILED + timedelta(hours=2),
+        payload=ComplaintUpdatedPayload(
+            tracking_code=received.payload.tracking_code,
+            additional_text="Nomor berkas 1234/2019.",
+            attachments=(
+                Attachment(
+                    attachment_id="att-shm",
+                    media_type="application/pdf",
+                    filename="shm.pdf",
+                    size_bytes=2048,
+                ),
+            ),
+        ),
+    )
+
+
+async def through_routing(
+    stack,  # type: ignore[no-untyped-def]
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    events: Sequence[EventEnvelope],
+    done: Callable[[], Awaitable[Any]],
+) -> None:
+    """Publish the events on their topics and run routing's consumer loop until `done`."""
+    topic = {
+        "ComplaintReceived": COMPLAINTS_INTAKE.name,
+        "ComplaintUpdated": COMPLAINTS_INTAKE.name,
+        "ComplaintAccepted": COMPLAINTS_TRIAGED.name,
+    }
+    for event in events:
+        kind = event.event_type  # type: ignore[attr-defined]
+        await producer.send_and_wait(topic[kind], serialize_event(event), key=partition_key(event))
+    stop = asyncio.Event()
+    loop = ConsumerLoop(
+        service="routing",
+        bootstrap=stack.kafka_bootstrap,
+        topics=[COMPLAINTS_INTAKE.name, COMPLAINTS_TRIAGED.name],
+        group_id="routing-case-file-test",  # one group: each test reads on from the last
+        pool=pool,
+        dead_letters=DeadLetterPublisher(producer, "routing"),
+        handlers=HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
+    )
+    task = asyncio.create_task(loop.run(stop))
+    try:
+        await eventually(done, within=120)
+    finally:
+        stop.set()
+        await task
+
+
+async def case_of(pool: asyncpg.Pool, received: ComplaintReceived) -> uuid.UUID | None:
+    return await pool.fetchval(
+        "SELECT c.case_id FROM cases c JOIN case_files f USING (complaint_id)"
+        " WHERE c.complaint_id = $1",
+        received.complaint_id,
+    )
+
+
+async def openings(pool: asyncpg.Pool, case_id: uuid.UUID) -> list[tuple[str, str, list[str]]]:
+    rows = await pool.fetch(
+        "SELECT officer_id, agency_code, fields FROM case_file_openings WHERE case_id = $1"
+        " ORDER BY id",
+        case_id,
+    )
+    return [(r["officer_id"], r["agency_code"], list(r["fields"])) for r in rows]
+
+
+async def test_the_officer_reads_the_whole_file_each_opening_is_recorded_and_erasure_shreds_it(
+    stack,  # type: ignore[no-untyped-def]
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    api: httpx.AsyncClient,
+) -> None:
+    received = await sealed_complaint(pool, secret=True)
+    code = received.payload.tracking_code
+    update = addition(received)
+
+    async def filed_and_added() -> bool:
+        added = await pool.fetchval(
+            "SELECT count(*) FROM case_additions WHERE event_id = $1", update.event_id
+        )
+        return bool(await case_of(pool, received)) and added == 1
+
+    # The acceptance first, then the content: the file joins them whatever the order.
+    await through_routing(
+        stack, pool, producer, [accepted(received), received, update], filed_and_added
+    )
+    case_id = await case_of(pool, received)
+    assert case_id is not None
+
+    # Routing's copy is the sealed payload: no name, NIK, phone, email or address in it.
+    stored = await pool.fetchval(
+        "SELECT payload::text FROM case_files WHERE complaint_id = $1", received.complaint_id
+    )
+    for secret in (NAME, NIK, PHONE, EMAIL, ADDRESS):
+        assert secret not in stored
+
+    desk = f"/v1/desk/cases/{case_id}"
+    detail = (await api.get(desk, headers=auth("officer-atr"))).json()
+    assert detail["agency_code"] == "ATR-BPN"
+    assert detail["description"] == DESCRIPTION
+    assert detail["location"] == {
+        "region_code": "31.71",
+        "city": "Kota Jakarta Pusat",
+        "address": ADDRESS,
+        "latitude": -6.19,
+        "longitude": 106.83,
+    }
+    # Secret hides the content from the public only: the agency sees the reporter.
+    (reporter,) = detail["reporters"]
+    assert (reporter["tracking_code"], reporter["original"], reporter["secret"]) == (
+        code,
+        True,
+        True,
+    )
+    assert reporter["contact"] == {"name": NAME, "phone": PHONE, "email": EMAIL}
+    assert NIK not in json.dumps(detail)  # the NIK is not contact data: never shown
+    assert [(d["attachment_id"], d["source"], d["filename"]) for d in detail["documents"]] == [
+        ("att-ktp", "complaint", "kwitansi.jpg"),
+        ("att-shm", "addition", "shm.pdf"),
+    ]
+    story = detail["chronology"]
+    assert story[0] == {
+        "at": FILED.isoformat(),
+        "kind": "filed",
+        "actor": "citizen",
+        "text": DESCRIPTION,
+        "status": None,
+        "tracking_code": code,
+    }
+    assert sorted((e["kind"], e["text"]) for e in story[1:]) == [
+        ("addition", "Nomor berkas 1234/2019."),
+        ("status", "rule land-national v1"),  # the history's time is when routing opened it
+    ]
+    times = [datetime.fromisoformat(e["at"]) for e in story]
+    assert times == sorted(times)
+    assert [a["additional_text"] for a in detail["additions"]] == ["Nomor berkas 1234/2019."]
+
+    (seen,) = await openings(pool, case_id)
+    assert seen[:2] == ("officer-atr", "ATR-BPN")
+    contact = {f"{code}:reporter.{field}" for field in ("name", "phone", "email")}
+    assert contact | {f"{code}:location.address"} <= set(seen[2])
+
+    # Another agency learns nothing, not even that the case exists; nothing is recorded.
+    other = await api.get(desk, headers=auth("officer-jakpus"))
+    assert other.status_code == 404 and NAME not in other.text and DESCRIPTION not in other.text
+    assert len(await openings(pool, case_id)) == 1
+    # A Setwapres administrator may read it; that is recorded too.
+    admin = (await api.get(desk, headers=auth("admin-setwapres"))).json()
+    assert admin["reporters"][0]["contact"]["phone"] == PHONE
+    assert (await openings(pool, case_id))[-1][:2] == ("admin-setwapres", "SETWAPRES")
+
+    # Erase the reporter, as `lapor reporter erase` does: routing's copy is unreadable.
+    async with pool.acquire() as conn:
+        assert await default_keystore().erase(conn, identities=[identity_of(NIK, PHONE, None)])
+    gone = (await api.get(desk, headers=auth("officer-atr"))).json()
+    assert gone["reporters"][0]["contact"] == {"name": ERASED, "phone": ERASED, "email": ERASED}
+    assert gone["location"]["address"] == ERASED
+    description_personal = "description" in personal_field_names(ComplaintReceivedPayload)
+    assert gone["description"] == (ERASED if description_personal else DESCRIPTION)
+    text = json.dumps(gone)
+    for secret in (NAME, PHONE, EMAIL, ADDRESS):
+        assert secret not in text
+    assert not any(is_sealed(value) for value in gone["reporters"][0]["contact"].values())
+    assert len(await openings(pool, case_id)) == 2  # nothing readable was shown: no opening
+
+
+async def test_an_anonymous_report_reaches_the_agency_without_its_reporter(
+    stack,  # type: ignore[no-untyped-def]
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    api: httpx.AsyncClient,
+) -> None:
+    received = await sealed_complaint(pool, anonymous=True)
+
+    async def opened() -> bool:
+        return bool(await case_of(pool, received))
+
+    await through_routing(stack, pool, producer, [received, accepted(received)], opened)
+    case_id = await case_of(pool, received)
+    assert case_id is not None
+    stored = json.loads(
+        await pool.fetchval(
+            "SELECT payload::text FROM case_files WHERE complaint_id = $1", received.complaint_id
+        )
+    )
+    reporter = stored["reporter"]
+    assert (reporter["name"], reporter["nik"], reporter["phone"], reporter["email"]) == (
+        "",
+        None,
+        None,
+        None,
+    )
+    assert is_sealed(stored["location"]["address"])  # the rest is kept as it came
+
+    detail = (await api.get(f"/v1/desk/cases/{case_id}", headers=auth("officer-atr"))).json()
+    (shown,) = detail["reporters"]
+    assert shown["anonymous"] is True and shown["contact"] is None
+    assert detail["description"] == DESCRIPTION and detail["location"]["address"] == ADDRESS
+    assert NAME not in json.dumps(detail) and PHONE not in json.dumps(detail)
+    (seen,) = await openings(pool, case_id)
+    assert not any(":reporter." in field for field in seen[2])

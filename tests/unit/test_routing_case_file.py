@@ -1,0 +1,108 @@
+"""The agency's case file, pure rules: what routing keeps of an anonymous report, whose contact
+the agency sees, erased values, which personal fields a page shows, and the chronology."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from schemas.events import Channel
+from schemas.events.base import Attachment, Location, Reporter
+from schemas.events.intake import ComplaintReceivedPayload
+from services.personal_data.field_crypto import new_data_key, open_model, seal_model
+from services.routing.domain import (
+    CONTACT_PATHS,
+    ERASED,
+    INCIDENT_PATHS,
+    ChronologyEntry,
+    Contact,
+    Entry,
+    chronology,
+    contact_of,
+    personal_fields_shown,
+    readable,
+    shows_contact,
+    without_identity,
+)
+
+AT = datetime(2026, 8, 13, 2, 0, tzinfo=UTC)
+
+
+def payload(*, anonymous: bool = False, secret: bool = False) -> ComplaintReceivedPayload:
+    return ComplaintReceivedPayload(
+        tracking_code="LPR-AAAA-TEST-AAA",
+        channel=Channel.WEB,
+        reporter=Reporter(
+            name="Siti Aminah", nik="3171015501900001", phone="+6281234567890", email="s@x.id"
+        ),
+        description="Sertifikat tanah saya tidak terbit sejak 2019.",
+        location=Location(region_code="31.71", city="Jakarta Pusat", address="Jl. Kenanga 7"),
+        attachments=(Attachment(attachment_id="a1", media_type="image/jpeg", size_bytes=10),),
+        anonymous=anonymous,
+        secret=secret,
+        received_at=AT,
+    )
+
+
+def test_an_anonymous_report_is_kept_without_any_identity_but_with_its_content() -> None:
+    kept = without_identity(payload(anonymous=True))
+    reporter = kept.reporter
+    assert (reporter.name, reporter.nik, reporter.phone, reporter.email) == ("", None, None, None)
+    assert "Siti" not in kept.model_dump_json() and "3171015501900001" not in str(kept)
+    assert kept.description == payload().description
+    assert kept.location == payload().location and kept.attachments == payload().attachments
+
+
+def test_a_named_report_is_kept_exactly_as_it_came() -> None:
+    sealed = seal_model(payload(secret=True), new_data_key())
+    assert without_identity(sealed) == sealed
+
+
+def test_the_agency_sees_the_reporter_unless_the_report_is_anonymous() -> None:
+    assert shows_contact(anonymous=False) and not shows_contact(anonymous=True)
+    assert contact_of(payload(anonymous=True)) is None
+    # Secret hides the content from the public only: the agency may call the reporter.
+    assert contact_of(payload(secret=True)) == Contact("Siti Aminah", "+6281234567890", "s@x.id")
+
+
+def test_an_erased_reporters_values_read_erased_never_the_ciphertext() -> None:
+    key = new_data_key()
+    sealed = seal_model(payload(), key)
+    erased = open_model(sealed, {key.key_id: None})  # the key is gone: values stay sealed
+    assert contact_of(erased) == Contact(ERASED, ERASED, ERASED)
+    assert readable(erased.location.address) == ERASED
+    opened = open_model(sealed, {key.key_id: key})
+    assert contact_of(opened) == Contact("Siti Aminah", "+6281234567890", "s@x.id")
+    assert readable(None) is None and readable("plain") == "plain"
+
+
+def test_only_readable_personal_fields_count_as_shown() -> None:
+    paths = [*CONTACT_PATHS, *INCIDENT_PATHS, "location.city", "attachments.filename"]
+    # city is not personal data; no attachment has a filename; email is absent below.
+    shown = personal_fields_shown(payload(), paths)
+    assert shown == ["reporter.name", "reporter.phone", "reporter.email", "location.address"]
+    no_email = payload().model_copy(
+        update={"reporter": Reporter(name="Siti Aminah", phone="+6281234567890")}
+    )
+    assert "reporter.email" not in personal_fields_shown(no_email, paths)
+    key = new_data_key()
+    erased = open_model(seal_model(payload(), key), {key.key_id: None})
+    assert personal_fields_shown(erased, paths) == []  # nothing readable, nothing opened
+    assert personal_fields_shown(without_identity(payload(anonymous=True)), CONTACT_PATHS) == []
+
+
+def test_the_chronology_is_in_time_order_with_the_filing_first_at_one_instant() -> None:
+    later = AT + timedelta(hours=1)
+    entries = [
+        ChronologyEntry(later, Entry.ADDITION, "citizen", "Foto lokasi."),
+        ChronologyEntry(AT, Entry.STATUS, "system", "rule land v1", "assigned"),
+        ChronologyEntry(later, Entry.STATUS, "officer-atr", "diterima", "in_progress"),
+        ChronologyEntry(AT, Entry.FILED, "citizen", "Sertifikat ..."),
+        ChronologyEntry(AT - timedelta(days=1), Entry.FILED, "citizen", "Laporan lain"),
+    ]
+    assert [(e.at, e.kind) for e in chronology(entries)] == [
+        (AT - timedelta(days=1), Entry.FILED),
+        (AT, Entry.FILED),
+        (AT, Entry.STATUS),
+        (later, Entry.STATUS),
+        (later, Entry.ADDITION),
+    ]
