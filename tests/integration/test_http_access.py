@@ -195,6 +195,7 @@ async def test_public_statistics_hold_no_personal_data_and_no_case(
         "by_agency",
         "deadline_compliance",
         "daily_new_cases",
+        "satisfaction",  # per agency: counts only
     }
     # regions only down to the province, so a small regency's count names nobody
     assert all(re.fullmatch(r"\d{2}|unknown", region) for region in figures["by_region"])
