@@ -4,7 +4,9 @@ test: per-officer auth, booking quota, opening hours, queue numbers and the rece
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
+import os
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -322,3 +324,52 @@ async def test_the_officer_picks_where_the_problem_is_on_the_page_and_in_the_api
     assert (first.region_code, first.city) == ("32.73", "Kota Bandung")
     assert is_sealed(first.address)
     assert (second.region_code, second.city) == ("35.78", "Kota Surabaya")
+
+
+async def test_documents_handed_in_at_the_desk_are_kept_sealed_and_checked_by_content(
+    desk, pool
+) -> None:  # type: ignore[no-untyped-def]
+    client, clock = desk
+    tuesday = date(2026, 12, 1)
+    clock.set_wib(tuesday, 10, 0)
+    codes = [(await book(client, tuesday)).json()["booking_code"] for _ in range(2)]
+    for code in codes:
+        await client.post("/v1/walk-in/check-ins", json={"booking_code": code}, auth=OFFICER)
+    page = await client.get("/desk", auth=OFFICER)
+    assert 'enctype="multipart/form-data"' in page.text and 'name="attachments"' in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    fields = {
+        "action": "complaint",
+        "csrf_token": csrf,
+        "nik": "3171015501900001",
+        "description": "Surat tanah kami ditahan kantor desa tanpa alasan, salinannya terlampir.",
+        "region_code": "32.73",
+    }
+    scan = b"%PDF-1.7\n" + os.urandom(600)
+    not_a_pdf = {"attachments": ("ktp.pdf", b"MZ\x90\x00 not a pdf at all", "application/pdf")}
+    refused = await client.post(
+        "/desk", data={**fields, "booking_code": codes[1]}, files=not_a_pdf, auth=OFFICER
+    )
+    assert refused.status_code == 422 and "ktp.pdf: hanya PDF, JPG atau PNG" in refused.text
+    taken = await client.post(
+        "/desk",
+        data={**fields, "booking_code": codes[0]},
+        files={"attachments": ("surat.pdf", scan, "application/pdf")},
+        auth=OFFICER,
+    )
+    assert taken.status_code == 200 and 'id="receipt"' in taken.text, taken.text
+    row = await pool.fetchrow(
+        "SELECT a.media_type, a.size_bytes, a.sha256, a.key_id, a.content"
+        " FROM intake.complaint_attachments a JOIN intake.walk_in_bookings b"
+        " ON b.complaint_id = a.complaint_id WHERE b.booking_code = $1",
+        codes[0],
+    )
+    assert row is not None, "the desk's document was not kept"
+    digest = hashlib.sha256(scan).hexdigest()
+    kept = (row["media_type"], row["size_bytes"], row["sha256"])
+    assert kept == ("application/pdf", len(scan), digest)
+    assert row["key_id"] and scan not in row["content"]
+    unfiled = await pool.fetchval(
+        "SELECT complaint_id FROM intake.walk_in_bookings WHERE booking_code = $1", codes[1]
+    )
+    assert unfiled is None  # the refused document kept the whole complaint out

@@ -1,5 +1,6 @@
-"""The desk officers' page (`/desk`): today's queue, check-in and complaint forms. No
-JavaScript; the browser asks for the officer's login (HTTP Basic)."""
+"""The desk officers' page (`/desk`): today's queue, check-in and complaint forms (with the
+documents the citizen hands in, scanned). No JavaScript; the browser asks for the officer's
+login (HTTP Basic)."""
 
 from typing import Any
 
@@ -7,12 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from schemas.events import Attachment
 from services.intake.domain import desk as desk_rules
 from services.intake.domain.desk import DeskRefusal
 from services.intake.entrypoints import csrf
 from services.intake.entrypoints.desk_api import WalkInComplaintRequest, officer_dependency
 from services.intake.entrypoints.guards import FormGuard
-from services.intake.entrypoints.pages import region_choices, render
+from services.intake.entrypoints.pages import read_uploads, region_choices, render, uploaded_files
 from services.intake.handlers.walk_in import WalkInDesk
 from services.intake.settings import IntakeSettings
 
@@ -57,15 +59,21 @@ def desk_page_router(desk: WalkInDesk, settings: IntakeSettings) -> APIRouter:
 
     @router.post("/desk", response_class=HTMLResponse)
     async def desk_action(request: Request, officer_id: Officer) -> Any:
-        form = await request.form(max_files=0, max_fields=30, max_part_size=64 * 1024)
+        form = await request.form(
+            max_files=settings.max_attachments + 5, max_fields=30, max_part_size=64 * 1024
+        )
         # Browsers resend Basic credentials on their own: a foreign page must not drive the desk.
         if not forms.passes(request, form.get(csrf.FIELD)):
             return render("refused.html", "id", 403, title="Meja pengaduan", back="/desk")
         values = {key: str(value) for key, value in form.items() if isinstance(value, str)}
         values.pop(csrf.FIELD, None)
         action = values.pop("action", "")
+        files = uploaded_files(form)
+        uploads, refused = await read_uploads(files, settings, "id")
+        if refused:
+            return await page(request, officer_id, error=refused, status=422)
         try:
-            result = await _act(desk, action, values, officer_id)
+            result = await _act(desk, action, values, officer_id, uploads)
         except DeskRefusal as refusal:
             return await page(request, officer_id, error=refusal.detail, status=refusal.status_code)
         except ValidationError as invalid:
@@ -81,7 +89,13 @@ def desk_page_router(desk: WalkInDesk, settings: IntakeSettings) -> APIRouter:
     return router
 
 
-async def _act(desk: WalkInDesk, action: str, values: dict[str, str], officer_id: str) -> Any:
+async def _act(
+    desk: WalkInDesk,
+    action: str,
+    values: dict[str, str],
+    officer_id: str,
+    uploads: list[tuple[Attachment, bytes]],
+) -> Any:
     """Do what the desk form asked; None for an unknown action."""
     if action == "check-in":
         return await desk.check_in(values.get("booking_code", ""), officer_id)
@@ -89,5 +103,5 @@ async def _act(desk: WalkInDesk, action: str, values: dict[str, str], officer_id
         flags = {name: name in values for name in FLAGS}
         fields = {k: v for k, v in values.items() if v and k not in flags}
         body = WalkInComplaintRequest(**fields, **flags)
-        return await desk.take_complaint(body.booking_code, body.details(), officer_id)
+        return await desk.take_complaint(body.booking_code, body.details(), officer_id, uploads)
     return None

@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from schemas.events import Attachment, Language
 from schemas.regions import Province, Regency, provinces, regencies
@@ -347,6 +347,11 @@ def field_errors(error: ValidationError, lang: str) -> dict[str, str]:
             message = INDONESIAN_ERRORS.get(message, message)
         errors.setdefault(field, message)
     return errors
+
+
+def uploaded_files(form: FormData) -> list[UploadFile]:
+    """The form's `attachments` files (starlette's UploadFile: what `request.form()` gives)."""
+    return [item for item in form.getlist("attachments") if isinstance(item, UploadFile)]
 
 
 async def read_uploads(

@@ -16,7 +16,7 @@ import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from schemas.events import Channel
 from services.intake.domain.complaints import Submission
@@ -38,6 +38,7 @@ from services.intake.entrypoints.pages import (
     refused_page,
     region_choices,
     render,
+    uploaded_files,
     uploads_fingerprint,
 )
 from services.intake.handlers.filing import FileComplaint, FilingOutcome, file_complaints
@@ -86,7 +87,7 @@ def web_form_router(
             return refused_page(lang, f"/lapor?lang={lang}")
         values, token = _form_values(form)
         body, errors = _validated(values, lang)
-        files = [item for item in form.getlist("attachments") if isinstance(item, UploadFile)]
+        files = uploaded_files(form)
         uploads, upload_error = await read_uploads(files, settings, lang)
         if upload_error:
             errors["attachments"] = upload_error

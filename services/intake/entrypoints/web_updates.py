@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from schemas.events import Attachment
 from services.intake.adapters import repository
@@ -23,6 +23,7 @@ from services.intake.entrypoints.pages import (
     read_uploads,
     refused_page,
     render,
+    uploaded_files,
     uploads_fingerprint,
 )
 from services.intake.handlers import follow_ups
@@ -123,7 +124,7 @@ async def _uploads(
 ) -> list[tuple[Attachment, bytes]]:
     """The attached files; notes what is missing or refused in `errors`."""
     texts = TEXTS[lang]
-    files = [item for item in form.getlist("attachments") if isinstance(item, UploadFile)]
+    files = uploaded_files(form)
     uploads, upload_error = await read_uploads(files, settings, lang)
     if upload_error:
         errors["attachments"] = upload_error

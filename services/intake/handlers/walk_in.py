@@ -8,14 +8,14 @@ its injected clock.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
 import asyncpg
 import holidays
 
-from schemas.events import Channel
+from schemas.events import Attachment, Channel
 from services.intake.adapters import views, walk_in
 from services.intake.domain import desk
 from services.intake.domain.complaints import Submission
@@ -144,17 +144,22 @@ class WalkInDesk:
         return await self.keys.reveal(conn, stored) or desk.ERASED
 
     async def take_complaint(
-        self, booking_code: str, details: dict[str, Any], officer_id: str
+        self,
+        booking_code: str,
+        details: dict[str, Any],
+        officer_id: str,
+        uploads: Sequence[tuple[Attachment, bytes]] = (),
     ) -> WalkInReceipt:
         """File a checked-in citizen's complaint (`details`: the Submission fields the
-        officer typed in); pressing twice gives the same receipt."""
+        officer typed in; `uploads`: the documents handed in, scanned and checked);
+        pressing twice gives the same receipt."""
         self.require_open()
         async with self.pool().acquire() as conn, conn.transaction():
             row = await self._todays_booking(conn, booking_code)
             if row["queue_number"] is None:
                 raise DeskRefusal(409, "check the booking in first (it issues the queue number)")
             if row["tracking_code"] is None:
-                tracking_code = await self._file(conn, row, details, officer_id)
+                tracking_code = await self._file(conn, row, details, officer_id, uploads)
                 received_at = self.clock()
             else:
                 tracking_code, received_at = row["tracking_code"], row["received_at"]
@@ -180,15 +185,23 @@ class WalkInDesk:
         booking: asyncpg.Record,
         details: dict[str, Any],
         officer_id: str,
+        uploads: Sequence[tuple[Attachment, bytes]],
     ) -> str:
         name = await self.keys.reveal(conn, booking["name"])
         phone = await self.keys.reveal(conn, booking["phone"])
         if name is None or phone is None:
             raise DeskRefusal(409, "this booking's personal data was erased")
         command = FileComplaint(
-            Submission(channel=Channel.WALK_IN, name=name, phone=phone, **details),
+            Submission(
+                channel=Channel.WALK_IN,
+                name=name,
+                phone=phone,
+                attachments=tuple(attachment for attachment, _ in uploads),
+                **details,
+            ),
             idempotency_key=f"walk-in:{booking['booking_code']}",
             fingerprint=None,
+            uploads=uploads,
             officer_id=officer_id,
             reporter_limit=False,  # the desk's daily quota limits walk-ins
         )
