@@ -66,9 +66,7 @@ def payload(filename: str | None = "kwitansi.jpg") -> ComplaintReceivedPayload:
         reporter=Reporter(name="Siti Aminah", nik="3171015501900001", phone="+6281234567890"),
         description="Sertifikat tanah saya tidak terbit sejak 2019.",
         location=Location(region_code="31.71", address="Jl. Kenanga 7"),
-        attachments=(
-            Attachment(attachment_id="a1", media_type="image/jpeg", filename=filename),
-        ),
+        attachments=(Attachment(attachment_id="a1", media_type="image/jpeg", filename=filename),),
         received_at=NOW,
     )
 
