@@ -139,6 +139,19 @@ def _wait_ready(url: str, timeout: float = 120.0) -> bool:
     return False
 
 
+def _own_env(service: str) -> dict[str, str]:
+    """Where a service sends its staff to another service's pages, under `lapor up`'s ports;
+    a value already in the environment wins."""
+    if service == "routing":  # the case file's signed document links open on intake
+        url = f"http://127.0.0.1:{SERVICE_PORTS['intake']}"
+        return {
+            "LAPOR_ROUTING_INTAKE_PUBLIC_URL": os.environ.get(
+                "LAPOR_ROUTING_INTAKE_PUBLIC_URL", url
+            )
+        }
+    return {}
+
+
 # What `python -m ops.standins` listens on (see its module).
 STANDIN_ENV = {
     "LAPOR_NOTIFIER_WHATSAPP_API_URL": "http://127.0.0.1:18081",
@@ -195,6 +208,7 @@ def up() -> None:
     for service, port in SERVICE_PORTS.items():
         env = {**_service_env(config, port), **(extra_env if service == "notifier" else {})}
         env.update(intake_env if service == "intake" else {})
+        env.update(_own_env(service))
         _start(run_dir, logs, service, [f"services.{service}"], env)
     failed = []
     for service, port in SERVICE_PORTS.items():

@@ -13,9 +13,11 @@
   processed_events.
 - HTTP: /v1/rules and /v1/calendar/overrides (Setwapres admins), /v1/desk/cases (officers,
   scoped to their agency; a case's detail is its case file, which Setwapres admins may read
-  for any agency; each opening of personal data recorded), /v1/escalations/overdue and
-  /v1/reopened (Setwapres admins), /open311/v2/ (GeoReport v2 read view), /v1/stats and
-  /stats (SVG charts, satisfaction per agency), /healthz, /readyz, /metrics.
+  for any agency; each document with a 15-minute link to intake signed with the shared
+  LAPOR_DOCUMENT_LINK_SECRET; each opening of personal data and each link issued recorded),
+  /v1/escalations/overdue and /v1/reopened (Setwapres admins), /open311/v2/ (GeoReport v2
+  read view), /v1/stats and /stats (SVG charts, satisfaction per agency), /healthz, /readyz,
+  /metrics.
 - Background jobs: the deadline scheduler and, when LAPOR_ROUTING_SP4N_URL is set,
   SP4N-LAPOR! forwarding.
 

@@ -12,7 +12,7 @@ from schemas.topics import COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED
 from services.personal_data.keystore import Keystore
 from services.routing.adapters.repository import MIGRATIONS
 from services.routing.adapters.sp4n import Sp4nForwarder, WireFormat
-from services.routing.domain import EscalationContacts
+from services.routing.domain import DocumentLinks, EscalationContacts
 from services.routing.entrypoints.access import PoolGetter
 from services.routing.entrypoints.app import create_app
 from services.routing.entrypoints.consumer import BATCH_HANDLERS, HANDLERS
@@ -20,14 +20,15 @@ from services.routing.entrypoints.workers import deadline_job, sp4n_job
 from services.routing.settings import DEFAULT_PORT, SERVICE, RoutingSettings
 from services.runtime.lifecycle import ServiceRuntime, Settings
 from services.runtime.lifecycle import main as run_service
-from services.runtime.settings import check_deployment
+from services.runtime.settings import DocumentLinkSettings, check_deployment
 
 
 def build(settings: Settings) -> ServiceRuntime:
     if settings.http_port == 0:
         settings.http_port = DEFAULT_PORT
     own = RoutingSettings()
-    check_deployment(settings, own)
+    shared_links = DocumentLinkSettings()
+    check_deployment(settings, own, shared_links)
     keys = Keystore.from_env()
     runtime = ServiceRuntime(
         service=SERVICE,
@@ -46,7 +47,8 @@ def build(settings: Settings) -> ServiceRuntime:
     def clock() -> datetime:
         return own.frozen_now or datetime.now(UTC)
 
-    runtime.app = create_app(pool, clock, keys)
+    links = DocumentLinks(own.intake_public_url, shared_links.document_link_secret)
+    runtime.app = create_app(pool, clock, keys, links)
     contacts = EscalationContacts(own.public_base_url, own.setwapres_escalation_email)
     runtime.background.append(deadline_job(pool, clock, own.scheduler_interval, contacts))
     if own.sp4n_url:

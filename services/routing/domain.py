@@ -1,6 +1,6 @@
 """Routing's pure domain: choosing the agency, the case lifecycle, working-day deadlines, the
 deadline alerts the scheduler fires and the rules of the agency's case file (what is kept,
-whose contact is shown, the chronology). No I/O here."""
+whose contact is shown, the chronology, the signed links to the documents). No I/O here."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import holidays
 from pydantic import BaseModel
 
+from schemas import document_links
 from schemas.events.base import Reporter
 from schemas.events.intake import ComplaintReceivedPayload
 from schemas.events.routing import CaseStatus, DeadlineKind
@@ -537,3 +538,58 @@ def chronology(entries: Iterable[ChronologyEntry]) -> list[ChronologyEntry]:
     """The case's story in time order. At one instant a filing comes before a status change
     (a case opens on its complaint) and that before an addition; otherwise as given."""
     return sorted(entries, key=lambda entry: (entry.at, _ENTRY_ORDER[entry.kind]))
+
+
+# --------------------------------------------------------------------------- document links
+
+
+@dataclass(frozen=True)
+class DocumentLinks:
+    """How the case file links an officer to a document intake keeps: intake's public
+    address, the shared secret (LAPOR_DOCUMENT_LINK_SECRET) and how long a link lives."""
+
+    intake_url: str
+    secret: str
+    lifetime: timedelta = timedelta(seconds=document_links.DEFAULT_LIFETIME_SECONDS)
+
+
+@dataclass(frozen=True)
+class DocumentLink:
+    url: str
+    expires_at: datetime
+
+
+def document_audience(agency_code: str, officer_id: str) -> str:
+    """Whom a link is issued for, as intake logs and counts it: `routing:<agency>:<officer>`."""
+    return f"routing:{agency_code}:{officer_id}"
+
+
+def document_link(
+    links: DocumentLinks,
+    complaint_id: uuid.UUID,
+    attachment_id: str,
+    audience: str,
+    now: datetime,
+) -> DocumentLink:
+    """A short-lived signed link to intake's document endpoint. `now` is the wall clock:
+    intake checks the expiry against its own, never against a frozen case clock."""
+    expires_at = now + links.lifetime
+    path = document_links.link(complaint_id, attachment_id, expires_at, audience, links.secret)
+    return DocumentLink(links.intake_url.rstrip("/") + path, expires_at)
+
+
+def document_field(tracking_code: str, attachment_id: str) -> str:
+    """How an issued document link is named in `case_file_openings` (never its content)."""
+    return f"{tracking_code}:documents.{attachment_id}"
+
+
+def still_sealed(value: object) -> bool:
+    """True when an opened payload still holds a sealed value: its reporter's key was erased
+    (or is unknown here), so neither its fields nor its documents can be opened."""
+    if isinstance(value, BaseModel):
+        return still_sealed(value.model_dump())
+    if isinstance(value, dict):
+        return any(still_sealed(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(still_sealed(item) for item in value)
+    return is_sealed(value)

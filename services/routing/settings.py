@@ -45,6 +45,10 @@ class RoutingSettings(BaseSettings):
     setwapres_escalation_email: str | None = Field(
         default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
     )
+    # Intake's public address, which the case file's signed document links point to (the
+    # development default is intake's port under `lapor up`); the links' secret is the shared
+    # LAPOR_DOCUMENT_LINK_SECRET (services.runtime.settings.DocumentLinkSettings).
+    intake_public_url: str = development_secret("http://127.0.0.1:8000")
 
     # SP4N-LAPOR! forwarding; off without a URL. The wire format is configuration.
     sp4n_url: str | None = None

@@ -118,8 +118,9 @@ async def case_additions(db: Executor, case_id: uuid.UUID) -> list[asyncpg.Recor
     complaint and of the reporters who joined it, including any that came before the case
     opened."""
     return await db.fetch(
-        "SELECT a.tracking_code, a.additional_text, a.attachments::text AS attachments,"
-        " a.received_at FROM case_additions a WHERE a.complaint_id IN ("
+        "SELECT a.complaint_id, a.tracking_code, a.additional_text,"
+        " a.attachments::text AS attachments, a.received_at"
+        " FROM case_additions a WHERE a.complaint_id IN ("
         " SELECT complaint_id FROM cases WHERE case_id = $1"
         " UNION ALL SELECT complaint_id FROM case_reporters WHERE case_id = $1)"
         " ORDER BY a.received_at, a.event_id",

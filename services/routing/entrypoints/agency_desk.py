@@ -1,8 +1,9 @@
 """`/v1/desk/cases`: the agency desk. Each officer's bearer token is scoped to one agency; a
 case of another agency answers 404, exactly like a case that does not exist. The case detail
-is the case file (full text, place, chronology, documents, the reporter's contact unless the
-report is anonymous; see `handlers.case_file`), which Setwapres' administrators may read for
-any agency. Setwapres' administrators dispose of the manual queue's cases."""
+is the case file (full text, place, chronology, documents with short-lived signed links to
+intake, the reporter's contact unless the report is anonymous; see `handlers.case_file`),
+which Setwapres' administrators may read for any agency. Setwapres' administrators dispose of
+the manual queue's cases."""
 
 from __future__ import annotations
 
@@ -21,7 +22,13 @@ from services.messaging import outbox
 from services.personal_data.keystore import Keystore
 from services.routing.adapters import views
 from services.routing.adapters.repository import Officer
-from services.routing.domain import Action, CaseNotFound, TransitionNotAllowed, UnknownAgency
+from services.routing.domain import (
+    Action,
+    CaseNotFound,
+    DocumentLinks,
+    TransitionNotAllowed,
+    UnknownAgency,
+)
 from services.routing.entrypoints.access import (
     ADMIN_ONLY,
     OFFICER_ONLY,
@@ -155,11 +162,23 @@ class ReporterView(BaseModel):
 
 
 class DocumentView(AttachmentView):
-    """A document's metadata; its bytes stay with intake."""
+    """A document's metadata and a short-lived signed link to open it; its bytes stay with
+    intake."""
 
     tracking_code: str
     source: str = Field(description="'complaint' (sent with it) or 'addition' (sent later)")
     added_at: datetime
+    erased: bool = Field(
+        default=False, description="Erased with the reporter's personal data: no link"
+    )
+    url: str | None = Field(
+        default=None,
+        description="Intake's GET /v1/documents/... signed for this officer; issuing it is"
+        " recorded as an opening of the case file. Null when erased",
+    )
+    url_expires_at: datetime | None = Field(
+        default=None, description="When the link stops working (about 15 minutes)"
+    )
 
 
 class ChronologyView(BaseModel):
@@ -227,16 +246,26 @@ def _action_result(case_id: uuid.UUID, action: Action, events: list[EventEnvelop
     )
 
 
-def desk_router(pool: PoolGetter, clock: Clock, keys: Keystore | None = None) -> APIRouter:
-    """`keys` opens the case files' personal fields; without it nothing sealed opens."""
+def desk_router(
+    pool: PoolGetter,
+    clock: Clock,
+    keys: Keystore | None = None,
+    links: DocumentLinks | None = None,
+) -> APIRouter:
+    """`keys` opens the case files' personal fields; without it nothing sealed opens.
+    `links` signs the documents' links to intake; without it documents have no link."""
     router = APIRouter(tags=["desk"])
-    _add_case_reads(router, pool, clock, keys)
+    _add_case_reads(router, pool, clock, keys, links)
     _add_case_actions(router, pool, clock)
     return router
 
 
 def _add_case_reads(
-    router: APIRouter, pool: PoolGetter, clock: Clock, keys: Keystore | None
+    router: APIRouter,
+    pool: PoolGetter,
+    clock: Clock,
+    keys: Keystore | None,
+    links: DocumentLinks | None,
 ) -> None:
     @router.get("/v1/desk/cases", responses=UNAUTHENTICATED)
     async def inbox(
@@ -274,7 +303,7 @@ def _add_case_reads(
                 row = await views.agency_case(conn, case_id, who.agency_code)
             if row is None:
                 raise HTTPException(404, "no such case in your agency")
-            found = await case_file.read_case_file(conn, row, who, keys, clock())
+            found = await case_file.read_case_file(conn, row, who, keys, clock(), links)
         return CaseDetail.model_validate({**_case_view(row), **found})
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from services.personal_data.keystore import Keystore
+from services.routing.domain import DocumentLinks
 from services.routing.entrypoints.access import Clock, PoolGetter
 from services.routing.entrypoints.agency_desk import desk_router
 from services.routing.entrypoints.calendar import calendar_router
@@ -15,7 +16,9 @@ from services.routing.entrypoints.escalations import escalations_router
 from services.routing.entrypoints.open311 import open311_router
 from services.routing.entrypoints.rules_admin import rules_router
 from services.routing.entrypoints.stats import stats_router
+from services.routing.settings import RoutingSettings
 from services.runtime.http_problems import install_validation_handler
+from services.runtime.settings import DocumentLinkSettings
 
 # The OpenAPI document's description.
 DESCRIPTION = """Routing's HTTP adapter.
@@ -25,8 +28,9 @@ DESCRIPTION = """Routing's HTTP adapter.
 - `/v1/desk/cases`: the agency desk. Each officer's bearer token is scoped to one agency; a
   case of another agency answers 404, exactly like a case that does not exist. A case's
   detail is its case file: the full text, where the problem is, the chronology, the
-  documents' metadata and the reporter's contact unless the report is anonymous (each
-  opening of personal data is recorded); Setwapres administrators may read any case.
+  documents (metadata and a 15-minute signed link to intake's copy for the reading officer)
+  and the reporter's contact unless the report is anonymous (each opening of personal data
+  and each link issued is recorded); Setwapres administrators may read any case.
 - `/v1/escalations/overdue`: every agency's overdue cases and how far each was escalated, and
   `/v1/agencies/{agency_code}/escalation`: who an agency's overdue cases are emailed to
   (Setwapres administrators only); `/v1/reopened`: cases a citizen refused (TIDAK PUAS),
@@ -42,16 +46,29 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def document_links_from_env() -> DocumentLinks:
+    """Intake's public address (LAPOR_ROUTING_INTAKE_PUBLIC_URL) and the shared secret
+    (LAPOR_DOCUMENT_LINK_SECRET), as the environment gives them."""
+    return DocumentLinks(
+        RoutingSettings().intake_public_url, DocumentLinkSettings().document_link_secret
+    )
+
+
 def create_app(
-    pool: PoolGetter, clock: Clock = system_clock, keys: Keystore | None = None
+    pool: PoolGetter,
+    clock: Clock = system_clock,
+    keys: Keystore | None = None,
+    links: DocumentLinks | None = None,
 ) -> FastAPI:
-    """`keys`: the key store the bootstrap built, to open the case files' personal fields."""
+    """`keys`: the key store the bootstrap built, to open the case files' personal fields;
+    `links`: how the case file signs its documents' links (default: the environment's)."""
+    links = links or document_links_from_env()
     app = FastAPI(title="lapor-routing", version="1", description=DESCRIPTION)
     app.state.pool = pool  # for the access dependencies
     install_validation_handler(app)
     app.include_router(rules_router(pool))
     app.include_router(calendar_router(pool))
-    app.include_router(desk_router(pool, clock, keys))
+    app.include_router(desk_router(pool, clock, keys, links))
     app.include_router(escalations_router(pool, clock))
     app.include_router(open311_router(pool))
     app.include_router(stats_router(pool, clock))

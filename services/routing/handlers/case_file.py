@@ -10,14 +10,19 @@
   fields with the key store the bootstrap built (none: nothing sealed opens). Which personal
   fields it showed in the clear, to whom, is recorded (`case_file_openings`) before the page
   gets them. Values whose key was erased read 'erased'.
+- Documents: each one the file lists gets a short-lived signed link to intake's document
+  endpoint (`domain.document_link`, audience `routing:<agency>:<officer>`); issuing a link is
+  an opening too, recorded with the document's name (`<tracking code>:documents.<id>`). A
+  document whose reporter's key was erased gets no link and reads `erased`.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import asyncpg
@@ -35,12 +40,17 @@ from services.routing.domain import (
     CONTACT_PATHS,
     INCIDENT_PATHS,
     ChronologyEntry,
+    DocumentLinks,
     Entry,
     chronology,
     contact_of,
+    document_audience,
+    document_field,
+    document_link,
     personal_fields_shown,
     readable,
     shows_contact,
+    still_sealed,
     without_identity,
 )
 
@@ -77,6 +87,7 @@ async def keep_case_file(event: Event, conn: asyncpg.Connection) -> Sequence[Eve
 
 @dataclass(frozen=True)
 class _Filed:
+    complaint_id: uuid.UUID
     tracking_code: str
     original: bool
     payload: ComplaintReceivedPayload  # opened
@@ -84,6 +95,7 @@ class _Filed:
 
 @dataclass(frozen=True)
 class _Added:
+    complaint_id: uuid.UUID
     received_at: datetime
     payload: ComplaintUpdatedPayload  # opened
 
@@ -96,7 +108,8 @@ async def _files(conn: asyncpg.Connection, case_id: Any, keys: Keystore | None) 
     files = []
     for row in await views.case_files(conn, case_id):
         stored = ComplaintReceivedPayload.model_validate_json(row["payload"])
-        files.append(_Filed(row["tracking_code"], row["original"], await _open(conn, keys, stored)))
+        opened = await _open(conn, keys, stored)
+        files.append(_Filed(row["complaint_id"], row["tracking_code"], row["original"], opened))
     return files
 
 
@@ -108,7 +121,8 @@ async def _additions(conn: asyncpg.Connection, case_id: Any, keys: Keystore | No
             additional_text=row["additional_text"],
             attachments=tuple(Attachment(**a) for a in json.loads(row["attachments"])),
         )
-        added.append(_Added(row["received_at"], await _open(conn, keys, stored)))
+        opened = await _open(conn, keys, stored)
+        added.append(_Added(row["complaint_id"], row["received_at"], opened))
     return added
 
 
@@ -129,8 +143,11 @@ def fields_shown(files: Sequence[_Filed], additions: Sequence[_Added]) -> list[s
     return sorted(shown)
 
 
-def _document(attachment: Attachment, code: str, source: str, at: datetime) -> dict[str, Any]:
+def _document(
+    attachment: Attachment, complaint_id: uuid.UUID, code: str, source: str, at: datetime
+) -> dict[str, Any]:
     return {
+        "complaint_id": complaint_id,
         "attachment_id": attachment.attachment_id,
         "media_type": attachment.media_type,
         "filename": readable(attachment.filename),
@@ -143,16 +160,56 @@ def _document(attachment: Attachment, code: str, source: str, at: datetime) -> d
 
 def _documents(files: Sequence[_Filed], additions: Sequence[_Added]) -> list[dict[str, Any]]:
     documents = [
-        _document(a, f.tracking_code, "complaint", f.payload.received_at)
+        _document(a, f.complaint_id, f.tracking_code, "complaint", f.payload.received_at)
         for f in files
         for a in f.payload.attachments
     ]
     documents += [
-        _document(a, added.payload.tracking_code, "addition", added.received_at)
+        _document(a, added.complaint_id, added.payload.tracking_code, "addition", added.received_at)
         for added in additions
         for a in added.payload.attachments
     ]
     return sorted(documents, key=lambda d: d["added_at"])
+
+
+def _erased(files: Sequence[_Filed], additions: Sequence[_Added]) -> set[uuid.UUID]:
+    """The complaints whose reporter's key is gone: what they sent still reads sealed."""
+    return {f.complaint_id for f in files if still_sealed(f.payload)} | {
+        a.complaint_id for a in additions if still_sealed(a.payload)
+    }
+
+
+def with_links(
+    documents: Sequence[dict[str, Any]],
+    erased: set[uuid.UUID],
+    reader: Officer,
+    links: DocumentLinks | None,
+    issued_at: datetime,
+) -> list[dict[str, Any]]:
+    """Each document with its signed link for the reader, or `erased` and no link (and no
+    link at all without `links`). `issued_at` is the wall clock."""
+    audience = document_audience(reader.agency_code, reader.officer_id)
+    linked = []
+    for document in documents:
+        gone = document["complaint_id"] in erased
+        link = None
+        if links is not None and not gone:
+            link = document_link(
+                links,
+                document["complaint_id"],
+                document["attachment_id"],
+                audience,
+                issued_at,
+            )
+        linked.append(
+            {
+                **document,
+                "erased": gone,
+                "url": link.url if link else None,
+                "url_expires_at": link.expires_at if link else None,
+            }
+        )
+    return linked
 
 
 def _reporter(filed: _Filed) -> dict[str, Any]:
@@ -222,9 +279,11 @@ async def read_case_file(
     reader: Officer,
     keys: Keystore | None,
     now: datetime,
+    links: DocumentLinks | None = None,
 ) -> dict[str, Any]:
     """The case file of a case the reader may see (the caller checked), for the desk's
-    case detail; records the opening when it shows personal data."""
+    case detail; records the opening when it shows personal data or links to documents
+    (no links without `links`). `now` is the case clock; links expire by the wall clock."""
     case_id = case["case_id"]
     history = [
         dict(h)
@@ -234,7 +293,16 @@ async def read_case_file(
     ]
     files = await _files(conn, case_id, keys)
     additions = await _additions(conn, case_id, keys)
-    shown = fields_shown(files, additions)
+    documents = with_links(
+        _documents(files, additions),
+        _erased(files, additions),
+        reader,
+        links,
+        datetime.now(UTC),
+    )
+    shown = fields_shown(files, additions) + [
+        document_field(d["tracking_code"], d["attachment_id"]) for d in documents if d.get("url")
+    ]
     if shown:  # recorded before anything is shown: no record, no data
         await repository.record_opening(conn, case_id, reader, now, shown)
     original = next((f for f in files if f.original), None)
@@ -245,6 +313,6 @@ async def read_case_file(
         "description": readable(original.payload.description) if original else None,
         "location": _location(original),
         "reporters": [_reporter(f) for f in files],
-        "documents": _documents(files, additions),
+        "documents": documents,
         "chronology": _story(files, history, additions),
     }

@@ -1,0 +1,183 @@
+"""An officer opens a case's document (issue 14), against the real Kafka broker and
+PostgreSQL: intake keeps a web upload sealed; its ComplaintReceived (as intake's outbox holds
+it) and triage's ComplaintAccepted reach routing's consumer loop through their topics; the
+officer's case file carries a signed link that intake's app answers with the exact bytes.
+Another agency gets 404 for the case; a tampered or expired link gets 403 from intake; each
+issued link is recorded as an opening; an erased reporter's document gets no link."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from prometheus_client import REGISTRY
+
+from schemas.events import ComplaintReceived
+from services.intake.bootstrap import create_app as intake_app
+from services.messaging.database import create_pool, migrate
+from services.messaging.kafka import make_producer
+from services.personal_data.keystore import Keystore, default_keystore
+from services.routing.adapters import repository
+from services.routing.domain import DocumentLinks, document_link
+from services.routing.entrypoints.app import create_app as routing_app
+from tests.integration.test_intake_documents import PDF, SETTINGS, filed_with
+from tests.integration.test_routing_case_file import (
+    accepted,
+    case_of,
+    openings,
+    through_routing,
+)
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "test-shared-document-link-secret"
+INTAKE = "http://intake.test"  # routing's LAPOR_ROUTING_INTAKE_PUBLIC_URL in this test
+
+
+@pytest.fixture(scope="module")
+async def intake_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, "intake", max_size=4)
+    await migrate(pool, "intake", ROOT / "services" / "intake" / "migrations")
+    async with pool.acquire() as conn:
+        await Keystore.ensure(conn)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="module")
+async def routing_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, "routing")
+    await migrate(pool, "routing", ROOT / "services" / "routing" / "migrations")
+    async with pool.acquire() as conn:
+        await Keystore.ensure(conn)
+        for officer_id, agency, role in (
+            ("admin-setwapres", "SETWAPRES", "admin"),
+            ("officer-atr", "ATR-BPN", "officer"),
+            ("officer-jakpus", "PEMDA-31.71", "officer"),
+        ):
+            await repository.create_officer(conn, officer_id, agency, f"token-{officer_id}", role)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="module")
+async def producer(stack, topics) -> AsyncIterator[AIOKafkaProducer]:  # type: ignore[no-untyped-def]
+    producer = make_producer(stack.kafka_bootstrap, "document-links-test")
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+@pytest.fixture
+async def intake(intake_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    app = intake_app(lambda: intake_pool, SETTINGS, default_keystore(), document_link_secret=SECRET)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=INTAKE) as c:
+        yield c
+
+
+@pytest.fixture
+async def routing(routing_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    keys = Keystore.from_env({"LAPOR_KEYSTORE_CACHE_SECONDS": "0"})  # erasure shows at once
+    app = routing_app(
+        lambda: routing_pool, lambda: datetime.now(UTC), keys, DocumentLinks(INTAKE, SECRET)
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://routing.test"
+    ) as client:
+        yield client
+
+
+def auth(officer_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer token-{officer_id}"}
+
+
+def opened_count(outcome: str, audience: str = "routing") -> float:
+    labels = {"audience": audience, "outcome": outcome}
+    return REGISTRY.get_sample_value("lapor_intake_document_openings_total", labels) or 0.0
+
+
+async def test_the_officer_follows_the_case_files_link_to_the_exact_bytes(
+    stack,  # type: ignore[no-untyped-def]
+    intake_pool: asyncpg.Pool,
+    routing_pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    intake: httpx.AsyncClient,
+    routing: httpx.AsyncClient,
+) -> None:
+    row, received = await filed_with(intake, intake_pool, "bukti.pdf", PDF, "application/pdf")
+    assert isinstance(received, ComplaintReceived)
+
+    async def opened_with_content() -> bool:
+        return bool(await case_of(routing_pool, received))
+
+    await through_routing(
+        stack, routing_pool, producer, [received, accepted(received)], opened_with_content
+    )
+    case_id = await case_of(routing_pool, received)
+    assert case_id is not None
+    desk = f"/v1/desk/cases/{case_id}"
+
+    detail = (await routing.get(desk, headers=auth("officer-atr"))).json()
+    assert detail["agency_code"] == "ATR-BPN"
+    (document,) = detail["documents"]
+    assert (document["attachment_id"], document["erased"]) == (row["attachment_id"], False)
+    assert document["url"].startswith(f"{INTAKE}/v1/documents/{received.complaint_id}/")
+    expires = datetime.fromisoformat(document["url_expires_at"])
+    assert timedelta(minutes=14) < expires - datetime.now(UTC) <= timedelta(minutes=15)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(document["url"]).query).items()}
+    assert query["audience"] == "routing:ATR-BPN:officer-atr"
+    # Issuing the link is an opening: recorded by the document's name, before it was shown.
+    code = received.payload.tracking_code
+    seen = await openings(routing_pool, case_id)
+    assert seen[-1][:2] == ("officer-atr", "ATR-BPN")
+    assert f"{code}:documents.{row['attachment_id']}" in seen[-1][2]
+
+    before = opened_count("opened")
+    got = await intake.get(document["url"])
+    assert got.status_code == 200 and got.content == PDF
+    assert got.headers["content-type"] == "application/pdf"
+    assert opened_count("opened") == before + 1  # counted by the audience's issuer only
+
+    # Another agency's officer learns nothing of the case, gets no link, and nothing is recorded.
+    recorded = len(seen)
+    other = await routing.get(desk, headers=auth("officer-jakpus"))
+    assert other.status_code == 404 and "/v1/documents/" not in other.text
+    assert len(await openings(routing_pool, case_id)) == recorded
+
+    # A tampered link (another audience, a changed signature) or an expired one: 403.
+    path = urlsplit(document["url"]).path
+    refused = opened_count("refused", "unverified")
+    for changed in ({"audience": "routing:PEMDA-31.71:officer-jakpus"}, {"sig": "0" * 64}):
+        assert (await intake.get(path, params={**query, **changed})).status_code == 403
+    stale = document_link(
+        DocumentLinks(INTAKE, SECRET),
+        received.complaint_id,
+        row["attachment_id"],
+        query["audience"],
+        datetime.now(UTC) - timedelta(minutes=16),
+    )
+    assert (await intake.get(stale.url)).status_code == 403
+    assert opened_count("refused", "unverified") == refused + 3
+
+    # A Setwapres administrator reads any case file: a link of their own, recorded too.
+    admin = (await routing.get(desk, headers=auth("admin-setwapres"))).json()
+    (theirs,) = admin["documents"]
+    assert "audience=routing%3ASETWAPRES%3Aadmin-setwapres" in theirs["url"]
+    assert (await intake.get(theirs["url"])).content == PDF
+    assert (await openings(routing_pool, case_id))[-1][:2] == ("admin-setwapres", "SETWAPRES")
+
+    # Erase the reporter (`lapor reporter erase`): no link, `erased`, and nothing recorded.
+    async with intake_pool.acquire() as conn:
+        assert await default_keystore().erase(conn, key_ids=[row["key_id"]]) == [row["key_id"]]
+    recorded = len(await openings(routing_pool, case_id))
+    gone = (await routing.get(desk, headers=auth("officer-atr"))).json()
+    (erased,) = gone["documents"]
+    assert (erased["erased"], erased["url"], erased["url_expires_at"]) == (True, None, None)
+    assert len(await openings(routing_pool, case_id)) == recorded
+    assert (await intake.get(document["url"])).status_code == 410  # the old link: gone
