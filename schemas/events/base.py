@@ -88,7 +88,7 @@ class Location(StrictModel):
 class Attachment(StrictModel):
     attachment_id: str
     media_type: str
-    filename: str | None = None
+    filename: PersonalStr | None = None  # the citizen named it: personal, like the text
     size_bytes: int | None = Field(default=None, ge=0)
 
 

@@ -1,6 +1,7 @@
 """The one place routing is assembled: settings (checked for deployment), the runtime with
-its pool and consumer handlers, the HTTP app and the background jobs. Routing encrypts
-nothing, so it builds no key store."""
+its pool and consumer handlers, the HTTP app and the background jobs, and the key store that
+opens the citizen's words (sealed) for the agency desk, Open311 and SP4N-LAPOR! (routing
+seals nothing itself)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from schemas.topics import COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED
+from services.personal_data.keystore import Keystore, default_keystore
 from services.routing.adapters.repository import MIGRATIONS
 from services.routing.adapters.sp4n import Sp4nForwarder, WireFormat
 from services.routing.domain import EscalationContacts
@@ -43,15 +45,17 @@ def build(settings: Settings) -> ServiceRuntime:
     def clock() -> datetime:
         return own.frozen_now or datetime.now(UTC)
 
-    runtime.app = create_app(pool, clock)
+    keys = default_keystore()
+    runtime.app = create_app(pool, clock, keys=keys)
     contacts = EscalationContacts(own.public_base_url, own.setwapres_escalation_email)
     runtime.background.append(deadline_job(pool, clock, own.scheduler_interval, contacts))
     if own.sp4n_url:
-        runtime.background.append(sp4n_job(_forwarder(pool, own), clock, own.sp4n_interval))
+        forwarder = _forwarder(pool, own, keys)
+        runtime.background.append(sp4n_job(forwarder, clock, own.sp4n_interval))
     return runtime
 
 
-def _forwarder(pool: PoolGetter, own: RoutingSettings) -> Sp4nForwarder:
+def _forwarder(pool: PoolGetter, own: RoutingSettings, keys: Keystore) -> Sp4nForwarder:
     assert own.sp4n_url is not None
     wire = WireFormat(own.sp4n_fields, own.sp4n_encoding, own.sp4n_remote_id_path, own.sp4n_static)
     return Sp4nForwarder(
@@ -62,6 +66,7 @@ def _forwarder(pool: PoolGetter, own: RoutingSettings) -> Sp4nForwarder:
         timeout=own.sp4n_timeout,
         backoff_base=own.sp4n_backoff_base,
         backoff_ceiling=own.sp4n_backoff_ceiling,
+        keys=keys,
     )
 
 

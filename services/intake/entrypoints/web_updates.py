@@ -97,6 +97,7 @@ def web_updates_router(
                     conn,
                     record,
                     settings,
+                    keys=keys,
                     text=values["additional_text"],
                     attachments=uploads,
                     idempotency_key=f"form-update:{values['form_token']}"

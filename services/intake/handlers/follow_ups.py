@@ -22,6 +22,7 @@ from services.intake.domain.complaints import PRODUCER
 from services.intake.domain.limits import contact_subject
 from services.intake.settings import IntakeSettings
 from services.messaging import outbox
+from services.personal_data.field_crypto import Unreadable
 from services.personal_data.keystore import Keystore
 
 
@@ -146,13 +147,16 @@ async def add_update(
     record: repository.ComplaintRecord,
     settings: IntakeSettings,
     *,
+    keys: Keystore,
     text: str,
     attachments: Sequence[tuple[Attachment, bytes]] = (),
     idempotency_key: str | None,
     fingerprint: str,
     now: datetime | None = None,
 ) -> uuid.UUID:
-    """Record an addition to an open report as `ComplaintUpdated`; returns the event id."""
+    """Record an addition to an open report as `ComplaintUpdated`; returns the event id.
+    The text and the filenames are the citizen's words: sealed with the reporter's data key
+    before they are stored (`complaint_updates`, `complaint_attachments`) or published."""
     now = now or datetime.now(UTC)
     if idempotency_key:
         existing = await repository.find_update(conn, idempotency_key)
@@ -178,6 +182,7 @@ async def add_update(
         ),
     )
     async with conn.transaction():
+        event = await _sealed(conn, keys, record, event)
         if not await repository.record_update(
             conn, event, idempotency_key=idempotency_key, fingerprint=fingerprint
         ):
@@ -187,3 +192,18 @@ async def add_update(
         )
         await outbox.enqueue(conn, [event])
     return event.event_id
+
+
+async def _sealed(
+    conn: asyncpg.Connection,
+    keys: Keystore,
+    record: repository.ComplaintRecord,
+    event: ComplaintUpdated,
+) -> ComplaintUpdated:
+    """The addition sealed under the report's own key (rows stored unsealed stay plain)."""
+    if record.key_id is None:
+        return event
+    try:
+        return await keys.seal(conn, event, key_id=record.key_id)
+    except Unreadable:
+        raise UpdateRefused("this report's personal data was erased") from None

@@ -228,7 +228,7 @@ async def process_follow_up(
     elif record is None:
         reply, outcome = follow_up_reply(language, "follow_up_unknown"), "follow_up_unknown"
     else:
-        reply, outcome = await _add_to_report(conn, message, addition, record, settings)
+        reply, outcome = await _add_to_report(conn, message, addition, record, settings, keys)
     result = _single_reply(message, reply, language)
     if record is not None:
         result = Outcome(None, (reply,), language, record.complaint_id)
@@ -271,6 +271,7 @@ async def _add_to_report(
     addition: FollowUp,
     record: repository.ComplaintRecord,
     settings: IntakeSettings,
+    keys: Keystore,
 ) -> tuple[str, str]:
     """The reply and the outcome of adding a follow-up to its report."""
     language = Language(record.details.get("reporter", {}).get("language", "id"))
@@ -279,6 +280,7 @@ async def _add_to_report(
             conn,
             record,
             settings,
+            keys=keys,
             text=addition.text,
             attachments=[(addition.attachment, b"")] if addition.attachment else [],
             idempotency_key=f"whatsapp:{message.message_id}",

@@ -17,7 +17,8 @@ from schemas.events import EventEnvelope
 from schemas.events.base import Category, Priority
 from schemas.events.routing import CaseStatus
 from services.messaging import outbox
-from services.routing.adapters import views
+from services.personal_data.keystore import Keystore
+from services.routing.adapters import citizen_words, views
 from services.routing.adapters.repository import Officer
 from services.routing.domain import Action, CaseNotFound, TransitionNotAllowed, UnknownAgency
 from services.routing.entrypoints.access import (
@@ -150,6 +151,32 @@ def _case_view(row: asyncpg.Record) -> dict[str, Any]:
     return {name: row[name] for name in CaseView.model_fields}
 
 
+async def _opened_summaries(
+    keys: Keystore, pool: asyncpg.Pool, cases: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The cases with the citizen's words opened (sealed in `cases.summary`)."""
+    summaries = await citizen_words.readable(keys, pool, [case["summary"] for case in cases])
+    return [{**case, "summary": text} for case, text in zip(cases, summaries, strict=True)]
+
+
+async def _opened_additions(
+    keys: Keystore, pool: asyncpg.Pool, rows: list[asyncpg.Record]
+) -> list[dict[str, Any]]:
+    """The additions with their text and filenames opened (sealed in `case_additions`)."""
+    additions = [{**row, "attachments": json.loads(row["attachments"])} for row in rows]
+    files = [item for addition in additions for item in addition["attachments"]]
+    texts = await citizen_words.readable(
+        keys,
+        pool,
+        [a["additional_text"] for a in additions] + [item.get("filename") for item in files],
+    )
+    for addition, text in zip(additions, texts, strict=False):
+        addition["additional_text"] = text
+    for item, name in zip(files, texts[len(additions) :], strict=True):
+        item["filename"] = name
+    return additions
+
+
 def _action_result(case_id: uuid.UUID, action: Action, events: list[EventEnvelope]) -> ActionResult:
     last = events[-1]
     return ActionResult(
@@ -162,14 +189,14 @@ def _action_result(case_id: uuid.UUID, action: Action, events: list[EventEnvelop
     )
 
 
-def desk_router(pool: PoolGetter, clock: Clock) -> APIRouter:
+def desk_router(pool: PoolGetter, clock: Clock, keys: Keystore) -> APIRouter:
     router = APIRouter(tags=["desk"])
-    _add_case_reads(router, pool, clock)
+    _add_case_reads(router, pool, clock, keys)
     _add_case_actions(router, pool, clock)
     return router
 
 
-def _add_case_reads(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
+def _add_case_reads(router: APIRouter, pool: PoolGetter, clock: Clock, keys: Keystore) -> None:
     @router.get("/v1/desk/cases", responses=UNAUTHENTICATED)
     async def inbox(
         who: Authenticated,
@@ -192,9 +219,8 @@ def _add_case_reads(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
             offset=offset,
         )
         rows = await views.inbox(pool(), who.agency_code, wanted, clock())
-        return Inbox.model_validate(
-            {"agency_code": who.agency_code, "cases": [_case_view(row) for row in rows]}
-        )
+        cases = await _opened_summaries(keys, pool(), [_case_view(row) for row in rows])
+        return Inbox.model_validate({"agency_code": who.agency_code, "cases": cases})
 
     @router.get("/v1/desk/cases/{case_id}", responses=OFFICER_ONLY)
     async def open_case(case_id: uuid.UUID, who: Authenticated) -> CaseDetail:
@@ -203,10 +229,13 @@ def _add_case_reads(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
             raise HTTPException(404, "no such case in your agency")
         history = await views.case_history(pool(), case_id)
         deadlines = await views.case_deadlines(pool(), case_id)
-        additions = await views.case_additions(pool(), case_id)
+        additions = await _opened_additions(
+            keys, pool(), await views.case_additions(pool(), case_id)
+        )
+        (case,) = await _opened_summaries(keys, pool(), [_case_view(row)])
         return CaseDetail.model_validate(
             {
-                **_case_view(row),
+                **case,
                 "history": [
                     dict(h)
                     for h in history
@@ -214,9 +243,7 @@ def _add_case_reads(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
                     if h["agency_code"] == who.agency_code or h["note"] is None
                 ],
                 "deadlines": [dict(d) for d in deadlines],
-                "additions": [
-                    {**a, "attachments": json.loads(a["attachments"])} for a in additions
-                ],
+                "additions": additions,
             }
         )
 

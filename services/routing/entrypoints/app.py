@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
+from services.personal_data.keystore import Keystore
 from services.routing.entrypoints.access import Clock, PoolGetter
 from services.routing.entrypoints.agency_desk import desk_router
 from services.routing.entrypoints.calendar import calendar_router
@@ -37,14 +38,15 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(pool: PoolGetter, clock: Clock = system_clock) -> FastAPI:
+def create_app(pool: PoolGetter, clock: Clock = system_clock, *, keys: Keystore) -> FastAPI:
+    """`keys` opens the citizen's words (sealed) for the agency desk and the Open311 view."""
     app = FastAPI(title="lapor-routing", version="1", description=DESCRIPTION)
     app.state.pool = pool  # for the access dependencies
     install_validation_handler(app)
     app.include_router(rules_router(pool))
     app.include_router(calendar_router(pool))
-    app.include_router(desk_router(pool, clock))
+    app.include_router(desk_router(pool, clock, keys))
     app.include_router(escalations_router(pool, clock))
-    app.include_router(open311_router(pool))
+    app.include_router(open311_router(pool, keys))
     app.include_router(stats_router(pool, clock))
     return app
