@@ -24,6 +24,7 @@ import httpx
 from schemas.events import Category, Channel, ComplaintAccepted, ComplaintAcceptedPayload, Priority
 from services.messaging import outbox
 from services.messaging.database import create_pool, migrate
+from services.personal_data.keystore import default_keystore
 from services.routing.adapters import repository
 from services.routing.adapters.repository import MIGRATIONS
 from services.routing.domain import choose_agency
@@ -108,7 +109,7 @@ async def run(count: int) -> None:
         )
 
         await repository.create_officer(pool, "bench", "ATR-BPN", "bench-token")
-        app = create_app(lambda: pool)
+        app = create_app(lambda: pool, keys=default_keystore())
         timings = []
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://routing"

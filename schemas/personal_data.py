@@ -15,11 +15,12 @@ events, tests), so the schema stays `str`. See docs/personal-data.md.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from pydantic.fields import FieldInfo
 
 PERSONAL_DATA_KEY = "x-personal-data"
@@ -36,6 +37,47 @@ PersonalStr = Annotated[
 ]
 
 _SEALED = re.compile(r"^pd1:([0-9a-f]{32}):[A-Za-z0-9_-]+$")
+PLAIN_MAX_LENGTH_KEY = "x-personal-data-max-plain-length"
+# A sealed value: "pd1:" + 32 hex + ":" + base64url(12-byte nonce | UTF-8 text | 16-byte tag).
+_SEALED_OVERHEAD = len(SEALED_PREFIX) + 32 + 1
+_UTF8_MAX_BYTES = 4
+
+
+def sealed_max_length(plain_max_length: int) -> int:
+    """The longest sealed form of a text of at most `plain_max_length` characters."""
+    data = 12 + plain_max_length * _UTF8_MAX_BYTES + 16
+    return _SEALED_OVERHEAD + -(-data * 4 // 3)
+
+
+@dataclass(frozen=True)
+class PlainMaxLength:
+    """Metadata naming the longest text a `personal_text` field takes (its plain form);
+    pydantic ignores it, the validator and tests read it."""
+
+    max_length: int
+
+
+def personal_text(max_length: int, min_length: int = 0) -> Any:
+    """A `PersonalStr` for the citizen's own words (a chronology, an addition, a reply), with
+    length limits. `max_length` binds the text itself: it is checked on a plain value, i.e. at
+    the producer, which builds the event before sealing it (the citizen's precise 4xx comes
+    from the intake API's own models). A sealed value is longer than its text, so it is held
+    only to the sealed length of `max_length` characters (the JSON Schema's maxLength)."""
+
+    def in_bounds(value: str) -> str:
+        limit = sealed_max_length(max_length) if is_sealed(value) else max_length
+        if len(value) > limit:
+            raise ValueError(f"must be at most {max_length} characters long")
+        return value
+
+    extra = {
+        PERSONAL_DATA_KEY: True,
+        ENCODING_KEY: SEALED_FORMAT,
+        PLAIN_MAX_LENGTH_KEY: max_length,
+        "maxLength": sealed_max_length(max_length),
+    }
+    field = Field(min_length=min_length or None, json_schema_extra=extra)  # type: ignore[arg-type]
+    return Annotated[str, field, PlainMaxLength(max_length), AfterValidator(in_bounds)]
 
 
 def is_sealed(value: object) -> bool:

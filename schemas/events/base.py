@@ -92,7 +92,7 @@ class Attachment(StrictModel):
 
     attachment_id: str
     media_type: str = Field(description="decided by the content (PDF, JPEG, PNG)")
-    filename: str | None = None
+    filename: PersonalStr | None = None  # the citizen named it: personal, like the text
     size_bytes: int | None = Field(default=None, ge=0)
     # Optional only for events published before documents were kept by intake.
     sha256: str | None = Field(

@@ -20,14 +20,20 @@ from schemas.events.base import (
     Reporter,
     StrictModel,
 )
-from schemas.personal_data import PersonalStr
+from schemas.personal_data import PersonalStr, personal_text
+
+# The citizen's own words are personal data (sealed with the reporter's key); the limits bind
+# the text itself (see `personal_text`).
+Chronology = personal_text(20_000, min_length=1)
+Addition = personal_text(20_000)
+ReplyText = personal_text(4096, min_length=1)
 
 
 class ComplaintReceivedPayload(StrictModel):
     tracking_code: str
     channel: Channel
     reporter: Reporter
-    description: str = Field(min_length=1, max_length=20_000)
+    description: Chronology
     location: Location = Location()
     attachments: tuple[Attachment, ...] = ()
     eligibility: Eligibility = Eligibility()
@@ -38,7 +44,7 @@ class ComplaintReceivedPayload(StrictModel):
 
 class ComplaintUpdatedPayload(StrictModel):
     tracking_code: str
-    additional_text: str = Field(default="", max_length=20_000)
+    additional_text: Addition = ""
     attachments: tuple[Attachment, ...] = ()
 
 
@@ -59,7 +65,10 @@ class CitizenReplyRequestedPayload(StrictModel):
     reply_id: uuid.UUID
     channel: Channel
     to: PersonalStr = Field(description="wa_id, E.164 phone number or email address")
-    text: str = Field(min_length=1, max_length=4096)
+    text: ReplyText = Field(
+        description="May quote the citizen's words (a conversation's summary): sealed with the"
+        " same key as `to`"
+    )
     language: Language = Language.INDONESIAN
     purpose: Literal["conversation", "one_time_code", "receipt"] = "conversation"
     in_reply_to: str | None = Field(default=None, description="The citizen's message id (wamid)")

@@ -15,6 +15,10 @@ from schemas.events.base import (
     ReasonCode,
     StrictModel,
 )
+from schemas.personal_data import personal_text
+
+# The start of the citizen's chronology: personal data, sealed like the chronology itself.
+Summary = personal_text(500)
 
 
 class ComplaintAcceptedPayload(StrictModel):
@@ -31,7 +35,10 @@ class ComplaintAcceptedPayload(StrictModel):
     )
     anonymous: bool = False
     secret: bool = False
-    summary: str = Field(max_length=500, description="Start of the description, for agencies")
+    summary: Summary = Field(
+        description="Start of the description, for agencies: the citizen's words, sealed with"
+        " the reporter's data key (as the description is); empty when the key was erased"
+    )
     warnings: tuple[str, ...] = Field(
         default=(), description="Checks that did not block, e.g. nik_region_unknown"
     )

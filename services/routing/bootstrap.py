@@ -1,6 +1,7 @@
 """The one place routing is assembled: settings (checked for deployment), the runtime with
 its pool and consumer handlers, the key store (routing seals nothing; it opens the case
-files' personal fields for the agency's officers), the HTTP app and the background jobs."""
+files' personal fields and the citizen's words for the agency's officers, Open311 and
+SP4N-LAPOR!), the HTTP app and the background jobs."""
 
 from __future__ import annotations
 
@@ -48,15 +49,16 @@ def build(settings: Settings) -> ServiceRuntime:
         return own.frozen_now or datetime.now(UTC)
 
     links = DocumentLinks(own.intake_public_url, shared_links.document_link_secret)
-    runtime.app = create_app(pool, clock, keys, links)
+    runtime.app = create_app(pool, clock, keys=keys, links=links)
     contacts = EscalationContacts(own.public_base_url, own.setwapres_escalation_email)
     runtime.background.append(deadline_job(pool, clock, own.scheduler_interval, contacts))
     if own.sp4n_url:
-        runtime.background.append(sp4n_job(_forwarder(pool, own), clock, own.sp4n_interval))
+        forwarder = _forwarder(pool, own, keys)
+        runtime.background.append(sp4n_job(forwarder, clock, own.sp4n_interval))
     return runtime
 
 
-def _forwarder(pool: PoolGetter, own: RoutingSettings) -> Sp4nForwarder:
+def _forwarder(pool: PoolGetter, own: RoutingSettings, keys: Keystore) -> Sp4nForwarder:
     assert own.sp4n_url is not None
     wire = WireFormat(own.sp4n_fields, own.sp4n_encoding, own.sp4n_remote_id_path, own.sp4n_static)
     return Sp4nForwarder(
@@ -67,6 +69,7 @@ def _forwarder(pool: PoolGetter, own: RoutingSettings) -> Sp4nForwarder:
         timeout=own.sp4n_timeout,
         backoff_base=own.sp4n_backoff_base,
         backoff_ceiling=own.sp4n_backoff_ceiling,
+        keys=keys,
     )
 
 

@@ -15,6 +15,8 @@ Layout (each layer imports only the ones below it):
   (reviewer tokens, what a reviewer may do, the event a review decision publishes);
 - `adapters/`: `repository` (the review queue's writes and its outbox), `views` (the queue as
   reviewers read it), `personal_data` (opens sealed fields with the key store it is given);
+  `domain.sealing` re-seals what quotes the citizen's words (summary, near-duplicate
+  signatures) with the reporter's key, and the review queue keeps the chronology sealed;
 - `handlers/`: `stages` (a complaint through the reporter and the area stage, against the
   tables), `review` (reviewers' commands: enqueue, claim, ban, decide);
 - `entrypoints/`: `stream` (topics, tables, the three agents), `backoffice` (the review

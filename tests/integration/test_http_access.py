@@ -21,6 +21,7 @@ from schemas.events import Category, Channel, ComplaintAccepted, ComplaintAccept
 from services.messaging.database import create_pool, migrate
 from services.notifier.entrypoints.access import ApiAccess
 from services.notifier.entrypoints.app import create_app as notifier_app
+from services.personal_data.keystore import default_keystore
 from services.routing.adapters import repository
 from services.routing.entrypoints.app import create_app as routing_app
 from services.routing.handlers.opening import open_case
@@ -107,7 +108,7 @@ async def routing_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def routing(routing_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=routing_app(lambda: routing_pool))
+    transport = httpx.ASGITransport(app=routing_app(lambda: routing_pool, keys=default_keystore()))
     async with httpx.AsyncClient(transport=transport, base_url="http://routing") as client:
         yield client
 
@@ -115,7 +116,7 @@ async def routing(routing_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient
 async def test_every_routing_route_but_the_public_ones_needs_an_officer_token(
     routing: httpx.AsyncClient,
 ) -> None:
-    app = routing_app(lambda: None)  # type: ignore[arg-type,return-value]
+    app = routing_app(lambda: None, keys=default_keystore())  # type: ignore[arg-type,return-value]
     found = operations(app)
     assert ROUTING_PUBLIC <= set(found) and ROUTING_ADMIN <= set(found)
     document = app.openapi()

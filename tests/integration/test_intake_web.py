@@ -107,6 +107,16 @@ async def outbox_events(pool: asyncpg.Pool, complaint_id: uuid.UUID) -> list:  #
     return [event for event in events if event.complaint_id == complaint_id]
 
 
+async def opened_events(pool: asyncpg.Pool, complaint_id: uuid.UUID) -> list:  # type: ignore[type-arg]
+    """`outbox_events` opened as a consumer with the key store reads them: the citizen's
+    words are sealed there too."""
+    async with pool.acquire() as conn:
+        return [
+            await default_keystore().open(conn, event)
+            for event in await outbox_events(pool, complaint_id)
+        ]
+
+
 async def complaint(pool: asyncpg.Pool, code: str) -> asyncpg.Record:
     return await pool.fetchrow("SELECT * FROM intake.complaints WHERE tracking_code = $1", code)
 
@@ -149,7 +159,9 @@ async def test_a_form_with_a_document_files_once_even_when_sent_twice(
     assert code in receipt.text
 
     row = await complaint(pool, code)
-    (received,) = await outbox_events(pool, row["complaint_id"])
+    (sealed,) = await outbox_events(pool, row["complaint_id"])
+    assert is_sealed(sealed.payload.attachments[0].filename)  # the citizen named it
+    (received,) = await opened_events(pool, row["complaint_id"])
     assert received.payload.anonymous is True and received.payload.secret is False
     (attachment,) = received.payload.attachments
     assert (attachment.media_type, attachment.filename, attachment.size_bytes) == (
@@ -230,7 +242,8 @@ async def test_a_one_time_code_goes_out_through_the_notifier_and_proves_ownershi
     assert request.payload.purpose == "one_time_code" and is_sealed(request.payload.to)
     async with pool.acquire() as conn:  # the address travels sealed; the notifier opens it
         assert await default_keystore().reveal(conn, request.payload.to) == "6281234567890"
-    otp = re.search(r"\b(\d{6})\b", request.payload.text).group(1)  # type: ignore[union-attr]
+        text = await default_keystore().reveal(conn, request.payload.text)  # sealed as well
+    otp = re.search(r"\b(\d{6})\b", text or "").group(1)  # type: ignore[union-attr]
     stored = await pool.fetchval("SELECT digest FROM intake.ownership_codes")
     assert otp not in json.dumps(stored)  # only a keyed digest is kept
 
@@ -268,7 +281,7 @@ async def test_additions_within_ten_days_become_complaint_updated(
     row = await complaint(pool, code)
     updates = [
         e
-        for e in await outbox_events(pool, row["complaint_id"])
+        for e in await opened_events(pool, row["complaint_id"])
         if e.event_type == "ComplaintUpdated"
     ]
     assert len(updates) == 1 and updates[0].payload.tracking_code == code
@@ -308,7 +321,7 @@ async def test_the_documents_window_counts_from_the_agencys_request(
     taken = await client.post(url, json=body)
     assert taken.status_code == 202, taken.text
     updates = [
-        e for e in await outbox_events(pool, complaint_id) if e.event_type == "ComplaintUpdated"
+        e for e in await opened_events(pool, complaint_id) if e.event_type == "ComplaintUpdated"
     ]
     assert [e.payload.additional_text for e in updates] == [body["additional_text"]]
 
@@ -514,7 +527,7 @@ async def test_the_owner_adds_a_document_through_the_form(
     row = await complaint(pool, code)
     updates = [
         e
-        for e in await outbox_events(pool, row["complaint_id"])
+        for e in await opened_events(pool, row["complaint_id"])
         if e.event_type == "ComplaintUpdated"
     ]
     assert len(updates) == 1
@@ -774,13 +787,15 @@ async def whatsapp_reply(pool: asyncpg.Pool, wa_id: str, text: str) -> str:
     async with pool.acquire() as conn, conn.transaction():
         await whatsapp.process_message(conn, message, SETTINGS, default_keystore())
     rows = await pool.fetch("SELECT payload FROM intake.outbox ORDER BY id")
-    replies = [
+    sealed = [
         event.payload.text
         for event in map(parse_event, (row["payload"] for row in rows))
         if event.event_type == "CitizenReplyRequested"
         and event.payload.in_reply_to == message.message_id
     ]
-    assert replies, "no reply"
+    assert sealed and all(map(is_sealed, sealed)), "no reply, or one in the clear"
+    async with pool.acquire() as conn:  # as the notifier opens it to send
+        replies = [await default_keystore().reveal(conn, text) or "" for text in sealed]
     return "\n\n".join(replies)
 
 

@@ -72,7 +72,7 @@ class Person:
         )
 
     def secrets(self) -> tuple[str, ...]:
-        return (self.name, self.nik, self.phone, self.local_phone, "Jl. Kenanga")
+        return (self.name, self.nik, self.phone, self.local_phone, "Jl. Kenanga", "Sertifikat")
 
 
 ERASED = Person("Siti Aminah", "3171015501900001", "+6281234567890", "081234567890")
@@ -281,7 +281,8 @@ async def test_erasing_a_reporter_makes_their_data_unreadable_everywhere(
         gone = await repository.complaint_record(conn, erased.tracking_code, fresh)
         assert gone is not None and gone.contact_phone is None
         assert gone.details["reporter"]["nik"] is None and gone.details["reporter"]["name"] is None
-        assert gone.details["description"]  # what is not personal data stays
+        assert gone.details["description"] is None  # the citizen's words are personal too
+        assert gone.details["tracking_code"] == erased.tracking_code  # the rest stays
         still = await repository.complaint_record(conn, kept.tracking_code or "", fresh)
         assert still is not None and still.contact_phone == KEPT.phone
         assert still.details["reporter"]["nik"] == KEPT.nik

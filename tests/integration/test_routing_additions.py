@@ -16,6 +16,7 @@ import pytest
 from schemas.events import Attachment, Category, ComplaintUpdated, parse_event
 from schemas.events.intake import ComplaintUpdatedPayload
 from services.messaging.database import create_pool, migrate
+from services.personal_data.keystore import default_keystore
 from services.routing.adapters import repository
 from services.routing.domain import documents_due
 from services.routing.entrypoints.app import create_app
@@ -51,7 +52,7 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 async def api(pool: asyncpg.Pool, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(lambda: pool, clock)
+    app = create_app(lambda: pool, clock, keys=default_keystore())
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://routing"
     ) as client:

@@ -86,7 +86,7 @@ async def producer(stack, topics) -> AsyncIterator[AIOKafkaProducer]:  # type: i
 async def api(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
     # No cache: the page reads the key store as it is right now (an erasure shows at once).
     keys = Keystore.from_env({"LAPOR_KEYSTORE_CACHE_SECONDS": "0"})
-    app = create_app(lambda: pool, lambda: FILED + timedelta(days=1), keys)
+    app = create_app(lambda: pool, lambda: FILED + timedelta(days=1), keys=keys)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://routing"
     ) as client:

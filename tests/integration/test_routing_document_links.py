@@ -85,7 +85,10 @@ async def intake(intake_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
 async def routing(routing_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
     keys = Keystore.from_env({"LAPOR_KEYSTORE_CACHE_SECONDS": "0"})  # erasure shows at once
     app = routing_app(
-        lambda: routing_pool, lambda: datetime.now(UTC), keys, DocumentLinks(INTAKE, SECRET)
+        lambda: routing_pool,
+        lambda: datetime.now(UTC),
+        keys=keys,
+        links=DocumentLinks(INTAKE, SECRET),
     )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://routing.test"

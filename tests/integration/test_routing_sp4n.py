@@ -24,6 +24,7 @@ from prometheus_client import REGISTRY
 from schemas.events import Category, Channel, ComplaintAccepted, ComplaintAcceptedPayload, Priority
 from services.messaging import outbox
 from services.messaging.database import create_pool, migrate
+from services.personal_data.keystore import default_keystore
 from services.routing.adapters.sp4n import Sp4nForwarder, WireFormat
 from services.routing.domain import JAKARTA
 from services.routing.handlers.opening import open_case
@@ -145,6 +146,7 @@ async def test_retries_through_5xx_and_a_timeout_then_records_the_remote_id(
     forwarder = Sp4nForwarder(
         lambda: pool,
         f"{base}/api/v1/laporan",
+        keys=default_keystore(),
         token="sp4n-secret",
         timeout=0.3,
         backoff_base=10,
@@ -193,7 +195,9 @@ async def test_the_wire_format_is_configuration(
         remote_id_path="id",
         static={"jenis": "pengaduan"},
     )
-    forwarder = Sp4nForwarder(lambda: pool, f"{base}/api/v2/form", wire, token="sp4n-secret")
+    forwarder = Sp4nForwarder(
+        lambda: pool, f"{base}/api/v2/form", wire, token="sp4n-secret", keys=default_keystore()
+    )
     async with httpx.AsyncClient() as client:
         assert await forwarder.forward_due(T0, client) == 1
     (request,) = remote.requests
@@ -210,7 +214,9 @@ async def test_a_refusal_stops_retrying_and_a_rerouted_case_is_not_sent(
     remote, base = stand_in
     remote.script = ["422"]
     refused = await new_case(pool)
-    forwarder = Sp4nForwarder(lambda: pool, f"{base}/api/v1/laporan", token="sp4n-secret")
+    forwarder = Sp4nForwarder(
+        lambda: pool, f"{base}/api/v1/laporan", token="sp4n-secret", keys=default_keystore()
+    )
     async with httpx.AsyncClient() as client:
         await forwarder.forward_due(T0, client)
         row = await forwarding(pool, refused)
@@ -233,7 +239,9 @@ async def test_a_wrong_token_is_a_permanent_refusal(
 ) -> None:
     remote, base = stand_in
     case_id = await new_case(pool)
-    forwarder = Sp4nForwarder(lambda: pool, f"{base}/api/v1/laporan", token="wrong")
+    forwarder = Sp4nForwarder(
+        lambda: pool, f"{base}/api/v1/laporan", token="wrong", keys=default_keystore()
+    )
     async with httpx.AsyncClient() as client:
         await forwarder.forward_due(T0, client)
     assert "401" in (await forwarding(pool, case_id))["last_error"]

@@ -83,7 +83,9 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 async def desk(routing_pool: asyncpg.Pool, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=routing_app(lambda: routing_pool, clock))
+    transport = httpx.ASGITransport(
+        app=routing_app(lambda: routing_pool, clock, keys=default_keystore())
+    )
     async with httpx.AsyncClient(transport=transport, base_url="http://routing") as client:
         yield client
 

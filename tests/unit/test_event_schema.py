@@ -8,16 +8,20 @@ from pydantic import ValidationError
 from schemas import export
 from schemas.events import (
     EVENT_TYPES,
+    Attachment,
     CaseAssigned,
     CaseAssignedPayload,
     Channel,
+    ComplaintAcceptedPayload,
     ComplaintReceived,
     ComplaintReceivedPayload,
+    ComplaintUpdatedPayload,
     Reporter,
     follow_up_ids,
     parse_event,
     serialize_event,
 )
+from schemas.events.intake import CitizenReplyRequestedPayload
 from schemas.personal_data import MASK, masked, personal_field_names
 from schemas.topics import EVENT_TOPICS, topic_for_event
 
@@ -86,6 +90,27 @@ def test_personal_data_is_marked_and_masked() -> None:
     assert "3171015501900001" not in json.dumps(view)
     schema = json.dumps(export.json_schema_document())
     assert '"x-personal-data": true' in schema
+
+
+def test_the_citizens_own_words_are_marked_personal_and_masked() -> None:
+    assert personal_field_names(ComplaintReceivedPayload) == {"description"}
+    assert personal_field_names(ComplaintUpdatedPayload) == {"additional_text"}
+    assert personal_field_names(Attachment) == {"filename"}
+    assert personal_field_names(ComplaintAcceptedPayload) == {"summary"}
+    assert personal_field_names(CitizenReplyRequestedPayload) == {"to", "text"}
+    event = received()
+    update = ComplaintUpdatedPayload(
+        tracking_code="LPR-AAAA-BBBB-CCC",
+        additional_text="Kwitansi terlampir",
+        attachments=(Attachment(attachment_id="a", media_type="image/png", filename="kw.png"),),
+    )
+    shown = json.dumps([masked(event), masked(update)])
+    assert "Sertifikat" not in shown and "Kwitansi" not in shown and "kw.png" not in shown
+    assert masked(event)["payload"]["description"] == MASK
+    # The published schema names the plain limit next to the (longer) sealed one.
+    schema = ComplaintReceivedPayload.model_json_schema()["properties"]["description"]
+    assert schema["x-personal-data"] is True
+    assert schema["x-personal-data-max-plain-length"] == 20_000 < schema["maxLength"]
 
 
 def test_follow_up_ids_are_deterministic() -> None:

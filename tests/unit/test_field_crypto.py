@@ -7,9 +7,16 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from schemas.events import Channel, ComplaintReceived, parse_event, serialize_event
-from schemas.events.intake import CitizenReplyRequested, CitizenReplyRequestedPayload
+from schemas.events.base import Attachment
+from schemas.events.intake import (
+    CitizenReplyRequested,
+    CitizenReplyRequestedPayload,
+    ComplaintUpdated,
+    ComplaintUpdatedPayload,
+)
 from schemas.personal_data import is_sealed, masked, sealed_key_id
 from services.intake.domain.complaints import Submission, complaint_received
 from services.personal_data.field_crypto import (
@@ -155,11 +162,12 @@ def test_every_personal_field_of_an_event_is_sealed_and_nothing_else() -> None:
     key = new_data_key()
     sealed = seal_model(event, key)
     values = personal_values(sealed)
-    assert len(values) == 5 and all(sealed_key_id(v) == key.key_id for v in values)
-    assert sealed.payload.description == event.payload.description
+    # name, NIK, phone, email, address and the citizen's own words (the chronology)
+    assert len(values) == 6 and all(sealed_key_id(v) == key.key_id for v in values)
+    assert is_sealed(sealed.payload.description)
     assert sealed.payload.tracking_code == event.payload.tracking_code
     raw = serialize_event(sealed)
-    for secret in (NIK, PHONE, "Siti Aminah", "siti@example.id", "Jl. Merdeka"):
+    for secret in (NIK, PHONE, "Siti Aminah", "siti@example.id", "Jl. Merdeka", "Sertifikat"):
         assert secret.encode() not in raw
     # The wire form still parses (the schema keeps personal fields as strings) and masks.
     assert parse_event(raw) == sealed
@@ -189,7 +197,9 @@ def test_a_reply_address_is_sealed_too() -> None:
     )
     key = new_data_key()
     sealed = seal_model(reply, key)
-    assert is_sealed(sealed.payload.to) and sealed.payload.text == "Halo"
+    # The text may quote the citizen's words (a conversation's summary): sealed as well.
+    assert is_sealed(sealed.payload.to) and is_sealed(sealed.payload.text)
+    assert open_model(sealed, {key.key_id: key}) == reply
 
 
 def test_open_tree_opens_a_stored_payload() -> None:
@@ -206,3 +216,34 @@ def test_open_tree_opens_a_stored_payload() -> None:
 def test_a_data_key_never_shows_its_material() -> None:
     key = new_data_key()
     assert key.material.hex() not in repr(key) and key.key_id in repr(key)
+
+
+def test_the_citizens_words_are_sealed_in_an_addition_and_its_filenames() -> None:
+    update = ComplaintUpdated(
+        complaint_id=uuid.uuid4(),
+        correlation_id=uuid.uuid4(),
+        producer="intake",
+        payload=ComplaintUpdatedPayload(
+            tracking_code="LPR-0000-0000-0",
+            additional_text="Kwitansi pembayaran terlampir.",
+            attachments=(
+                Attachment(attachment_id="a1", media_type="image/png", filename="kw.png"),
+            ),
+        ),
+    )
+    key = new_data_key()
+    sealed = seal_model(update, key)
+    raw = serialize_event(sealed)
+    assert b"Kwitansi" not in raw and b"kw.png" not in raw
+    assert parse_event(raw) == sealed  # a sealed text longer than the plain limit still parses
+    assert open_model(sealed, {key.key_id: key}) == update
+    assert open_model(sealed, {key.key_id: None}) == sealed  # erased: unreadable, not lost
+
+
+def test_a_sealed_chronology_at_the_plain_limit_still_parses_and_a_longer_text_does_not() -> None:
+    longest = complaint(description="é" * 20_000)
+    sealed = seal_model(longest, new_data_key())
+    assert len(sealed.payload.description) > 20_000
+    assert parse_event(serialize_event(sealed)) == sealed
+    with pytest.raises(ValidationError, match="at most 20000 characters"):
+        ComplaintUpdatedPayload(tracking_code="x", additional_text="a" * 20_001)

@@ -83,8 +83,10 @@ def _queued_item(**columns: object) -> dict[str, object]:
 
 def test_a_reviewers_acceptance_keeps_where_the_region_came_from() -> None:
     accept = ReviewDecision.parse("accept", {})
-    event = decision_event(_queued_item(region_source="incident"), accept, "reviewer-1")
+    event = decision_event(
+        _queued_item(region_source="incident"), accept, "reviewer-1", summary="Jalan rusak"
+    )
     assert event.event_type == "ComplaintAccepted"
     assert (event.payload.region_code, event.payload.region_source) == ("32.73", "incident")  # type: ignore[attr-defined]
-    older = decision_event(_queued_item(), accept, "reviewer-1")  # queued before the column
+    older = decision_event(_queued_item(), accept, "reviewer-1", summary="")  # before the column
     assert older.payload.region_source is None  # type: ignore[attr-defined]

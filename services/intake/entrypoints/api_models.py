@@ -219,7 +219,7 @@ class AttachmentView(BaseModel):
 
 
 class UpdateView(BaseModel):
-    additional_text: str
+    additional_text: str | None = Field(description="None once the reporter was erased")
     added_at: datetime
 
 

@@ -72,8 +72,11 @@ def owner_api_router(
             record = await owned_record(conn, tracking_code, keys)
             await prove_owner(conn, record, proof, settings)
             view = await views.status_view(conn, record.tracking_code)
-            attachments = await views.attachments_of(conn, record.complaint_id)
-            updates = await views.updates_of(conn, record.complaint_id)
+            # Filenames and additions are sealed like the chronology; opened for the owner.
+            attachments = await keys.open_json(
+                conn, await views.attachments_of(conn, record.complaint_id)
+            )
+            updates = await keys.open_json(conn, await views.updates_of(conn, record.complaint_id))
         assert view is not None
         return owner_view(record, view, attachments, updates)
 
@@ -102,6 +105,7 @@ def owner_api_router(
                     conn,
                     record,
                     settings,
+                    keys=keys,
                     text=body.additional_text,
                     idempotency_key=idempotency_key,
                     fingerprint=hashlib.sha256(body.additional_text.encode()).hexdigest(),

@@ -98,9 +98,9 @@ def web_updates_router(
                     conn,
                     record,
                     settings,
+                    keys=keys,
                     text=values["additional_text"],
                     attachments=uploads,
-                    keys=keys,
                     idempotency_key=f"form-update:{values['form_token']}"
                     if values["form_token"]
                     else None,

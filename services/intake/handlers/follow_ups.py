@@ -23,6 +23,7 @@ from services.intake.domain.limits import contact_subject
 from services.intake.handlers.documents import seal_documents
 from services.intake.settings import IntakeSettings
 from services.messaging import outbox
+from services.personal_data.field_crypto import Unreadable
 from services.personal_data.keystore import Keystore
 
 
@@ -147,16 +148,17 @@ async def add_update(
     record: repository.ComplaintRecord,
     settings: IntakeSettings,
     *,
+    keys: Keystore,
     text: str,
     attachments: Sequence[tuple[Attachment, bytes]] = (),
-    keys: Keystore | None = None,
     idempotency_key: str | None,
     fingerprint: str,
     now: datetime | None = None,
 ) -> uuid.UUID:
     """Record an addition to an open report as `ComplaintUpdated`; returns the event id.
-    Documents (`attachments`, their plain bytes) are sealed with the reporter's key, so they
-    need `keys`."""
+    The text and the filenames are the citizen's words, and the documents (`attachments`, their
+    plain bytes) theirs: all sealed with the reporter's data key before they are stored
+    (`complaint_updates`, `complaint_attachments`) or published."""
     now = now or datetime.now(UTC)
     if idempotency_key:
         existing = await repository.find_update(conn, idempotency_key)
@@ -181,8 +183,9 @@ async def add_update(
             attachments=tuple(attachment for attachment, _ in attachments),
         ),
     )
-    documents = await _sealed(conn, record, keys, attachments)
+    documents = await _sealed_documents(conn, record, keys, attachments)
     async with conn.transaction():
+        event = await _sealed(conn, keys, record, event)
         if not await repository.record_update(
             conn, event, idempotency_key=idempotency_key, fingerprint=fingerprint
         ):
@@ -196,14 +199,29 @@ async def add_update(
 
 async def _sealed(
     conn: asyncpg.Connection,
+    keys: Keystore,
     record: repository.ComplaintRecord,
-    keys: Keystore | None,
+    event: ComplaintUpdated,
+) -> ComplaintUpdated:
+    """The addition sealed under the report's own key (rows stored unsealed stay plain)."""
+    if record.key_id is None:
+        return event
+    try:
+        return await keys.seal(conn, event, key_id=record.key_id)
+    except Unreadable:
+        raise UpdateRefused("this report's personal data was erased") from None
+
+
+async def _sealed_documents(
+    conn: asyncpg.Connection,
+    record: repository.ComplaintRecord,
+    keys: Keystore,
     attachments: Sequence[tuple[Attachment, bytes]],
 ) -> list[repository.SealedDocument]:
     """The addition's documents sealed with the reporter's data key."""
     if not any(data for _, data in attachments):
         return []
-    key = await keys.key(conn, record.key_id) if keys and record.key_id else None
+    key = await keys.key(conn, record.key_id) if record.key_id else None
     if key is None:
         raise UpdateRefused("this report's personal data was erased; it takes no documents")
     return seal_documents(key, attachments)

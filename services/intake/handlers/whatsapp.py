@@ -376,9 +376,9 @@ async def _add_to_report(
             conn,
             record,
             settings,
+            keys=keys,
             text=addition.text,
             attachments=[(addition.attachment, data)] if addition.attachment else [],
-            keys=keys,
             idempotency_key=f"whatsapp:{message.message_id}",
             fingerprint=message.message_id,
         )

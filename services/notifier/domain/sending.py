@@ -45,6 +45,9 @@ class BatchFacts:
     # Stored destinations are sealed (per-reporter key); the address in the clear, or None
     # when the reporter was erased. Opened in memory, only to send.
     addresses: dict[str, str | None] = field(default_factory=dict)
+    # Stored reply texts are sealed too (they may quote the citizen's words): in the clear,
+    # or None when erased. Opened in memory, only to send.
+    texts: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,14 +136,16 @@ def compose(
     now: datetime,
     whatsapp_window: timedelta,
     citizen_base_url: str | None = None,
+    reply_text: str | None = None,
 ) -> OutboundMessage:
-    """The message for `row`: free text, or for WhatsApp outside the 24-hour window the
-    named template message. The text also knows its channel and, given intake's public
-    address, the link to the report's rating page (the closing message asks for a rating)."""
+    """The message for `row`: free text (`reply_text`: the row's, opened), or for WhatsApp
+    outside the 24-hour window the named template message. The text also knows its channel
+    and, given intake's public address, the link to the report's rating page (the closing
+    message asks for a rating)."""
     language = Language(row["language"])
     context = json.loads(row["context"])
     if row["template"] == REPLY:
-        rendered = render_reply(row["reply_text"] or "", language)
+        rendered = render_reply(reply_text or "", language)
         context = {**context, "text": rendered.text}
     else:
         extra = {

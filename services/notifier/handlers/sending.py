@@ -147,8 +147,9 @@ class Sender:
         """Opt-outs, WhatsApp windows and recent sends of the batch's addresses, in three
         queries for the whole batch rather than three per message."""
         destinations = sorted({row["destination"] for row in rows})
+        replies = sorted({row["reply_text"] for row in rows if row["reply_text"]})
         async with self.pool.acquire() as conn:
-            keys = await self.keys.keys(conn, sealed_key_ids_in(destinations))
+            keys = await self.keys.keys(conn, sealed_key_ids_in([*destinations, *replies]))
             addresses = {d: open_value(d, keys) for d in destinations}
             readable = {d: a for d, a in addresses.items() if a is not None}
             digests = {d: address_digest(a) for d, a in readable.items()}
@@ -163,6 +164,7 @@ class Sender:
             last_inbound={d: windows.get(wa_digests[d]) for d in readable},
             recent_sends=recent,
             addresses=addresses,
+            texts={reply: open_value(reply, keys) for reply in replies},
         )
 
     async def _work_in_order(
@@ -201,6 +203,7 @@ class Sender:
             now,
             self.config.whatsapp_window,
             self.config.citizen_base_url,
+            facts.texts.get(row["reply_text"], row["reply_text"]),
         )
         adapter = self.adapters.get(channel)
         SEND_ATTEMPTS.labels(channel.value).inc()

@@ -24,6 +24,8 @@ from typing import Any
 import asyncpg
 import httpx
 
+from services.personal_data.keystore import Keystore
+from services.routing.adapters import citizen_words
 from services.routing.observability import SP4N_ATTEMPTS
 from services.routing.settings import DEFAULT_SP4N_FIELDS
 
@@ -88,6 +90,8 @@ class Sp4nForwarder:
     backoff_base: float = 5.0
     backoff_ceiling: float = 900.0
     batch_size: int = 20
+    # Opens the case's summary (the citizen's words, sealed) to forward it.
+    keys: Keystore = field(kw_only=True)
 
     async def forward_due(self, now: datetime, client: httpx.AsyncClient) -> int:
         """Try every forwarding due by `now`, one transaction each; returns successes."""
@@ -121,8 +125,11 @@ class Sp4nForwarder:
         if (row["assignment_round"], row["current_agency"]) != (row["round"], row["agency_code"]):
             await self._stop(conn, row, "superseded: the case was re-routed")
             return 0
+        (summary,) = await citizen_words.readable(
+            self.keys, conn, [row["summary"]]
+        )  # in memory only
         try:
-            remote_id = await self._send(client, row)
+            remote_id = await self._send(client, row, summary)
         except PermanentFailure as error:
             SP4N_ATTEMPTS.labels("refused").inc()
             await self._stop(conn, row, str(error))
@@ -160,8 +167,10 @@ class Sp4nForwarder:
             extra={"attempts": attempts, "error": _describe(error)},
         )
 
-    async def _send(self, client: httpx.AsyncClient, row: asyncpg.Record) -> str:
-        case = dict(row)
+    async def _send(
+        self, client: httpx.AsyncClient, row: asyncpg.Record, summary: str | None
+    ) -> str:
+        case = {**row, "summary": summary}
         if case["secret"]:
             case["summary"] = None  # a secret report's content stays with Setwapres
         headers = {"Idempotency-Key": f"{row['case_id']}:{row['round']}"}

@@ -20,7 +20,7 @@ from schemas.events.base import Category, Priority
 from schemas.events.routing import CaseStatus
 from services.messaging import outbox
 from services.personal_data.keystore import Keystore
-from services.routing.adapters import views
+from services.routing.adapters import citizen_words, views
 from services.routing.adapters.repository import Officer
 from services.routing.domain import (
     Action,
@@ -234,6 +234,14 @@ def _case_view(row: asyncpg.Record) -> dict[str, Any]:
     return {name: row[name] for name in CaseView.model_fields}
 
 
+async def _opened_summaries(
+    keys: Keystore, pool: asyncpg.Pool | asyncpg.Connection, cases: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The cases with the citizen's words opened (sealed in `cases.summary`)."""
+    summaries = await citizen_words.readable(keys, pool, [case["summary"] for case in cases])
+    return [{**case, "summary": text} for case, text in zip(cases, summaries, strict=True)]
+
+
 def _action_result(case_id: uuid.UUID, action: Action, events: list[EventEnvelope]) -> ActionResult:
     last = events[-1]
     return ActionResult(
@@ -249,11 +257,11 @@ def _action_result(case_id: uuid.UUID, action: Action, events: list[EventEnvelop
 def desk_router(
     pool: PoolGetter,
     clock: Clock,
-    keys: Keystore | None = None,
+    keys: Keystore,
     links: DocumentLinks | None = None,
 ) -> APIRouter:
-    """`keys` opens the case files' personal fields; without it nothing sealed opens.
-    `links` signs the documents' links to intake; without it documents have no link."""
+    """`keys` opens the case files' personal fields and the citizen's words; `links` signs
+    the documents' links to intake; without it documents have no link."""
     router = APIRouter(tags=["desk"])
     _add_case_reads(router, pool, clock, keys, links)
     _add_case_actions(router, pool, clock)
@@ -264,7 +272,7 @@ def _add_case_reads(
     router: APIRouter,
     pool: PoolGetter,
     clock: Clock,
-    keys: Keystore | None,
+    keys: Keystore,
     links: DocumentLinks | None,
 ) -> None:
     @router.get("/v1/desk/cases", responses=UNAUTHENTICATED)
@@ -289,9 +297,8 @@ def _add_case_reads(
             offset=offset,
         )
         rows = await views.inbox(pool(), who.agency_code, wanted, clock())
-        return Inbox.model_validate(
-            {"agency_code": who.agency_code, "cases": [_case_view(row) for row in rows]}
-        )
+        cases = await _opened_summaries(keys, pool(), [_case_view(row) for row in rows])
+        return Inbox.model_validate({"agency_code": who.agency_code, "cases": cases})
 
     @router.get("/v1/desk/cases/{case_id}", responses=OFFICER_ONLY)
     async def open_case(case_id: uuid.UUID, who: Authenticated) -> CaseDetail:
@@ -304,7 +311,8 @@ def _add_case_reads(
             if row is None:
                 raise HTTPException(404, "no such case in your agency")
             found = await case_file.read_case_file(conn, row, who, keys, clock(), links)
-        return CaseDetail.model_validate({**_case_view(row), **found})
+            (case,) = await _opened_summaries(keys, conn, [_case_view(row)])
+        return CaseDetail.model_validate({**case, **found})
 
 
 def _add_case_actions(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:

@@ -57,11 +57,13 @@ def document_links_from_env() -> DocumentLinks:
 def create_app(
     pool: PoolGetter,
     clock: Clock = system_clock,
-    keys: Keystore | None = None,
+    *,
+    keys: Keystore,
     links: DocumentLinks | None = None,
 ) -> FastAPI:
-    """`keys`: the key store the bootstrap built, to open the case files' personal fields;
-    `links`: how the case file signs its documents' links (default: the environment's)."""
+    """`keys`: the key store the bootstrap built, to open the case files' personal fields and
+    the citizen's words (sealed) for the agency desk and the Open311 view; `links`: how the
+    case file signs its documents' links (default: the environment's)."""
     links = links or document_links_from_env()
     app = FastAPI(title="lapor-routing", version="1", description=DESCRIPTION)
     app.state.pool = pool  # for the access dependencies
@@ -70,6 +72,6 @@ def create_app(
     app.include_router(calendar_router(pool))
     app.include_router(desk_router(pool, clock, keys, links))
     app.include_router(escalations_router(pool, clock))
-    app.include_router(open311_router(pool))
+    app.include_router(open311_router(pool, keys))
     app.include_router(stats_router(pool, clock))
     return app

@@ -11,7 +11,8 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from schemas.events.base import Category
-from services.routing.adapters import views
+from services.personal_data.keystore import Keystore
+from services.routing.adapters import citizen_words, views
 from services.routing.entrypoints.access import UNAUTHENTICATED, Open311Client, PoolGetter
 from services.routing.entrypoints.fields import REQUEST_ID_PATTERN, QueryTime
 from services.runtime.http_problems import problem
@@ -59,14 +60,15 @@ def _service(category: Category) -> Open311Service:
     )
 
 
-def _request(row: asyncpg.Record, status_notes: str | None) -> Open311Request:
+def _request(row: asyncpg.Record, status_notes: str | None, summary: str | None) -> Open311Request:
     return Open311Request(
         service_request_id=row["tracking_code"],
         status="closed" if row["status"] == "closed" else "open",
         status_notes=status_notes,
         service_name=row["category"].replace("_", " "),
         service_code=row["category"],
-        description=None if row["secret"] else row["summary"],
+        # The citizen's words, opened; never a secret report's (nor an erased reporter's).
+        description=None if row["secret"] else summary,
         agency_responsible=row["agency_name"],
         service_notice=None,
         requested_datetime=row["created_at"],
@@ -81,12 +83,18 @@ def _request(row: asyncpg.Record, status_notes: str | None) -> Open311Request:
     )
 
 
-def open311_router(pool: PoolGetter) -> APIRouter:
+def open311_router(pool: PoolGetter, keys: Keystore) -> APIRouter:
     router = APIRouter(tags=["open311"])
 
     async def with_notes(rows: list[asyncpg.Record]) -> list[Open311Request]:
         notes = await views.latest_notes(pool(), [row["case_id"] for row in rows])
-        return [_request(row, notes.get(row["case_id"])) for row in rows]
+        summaries = await citizen_words.readable(
+            keys, pool(), [None if row["secret"] else row["summary"] for row in rows]
+        )
+        return [
+            _request(row, notes.get(row["case_id"]), summary)
+            for row, summary in zip(rows, summaries, strict=True)
+        ]
 
     @router.get("/open311/v2/services.json")
     async def services() -> list[Open311Service]:

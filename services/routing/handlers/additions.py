@@ -4,7 +4,8 @@ case is back in progress (CaseStatusChanged tells the agency's desk and the citi
 
 An addition for a complaint with no case yet (still in triage or review) is kept all the
 same: the case file reads additions by complaint, so it is in the file when the case opens.
-The text is the citizen's words: it is stored like the case's summary and never logged."""
+The text and filenames are the citizen's words: stored sealed, as received, like the case's
+summary; opened only for display (`adapters.citizen_words`) and never logged."""
 
 from __future__ import annotations
 

@@ -10,7 +10,12 @@ per event does not grow with history:
 - rate limits: one key per (reporter, day).
 
 Reporters are identified by a keyed hash (HMAC-SHA256) of their NIK, else phone, else email:
-raw NIKs and phone numbers never become table keys or changelog records.
+raw NIKs and phone numbers never become table keys or changelog records. Nor do the citizen's
+words: an exact repeat is found by a hash of the sealed chronology (sealing is deterministic
+per reporter, so the same reporter's same text seals to the same string, and once the reporter
+is erased nobody can compute it again), and a near-duplicate candidate's signature is kept
+sealed with its reporter's key (`seal` / `reveal`, see `domain.sealing`): an erased
+reporter's candidate cannot be read nor matched any more.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from rapidfuzz import fuzz, process
 from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
 
+from schemas.personal_data import is_sealed, sealed_key_id
 from services.triage.domain.rules import normalise, stems
 
 # Same reporter, same normalised text within this many days: an exact repeat.
@@ -67,7 +73,12 @@ def reporter_key_of_data_key(secret: bytes, key_id: str) -> str:
 
 
 def text_fingerprint(text: str) -> str:
-    return hashlib.sha256(normalise(text).encode()).hexdigest()[:32]
+    """A sealed text as it is (deterministic per reporter); a plain one normalised."""
+    return hashlib.sha256((text if is_sealed(text) else normalise(text)).encode()).hexdigest()[:32]
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def signature(text: str) -> str:
@@ -179,9 +190,16 @@ def _buckets(area: str, day: int) -> tuple[str, str]:
 
 
 def find_near_duplicate(
-    *, area: str, complaint_id: str, text: str, received_at: datetime, candidates: Store
+    *,
+    area: str,
+    complaint_id: str,
+    text: str,
+    received_at: datetime,
+    candidates: Store,
+    reveal: Callable[[str], str | None] = _same,
 ) -> Original | None:
-    """The most similar earlier complaint of the same area and window, if similar enough."""
+    """The most similar earlier complaint of the same area and window, if similar enough.
+    `reveal` opens a stored signature (None: its reporter was erased, so it is skipped)."""
     day = _day(received_at)
     entries = [
         entry
@@ -189,11 +207,14 @@ def find_near_duplicate(
         for entry in json.loads(candidates.get(bucket) or "[]")
         if entry[0] != complaint_id and 0 <= day - entry[2] <= DUPLICATE_WINDOW_DAYS
     ]
-    if not entries:
+    signatures = [(entry, reveal(entry[3])) for entry in entries]
+    readable = [(entry, mine) for entry, mine in signatures if mine is not None]
+    if not readable:
         return None
+    entries = [entry for entry, _ in readable]
     best = process.extractOne(
         signature(text),
-        [entry[3] for entry in entries],
+        [mine for _, mine in readable],
         scorer=fuzz.token_set_ratio,
         score_cutoff=NEAR_DUPLICATE_THRESHOLD,
     )
@@ -212,12 +233,28 @@ def remember_candidate(
     text: str,
     received_at: datetime,
     candidates: Store,
+    seal: Callable[[str], str | None] = _same,
 ) -> None:
-    """Keep an accepted complaint as a candidate original (the most recent ones per bucket)."""
+    """Keep an accepted complaint as a candidate original (the most recent ones per bucket),
+    its signature sealed by `seal` (None: the reporter was erased, nothing to keep)."""
     day = _day(received_at)
     bucket, _ = _buckets(area, day)
     entries = json.loads(candidates.get(bucket) or "[]")
     if any(entry[0] == complaint_id for entry in entries):
         return
-    entries.append([complaint_id, tracking_code, day, signature(text)])
+    sealed = seal(signature(text))
+    if sealed is None:
+        return
+    entries.append([complaint_id, tracking_code, day, sealed])
     candidates[bucket] = json.dumps(entries[-MAX_CANDIDATES_PER_BUCKET:], separators=(",", ":"))
+
+
+def candidate_key_ids(area: str, received_at: datetime, candidates: Store) -> set[str]:
+    """The data keys that sealed the signatures `find_near_duplicate` would compare."""
+    day = _day(received_at)
+    return {
+        key_id
+        for bucket in _buckets(area, day)
+        for entry in json.loads(candidates.get(bucket) or "[]")
+        if (key_id := sealed_key_id(entry[3])) is not None
+    }

@@ -33,7 +33,7 @@ from schemas.events import (
     follow_up_ids,
     parse_event,
 )
-from services.triage.domain.rules import PRODUCER, SUMMARY_CHARS
+from services.triage.domain.rules import PRODUCER
 
 ACTIONS = ("accept", "reject", "duplicate")
 STATUSES = ("open", "claimed", "decided")
@@ -175,8 +175,11 @@ def already_decided(
     return False
 
 
-def decision_event(item: Item, decision: ReviewDecision, reviewer: str) -> EventEnvelope:
-    """The event a reviewer's decision publishes; its id derives from the NeedsReview event."""
+def decision_event(
+    item: Item, decision: ReviewDecision, reviewer: str, *, summary: str
+) -> EventEnvelope:
+    """The event a reviewer's decision publishes; its id derives from the NeedsReview event.
+    `summary`: the start of the chronology, sealed with the reporter's key (`Keys.summary`)."""
     needs_review = parse_event(item["needs_review"])
     assert isinstance(needs_review, ComplaintNeedsReview)
     ids = follow_up_ids(needs_review, PRODUCER, "review-decision")
@@ -195,7 +198,7 @@ def decision_event(item: Item, decision: ReviewDecision, reviewer: str) -> Event
                 region_source=item.get("region_source"),
                 anonymous=item["anonymous"],
                 secret=item["secret"],
-                summary=item["description"][:SUMMARY_CHARS],
+                summary=summary,
                 reviewed_by=reviewer,
             ),
         )

@@ -1,6 +1,7 @@
 """The reviewers' HTTP API on faust's web server (see docs/triage.md, "Review queue"):
 
-- `GET /v1/review?status=open|claimed|decided`: the items (no NIK, phone or name);
+- `GET /v1/review?status=open|claimed|decided`: the items (no NIK, phone or name; the
+  chronology opened in memory, "(data erased)" once the reporter was erased);
 - `POST /v1/review/{complaint_id}/claim|accept|reject|duplicate|ban|unban`.
 
 Every route needs `Authorization: Bearer <token>` of a configured reviewer, and answers 503
@@ -16,6 +17,7 @@ from typing import Any
 import faust
 
 from services.triage.adapters import views
+from services.triage.adapters.personal_data import PersonalDataReader
 from services.triage.adapters.repository import ReviewRepository
 from services.triage.domain.review import Ban, ReviewDecision, ReviewError, authenticate
 from services.triage.entrypoints.backoffice import Backoffice
@@ -29,6 +31,8 @@ class ReviewDependencies:
     reviewers: dict[str, str]
     # Puts a ban command on the broker.
     send_ban: Callable[[Ban], Awaitable[None]]
+    # Opens the sealed chronology for reviewers (in memory, never stored opened).
+    personal_data: PersonalDataReader
 
 
 class ReviewView(faust.web.View):
@@ -52,6 +56,7 @@ class ReviewList(ReviewView):
         assert pool is not None
         try:
             items = await views.list_items(pool, request.query.get("status", "open"))
+            items = await review.shown(self.dependencies.personal_data, items)
         except ReviewError as error:
             return self.json({"detail": error.message}, status=error.status)
         return self.json({"items": items, "reviewer": reviewer})
@@ -81,7 +86,9 @@ class ReviewAction(ReviewView):
         reviewer: str,
     ) -> dict[str, Any]:
         if action == "claim":
-            return await review.claim(repository, complaint_id, reviewer)
+            return await review.claim(
+                repository, self.dependencies.personal_data, complaint_id, reviewer
+            )
         body = await request.json() if request.can_read_body else {}
         if action in ("ban", "unban"):
             note = str(body.get("note") or "") if isinstance(body, dict) else ""
@@ -91,7 +98,8 @@ class ReviewAction(ReviewView):
         if not isinstance(body, dict):
             raise ReviewError(422, "the body must be a JSON object")
         decision = ReviewDecision.parse(action, body)
-        return await review.decide(repository, complaint_id, reviewer, decision)
+        personal_data = self.dependencies.personal_data
+        return await review.decide(repository, personal_data, complaint_id, reviewer, decision)
 
 
 def add_review_routes(app: faust.App, dependencies: ReviewDependencies) -> None:

@@ -59,6 +59,7 @@ from services.triage.adapters.personal_data import PersonalDataReader
 from services.triage.adapters.repository import ReviewRepository
 from services.triage.domain.duplicates import ReporterFindings
 from services.triage.domain.review import Ban
+from services.triage.domain.sealing import Keys
 from services.triage.entrypoints.backoffice import Backoffice
 from services.triage.handlers import review
 from services.triage.handlers.stages import (
@@ -66,6 +67,7 @@ from services.triage.handlers.stages import (
     check_reporter_of,
     decide,
     findings_json,
+    keys_needed,
     reporter_of,
 )
 from services.triage.settings import SERVICE
@@ -249,7 +251,10 @@ class TriageStream:
             item, self.reporter_key, tables.repeats, tables.daily, tables.banned
         )
         headers = [*event_headers(item), (FINDINGS_HEADER, findings_json(findings).encode())]
-        await _send(self.topics.by_area, area_of(item).encode(), message.value, headers)
+        # The area's category comes from the chronology: opened in memory; the sealed
+        # original travels on.
+        area = area_of(await self.personal_data.readable(item))
+        await _send(self.topics.by_area, area.encode(), message.value, headers)
 
     def _apply_ban(self, message: Any) -> None:
         reporter = (message.key or b"").decode()
@@ -269,16 +274,20 @@ class TriageStream:
 
     async def decide_stage(self, message: Any) -> None:
         """Stage 3: near duplicates in the area, the decision, remembered by complaint id."""
-        # NIK/phone checks need the fields opened.
-        item = await self.personal_data.readable(_complaint(message))
+        # The chronology and the NIK/phone checks need the fields opened (in memory only).
+        received = _complaint(message)
+        item = await self.personal_data.readable(received)
         raw_findings = _headers(message).get(FINDINGS_HEADER)
         findings = ReporterFindings.from_json(json.loads(raw_findings)) if raw_findings else None
         token = correlation_id_var.set(str(item.correlation_id))
         try:
-            decision = decide(item, findings, self.tables.candidates, self.tables.decisions)
+            candidates = self.tables.candidates
+            known = await self.personal_data.data_keys(keys_needed(received, item, candidates))
+            keys = Keys.of(received.payload.description, known)
+            decision = decide(item, findings, candidates, self.tables.decisions, keys)
             if decision.event_type == "ComplaintNeedsReview":
                 reporter = findings.reporter if findings else None
-                await self._queue_for_review(item, decision, reporter)
+                await self._queue_for_review(item, received, decision, reporter)
             key = str(item.complaint_id).encode()
             triaged = self.topics.triaged
             await _send(triaged, key, serialize_event(decision), event_headers(decision))
@@ -288,14 +297,18 @@ class TriageStream:
             correlation_id_var.reset(token)
 
     async def _queue_for_review(
-        self, item: ComplaintReceived, decision: EventEnvelope, reporter: str | None
+        self,
+        item: ComplaintReceived,
+        received: ComplaintReceived,
+        decision: EventEnvelope,
+        reporter: str | None,
     ) -> None:
-        """Into the review queue before the decision is published; retried through short
-        outages."""
+        """Into the review queue (the chronology as `received`, sealed) before the decision is
+        published; retried through short outages."""
         for attempt in range(DB_RETRIES):
             try:
                 repository = ReviewRepository(await self.backoffice.wait_pool())
-                await review.enqueue(repository, item, decision, reporter)
+                await review.enqueue(repository, item, decision, reporter, sealed=received)
                 return
             except TRANSIENT_ERRORS as error:  # TimeoutError (pool not ready) included
                 if attempt == DB_RETRIES - 1:

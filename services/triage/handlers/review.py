@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.events import ComplaintReceived, EventEnvelope
+from services.personal_data.field_crypto import sealed_key_ids_in
+from services.triage.adapters.personal_data import PersonalDataReader
 from services.triage.adapters.repository import ReviewRepository
 from services.triage.adapters.views import review_item
 from services.triage.domain.review import (
@@ -26,6 +28,7 @@ from services.triage.domain.review import (
     decision_event,
 )
 from services.triage.domain.rules import assess
+from services.triage.domain.sealing import ERASED, Keys
 
 
 async def enqueue(
@@ -33,17 +36,36 @@ async def enqueue(
     received: ComplaintReceived,
     decision: EventEnvelope,
     reporter_key: str | None = None,
+    *,
+    sealed: ComplaintReceived | None = None,
 ) -> None:
-    await repository.enqueue(received, assess(received.payload), decision, reporter_key)
+    """Queue `received` (its chronology opened, to assess it); the queue keeps the
+    chronology as `sealed` holds it (the complaint as it came, sealed with the reporter's
+    key), so erasing the reporter leaves nothing readable in `review_items`."""
+    stored = sealed or received
+    await repository.enqueue(stored, assess(received.payload), decision, reporter_key)
 
 
-async def claim(repository: ReviewRepository, raw_id: str, reviewer: str) -> dict[str, Any]:
+async def shown(
+    personal_data: PersonalDataReader, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Queue items for reviewers: the chronology opened; an erased reporter's as erased."""
+    texts = await personal_data.texts([item["description"] for item in items])
+    return [
+        {**item, "description": ERASED if text is None else text}
+        for item, text in zip(items, texts, strict=True)
+    ]
+
+
+async def claim(
+    repository: ReviewRepository, personal_data: PersonalDataReader, raw_id: str, reviewer: str
+) -> dict[str, Any]:
     complaint_id = complaint_id_of(raw_id)
     async with repository.transaction() as queue:
         row = check_claim(await queue.item_for_update(complaint_id), reviewer)
         if row["status"] == "open":
             row = await queue.mark_claimed(complaint_id, reviewer)
-        return review_item(row)
+    return (await shown(personal_data, [review_item(row)]))[0]
 
 
 async def ban(
@@ -62,15 +84,22 @@ async def ban(
 
 
 async def decide(
-    repository: ReviewRepository, raw_id: str, reviewer: str, decision: ReviewDecision
+    repository: ReviewRepository,
+    personal_data: PersonalDataReader,
+    raw_id: str,
+    reviewer: str,
+    decision: ReviewDecision,
 ) -> dict[str, Any]:
     complaint_id = complaint_id_of(raw_id)
     async with repository.transaction() as queue:
         row = await queue.item_for_update(complaint_id)
         if already_decided(row, complaint_id, reviewer, decision):
             assert row is not None
-            return review_item(row)  # a retried request: already done, nothing new published
+            # A retried request: already done, nothing new published.
+            return (await shown(personal_data, [review_item(row)]))[0]
         assert row is not None
+        description = row["description"]
+        keys = Keys.of(description, await personal_data.data_keys(sealed_key_ids_in(description)))
         row = await queue.mark_decided(
             complaint_id,
             reviewer,
@@ -79,6 +108,6 @@ async def decide(
             reason_code=decision.reason_code,
             note=decision.note,
             original_complaint_id=decision.original_complaint_id,
-            event=decision_event(row, decision, reviewer),
+            event=decision_event(row, decision, reviewer, summary=keys.summary(description)),
         )
-        return review_item(row)
+    return (await shown(personal_data, [review_item(row)]))[0]

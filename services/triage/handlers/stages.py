@@ -6,6 +6,10 @@ Two stages, because the state they need is keyed differently:
    ban list);
 2. `decide` runs where the stream is keyed by region and category (near duplicates), and
    remembers its decision by complaint id so a replay re-emits the same event.
+
+The chronology arrives sealed. Stage 1 finds exact repeats on the sealed text (deterministic
+per reporter); the area and the decision need it opened, and whatever quotes it afterwards (the
+summary, a near-duplicate signature) is sealed again with the reporter's key (`Keys`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from services.triage.domain.duplicates import (
     ReporterFindings,
     Store,
     area_key,
+    candidate_key_ids,
     check_reporter,
     find_near_duplicate,
     remember_candidate,
@@ -45,12 +50,12 @@ from services.triage.domain.duplicates import (
 )
 from services.triage.domain.rules import (
     PRODUCER,
-    SUMMARY_CHARS,
     Assessment,
     Verdict,
     assess,
     verdict_for,
 )
+from services.triage.domain.sealing import NO_KEYS, Keys
 
 
 def reporter_of(event: ComplaintReceived, secret: bytes) -> str:
@@ -67,6 +72,9 @@ def reporter_of(event: ComplaintReceived, secret: bytes) -> str:
 def check_reporter_of(
     event: ComplaintReceived, secret: bytes, repeats: Store, daily: Store, banned: Store
 ) -> ReporterFindings:
+    """`event` as received (sealed): the same reporter's same words seal to the same string,
+    so an exact repeat needs no decryption and the `reporter-repeats` changelog keeps no
+    fingerprint of the words themselves."""
     payload = event.payload
     return check_reporter(
         reporter=reporter_of(event, secret),
@@ -81,8 +89,20 @@ def check_reporter_of(
 
 
 def area_of(event: ComplaintReceived) -> str:
+    """The area key of a complaint whose chronology is opened (the category comes from it)."""
     assessment = assess(event.payload)
     return area_key(assessment.region_code, assessment.category)
+
+
+def keys_needed(
+    received: ComplaintReceived, opened: ComplaintReceived, candidates: Store
+) -> set[str]:
+    """The data keys `decide` needs: the reporter's own (`received` as it came, sealed) and
+    those of the near-duplicate candidates of its area (`opened`: the chronology readable)."""
+    own = sealed_key_id(received.payload.description)
+    area = area_of(opened)
+    needed = candidate_key_ids(area, opened.payload.received_at, candidates)
+    return needed | {own} if own else needed
 
 
 def _with_reporter_reasons(
@@ -109,19 +129,24 @@ def decide(
     findings: ReporterFindings | None = None,
     candidates: Store | None = None,
     decisions: MutableMapping[str, str] | None = None,
+    keys: Keys = NO_KEYS,
 ) -> EventEnvelope:
-    """The decision for one complaint; the same input and state give the same event (id)."""
+    """The decision for one complaint (its chronology opened; `keys` seal what quotes it);
+    the same input and state give the same event (id)."""
     key = str(event.complaint_id)
     if decisions is not None and (stored := decisions.get(key)) is not None:
         return parse_event(stored)
-    decision = _decide(event, findings, candidates)
+    decision = _decide(event, findings, candidates, keys)
     if decisions is not None:
         decisions[key] = serialize_event(decision).decode()
     return decision
 
 
 def _decide(
-    event: ComplaintReceived, findings: ReporterFindings | None, candidates: Store | None
+    event: ComplaintReceived,
+    findings: ReporterFindings | None,
+    candidates: Store | None,
+    keys: Keys,
 ) -> EventEnvelope:
     payload = event.payload
     assessment = assess(payload)
@@ -142,6 +167,7 @@ def _decide(
             text=payload.description,
             received_at=payload.received_at,
             candidates=candidates,
+            reveal=keys.open,
         )
     if original is not None:
         return ComplaintDuplicateDetected(
@@ -174,6 +200,7 @@ def _decide(
             text=payload.description,
             received_at=payload.received_at,
             candidates=candidates,
+            seal=keys.seal,
         )
     return ComplaintAccepted(
         **ids,
@@ -187,7 +214,7 @@ def _decide(
             region_source=assessment.region_source,
             anonymous=payload.anonymous,
             secret=payload.secret,
-            summary=payload.description[:SUMMARY_CHARS],
+            summary=keys.summary(payload.description),
             warnings=assessment.warnings,
         ),
     )
