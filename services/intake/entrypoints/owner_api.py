@@ -38,28 +38,7 @@ def owner_api_router(
 ) -> APIRouter:
     router = APIRouter()
 
-    @router.post(
-        "/v1/complaints/{tracking_code}/one-time-code",
-        status_code=202,
-        response_model=CodeSent,
-        responses={400: {"model": Problem}, 404: {"model": Problem}, 429: {"model": Problem}},
-    )
-    async def request_one_time_code(tracking_code: str) -> Any:
-        """Send a 6-digit code to the contact on file (through the notifier)."""
-        async with pool().acquire() as conn:
-            record = await owned_record(conn, tracking_code, keys)
-            wait = await follow_ups.admit_one_time_code(
-                conn, settings, record.contact_phone or record.contact_email
-            )
-            if wait:
-                return too_many(wait, "too many codes sent to this contact")
-            try:
-                channel = await follow_ups.send_one_time_code(conn, record, settings, keys)
-            except follow_ups.TooManyCodes as error:
-                raise HTTPException(status_code=429, detail=str(error)) from None
-            except follow_ups.ProofFailed as error:
-                raise HTTPException(status_code=409, detail=str(error)) from None
-        return {"sent_via": channel, "valid_seconds": settings.one_time_code_seconds}
+    _one_time_code_route(router, pool, settings, keys)
 
     @router.post(
         "/v1/complaints/{tracking_code}/details",
@@ -115,6 +94,36 @@ def owner_api_router(
         return {"tracking_code": record.tracking_code, "update_id": update_id}
 
     return router
+
+
+def _one_time_code_route(
+    router: APIRouter,
+    pool: Callable[[], asyncpg.Pool],
+    settings: IntakeSettings,
+    keys: Keystore,
+) -> None:
+    @router.post(
+        "/v1/complaints/{tracking_code}/one-time-code",
+        status_code=202,
+        response_model=CodeSent,
+        responses={400: {"model": Problem}, 404: {"model": Problem}, 429: {"model": Problem}},
+    )
+    async def request_one_time_code(tracking_code: str) -> Any:
+        """Send a 6-digit code to the contact on file (through the notifier)."""
+        async with pool().acquire() as conn:
+            record = await owned_record(conn, tracking_code, keys)
+            wait = await follow_ups.admit_one_time_code(
+                conn, settings, record.contact_phone or record.contact_email
+            )
+            if wait:
+                return too_many(wait, "too many codes sent to this contact")
+            try:
+                channel = await follow_ups.send_one_time_code(conn, record, settings, keys)
+            except follow_ups.TooManyCodes as error:
+                raise HTTPException(status_code=429, detail=str(error)) from None
+            except follow_ups.ProofFailed as error:
+                raise HTTPException(status_code=409, detail=str(error)) from None
+        return {"sent_via": channel, "valid_seconds": settings.one_time_code_seconds}
 
 
 def _owner_document_route(
