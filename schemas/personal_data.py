@@ -26,6 +26,8 @@ from pydantic.fields import FieldInfo
 PERSONAL_DATA_KEY = "x-personal-data"
 ENCODING_KEY = "x-personal-data-encoding"
 MASK = "***"
+# What every service shows in place of a personal value whose reporter's key was erased.
+ERASED = "(data erased)"
 SEALED_PREFIX = "pd1:"
 SEALED_FORMAT = (
     "pd1:<key_id>:<base64url(nonce|ciphertext)> (AES-256-GCM with the reporter's data key;"

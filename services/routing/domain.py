@@ -19,7 +19,7 @@ from schemas import document_links
 from schemas.events.base import Reporter
 from schemas.events.intake import ComplaintReceivedPayload
 from schemas.events.routing import CaseStatus, DeadlineKind
-from schemas.personal_data import is_sealed, personal_field_names
+from schemas.personal_data import ERASED, is_sealed, personal_field_names
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 MANUAL_DISPOSITION = "SETWAPRES"
@@ -443,7 +443,6 @@ def escalation_for(
 
 # --------------------------------------------------------------------------- the case file
 
-ERASED = "erased"  # shown for a personal value whose reporter's key was erased
 # What the desk shows of each kind of content, as dotted paths into the event payloads; the
 # schema decides which of them are personal data (and so are sealed and recorded when shown).
 CONTACT_PATHS = ("reporter.name", "reporter.phone", "reporter.email")
@@ -463,7 +462,7 @@ def without_identity(payload: ComplaintReceivedPayload) -> ComplaintReceivedPayl
 
 def readable(value: str | None) -> str | None:
     """A personal value for the page: one still sealed after opening (its reporter erased)
-    reads 'erased', never the ciphertext."""
+    reads '(data erased)', never the ciphertext."""
     if value is None:
         return None
     return ERASED if is_sealed(value) else value

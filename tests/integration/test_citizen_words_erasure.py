@@ -30,7 +30,7 @@ from schemas.events import (
     follow_up_ids,
     parse_event,
 )
-from schemas.personal_data import is_sealed
+from schemas.personal_data import ERASED, is_sealed
 from schemas.topics import COMPLAINTS_INTAKE
 from services.intake.adapters import repository as intake_repository
 from services.intake.adapters import views as intake_views
@@ -50,7 +50,7 @@ from services.routing.handlers.opening import open_case
 from services.triage.adapters.personal_data import PersonalDataReader
 from services.triage.adapters.repository import ReviewRepository
 from services.triage.adapters.views import list_items
-from services.triage.domain.sealing import ERASED, Keys
+from services.triage.domain.sealing import Keys
 from services.triage.handlers import review
 from services.triage.handlers.stages import decide, keys_needed
 from tests.integration.test_routing_cases import handle

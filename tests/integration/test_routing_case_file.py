@@ -35,7 +35,7 @@ from schemas.events import (
 )
 from schemas.events.base import Attachment, partition_key
 from schemas.events.intake import ComplaintUpdatedPayload
-from schemas.personal_data import is_sealed, personal_field_names
+from schemas.personal_data import ERASED, is_sealed, personal_field_names
 from schemas.topics import COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED
 from services.messaging.consumer import ConsumerLoop
 from services.messaging.database import create_pool, migrate
@@ -44,7 +44,7 @@ from services.messaging.kafka import make_producer
 from services.personal_data.field_crypto import identity_of
 from services.personal_data.keystore import Keystore, default_keystore
 from services.routing.adapters import repository
-from services.routing.domain import ERASED, JAKARTA
+from services.routing.domain import JAKARTA
 from services.routing.entrypoints.app import create_app
 from services.routing.entrypoints.consumer import BATCH_HANDLERS, HANDLERS
 from tests.support import eventually
@@ -155,8 +155,9 @@ def accepted(received: ComplaintReceived) -> ComplaintAccepted:
     )
 
 
-def addition(received: ComplaintReceived) -> ComplaintUpdated:
-    return ComplaintUpdated(
+async def addition(pool: asyncpg.Pool, received: ComplaintReceived) -> ComplaintUpdated:
+    """An addition as intake publishes it: the text and filenames sealed with the report's key."""
+    update = ComplaintUpdated(
         complaint_id=received.complaint_id,
         correlation_id=received.correlation_id,
         producer="intake",
@@ -174,6 +175,8 @@ def addition(received: ComplaintReceived) -> ComplaintUpdated:
             ),
         ),
     )
+    async with pool.acquire() as conn:
+        return await default_keystore().seal(conn, update, identity=identity_of(NIK, PHONE, None))
 
 
 async def through_routing(
@@ -236,7 +239,7 @@ async def test_the_officer_reads_the_whole_file_each_opening_is_recorded_and_era
 ) -> None:
     received = await sealed_complaint(pool, secret=True)
     code = received.payload.tracking_code
-    update = addition(received)
+    update = await addition(pool, received)
 
     async def filed_and_added() -> bool:
         added = await pool.fetchval(

@@ -152,8 +152,11 @@ async def routing_outbox(pool: asyncpg.Pool, complaint_id: uuid.UUID) -> list:  
 
 
 async def intake_outbox(pool: asyncpg.Pool, complaint_id: uuid.UUID) -> list:  # type: ignore[type-arg]
+    """The complaint's events in intake's outbox, their sealed fields opened (reply texts)."""
     rows = await pool.fetch("SELECT payload FROM intake.outbox ORDER BY id")
-    return [e for e in (parse_event(r["payload"]) for r in rows) if e.complaint_id == complaint_id]
+    mine = [e for e in (parse_event(r["payload"]) for r in rows) if e.complaint_id == complaint_id]
+    async with pool.acquire() as conn:
+        return [await default_keystore().open(conn, event) for event in mine]
 
 
 async def whatsapp_text(pool: asyncpg.Pool, wa_id: str, text: str, at: datetime) -> str:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from schemas.events import Channel
 from schemas.events.base import Attachment, Location, Reporter
 from schemas.events.intake import ComplaintReceivedPayload
+from schemas.personal_data import ERASED
 from services.personal_data.field_crypto import new_data_key, open_model, seal_model
 from services.routing.domain import (
     CONTACT_PATHS,
-    ERASED,
     INCIDENT_PATHS,
     ChronologyEntry,
     Contact,

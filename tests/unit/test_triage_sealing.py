@@ -5,9 +5,9 @@ exact repeats work on the sealed chronology (deterministic per reporter)."""
 from __future__ import annotations
 
 from schemas.events import ComplaintAccepted, ComplaintDuplicateDetected, ComplaintReceived
-from schemas.personal_data import is_sealed, sealed_key_id
+from schemas.personal_data import ERASED, is_sealed, sealed_key_id
 from services.personal_data.field_crypto import DataKey, new_data_key, open_model, seal_model
-from services.triage.domain.sealing import ERASED, Keys
+from services.triage.domain.sealing import Keys
 from services.triage.handlers.stages import check_reporter_of, decide, keys_needed
 from tests.unit.test_triage_duplicates import SECRET, TEXT, Tables, received
 

@@ -12,7 +12,6 @@ from pydantic import BaseModel
 
 OpeningHours = Mapping[int, tuple[time, time]]  # weekday (Mon = 0) -> [opens, closes)
 Clock = Callable[[], datetime]  # the desk's "now" (injected: tests and demos fix it)
-ERASED = "(data erased)"  # shown to the desk for a booking whose reporter was erased
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 

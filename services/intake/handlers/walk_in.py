@@ -16,6 +16,7 @@ import asyncpg
 import holidays
 
 from schemas.events import Attachment, Channel
+from schemas.personal_data import ERASED
 from services.intake.adapters import views, walk_in
 from services.intake.domain import desk
 from services.intake.domain.complaints import Submission
@@ -141,7 +142,7 @@ class WalkInDesk:
         return CheckedIn(booking_code=row["booking_code"], queue_number=number, name=name)
 
     async def _name(self, conn: asyncpg.Connection, stored: str) -> str:
-        return await self.keys.reveal(conn, stored) or desk.ERASED
+        return await self.keys.reveal(conn, stored) or ERASED
 
     async def take_complaint(
         self,

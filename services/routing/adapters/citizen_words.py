@@ -13,10 +13,9 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from schemas.personal_data import ERASED
 from services.personal_data.field_crypto import open_value, sealed_key_ids_in
 from services.personal_data.keystore import Keystore
-
-ERASED = "(data erased)"
 
 
 async def readable(

@@ -157,7 +157,7 @@ class ReporterView(BaseModel):
     contact: ContactView | None = Field(
         description="None for an anonymous report (the agency never learns who reported);"
         " shown for a secret one (secret only hides the content from the public); a value"
-        " reads 'erased' once the reporter was erased"
+        " reads '(data erased)' once the reporter was erased"
     )
 
 

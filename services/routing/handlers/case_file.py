@@ -9,7 +9,7 @@
   additions, the documents' metadata and the contacts the agency may see, opening personal
   fields with the key store the bootstrap built (none: nothing sealed opens). Which personal
   fields it showed in the clear, to whom, is recorded (`case_file_openings`) before the page
-  gets them. Values whose key was erased read 'erased'.
+  gets them. Values whose key was erased read '(data erased)'.
 - Documents: each one the file lists gets a short-lived signed link to intake's document
   endpoint (`domain.document_link`, audience `routing:<agency>:<officer>`); issuing a link is
   an opening too, recorded with the document's name (`<tracking code>:documents.<id>`). A

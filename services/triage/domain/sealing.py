@@ -17,7 +17,6 @@ from services.personal_data.field_crypto import DataKey, open_value
 from services.triage.domain.rules import SUMMARY_CHARS
 
 # What a reviewer sees in place of an erased reporter's words.
-ERASED = "(data erased)"
 
 
 @dataclass(frozen=True)

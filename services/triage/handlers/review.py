@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.events import ComplaintReceived, EventEnvelope
+from schemas.personal_data import ERASED
 from services.personal_data.field_crypto import sealed_key_ids_in
 from services.triage.adapters.personal_data import PersonalDataReader
 from services.triage.adapters.repository import ReviewRepository
@@ -28,7 +29,7 @@ from services.triage.domain.review import (
     decision_event,
 )
 from services.triage.domain.rules import assess
-from services.triage.domain.sealing import ERASED, Keys
+from services.triage.domain.sealing import Keys
 
 
 async def enqueue(
