@@ -9,13 +9,32 @@ rebalances happen, and, while complaints flow in:
 - restarts the Kafka broker once and PostgreSQL once;
 - puts deliberately bad messages on an input topic.
 
+The complaints come on three channels (the web, WhatsApp through the local Cloud API
+stand-in, the walk-in desk), and a share of them carry documents and additions
+(`carries_documents`, `gets_addition`: about 13% and 14%):
+- one web complaint in five comes through the form `/lapor` with a small PDF or PNG; one
+  WhatsApp complaint in five is a guided conversation that sends a photo and a PDF (the
+  media registered with the stand-in first, which intake downloads them from);
+- one complaint in seven gets an addition as soon as it is filed: `TAMBAH#<code>` from the
+  reporter's WhatsApp number (every other one a PDF captioned `TAMBAH#`), the web page
+  `/lapor/tambah` with a PNG, or the owner API (`POST /v1/complaints/{code}/updates`).
+
 At the end it checks, and prints as a table:
 - every complaint that got a 2xx is exactly one case, or one recorded rejection, review or
-  duplicate;
+  duplicate, and has exactly one case file (`routing.case_files`);
 - exactly one receipt was recorded per complaint: the notifier's "received" message, or for
   a WhatsApp complaint the conversation's receipt (the reply with purpose "receipt"), never
   both;
-- no consumer group lags and no outbox holds rows;
+- every acknowledged addition (a 2xx, or a TAMBAH# intake's inbox records as added; a 409
+  because the report was final by then is counted apart) is recorded once by intake and kept
+  once by routing (`routing.case_additions`, by event id, and as many per complaint as
+  intake made), its documents listed there by id;
+- every acknowledged document is stored once in intake on its complaint, sealed: a key id,
+  the sha256 of the bytes sent, and content that opens (with the reporter's key) to them;
+  no staged WhatsApp media is left over;
+- no record on any topic of the run holds a document's bytes (raw, hex or base64): events
+  carry references only;
+- no consumer group lags, no outbox holds rows and no WhatsApp message waits unhandled;
 - the dead-letter topics hold exactly the deliberately bad messages.
 """
 
@@ -54,6 +73,7 @@ from ops.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn
 from schemas.regions import regency
 from services.intake.domain.whatsapp import WHATSAPP_NAMESPACE, sign
 from services.intake.entrypoints import csrf
+from services.messaging.database import TRANSIENT_ERRORS
 
 if TYPE_CHECKING:
     from aiokafka import TopicPartition
@@ -612,12 +632,13 @@ class Chaos:
                     code = await conn.fetchval(
                         "SELECT tracking_code FROM intake.complaints WHERE complaint_id = $1",
                         complaint_id,
+                        timeout=10,
                     )
                 finally:
                     await conn.close()
                 if code:
                     return str(code)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except TRANSIENT_ERRORS:
                 pass  # PostgreSQL is restarting
             await asyncio.sleep(1)
         return None
@@ -1201,11 +1222,11 @@ class Chaos:
 
     async def _run(self) -> ChaosReport:
         await self.setup()
+        stop_watchdog = asyncio.Event()
+        watchdog = asyncio.create_task(self.watchdog(stop_watchdog))
         try:
             started = time.monotonic()
             expected_duration = max(20.0, self.complaints / 40)
-            stop_watchdog = asyncio.Event()
-            watchdog = asyncio.create_task(self.watchdog(stop_watchdog))
             driver = asyncio.create_task(self.drive())
             await self.monkey(expected_duration)
             await driver
@@ -1217,5 +1238,10 @@ class Chaos:
             await watchdog
             await self.verify()
         finally:
+            # On a failure too: a live watchdog would restart what teardown stops.
+            stop_watchdog.set()
+            await watchdog
+            for task in self.side_tasks:
+                task.cancel()
             await self.teardown()
         return self.report
