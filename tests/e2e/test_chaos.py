@@ -1,6 +1,9 @@
 """The CI-sized chaos run: 500 complaints on all three channels while every service is SIGKILLed
 three times, the broker and the database restart once each, and triage and routing run two
-instances each (so rebalances happen too). `lapor chaos` runs the full-size version."""
+instances each (so rebalances happen too). A share of the complaints carry documents (form
+uploads, WhatsApp photos and PDFs) and a share get additions (TAMBAH#, the web page, the
+owner API) while the kills go on; the run checks them exactly too. `lapor chaos` runs the
+full-size version."""
 
 from __future__ import annotations
 
@@ -25,4 +28,15 @@ async def test_chaos_run_loses_and_doubles_nothing() -> None:
     print("\n" + report.table() + "\n" + "\n".join(report.actions))
     names = [name for name, *_ in report.rows]
     assert "cases in total (no doubles)" in names and "consumer lag left (triage)" in names
+    for name in (
+        "case files (one per complaint)",
+        "additions in routing.case_additions",
+        "documents sealed (key, sha256, opens)",
+        "records with document bytes",
+    ):
+        assert name in names
+    # The documents and additions were really in the mix.
+    counted = {name: expected for name, expected, *_ in report.rows}
+    assert counted["documents stored once by intake"] >= 50
+    assert counted["additions recorded once by intake"] >= 50
     assert report.passed, report.table()
