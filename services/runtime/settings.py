@@ -68,6 +68,16 @@ def check_deployment(*settings: BaseSettings, extra_unsafe: Iterable[str] = ()) 
         )
 
 
+class StaffAssertionSettings(BaseSettings):
+    """The secret of the back office's staff assertions (`schemas.staff`), shared by the back
+    office, which signs them, and the services whose APIs its pages call:
+    LAPOR_STAFF_ASSERTION_SECRET."""
+
+    model_config = SettingsConfigDict(env_prefix="LAPOR_", extra="ignore")
+
+    staff_assertion_secret: str = development_secret("lapor-dev-staff-assertion-secret")
+
+
 class DocumentLinkSettings(BaseSettings):
     """The secret of the signed document links (`schemas.document_links`), shared by intake,
     which serves the documents, and the services that issue links for their staff:
