@@ -468,10 +468,13 @@ def readable(value: str | None) -> str | None:
     return ERASED if is_sealed(value) else value
 
 
-def shows_contact(anonymous: bool) -> bool:
-    """Anonymous: the agency never learns who reported. Secret only hides the content from
-    the public (Open311, SP4N-LAPOR!), so the agency still sees a secret report's reporter."""
-    return not anonymous
+def contact_paths(anonymous: bool, secret: bool) -> tuple[str, ...]:
+    """What of the reporter the agency sees. Anonymous: nothing, the agency never learns who
+    reported. Secret: who reported (the name), but no way to reach them outside the desk's
+    own channels (no phone, no email); the public sees only the status. Otherwise: all."""
+    if anonymous:
+        return ()
+    return CONTACT_PATHS[:1] if secret else CONTACT_PATHS
 
 
 @dataclass(frozen=True)
@@ -482,11 +485,17 @@ class Contact:
 
 
 def contact_of(opened: ComplaintReceivedPayload) -> Contact | None:
-    """The reporter's contact as the agency may see it; None for an anonymous report."""
-    if not shows_contact(opened.anonymous):
+    """The reporter's contact as the agency may see it (`contact_paths`); None for an
+    anonymous report."""
+    shown = contact_paths(opened.anonymous, opened.secret)
+    if not shown:
         return None
     reporter = opened.reporter
-    return Contact(readable(reporter.name), readable(reporter.phone), readable(reporter.email))
+    return Contact(
+        readable(reporter.name),
+        readable(reporter.phone) if "reporter.phone" in shown else None,
+        readable(reporter.email) if "reporter.email" in shown else None,
+    )
 
 
 def _values_at(value: object, path: list[str]) -> list[tuple[BaseModel, str, object]]:

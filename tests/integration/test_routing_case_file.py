@@ -237,7 +237,7 @@ async def test_the_officer_reads_the_whole_file_each_opening_is_recorded_and_era
     producer: AIOKafkaProducer,
     api: httpx.AsyncClient,
 ) -> None:
-    received = await sealed_complaint(pool, secret=True)
+    received = await sealed_complaint(pool)
     code = received.payload.tracking_code
     update = await addition(pool, received)
 
@@ -277,7 +277,7 @@ async def test_the_officer_reads_the_whole_file_each_opening_is_recorded_and_era
     assert (reporter["tracking_code"], reporter["original"], reporter["secret"]) == (
         code,
         True,
-        True,
+        False,
     )
     assert reporter["contact"] == {"name": NAME, "phone": PHONE, "email": EMAIL}
     assert NIK not in json.dumps(detail)  # the NIK is not contact data: never shown
@@ -366,3 +366,26 @@ async def test_an_anonymous_report_reaches_the_agency_without_its_reporter(
     assert NAME not in json.dumps(detail) and PHONE not in json.dumps(detail)
     (seen,) = await openings(pool, case_id)
     assert not any(":reporter." in field for field in seen[2])
+
+
+async def test_a_secret_report_names_its_reporter_to_the_agency_but_gives_no_contact(
+    stack,  # type: ignore[no-untyped-def]
+    pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    api: httpx.AsyncClient,
+) -> None:
+    received = await sealed_complaint(pool, secret=True)
+
+    async def opened() -> bool:
+        return bool(await case_of(pool, received))
+
+    await through_routing(stack, pool, producer, [received, accepted(received)], opened)
+    case_id = await case_of(pool, received)
+    detail = (await api.get(f"/v1/desk/cases/{case_id}", headers=auth("officer-atr"))).json()
+    (shown,) = detail["reporters"]
+    assert shown["secret"] is True
+    assert shown["contact"] == {"name": NAME, "phone": None, "email": None}
+    assert PHONE not in json.dumps(detail) and EMAIL not in json.dumps(detail)
+    (seen,) = await openings(pool, case_id)
+    code = received.payload.tracking_code
+    assert f"{code}:reporter.name" in seen[2] and f"{code}:reporter.phone" not in seen[2]

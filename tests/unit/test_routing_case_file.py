@@ -18,9 +18,9 @@ from services.routing.domain import (
     Entry,
     chronology,
     contact_of,
+    contact_paths,
     personal_fields_shown,
     readable,
-    shows_contact,
     without_identity,
 )
 
@@ -57,11 +57,14 @@ def test_a_named_report_is_kept_exactly_as_it_came() -> None:
     assert without_identity(sealed) == sealed
 
 
-def test_the_agency_sees_the_reporter_unless_the_report_is_anonymous() -> None:
-    assert shows_contact(anonymous=False) and not shows_contact(anonymous=True)
+def test_the_agency_sees_the_reporter_unless_anonymous_and_their_contact_unless_secret() -> None:
+    assert contact_paths(anonymous=False, secret=False) == CONTACT_PATHS
+    assert contact_paths(anonymous=True, secret=False) == contact_paths(True, True) == ()
     assert contact_of(payload(anonymous=True)) is None
-    # Secret hides the content from the public only: the agency may call the reporter.
-    assert contact_of(payload(secret=True)) == Contact("Siti Aminah", "+6281234567890", "s@x.id")
+    # Secret: the agency may know who reported, but gets no phone or email to reach them.
+    assert contact_paths(anonymous=False, secret=True) == ("reporter.name",)
+    assert contact_of(payload(secret=True)) == Contact("Siti Aminah", None, None)
+    assert contact_of(payload()) == Contact("Siti Aminah", "+6281234567890", "s@x.id")
 
 
 def test_an_erased_reporters_values_read_erased_never_the_ciphertext() -> None:

@@ -37,19 +37,18 @@ from services.routing.adapters.repository import Officer
 from services.routing.domain import (
     ADDITION_PATHS,
     COMPLAINT_PATHS,
-    CONTACT_PATHS,
     INCIDENT_PATHS,
     ChronologyEntry,
     DocumentLinks,
     Entry,
     chronology,
     contact_of,
+    contact_paths,
     document_audience,
     document_field,
     document_link,
     personal_fields_shown,
     readable,
-    shows_contact,
     still_sealed,
     without_identity,
 )
@@ -133,7 +132,7 @@ def fields_shown(files: Sequence[_Filed], additions: Sequence[_Added]) -> list[s
         paths = [
             *COMPLAINT_PATHS,
             *(INCIDENT_PATHS if filed.original else ()),
-            *(CONTACT_PATHS if shows_contact(filed.payload.anonymous) else ()),
+            *contact_paths(filed.payload.anonymous, filed.payload.secret),
         ]
         for path in personal_fields_shown(filed.payload, paths):
             shown.add(f"{filed.tracking_code}:{path}")
