@@ -522,3 +522,7 @@ def chaos(
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":  # python -m ops.cli, as the docs run it
+    main()

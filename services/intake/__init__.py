@@ -12,7 +12,9 @@ Topics
 Tables (schema `intake`): complaints, complaint_timeline, complaint_attachments,
 complaint_updates, ownership_codes, limit_events, satisfaction_answers, whatsapp_inbox,
 whatsapp_conversations, whatsapp_media (documents staged for a conversation),
-walk_in_days, walk_in_bookings, plus the plumbing's outbox and processed_events.
+walk_in_days, walk_in_bookings, plus the plumbing's outbox and processed_events. The WhatsApp
+tables name a sender by a keyed hash, never by number; drafts are sealed
+(docs/personal-data.md).
 
 Documents are kept sealed with the reporter's data key (`handlers.documents`); staff open
 them through signed links (`schemas.document_links`, `GET /v1/documents/...`), owners after

@@ -136,22 +136,35 @@ def csrf_of(page: httpx.Response) -> str:
 # ------------------------------------------------------------------------- the three channels
 
 
-async def file_on_the_web(pipeline: Pipeline, who: dict[str, str], document: bytes) -> str:
-    """Kota Bandung's road, from the web form with a scanned PDF."""
+BANDUNG_ROAD = (
+    "Jalan Soekarno-Hatta di Kota Bandung berlubang dalam sepanjang dua kilometer dan sudah"
+    " tiga pengendara motor jatuh minggu ini."
+)
+
+
+async def file_on_the_web(
+    pipeline: Pipeline,
+    who: dict[str, str],
+    document: bytes,
+    *,
+    description: str = BANDUNG_ROAD,
+    address: str = "Jl. Soekarno-Hatta km 3",
+    filename: str = "foto-jalan.pdf",
+) -> str:
+    """Kota Bandung's road (by default), from the web form with a scanned PDF."""
     async with httpx.AsyncClient(base_url=pipeline.intake_url, timeout=30) as browser:
         csrf = csrf_of(await browser.get("/lapor"))
         filed = await browser.post(
             "/lapor",
             data={
                 **who,
-                "description": "Jalan Soekarno-Hatta di Kota Bandung berlubang dalam sepanjang"
-                " dua kilometer dan sudah tiga pengendara motor jatuh minggu ini.",
+                "description": description,
                 "region_code": "32.73",
-                "address": "Jl. Soekarno-Hatta km 3",
+                "address": address,
                 "form_token": str(uuid.uuid4()),
                 "csrf_token": csrf,
             },
-            files={"attachments": ("foto-jalan.pdf", document, "application/pdf")},
+            files={"attachments": (filename, document, "application/pdf")},
         )
     assert filed.status_code == 303, filed.text
     return filed.headers["location"].split("/")[-1].split("?")[0]
@@ -160,7 +173,7 @@ async def file_on_the_web(pipeline: Pipeline, who: dict[str, str], document: byt
 def webhook(wa_id: str, message: dict[str, Any]) -> bytes:
     message = {
         "from": wa_id,
-        "id": f"wamid.JOURNEY{wa_id}{next(_serial):06d}",
+        "id": f"wamid.{uuid.uuid4().hex}",  # opaque (a real one encodes the number in base64)
         "timestamp": str(int(time.time())),
         **message,
     }
@@ -216,13 +229,22 @@ SEMARANG_ROAD = (
 )
 
 
-async def file_on_whatsapp(citizen: WhatsAppCitizen, nik: str) -> str:
-    """Kota Semarang's road, in the guided conversation, with a PDF sent as a document."""
-    for text in ("halo", "Siti Aminah", nik, "ya"):
+async def file_on_whatsapp(
+    citizen: WhatsAppCitizen,
+    nik: str,
+    *,
+    name: str = "Siti Aminah",
+    place: str = "Kota Semarang, Jl. Pemuda depan Lawang Sewu",
+    description: str = SEMARANG_ROAD,
+    media_id: str = "MEDIA-JOURNEY-1",
+) -> str:
+    """Kota Semarang's road (by default), in the guided conversation, with a PDF sent as a
+    document."""
+    for text in ("halo", name, nik, "ya"):
         await citizen.say(text)
-    await citizen.say("Kota Semarang, Jl. Pemuda depan Lawang Sewu")
-    await citizen.say(SEMARANG_ROAD)
-    document = {"id": "MEDIA-JOURNEY-1", "mime_type": "application/pdf", "sha256": "x"}
+    await citizen.say(place)
+    await citizen.say(description)
+    document = {"id": media_id, "mime_type": "application/pdf", "sha256": "x"}
     await citizen.send({"type": "document", "document": document})
     await citizen.say("selesai")
     receipt = await citizen.say("ya")
@@ -231,8 +253,23 @@ async def file_on_whatsapp(citizen: WhatsAppCitizen, nik: str) -> str:
     return found.group(0)
 
 
-async def file_at_the_desk(pipeline: Pipeline, who: dict[str, str], document: bytes) -> str:
-    """Kota Yogyakarta's drain, taken by the desk officer with the citizen's paper scanned."""
+YOGYAKARTA_DRAIN = (
+    "Selokan di sepanjang Jalan Malioboro Kota Yogyakarta tersumbat sampah dan meluap ke"
+    " toko-toko setiap kali hujan sejak bulan lalu."
+)
+
+
+async def file_at_the_desk(
+    pipeline: Pipeline,
+    who: dict[str, str],
+    document: bytes,
+    *,
+    description: str = YOGYAKARTA_DRAIN,
+    address: str = "Jl. Malioboro, selokan depan pasar",
+    filename: str = "surat-rt.pdf",
+) -> str:
+    """Kota Yogyakarta's drain (by default), taken by the desk officer with the citizen's
+    paper scanned."""
     async with httpx.AsyncClient(base_url=pipeline.intake_url, timeout=30) as client:
         booked = await client.post(
             "/v1/walk-in/bookings",
@@ -253,11 +290,10 @@ async def file_at_the_desk(pipeline: Pipeline, who: dict[str, str], document: by
                 "booking_code": booking,
                 "nik": who["nik"],
                 "region_code": "34.71",
-                "address": "Jl. Malioboro, selokan depan pasar",
-                "description": "Selokan di sepanjang Jalan Malioboro Kota Yogyakarta tersumbat"
-                " sampah dan meluap ke toko-toko setiap kali hujan sejak bulan lalu.",
+                "address": address,
+                "description": description,
             },
-            files={"attachments": ("surat-rt.pdf", document, "application/pdf")},
+            files={"attachments": (filename, document, "application/pdf")},
             auth=DESK_OFFICER,
         )
     assert taken.status_code == 200, taken.text

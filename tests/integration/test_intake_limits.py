@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.intake.adapters.whatsapp_inbox import store_messages
+from services.intake.adapters.whatsapp_inbox import sender_of, store_messages
 from services.intake.bootstrap import create_app
 from services.intake.domain.whatsapp import InboundMessage
 from services.intake.entrypoints.inbox_worker import InboxWorker
@@ -383,14 +383,15 @@ async def test_a_flooding_whatsapp_sender_is_told_once_then_not_answered(pool) -
     wa_id = f"62812{uuid.uuid4().int % 10**8:08d}"
     settings = IntakeSettings(whatsapp_messages_per_sender_per_hour=5)
     messages = [text_message(wa_id, index) for index in range(9)]
+    keys = default_keystore()
     async with pool.acquire() as conn:
-        assert await store_messages(conn, messages) == 9  # the webhook takes them all
-    worker = InboxWorker(lambda: pool, settings, default_keystore(), batch_size=4)
+        assert await store_messages(conn, keys, messages) == 9  # the webhook takes them all
+    worker = InboxWorker(lambda: pool, settings, keys, batch_size=4)
     while await worker.process_batch():
         pass
     rows = await pool.fetch(
-        "SELECT message_id, outcome FROM intake.whatsapp_inbox WHERE wa_id = $1 ORDER BY seq",
-        wa_id,
+        "SELECT message_id, outcome FROM intake.whatsapp_inbox WHERE sender = $1 ORDER BY seq",
+        sender_of(keys, wa_id),
     )
     outcomes = [row["outcome"] for row in rows]
     assert all(not outcome.startswith("limited") for outcome in outcomes[:5])

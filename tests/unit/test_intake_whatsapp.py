@@ -493,3 +493,19 @@ def converse_from(draft: Draft, texts: list[str]) -> list:  # type: ignore[type-
         draft = outcome.draft  # type: ignore[assignment]
         outcomes.append(outcome)
     return outcomes
+
+
+def test_the_whatsapp_tables_name_a_sender_by_a_keyed_hash_not_the_number() -> None:
+    from services.intake.adapters.whatsapp_inbox import sender_of
+    from services.personal_data.field_crypto import DEV_MASTER_KEYS, MasterKeys, identity_of
+    from services.personal_data.keystore import Keystore
+
+    keys = Keystore(MasterKeys.parse(DEV_MASTER_KEYS), b"one identity key")
+    other = Keystore(MasterKeys.parse(DEV_MASTER_KEYS), b"another identity key")
+    name = sender_of(keys, "6281234567890")
+    assert name == sender_of(keys, "6281234567890")  # stable: per-sender order and lookups
+    assert "81234567890" not in name
+    assert name != sender_of(keys, "6281234567891")
+    assert name != sender_of(other, "6281234567890")  # keyed: no key, no enumeration
+    # Apart from the keystore's own digest of the number (which erasure clears).
+    assert name != keys.digest(identity_of(None, "6281234567890", None) or "")

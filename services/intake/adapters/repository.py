@@ -176,14 +176,15 @@ async def _insert_attachments(conn: asyncpg.Connection, rows: list[tuple[object,
 
 
 async def stage_whatsapp_media(
-    conn: asyncpg.Connection, wa_id: str, attachment: Attachment, document: SealedDocument
+    conn: asyncpg.Connection, sender: str, attachment: Attachment, document: SealedDocument
 ) -> None:
-    """Keep a downloaded WhatsApp document until the conversation files its complaint."""
+    """Keep a downloaded WhatsApp document until the conversation files its complaint; the
+    sender is named by `whatsapp_inbox.sender_of` (a keyed hash), never by number."""
     await conn.execute(
-        "INSERT INTO whatsapp_media (attachment_id, wa_id, media_type, size_bytes, sha256,"
+        "INSERT INTO whatsapp_media (attachment_id, sender, media_type, size_bytes, sha256,"
         " key_id, content) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
         attachment.attachment_id,
-        wa_id,
+        sender,
         attachment.media_type,
         attachment.size_bytes,
         attachment.sha256,
@@ -193,23 +194,23 @@ async def stage_whatsapp_media(
 
 
 async def staged_whatsapp_media(
-    conn: asyncpg.Connection, wa_id: str, attachment_ids: Sequence[str]
+    conn: asyncpg.Connection, sender: str, attachment_ids: Sequence[str]
 ) -> list[SealedDocument]:
     rows = await conn.fetch(
         "SELECT attachment_id, key_id, content FROM whatsapp_media"
-        " WHERE wa_id = $1 AND attachment_id = ANY($2::text[])",
-        wa_id,
+        " WHERE sender = $1 AND attachment_id = ANY($2::text[])",
+        sender,
         list(attachment_ids),
     )
     return [SealedDocument(row["attachment_id"], row["key_id"], row["content"]) for row in rows]
 
 
 async def drop_staged_whatsapp_media(
-    conn: asyncpg.Connection, wa_id: str, attachment_ids: Sequence[str]
+    conn: asyncpg.Connection, sender: str, attachment_ids: Sequence[str]
 ) -> None:
     await conn.execute(
-        "DELETE FROM whatsapp_media WHERE wa_id = $1 AND attachment_id = ANY($2::text[])",
-        wa_id,
+        "DELETE FROM whatsapp_media WHERE sender = $1 AND attachment_id = ANY($2::text[])",
+        sender,
         list(attachment_ids),
     )
 

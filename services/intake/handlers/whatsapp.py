@@ -82,7 +82,7 @@ async def accept_notification(conn: asyncpg.Connection, batch: WebhookBatch, key
     """Persist a webhook's messages in the inbox and its status callbacks in the outbox (as
     `WhatsAppStatusReported`), in one transaction; returns how many messages were new."""
     async with conn.transaction():
-        new = await whatsapp_inbox.store_messages(conn, batch.messages)
+        new = await whatsapp_inbox.store_messages(conn, keys, batch.messages)
         # The recipient is sealed under the key of that WhatsApp number.
         statuses = [
             await keys.seal(
@@ -163,7 +163,7 @@ async def process_within_limit(
         return await process_message(conn, message, settings, keys)
     reporter_limits.LIMITED.labels("whatsapp_sender").inc()
     if earlier == limit:
-        stored = await whatsapp_inbox.draft_language(conn, message.wa_id)
+        stored = await whatsapp_inbox.draft_language(conn, keys, message.wa_id)
         language = Language(stored or Language.INDONESIAN)
         reply = follow_up_reply(language, "too_many_messages")
         await enqueue_replies(conn, keys, message, _single_reply(message, reply, language), None)
@@ -210,7 +210,7 @@ async def process_satisfaction(
     phone = wa_phone(message.wa_id)
     if phone is None:
         return None
-    if answer.bare_score and await whatsapp_inbox.draft_language(conn, message.wa_id):
+    if answer.bare_score and await whatsapp_inbox.draft_language(conn, keys, message.wa_id):
         return None
     subject = contact_subject(settings.reporter_hash_key, phone)
     since = message.sent_at - ANSWER_WINDOW
@@ -235,8 +235,8 @@ async def refuse_document(
 ) -> str:
     """Tell the citizen, in their language, why their document was not kept (within their
     open conversation's thread when there is one; the draft stays as it was)."""
-    draft = await whatsapp_inbox.lock_draft(conn, message.wa_id)
-    language = draft.language if draft else await _reply_language(conn, message, None)
+    draft = await whatsapp_inbox.lock_draft(conn, keys, message.wa_id)
+    language = draft.language if draft else await _reply_language(conn, keys, message, None)
     reply = refusal_text(
         refused,
         language,
@@ -254,7 +254,7 @@ async def process_conversation(
     conn: asyncpg.Connection, message: InboundMessage, settings: IntakeSettings, keys: Keystore
 ) -> str:
     """One step of the guided conversation; files the complaint when it is complete."""
-    draft = await whatsapp_inbox.lock_draft(conn, message.wa_id)
+    draft = await whatsapp_inbox.lock_draft(conn, keys, message.wa_id)
     code = new_tracking_code()
     outcome = handle_message(draft, message, code)
     filed_code: str | None = None
@@ -283,17 +283,19 @@ async def process_conversation(
         if isinstance(filed, Filed):
             filed_code = None if filed.replayed else code
             await repository.drop_staged_whatsapp_media(
-                conn, message.wa_id, [a.attachment_id for a in attachments]
+                conn,
+                whatsapp_inbox.sender_of(keys, message.wa_id),
+                [a.attachment_id for a in attachments],
             )
         else:
             limited = True
             reply = follow_up_reply(outcome.language, "too_many_reports")
             outcome = Outcome(None, (reply,), outcome.language, outcome.complaint_id)
     if outcome.draft is None:
-        await whatsapp_inbox.drop_draft(conn, message.wa_id)
+        await whatsapp_inbox.drop_draft(conn, keys, message.wa_id)
     else:
         expires_at = outcome.draft.last_message_at + WINDOW
-        await whatsapp_inbox.save_draft(conn, message.wa_id, outcome.draft, expires_at)
+        await whatsapp_inbox.save_draft(conn, keys, message.wa_id, outcome.draft, expires_at)
     await enqueue_replies(conn, keys, message, outcome, filed_code)
     if outcome.opt_out is not None:
         await enqueue_opt_out(conn, keys, message, outcome.opt_out)
@@ -317,7 +319,7 @@ async def process_follow_up(
     the message's document (`data`, downloaded and checked) when it carries one."""
     code = _tracking_code(addition.code_text)
     record = await _owned_record(conn, message, code, keys)
-    language = await _reply_language(conn, message, record)
+    language = await _reply_language(conn, keys, message, record)
     if code is None or (record is not None and not addition.text and addition.attachment is None):
         reply, outcome = follow_up_reply(language, "follow_up_format"), "follow_up_invalid"
     elif record is None:
@@ -350,6 +352,7 @@ async def _owned_record(
 
 async def _reply_language(
     conn: asyncpg.Connection,
+    keys: Keystore,
     message: InboundMessage,
     record: repository.ComplaintRecord | None,
 ) -> Language:
@@ -357,7 +360,7 @@ async def _reply_language(
     Bahasa Indonesia."""
     if record is not None:
         return language_of(record.details.get("reporter", {}).get("language"))
-    return language_of(await whatsapp_inbox.draft_language(conn, message.wa_id))
+    return language_of(await whatsapp_inbox.draft_language(conn, keys, message.wa_id))
 
 
 async def _add_to_report(
@@ -397,7 +400,7 @@ async def process_status_request(
     code = _tracking_code(code_text)
     view = await views.status_view(conn, code) if code else None
     record = await _owned_record(conn, message, code, keys) if view else None
-    language = await _reply_language(conn, message, record)
+    language = await _reply_language(conn, keys, message, record)
     if view is None:
         result = _single_reply(message, follow_up_reply(language, "status_unknown"), language)
     else:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from schemas.events import Attachment
-from services.intake.adapters import repository, whatsapp_media
+from services.intake.adapters import repository, whatsapp_inbox, whatsapp_media
 from services.intake.domain.conversation import USABLE_MEDIA
 from services.intake.domain.documents import DocumentRefused, Refusal, checked_document
 from services.intake.domain.whatsapp import InboundMessage
@@ -68,7 +68,8 @@ async def stage(
         sha256=media.sha256,
     )
     document = repository.SealedDocument(attachment.attachment_id, key.key_id, key.seal_bytes(data))
-    await repository.stage_whatsapp_media(conn, message.wa_id, attachment, document)
+    sender = whatsapp_inbox.sender_of(keys, message.wa_id)
+    await repository.stage_whatsapp_media(conn, sender, attachment, document)
 
 
 async def staged_uploads(
@@ -77,7 +78,7 @@ async def staged_uploads(
     """The conversation's staged documents in the clear, for filing (which seals them under
     the reporter's key)."""
     staged = await repository.staged_whatsapp_media(
-        conn, wa_id, [a.attachment_id for a in attachments]
+        conn, whatsapp_inbox.sender_of(keys, wa_id), [a.attachment_id for a in attachments]
     )
     by_id = {a.attachment_id: a for a in attachments}
     uploads = []
