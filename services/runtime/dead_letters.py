@@ -4,9 +4,10 @@ masked, replay chosen ones to their source topics after a fix. Admin staff only,
 back office's staff assertion (`X-Lapor-Staff`, role admin): 401 without a valid one, 403
 for another role. `ServiceRuntime` mounts it on every service it runs (intake, routing,
 notifier); triage serves the same on its faust web server
-(services.triage.entrypoints.dead_letters)."""
+(services.triage.entrypoints.dead_letters).
 
-from __future__ import annotations
+No `from __future__ import annotations` here: FastAPI must see the `Admin` dependency built
+inside the router factory as a real annotation, not a string it cannot resolve."""
 
 import logging
 from collections.abc import Awaitable, Callable
