@@ -315,21 +315,15 @@ def dlq_show(service: ServiceArg, offset: int) -> None:
     """One dead letter: headers, and its payload with personal data masked."""
     import json
 
-    from pydantic import ValidationError
-
-    from schemas.events import parse_event
-    from schemas.personal_data import masked
-    from services.observability import scrub
+    from services.messaging.deadletter import masked_payload
 
     letter = next((item for item in _letters(service) if item.offset == offset), None)
     if letter is None:
         raise typer.BadParameter(f"no dead letter at offset {offset}")
     for name, value in sorted(letter.headers.items()):
         typer.echo(f"{name}: {value}")
-    try:
-        body = json.dumps(masked(parse_event(letter.value)), indent=2, ensure_ascii=False)
-    except (ValidationError, ValueError):
-        body = scrub(letter.value[:2000].decode("utf-8", errors="replace"))
+    shown = masked_payload(letter.value)
+    body = shown if isinstance(shown, str) else json.dumps(shown, indent=2, ensure_ascii=False)
     typer.echo(f"payload ({len(letter.value)} bytes):\n{body}")
 
 

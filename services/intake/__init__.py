@@ -22,7 +22,8 @@ ownership proof. WhatsApp media are downloaded from the Graph API by the inbox w
 
 HTTP: the JSON API under /v1 (OpenAPI at /docs), the WhatsApp webhook at /webhooks/whatsapp,
 the citizen's pages under /lapor (the rating page /lapor/puas), the desk officers' page at
-/desk; /healthz, /readyz, /metrics.
+/desk (desk officers: HTTP Basic, or the back office's staff assertion X-Lapor-Staff with the
+role desk_officer); /v1/dead-letters (admin staff); /healthz, /readyz, /metrics.
 
 Layout (each layer imports only the ones below it; `settings` is a leaf any layer may use):
 - `bootstrap`: reads the settings (`check_deployment`), builds the key store, the desk's

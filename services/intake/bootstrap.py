@@ -34,7 +34,7 @@ from services.intake.settings import IntakeSettings
 from services.personal_data.keystore import Keystore
 from services.runtime.http_problems import install_validation_handler
 from services.runtime.lifecycle import ServiceRuntime, Settings
-from services.runtime.settings import DocumentLinkSettings, check_deployment
+from services.runtime.settings import DocumentLinkSettings, StaffAssertionSettings, check_deployment
 
 SERVICE = "intake"
 DEFAULT_PORT = 8000
@@ -46,7 +46,7 @@ def build(settings: Settings) -> ServiceRuntime:
         settings.http_port = DEFAULT_PORT
     intake_settings = IntakeSettings()
     links = DocumentLinkSettings()
-    check_deployment(settings, intake_settings, links)
+    check_deployment(settings, intake_settings, links, StaffAssertionSettings())
     keys = Keystore.from_env()
     runtime = ServiceRuntime(
         service=SERVICE,

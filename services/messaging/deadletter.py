@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from schemas.topics import dead_letter_topic
-from services.observability import EVENTS_DEAD_LETTERED
+from services.observability import EVENTS_DEAD_LETTERED, scrub
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,21 @@ async def read_dead_letters(bootstrap: str, service: str) -> list[StoredLetter]:
         return sorted(letters, key=lambda letter: letter.offset)
     finally:
         await consumer.stop()
+
+
+def masked_payload(value: bytes) -> Any:
+    """A letter's payload for people to read (`lapor dlq show`, the admin pages): the event
+    with every personal field masked, or, when it is not a valid event, its first 2000
+    characters with NIKs, phone numbers and email addresses scrubbed."""
+    from pydantic import ValidationError
+
+    from schemas.events import parse_event
+    from schemas.personal_data import masked
+
+    try:
+        return masked(parse_event(value))
+    except (ValidationError, ValueError):
+        return scrub(value[:2000].decode("utf-8", errors="replace"))
 
 
 async def replay_dead_letters(

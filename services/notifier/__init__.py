@@ -12,7 +12,7 @@ over WhatsApp, SMS or email, in Bahasa Indonesia or English, and tracks delivery
   processed_events.
 - HTTP (bearer tokens, see `entrypoints.access`): POST /v1/opt-outs, POST /v1/opt-ins,
   POST /v1/inbound-texts (an SMS "BERHENTI"), GET /v1/complaints/{id}/notifications; and /healthz,
-  /readyz, /metrics.
+  /readyz, /metrics; /v1/dead-letters (admin staff of the back office, mounted by the runtime).
 
 Layout (each layer imports only the ones below it):
 - `bootstrap`: builds the settings (and checks them for deployment), the key store and the

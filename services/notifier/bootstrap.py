@@ -18,7 +18,7 @@ from services.notifier.handlers.sending import SenderConfig
 from services.notifier.settings import ApiSettings, NotifierSettings
 from services.personal_data.keystore import default_keystore
 from services.runtime.lifecycle import ServiceRuntime, Settings
-from services.runtime.settings import check_deployment
+from services.runtime.settings import StaffAssertionSettings, check_deployment
 
 SERVICE = "notifier"
 DEFAULT_PORT = 8003
@@ -46,7 +46,7 @@ def build(settings: Settings) -> ServiceRuntime:
         settings.http_port = DEFAULT_PORT
     notifier_settings = NotifierSettings()
     api_settings = ApiSettings()
-    check_deployment(settings, notifier_settings, api_settings)
+    check_deployment(settings, notifier_settings, api_settings, StaffAssertionSettings())
     keys = default_keystore()
     runtime = ServiceRuntime(
         service=SERVICE,

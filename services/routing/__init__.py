@@ -15,9 +15,13 @@
   scoped to their agency; a case's detail is its case file, which Setwapres admins may read
   for any agency; each document with a 15-minute link to intake signed with the shared
   LAPOR_DOCUMENT_LINK_SECRET; each opening of personal data and each link issued recorded),
-  /v1/escalations/overdue and /v1/reopened (Setwapres admins), /open311/v2/ (GeoReport v2
-  read view), /v1/stats and /stats (SVG charts, satisfaction per agency), /healthz, /readyz,
-  /metrics.
+  /v1/escalations/overdue and /v1/reopened (Setwapres admins), /v1/desk/cases/{id}/reassign
+  (agency supervisors; cases.assigned_officer), /v1/disposition/cases (the manual queue) and
+  /v1/sp4n/forwardings (disposition), /open311/v2/ (GeoReport v2 read view), /v1/stats and
+  /stats (SVG charts, satisfaction per agency), /v1/dead-letters (admin staff), /healthz,
+  /readyz, /metrics. Besides officers' tokens, the back office's staff assertions
+  (X-Lapor-Staff, schemas.staff): `domain.staff_access` maps their roles to the grants
+  tokens have (`domain.Grant`), the staff id recorded as the actor.
 - Background jobs: the deadline scheduler and, when LAPOR_ROUTING_SP4N_URL is set,
   SP4N-LAPOR! forwarding.
 
@@ -26,7 +30,8 @@ Layout (each layer imports only the ones below it):
 - `bootstrap`: builds the settings, the runtime (pool, consumer), the app and the jobs;
   `__main__` calls its `main`.
 - `entrypoints/`: `app` (create_app) with one router per concern (`rules_admin`,
-  `calendar`, `agency_desk`, `open311`, `stats` + `stats_page`; shared `access` and
+  `calendar`, `agency_desk`, `disposition`, `escalations`, `open311`, `stats` + `stats_page`;
+  shared `access` and
   `fields`), `consumer` (event type → handler), `workers` (the background jobs),
   `directory_cli` (the `lapor routing` commands).
 - `handlers/`: `opening` (cases from triage's events), `additions`, `case_file` (the

@@ -21,7 +21,7 @@ from services.routing.entrypoints.workers import deadline_job, sp4n_job
 from services.routing.settings import DEFAULT_PORT, SERVICE, RoutingSettings
 from services.runtime.lifecycle import ServiceRuntime, Settings
 from services.runtime.lifecycle import main as run_service
-from services.runtime.settings import DocumentLinkSettings, check_deployment
+from services.runtime.settings import DocumentLinkSettings, StaffAssertionSettings, check_deployment
 
 
 def build(settings: Settings) -> ServiceRuntime:
@@ -29,7 +29,7 @@ def build(settings: Settings) -> ServiceRuntime:
         settings.http_port = DEFAULT_PORT
     own = RoutingSettings()
     shared_links = DocumentLinkSettings()
-    check_deployment(settings, own, shared_links)
+    check_deployment(settings, own, shared_links, StaffAssertionSettings())
     keys = Keystore.from_env()
     runtime = ServiceRuntime(
         service=SERVICE,

@@ -20,6 +20,7 @@ from schemas.events.base import Reporter
 from schemas.events.intake import ComplaintReceivedPayload
 from schemas.events.routing import CaseStatus, DeadlineKind
 from schemas.personal_data import ERASED, is_sealed, personal_field_names
+from schemas.staff import AGENCY_ROLES, Role, StaffMember
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 MANUAL_DISPOSITION = "SETWAPRES"
@@ -601,3 +602,67 @@ def still_sealed(value: object) -> bool:
     if isinstance(value, list | tuple):
         return any(still_sealed(item) for item in value)
     return is_sealed(value)
+
+
+# --------------------------------------------------------------------------- who may do what
+
+
+class Grant(StrEnum):
+    """What a caller of routing's API may do, whether it came with an officer's token or the
+    back office's staff assertion (`schemas.staff`)."""
+
+    DESK = "desk"  # its agency's inbox, case files and the desk's actions
+    SUPERVISE = "supervise"  # its agency's overdue cases; reassign a case to an officer
+    DISPOSE = "dispose"  # manual disposition, overdue and re-opened cases of every agency,
+    # any agency's case file, SP4N-LAPOR! forwarding state
+    ADMINISTER = "administer"  # routing rules, the calendar, the agencies' escalation contacts
+
+
+@dataclass(frozen=True)
+class Access:
+    """Whose desk a caller works at (the agency its case scope is bound to) and its grants."""
+
+    agency_code: str
+    grants: frozenset[Grant]
+
+
+def token_access(agency_code: str, role: str) -> Access:
+    """An officer's token (`lapor routing add-officer`): its agency's desk; Setwapres' own
+    administrators also dispose and administer (another agency's admin does not)."""
+    grants = {Grant.DESK}
+    if role == "admin" and agency_code == MANUAL_DISPOSITION:
+        grants |= {Grant.DISPOSE, Grant.ADMINISTER}
+    return Access(agency_code, frozenset(grants))
+
+
+def staff_access(member: StaffMember) -> Access:
+    """A staff member the back office vouches for: agency officers and supervisors work at
+    their agency's desk (supervisors also supervise it); disposition staff work at
+    Setwapres' desk (the manual queue) and dispose; admins administer. Agency roles without
+    an agency grant nothing; reviewers and desk officers get nothing here."""
+    bound = member.agency_code if member.has(*AGENCY_ROLES) and member.agency_code else None
+    grants: set[Grant] = set()
+    if bound is not None:
+        grants.add(Grant.DESK)
+        if member.has(Role.AGENCY_SUPERVISOR):
+            grants.add(Grant.SUPERVISE)
+    if member.has(Role.DISPOSITION):
+        grants |= {Grant.DESK, Grant.DISPOSE}
+    if member.has(Role.ADMIN):
+        grants.add(Grant.ADMINISTER)
+    return Access(bound or MANUAL_DISPOSITION, frozenset(grants))
+
+
+# The statuses in which an agency still works on a case, so its supervisor may hand it to
+# another officer (a closed or re-opened case is no longer the agency's work).
+REASSIGNABLE = frozenset({S.ASSIGNED, S.IN_PROGRESS, S.AWAITING_DOCUMENTS, S.RESPONDED})
+
+
+class NotReassignable(Exception):
+    """The case is not one its agency works on any more."""
+
+
+def check_reassignable(status: CaseStatus) -> None:
+    """Raises NotReassignable unless the agency still works on a case in `status`."""
+    if status not in REASSIGNABLE:
+        raise NotReassignable(f"cannot reassign a case that is {status.value}")

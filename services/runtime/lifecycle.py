@@ -49,6 +49,7 @@ from services.observability import (
     prime_metrics,
 )
 from services.personal_data.keystore import Keystore
+from services.runtime.dead_letters import dead_letter_router
 from services.runtime.settings import development_secret
 
 log = logging.getLogger(__name__)
@@ -258,6 +259,9 @@ class ServiceRuntime:
         app = self.app or health_app(self.service, self.ready)
         if self.app is not None:
             add_health_routes(app, self.service, self.ready)
+        app.include_router(
+            dead_letter_router(self.service, self.settings.kafka_bootstrap, lambda: self.producer)
+        )
         server = uvicorn.Server(
             uvicorn.Config(
                 app,

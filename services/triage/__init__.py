@@ -7,7 +7,9 @@
 - State: faust tables on changelog topics (reporter-repeats, reporter-daily, reporter-banned,
   area-candidates, decisions); PostgreSQL schema `triage`: tables review_items and review_log
   (the review queue) and the plumbing's outbox.
-- HTTP (faust web): /healthz, /readyz, /metrics, /v1/review, /v1/review/{id}/{action}.
+- HTTP (faust web): /healthz, /readyz, /metrics, /v1/review, /v1/review/{id}/{action}
+  (reviewers' tokens, or the back office's staff assertion X-Lapor-Staff with the role
+  reviewer or admin), /v1/dead-letters (admin staff).
 
 Layout (each layer imports only the ones below it):
 - `domain/`: pure, no I/O. `rules` (validation, prank filter, classification, scores),
@@ -20,7 +22,7 @@ Layout (each layer imports only the ones below it):
 - `handlers/`: `stages` (a complaint through the reporter and the area stage, against the
   tables), `review` (reviewers' commands: enqueue, claim, ban, decide);
 - `entrypoints/`: `stream` (topics, tables, the three agents), `backoffice` (the review
-  database's pool and outbox relay), `review_routes`, `health`, `metrics`;
+  database's pool and outbox relay), `review_routes`, `dead_letters`, `health`, `metrics`;
 - `bootstrap`: `build_app` builds the settings (checked for production), the key store and the
   faust app with all of the above; `__main__` runs it. `settings` is a leaf any layer reads.
 See `docs/triage.md`; `domain.rules` and `domain.duplicates` hold every threshold.

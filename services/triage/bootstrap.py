@@ -21,10 +21,11 @@ from services.messaging.kafka import ensure_named_topics, ensure_topics
 from services.observability import configure_logging
 from services.personal_data.keystore import Keystore
 from services.runtime.lifecycle import Settings
-from services.runtime.settings import check_deployment
+from services.runtime.settings import StaffAssertionSettings, check_deployment
 from services.triage.adapters.personal_data import PersonalDataReader
 from services.triage.domain.review import parse_reviewers
 from services.triage.entrypoints.backoffice import Backoffice
+from services.triage.entrypoints.dead_letters import add_dead_letter_pages
 from services.triage.entrypoints.health import add_health_pages
 from services.triage.entrypoints.metrics import install_metrics
 from services.triage.entrypoints.review_routes import ReviewDependencies, add_review_routes
@@ -88,7 +89,8 @@ def build_app(
     """Triage wired from the environment, or from the settings and key store given."""
     settings = settings or Settings()
     triage_settings = triage_settings or TriageSettings()
-    check_deployment(settings, triage_settings)
+    staff = StaffAssertionSettings()
+    check_deployment(settings, triage_settings, staff)
     keys = keys or Keystore.from_env()
 
     async def open_pool() -> asyncpg.Pool:
@@ -115,8 +117,15 @@ def build_app(
     )
     stream.add_agents()
     reviewers = parse_reviewers(triage_settings.reviewers)
-    dependencies = ReviewDependencies(backoffice, reviewers, stream.send_ban, stream.personal_data)
+    dependencies = ReviewDependencies(
+        backoffice,
+        reviewers,
+        stream.send_ban,
+        stream.personal_data,
+        staff_secret=staff.staff_assertion_secret,
+    )
     add_review_routes(app, dependencies)
+    add_dead_letter_pages(app, settings.kafka_bootstrap, staff.staff_assertion_secret)
     add_health_pages(app)
     install_metrics(app, stream.topics.intake.get_topic_name())
     return Triage(settings, triage_settings, app, stream, backoffice)

@@ -1,4 +1,5 @@
-"""Authentication and authorisation of routing's and notifier's HTTP APIs, route by route.
+"""Authentication and authorisation of routing's and notifier's HTTP APIs, route by route:
+officers' tokens and the back office's staff assertions (`X-Lapor-Staff`, schemas.staff).
 
 The route lists come from each app's own OpenAPI document, so a route added later without a
 token check fails here unless it is added to the short, reviewed list of public routes.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from schemas import staff
 from schemas.events import Category, Channel, ComplaintAccepted, ComplaintAcceptedPayload, Priority
+from schemas.staff import Role, StaffMember
 from services.messaging.database import create_pool, migrate
 from services.notifier.entrypoints.access import ApiAccess
 from services.notifier.entrypoints.app import create_app as notifier_app
@@ -35,7 +39,7 @@ ROUTING_PUBLIC = {
     ("GET", "/v1/stats"),
     ("GET", "/stats"),
 }
-ROUTING_ADMIN = {
+ROUTING_RULES = {  # Setwapres admin tokens; staff with the role admin
     ("GET", "/v1/rules"),
     ("POST", "/v1/rules"),
     ("GET", "/v1/rules/{rule_id}/versions"),
@@ -43,11 +47,19 @@ ROUTING_ADMIN = {
     ("GET", "/v1/calendar/overrides"),
     ("PUT", "/v1/calendar/overrides/{day}"),
     ("DELETE", "/v1/calendar/overrides/{day}"),
-    ("POST", "/v1/desk/cases/{case_id}/dispose"),
-    ("GET", "/v1/escalations/overdue"),  # every agency's overdue cases
     ("GET", "/v1/agencies/{agency_code}/escalation"),
     ("PUT", "/v1/agencies/{agency_code}/escalation"),
 }
+ROUTING_DISPOSITION = {  # Setwapres admin tokens; staff with the role disposition
+    ("POST", "/v1/desk/cases/{case_id}/dispose"),
+    ("GET", "/v1/escalations/overdue"),  # every agency's overdue cases
+    ("GET", "/v1/reopened"),
+    ("GET", "/v1/disposition/cases"),
+    ("GET", "/v1/sp4n/forwardings"),
+}
+ROUTING_ADMIN = ROUTING_RULES | ROUTING_DISPOSITION
+ROUTING_SUPERVISOR = {("POST", "/v1/desk/cases/{case_id}/reassign")}
+STAFF_SECRET = "access-test-staff-secret"
 NOTIFIER_OPERATOR_ONLY = {
     ("POST", "/v1/opt-outs"),
     ("POST", "/v1/opt-ins"),
@@ -87,6 +99,21 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def assertion(*roles: Role, agency: str | None = None, **signing: Any) -> dict[str, str]:
+    member = StaffMember("staff-access", frozenset(roles), agency)
+    return {staff.HEADER: staff.sign(member, signing.pop("secret", STAFF_SECRET), **signing)}
+
+
+EVERY_ROLE = tuple(Role)
+BAD_ASSERTIONS = (
+    assertion(*EVERY_ROLE, agency="ATR-BPN", secret="forged-with-another-secret"),
+    assertion(*EVERY_ROLE, agency="ATR-BPN", now=datetime(2026, 1, 1, tzinfo=UTC)),  # expired
+    {staff.HEADER: assertion(*EVERY_ROLE, agency="ATR-BPN")[staff.HEADER][:-2]},  # altered
+    {staff.HEADER: "not-an-assertion"},
+    {staff.HEADER: ""},
+)
+
+
 # --------------------------------------------------------------------------- routing
 
 
@@ -108,7 +135,8 @@ async def routing_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def routing(routing_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=routing_app(lambda: routing_pool, keys=default_keystore()))
+    app = routing_app(lambda: routing_pool, keys=default_keystore(), staff_secret=STAFF_SECRET)
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://routing") as client:
         yield client
 
@@ -133,6 +161,7 @@ async def test_every_routing_route_but_the_public_ones_needs_an_officer_token(
             bearer(""),
             {"Authorization": "Basic b2ZmaWNlci1hdHI6dG9rZW4tb2ZmaWNlci1hdHI="},
             {"Authorization": "token-officer-atr"},  # no scheme
+            *BAD_ASSERTIONS,
         ):
             response = await call(routing, method, path, headers)
             assert response.status_code == 401, (method, path, headers, response.text)
@@ -158,6 +187,53 @@ async def test_rules_calendar_and_disposition_are_for_setwapres_admins_only(
             assert response.status_code == 403, (method, path, refused, response.text)
         allowed = await call(routing, method, path, bearer("token-admin-setwapres"))
         assert allowed.status_code not in (401, 403), (method, path, allowed.text)
+
+
+def staff_allowed(method: str, path: str) -> set[str]:
+    """Which of STAFF may call a routing route (any other gets 403)."""
+    if (method, path) in ROUTING_RULES:
+        return {"admin"}
+    if (method, path) == ("GET", "/v1/escalations/overdue"):
+        return {"disposition", "supervisor"}  # a supervisor: their own agency's
+    if (method, path) in ROUTING_DISPOSITION:
+        return {"disposition"}
+    if (method, path) in ROUTING_SUPERVISOR:
+        return {"supervisor"}
+    return {"officer", "supervisor", "disposition"}  # the desk (disposition: Setwapres')
+
+
+STAFF = {
+    "officer": assertion(Role.AGENCY_OFFICER, agency="ATR-BPN"),
+    "supervisor": assertion(Role.AGENCY_SUPERVISOR, agency="ATR-BPN"),
+    "disposition": assertion(Role.DISPOSITION),
+    "admin": assertion(Role.ADMIN),
+    "reviewer": assertion(Role.REVIEWER),
+    "desk_officer": assertion(Role.DESK_OFFICER, agency="ATR-BPN"),
+    "agency_role_without_agency": assertion(Role.AGENCY_OFFICER, Role.AGENCY_SUPERVISOR),
+}
+
+
+async def test_staff_assertions_open_each_route_to_its_roles_only(
+    routing: httpx.AsyncClient,
+) -> None:
+    app = routing_app(lambda: None, keys=default_keystore())  # type: ignore[arg-type,return-value]
+    found = operations(app)
+    assert ROUTING_SUPERVISOR <= set(found)
+    for method, path in found:
+        if (method, path) in ROUTING_PUBLIC or path.startswith("/open311/"):
+            continue  # public, or Open311 clients' tokens only
+        allowed = staff_allowed(method, path)
+        for role, headers in STAFF.items():
+            response = await call(routing, method, path, headers)
+            if role in allowed:
+                assert response.status_code not in (401, 403), (method, path, role, response.text)
+            else:
+                assert response.status_code == 403, (method, path, role, response.text)
+
+
+async def test_open311_takes_no_staff_assertion(routing: httpx.AsyncClient) -> None:
+    response = await routing.get("/open311/v2/requests.json", headers=STAFF["officer"])
+    assert response.status_code == 401
 
 
 async def test_public_statistics_hold_no_personal_data_and_no_case(

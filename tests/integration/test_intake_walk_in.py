@@ -16,12 +16,15 @@ import asyncpg
 import httpx
 import pytest
 
+from schemas import staff
 from schemas.events import parse_event
 from schemas.personal_data import is_sealed
+from schemas.staff import Role, StaffMember
 from services.intake.bootstrap import create_app
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
 from services.personal_data.keystore import Keystore, default_keystore
+from services.runtime.staff import assertion_secret
 
 pytestmark = pytest.mark.integration
 
@@ -127,6 +130,38 @@ async def test_officers_sign_in_one_by_one(desk) -> None:  # type: ignore[no-unt
     assert (await client.get("/v1/walk-in/queue", auth=OTHER_OFFICER)).status_code == 200
     page = await client.get("/desk", auth=OFFICER)
     assert page.status_code == 200 and "petugas petugas-1" in page.text
+
+
+async def test_the_back_offices_desk_officers_sign_in_with_its_staff_assertion(desk, pool) -> None:  # type: ignore[no-untyped-def]
+    client, clock = desk
+    secret = assertion_secret()
+
+    def signed(*roles: Role, key: str = secret, now: datetime | None = None) -> dict[str, str]:
+        member = StaffMember("dewi.desk", frozenset(roles), None)
+        return {staff.HEADER: staff.sign(member, key, now=now)}
+
+    queue = await client.get("/v1/walk-in/queue", headers=signed(Role.DESK_OFFICER))
+    assert queue.status_code == 200
+    for refused in (
+        signed(Role.DESK_OFFICER, key="forged"),
+        signed(Role.DESK_OFFICER, now=datetime(2026, 1, 1, tzinfo=UTC)),  # expired
+        {staff.HEADER: "garbage"},
+    ):
+        assert (await client.get("/v1/walk-in/queue", headers=refused)).status_code == 401
+    reviewer = await client.get("/v1/walk-in/queue", headers=signed(Role.REVIEWER, Role.ADMIN))
+    assert reviewer.status_code == 403
+    # the staff id is the officer id: the check-in is theirs
+    tuesday = await unbooked_tuesday(pool)  # not a day the other tests count queue numbers of
+    code = (await book(client, tuesday)).json()["booking_code"]
+    clock.set_wib(tuesday, 9, 0)
+    checked = await client.post(
+        "/v1/walk-in/check-ins", json={"booking_code": code}, headers=signed(Role.DESK_OFFICER)
+    )
+    assert checked.status_code == 200, checked.text
+    by = await pool.fetchval(
+        "SELECT checked_in_by FROM intake.walk_in_bookings WHERE booking_code = $1", code
+    )
+    assert by == "dewi.desk"
 
 
 async def test_check_in_respects_opening_hours_and_issues_queue_numbers(desk, pool) -> None:  # type: ignore[no-untyped-def]

@@ -1,5 +1,7 @@
 """The walk-in desk's JSON API: the citizen books a visit; desk officers (HTTP Basic: officer
-id and token, one by one) check bookings in, take complaints and see today's queue.
+id and token, one by one; or the back office's staff assertion `X-Lapor-Staff` with the role
+desk_officer, the staff id as officer id) check bookings in, take complaints and see today's
+queue.
 
 No `from __future__ import annotations` here: FastAPI must see the `Officer` dependency
 built inside the router factories as a real annotation, not a string it cannot resolve.
@@ -14,6 +16,7 @@ from fastapi.responses import Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.staff import Role
 from services.intake.domain.desk import (
     Booking,
     CheckedIn,
@@ -25,6 +28,7 @@ from services.intake.domain.fields import Nik, OptionalEmail, Phone
 from services.intake.entrypoints.api_models import PlaceFields
 from services.intake.handlers.walk_in import WalkInDesk
 from services.intake.settings import IntakeSettings
+from services.runtime.staff import assertion_secret, staff_header, vouched
 
 
 class BookingRequest(BaseModel):
@@ -60,12 +64,24 @@ class WalkInComplaintRequest(PlaceFields):
         return self.submission_fields(exclude=frozenset({"booking_code"}))
 
 
-def officer_dependency(settings: IntakeSettings) -> Any:
-    """`Annotated[str, Depends(...)]`: the signed-in officer's id, or 401."""
+def officer_dependency(settings: IntakeSettings, staff_secret: str | None = None) -> Any:
+    """`Annotated[str, Depends(...)]`: the signed-in officer's id, or 401: by HTTP Basic
+    (officer id and token), or by the back office's staff assertion (`X-Lapor-Staff`) of a
+    staff member with the role desk_officer, whose staff id is then the officer id (403
+    for another role). `staff_secret`: default LAPOR_STAFF_ASSERTION_SECRET."""
     basic = HTTPBasic(realm="Lapor desk", auto_error=False)
     officers = settings.officers()
+    secret = staff_secret if staff_secret is not None else assertion_secret()
 
-    def officer(credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]) -> str:
+    def officer(
+        credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)],
+        assertion: Annotated[str | None, Depends(staff_header)],
+    ) -> str:
+        member = vouched(assertion, secret, challenge='Basic realm="Lapor desk"')
+        if member is not None:
+            if not member.has(Role.DESK_OFFICER):
+                raise HTTPException(status_code=403, detail="only desk officers work the desk")
+            return member.staff_id
         token = officers.get(credentials.username) if credentials else None
         if (
             credentials is None
@@ -109,7 +125,12 @@ def desk_api_router(desk: WalkInDesk, settings: IntakeSettings) -> APIRouter:
     @router.post(
         "/v1/walk-in/check-ins",
         response_model=CheckedIn,
-        responses={401: {}, 404: {}, 409: {"description": "Closed, quota reached, other day"}},
+        responses={
+            401: {},
+            403: {"description": "A staff member without the desk_officer role"},
+            404: {},
+            409: {"description": "Closed, quota reached, other day"},
+        },
     )
     async def check_in(body: CheckInRequest, officer_id: Officer) -> Any:
         """Check a booking in on its day during opening hours; issues the queue number."""
@@ -122,7 +143,12 @@ def desk_api_router(desk: WalkInDesk, settings: IntakeSettings) -> APIRouter:
         "/v1/walk-in/complaints",
         status_code=201,
         response_model=WalkInReceipt,
-        responses={401: {}, 404: {}, 409: {"description": "Closed or not checked in"}},
+        responses={
+            401: {},
+            403: {"description": "A staff member without the desk_officer role"},
+            404: {},
+            409: {"description": "Closed or not checked in"},
+        },
     )
     async def take_complaint(body: WalkInComplaintRequest, officer_id: Officer) -> Any:
         """Take a checked-in citizen's complaint; returns the receipt with the tracking code."""
@@ -131,7 +157,7 @@ def desk_api_router(desk: WalkInDesk, settings: IntakeSettings) -> APIRouter:
         except DeskRefusal as error:
             raise refused(error) from None
 
-    @router.get("/v1/walk-in/queue", response_model=list[QueueEntry], responses={401: {}})
+    @router.get("/v1/walk-in/queue", response_model=list[QueueEntry], responses={401: {}, 403: {}})
     async def today_queue(officer_id: Officer) -> Any:
         return await desk.queue()
 

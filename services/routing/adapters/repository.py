@@ -16,7 +16,16 @@ from typing import Any
 
 import asyncpg
 
-from services.routing.domain import AlertWindow, Assignment, Rule, WorkingCalendar
+from schemas.staff import StaffMember
+from services.routing.domain import (
+    AlertWindow,
+    Assignment,
+    Grant,
+    Rule,
+    WorkingCalendar,
+    staff_access,
+    token_access,
+)
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 RULE_COLUMNS = "rule_id, category, region_prefix, agency_code, precedence, priority, version"
@@ -36,13 +45,28 @@ class Agency:
 
 @dataclass(frozen=True)
 class Officer:
+    """Who calls the desk: an officer by token, or a staff member the back office vouches
+    for (`staff`: then `officer_id` is the staff id, recorded wherever an officer's is)."""
+
     officer_id: str
     agency_code: str
     role: str
+    grants: frozenset[Grant] | None = None  # None: what the token's role grants
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    def may(self, grant: Grant) -> bool:
+        granted = self.grants
+        if granted is None:
+            granted = token_access(self.agency_code, self.role).grants
+        return grant in granted
+
+    @classmethod
+    def staff(cls, member: StaffMember) -> Officer:
+        access = staff_access(member)
+        return cls(member.staff_id, access.agency_code, "staff", access.grants)
 
 
 @dataclass(frozen=True)
@@ -318,7 +342,7 @@ async def assign_case(
     """Hand the case to another agency, in a new assignment round."""
     await conn.execute(
         "UPDATE cases SET agency_code = $2, rule_id = $3, rule_version = $4, status = $5,"
-        " assignment_round = $6, updated_at = $7 WHERE case_id = $1",
+        " assignment_round = $6, updated_at = $7, assigned_officer = NULL WHERE case_id = $1",
         case_id,
         assignment.agency_code,
         assignment.rule_id,
@@ -326,6 +350,20 @@ async def assign_case(
         status,
         round_,
         at,
+    )
+
+
+async def assign_officer(
+    conn: asyncpg.Connection, case_id: uuid.UUID, officer_id: str, *, first_only: bool
+) -> None:
+    """The officer who works on the case; `first_only`: only if nobody does yet (the first
+    officer to act takes it), otherwise a reassignment."""
+    await conn.execute(
+        "UPDATE cases SET assigned_officer = $2 WHERE case_id = $1"
+        " AND (NOT $3 OR assigned_officer IS NULL)",
+        case_id,
+        officer_id,
+        first_only,
     )
 
 

@@ -60,21 +60,28 @@ class InboxFilter:
     overdue: bool | None = None
     limit: int = 50
     offset: int = 0
+    due_before: datetime | None = None  # the case's own deadline (`due_at`) before this
+    assigned_officer: str | None = None  # `?mine=1`: the calling officer's cases
+    by_due: bool = False  # strictly by due date (otherwise urgent cases first)
 
 
-async def inbox(
-    db: Executor, agency_code: str, wanted: InboxFilter, now: datetime
-) -> list[asyncpg.Record]:
-    """The agency's cases, urgent first, then by due date."""
-    return await db.fetch(
-        f"{CASE_SELECT} WHERE c.agency_code = $1"
-        " AND ($2::text[] IS NULL OR c.status = ANY($2))"
-        " AND ($3::text IS NULL OR c.category = $3)"
-        " AND ($4::text IS NULL OR c.priority = $4)"
-        " AND ($5::text IS NULL OR (c.region_code || '.') LIKE $5 || '.%')"
-        " AND ($6::boolean IS NULL OR $6 = EXISTS (SELECT 1 FROM case_deadlines d"
-        "      WHERE d.case_id = c.case_id AND d.met_at IS NULL AND d.due_at < $7))"
-        " ORDER BY c.priority = 'urgent' DESC, c.due_at, c.case_id LIMIT $8 OFFSET $9",
+# The inbox's filters but the statuses ($2) and overdue ($6), which the counts break down.
+_INBOX_WHERE = (
+    " WHERE c.agency_code = $1"
+    " AND ($3::text IS NULL OR c.category = $3)"
+    " AND ($4::text IS NULL OR c.priority = $4)"
+    " AND ($5::text IS NULL OR (c.region_code || '.') LIKE $5 || '.%')"
+    " AND ($8::timestamptz IS NULL OR c.due_at < $8)"
+    " AND ($9::text IS NULL OR c.assigned_officer = $9)"
+)
+_OVERDUE = (
+    "EXISTS (SELECT 1 FROM case_deadlines d"
+    " WHERE d.case_id = c.case_id AND d.met_at IS NULL AND d.due_at < $7)"
+)
+
+
+def _inbox_args(agency_code: str, wanted: InboxFilter, now: datetime) -> list[Any]:
+    return [
         agency_code,
         wanted.statuses,
         wanted.category,
@@ -82,8 +89,70 @@ async def inbox(
         wanted.region_prefix,
         wanted.overdue,
         now,
+        wanted.due_before,
+        wanted.assigned_officer,
+    ]
+
+
+async def inbox(
+    db: Executor, agency_code: str, wanted: InboxFilter, now: datetime
+) -> list[asyncpg.Record]:
+    """The agency's cases, urgent first, then by due date (`by_due`: by due date only)."""
+    order = "" if wanted.by_due else "c.priority = 'urgent' DESC, "
+    return await db.fetch(
+        f"{CASE_SELECT}{_INBOX_WHERE}"
+        " AND ($2::text[] IS NULL OR c.status = ANY($2))"
+        f" AND ($6::boolean IS NULL OR $6 = {_OVERDUE})"
+        f" ORDER BY {order}c.due_at, c.case_id LIMIT $10 OFFSET $11",
+        *_inbox_args(agency_code, wanted, now),
         wanted.limit,
         wanted.offset,
+    )
+
+
+async def inbox_counts(
+    db: Executor, agency_code: str, wanted: InboxFilter, now: datetime
+) -> list[asyncpg.Record]:
+    """The inbox's counts under the same filters but status and overdue, which they break
+    down: one row per status with its total and how many of those are overdue."""
+    return await db.fetch(
+        f"SELECT c.status, count(*) AS total, count(*) FILTER (WHERE {_OVERDUE}) AS overdue"
+        f" FROM cases c{_INBOX_WHERE}"
+        # $2 and $6 (statuses, overdue) are what the counts break down: typed, not applied
+        " AND ($2::text[] IS NULL OR true) AND ($6::boolean IS NULL OR true)"
+        " GROUP BY c.status ORDER BY c.status",
+        *_inbox_args(agency_code, wanted, now),
+    )
+
+
+SP4N_COLUMNS = (
+    "f.case_id, f.round, f.agency_code, f.attempts, f.next_attempt_at, f.last_error,"
+    " f.remote_id, f.forwarded_at"
+)
+
+
+async def sp4n_forwardings(db: Executor, case_id: uuid.UUID) -> list[asyncpg.Record]:
+    """A case's SP4N-LAPOR! forwardings, one per assignment round to an agency on SP4N."""
+    return await db.fetch(
+        f"SELECT {SP4N_COLUMNS} FROM sp4n_forwardings f WHERE f.case_id = $1 ORDER BY f.round",
+        case_id,
+    )
+
+
+async def sp4n_forwarding_list(
+    db: Executor, pending: bool | None, limit: int, offset: int
+) -> list[asyncpg.Record]:
+    """Every case's SP4N-LAPOR! forwardings (`pending`: only those not yet accepted, or only
+    those accepted), the oldest waiting first."""
+    return await db.fetch(
+        f"SELECT {SP4N_COLUMNS}, c.tracking_code, c.status FROM sp4n_forwardings f"
+        " JOIN cases c USING (case_id)"
+        " WHERE ($1::boolean IS NULL OR $1 = (f.remote_id IS NULL))"
+        " ORDER BY f.remote_id IS NOT NULL, f.next_attempt_at, f.case_id, f.round"
+        " LIMIT $2 OFFSET $3",
+        pending,
+        limit,
+        offset,
     )
 
 

@@ -1,19 +1,22 @@
 """`/v1/desk/cases`: the agency desk. Each officer's bearer token is scoped to one agency; a
 case of another agency answers 404, exactly like a case that does not exist. The case detail
 is the case file (full text, place, chronology, documents with short-lived signed links to
-intake, the reporter's contact unless the report is anonymous; see `handlers.case_file`),
-which Setwapres' administrators may read for any agency. Setwapres' administrators dispose of
-the manual queue's cases."""
+intake, the reporter's contact unless the report is anonymous, the SP4N-LAPOR! forwardings;
+see `handlers.case_file`), which Setwapres' administrators and disposition staff may read for
+any agency; they also dispose of the manual queue's cases. An agency's supervisor reassigns a
+case to another of its officers (`assigned_officer`, which the first officer to act takes).
+Callers: an officer's token or the back office's staff assertion (`access`)."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.events import EventEnvelope
 from schemas.events.base import Category, Priority
@@ -26,17 +29,20 @@ from services.routing.domain import (
     Action,
     CaseNotFound,
     DocumentLinks,
+    NotReassignable,
     TransitionNotAllowed,
     UnknownAgency,
 )
 from services.routing.entrypoints.access import (
-    ADMIN_ONLY,
+    DISPOSITION_ONLY,
     OFFICER_ONLY,
+    SUPERVISOR_ONLY,
     UNAUTHENTICATED,
-    Admin,
     Authenticated,
     Clock,
+    Disposer,
     PoolGetter,
+    Supervisor,
     is_setwapres_admin,
 )
 from services.routing.entrypoints.fields import REGION_PATTERN, AgencyCode, Text, unprocessable
@@ -95,6 +101,11 @@ class CaseView(BaseModel):
     sp4n_remote_id: str | None
     created_at: datetime
     updated_at: datetime
+    assigned_officer: str | None = Field(
+        default=None,
+        description="The officer (or staff id) of the agency who works on it: the first to"
+        " act, or whom the supervisor reassigned it to; null: nobody yet",
+    )
 
 
 class HistoryEntry(BaseModel):
@@ -190,6 +201,18 @@ class ChronologyView(BaseModel):
     tracking_code: str | None
 
 
+class Sp4nForwardingView(BaseModel):
+    """One round's forwarding to SP4N-LAPOR! (agencies that take complaints through it)."""
+
+    round: int
+    agency_code: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    remote_id: str | None = Field(description="SP4N-LAPOR!'s id once it accepted the case")
+    forwarded_at: datetime | None
+
+
 class CaseDetail(CaseView):
     """The case file: the case, its full content and story. Every opening that shows
     personal data is recorded with the officer and the fields."""
@@ -210,11 +233,44 @@ class CaseDetail(CaseView):
         default_factory=list,
         description="Filings, the case's status changes and additions in time order",
     )
+    sp4n_forwardings: list[Sp4nForwardingView] = Field(
+        default_factory=list,
+        description="Its forwardings to SP4N-LAPOR!, one per round to an agency on SP4N",
+    )
+
+
+class InboxCounts(BaseModel):
+    """The agency's cases under the list's filters but status and overdue, which these
+    break down."""
+
+    total: int
+    overdue: int
+    by_status: dict[str, int]
 
 
 class Inbox(BaseModel):
     agency_code: str
     cases: list[CaseView]
+    counts: InboxCounts | None = None
+
+
+class ReassignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    officer_id: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$",
+        description="A staff id of the same agency (the back office checks its accounts)",
+        examples=["siti.atr"],
+    )
+    note: Text | None = Field(default=None, max_length=500, description="Kept in the history")
+
+
+class ReassignResult(BaseModel):
+    case_id: uuid.UUID
+    assigned_officer: str
+    previous_officer: str | None
 
 
 class ActionResult(BaseModel):
@@ -228,6 +284,51 @@ class DisposeResult(BaseModel):
     case_id: uuid.UUID
     agency_code: str
     status: str
+
+
+def inbox_filter(
+    status: Annotated[list[CaseStatus] | None, Query()] = None,
+    category: Category | None = None,
+    priority: Priority | None = None,
+    region_prefix: Annotated[str | None, Query(pattern=REGION_PATTERN)] = None,
+    overdue: bool | None = None,
+    due_before: Annotated[
+        AwareDatetime | None, Query(description="Only cases whose own deadline is before this")
+    ] = None,
+    sort: Annotated[
+        Literal["urgent", "due"], Query(description="urgent: urgent first, then due date")
+    ] = "urgent",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    # bounded: PostgreSQL's OFFSET is a bigint, and nobody pages this far
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> views.InboxFilter:
+    """The case lists' filters, from the query."""
+    return views.InboxFilter(
+        statuses=[s.value for s in status] if status else None,
+        category=category.value if category else None,
+        priority=priority.value if priority else None,
+        region_prefix=region_prefix,
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
+        due_before=due_before,
+        by_due=sort == "due",
+    )
+
+
+async def agency_inbox(
+    pool: asyncpg.Pool, keys: Keystore, agency_code: str, wanted: views.InboxFilter, now: datetime
+) -> Inbox:
+    """An agency's list of cases (the desk's inbox; Setwapres': the manual queue)."""
+    rows = await views.inbox(pool, agency_code, wanted, now)
+    cases = await _opened_summaries(keys, pool, [_case_view(row) for row in rows])
+    counted = await views.inbox_counts(pool, agency_code, wanted, now)
+    counts = InboxCounts(
+        total=sum(row["total"] for row in counted),
+        overdue=sum(row["overdue"] for row in counted),
+        by_status={row["status"]: row["total"] for row in counted},
+    )
+    return Inbox.model_validate({"agency_code": agency_code, "cases": cases, "counts": counts})
 
 
 def _case_view(row: asyncpg.Record) -> dict[str, Any]:
@@ -278,31 +379,21 @@ def _add_case_reads(
     @router.get("/v1/desk/cases", responses=UNAUTHENTICATED)
     async def inbox(
         who: Authenticated,
-        status: Annotated[list[CaseStatus] | None, Query()] = None,
-        category: Category | None = None,
-        priority: Priority | None = None,
-        region_prefix: Annotated[str | None, Query(pattern=REGION_PATTERN)] = None,
-        overdue: bool | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        # bounded: PostgreSQL's OFFSET is a bigint, and nobody pages this far
-        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+        wanted: Annotated[views.InboxFilter, Depends(inbox_filter)],
+        mine: Annotated[
+            bool, Query(description="Only the cases assigned to the calling officer")
+        ] = False,
     ) -> Inbox:
-        wanted = views.InboxFilter(
-            statuses=[s.value for s in status] if status else None,
-            category=category.value if category else None,
-            priority=priority.value if priority else None,
-            region_prefix=region_prefix,
-            overdue=overdue,
-            limit=limit,
-            offset=offset,
-        )
-        rows = await views.inbox(pool(), who.agency_code, wanted, clock())
-        cases = await _opened_summaries(keys, pool(), [_case_view(row) for row in rows])
-        return Inbox.model_validate({"agency_code": who.agency_code, "cases": cases})
+        """The agency's cases with the counts under the same filters; urgent cases first,
+        then by due date (`sort=due`: by due date only)."""
+        if mine:
+            wanted = replace(wanted, assigned_officer=who.officer_id)
+        return await agency_inbox(pool(), keys, who.agency_code, wanted, clock())
 
     @router.get("/v1/desk/cases/{case_id}", responses=OFFICER_ONLY)
     async def open_case(case_id: uuid.UUID, who: Authenticated) -> CaseDetail:
-        """The case file. A Setwapres administrator may read any agency's case."""
+        """The case file. A Setwapres administrator (or disposition staff) may read any
+        agency's case."""
         async with pool().acquire() as conn:
             if is_setwapres_admin(who):
                 row = await views.any_case(conn, case_id)
@@ -312,7 +403,8 @@ def _add_case_reads(
                 raise HTTPException(404, "no such case in your agency")
             found = await case_file.read_case_file(conn, row, who, keys, clock(), links)
             (case,) = await _opened_summaries(keys, conn, [_case_view(row)])
-        return CaseDetail.model_validate({**case, **found})
+            forwardings = [dict(f) for f in await views.sp4n_forwardings(conn, case_id)]
+        return CaseDetail.model_validate({**case, **found, "sp4n_forwardings": forwardings})
 
 
 def _add_case_actions(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
@@ -355,15 +447,17 @@ def _add_case_actions(router: APIRouter, pool: PoolGetter, clock: Clock) -> None
     for path, action in ACTION_PATHS.items():
         add_action_route(path, action)
 
+    _add_reassignment(router, pool)
+
     @router.post(
         "/v1/desk/cases/{case_id}/dispose",
         responses={
-            **ADMIN_ONLY,
+            **DISPOSITION_ONLY,
             **UNREADABLE_BODY,
             404: problem("No such case in the manual queue"),
         },
     )
-    async def dispose(case_id: uuid.UUID, body: DisposeIn, who: Admin) -> DisposeResult:
+    async def dispose(case_id: uuid.UUID, body: DisposeIn, who: Disposer) -> DisposeResult:
         async with pool().acquire() as conn, conn.transaction():
             try:
                 events = await commands.dispose(
@@ -377,3 +471,35 @@ def _add_case_actions(router: APIRouter, pool: PoolGetter, clock: Clock) -> None
                 ) from None
             await outbox.enqueue(conn, events)
         return DisposeResult(case_id=case_id, agency_code=body.agency_code, status="assigned")
+
+
+def _add_reassignment(router: APIRouter, pool: PoolGetter) -> None:
+    @router.post(
+        "/v1/desk/cases/{case_id}/reassign",
+        responses={
+            **SUPERVISOR_ONLY,
+            **UNREADABLE_BODY,
+            409: problem("A case the agency no longer works on"),
+        },
+    )
+    async def reassign(case_id: uuid.UUID, body: ReassignIn, who: Supervisor) -> ReassignResult:
+        """The agency supervisor hands a case of their agency to another of its officers
+        (a staff id; the back office checks it against its accounts). Recorded in the
+        case's history; the status does not change."""
+        async with pool().acquire() as conn, conn.transaction():
+            try:
+                previous = await commands.reassign_officer(
+                    conn,
+                    case_id,
+                    body.officer_id,
+                    actor=who.officer_id,
+                    scope_agency=who.agency_code,
+                    note=body.note,
+                )
+            except CaseNotFound:
+                raise HTTPException(404, "no such case in your agency") from None
+            except NotReassignable as error:
+                raise HTTPException(409, str(error)) from None
+        return ReassignResult(
+            case_id=case_id, assigned_officer=body.officer_id, previous_officer=previous
+        )

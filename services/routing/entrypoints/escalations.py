@@ -1,4 +1,6 @@
-"""Escalations, for Setwapres administrators (another agency's admin gets 403):
+"""Escalations, for Setwapres administrators (another agency's admin gets 403) and the
+back office's staff (disposition: the lists; admin: the contacts; an agency supervisor: their
+own agency's overdue cases):
 
 - `/v1/escalations/overdue`: every agency's overdue cases: which deadline, since when, and how
   far each has been escalated (1: the agency's supervisor, 2: Setwapres; 0: not yet, the scan
@@ -22,7 +24,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.events.routing import CaseStatus, DeadlineKind
 from services.routing.adapters import views
 from services.routing.adapters.directory import EMAIL
-from services.routing.entrypoints.access import ADMIN_ONLY, Admin, Clock, PoolGetter
+from services.routing.domain import Grant
+from services.routing.entrypoints.access import (
+    ADMIN_ONLY,
+    DISPOSITION_ONLY,
+    Admin,
+    Caller,
+    Clock,
+    Disposer,
+    PoolGetter,
+)
 from services.routing.entrypoints.fields import AGENCY_PATTERN, Text
 from services.routing.handlers import admin
 from services.runtime.http_problems import UNREADABLE_BODY, problem
@@ -103,9 +114,9 @@ def escalations_router(pool: PoolGetter, clock: Clock) -> APIRouter:
 
 
 def _add_reopened_list(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
-    @router.get("/v1/reopened", responses=ADMIN_ONLY)
+    @router.get("/v1/reopened", responses=DISPOSITION_ONLY)
     async def reopened_cases(
-        _: Admin,
+        _: Disposer,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     ) -> ReopenedList:
@@ -117,15 +128,20 @@ def _add_reopened_list(router: APIRouter, pool: PoolGetter, clock: Clock) -> Non
 
 
 def _add_overdue_list(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
-    @router.get("/v1/escalations/overdue", responses=ADMIN_ONLY)
+    @router.get("/v1/escalations/overdue", responses=DISPOSITION_ONLY)
     async def overdue_cases(
-        _: Admin,
+        who: Caller,
         agency_code: Annotated[str | None, Query(pattern=AGENCY_PATTERN)] = None,
         level: Annotated[int | None, Query(ge=0, le=2)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     ) -> OverdueList:
-        """Open cases past a deadline across all agencies, the longest overdue first."""
+        """Open cases past a deadline across all agencies, the longest overdue first. An
+        agency's supervisor sees their own agency's only (whatever `agency_code` says)."""
+        if not who.may(Grant.DISPOSE):
+            if not who.may(Grant.SUPERVISE):
+                raise HTTPException(403, "only Setwapres' disposition or a supervisor may")
+            agency_code = who.agency_code
         now = clock()
         wanted = views.OverdueFilter(agency_code, level, limit, offset)
         rows = await views.overdue_cases(pool(), wanted, now)

@@ -1,6 +1,7 @@
-"""Commands on a case: the desk's actions, re-routing after a not-in-remit, and Setwapres'
-manual disposition. The domain decides each new status (`TRANSITIONS`); `change_status` and
-`reassign` are the only places that write one."""
+"""Commands on a case: the desk's actions, re-routing after a not-in-remit, the supervisor's
+reassignment to another officer of the agency, and Setwapres' manual disposition. The
+domain decides each new status (`TRANSITIONS`); `change_status` and `reassign` are the only
+places that write one."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from services.routing.domain import (
     CaseNotFound,
     UnknownAgency,
     check_desk_action,
+    check_reassignable,
     choose_agency,
     documents_due,
     next_status,
@@ -98,6 +100,8 @@ async def apply_action(
     agencies = await repository.agencies(conn)
     step = Step(actor, now, reason=reason, note=note)
     changed = await change_status(conn, case, action, agencies[case["agency_code"]].name, step)
+    if action is not Action.NOT_IN_REMIT:  # the first officer to act takes the case
+        await repository.assign_officer(conn, case_id, actor, first_only=True)
     events: list[EventEnvelope] = [changed]
     if action is Action.REQUEST_DOCUMENTS:
         # The citizen's window counts from this request; the event carries its end, so
@@ -205,3 +209,36 @@ async def dispose(
     current = CaseStatus(case["status"])
     step = Step(actor, now)
     return [await reassign(conn, case, current, Action.DISPOSE, assignment, step, agencies)]
+
+
+async def reassign_officer(
+    conn: asyncpg.Connection,
+    case_id: uuid.UUID,
+    officer_id: str,
+    *,
+    actor: str,
+    scope_agency: str,
+    note: str | None = None,
+) -> str | None:
+    """The agency supervisor hands a case of their agency to another of its officers (the
+    back office checks that `officer_id` is one); recorded in the history, the status
+    unchanged, nothing published (the citizen's case has not moved). Returns the officer
+    who had it; raises CaseNotFound outside `scope_agency`, NotReassignable for a case the
+    agency no longer works on."""
+    case = await repository.lock_case(conn, case_id, scope_agency)
+    if case is None:
+        raise CaseNotFound(str(case_id))
+    check_reassignable(CaseStatus(case["status"]))
+    previous = case["assigned_officer"]
+    await repository.assign_officer(conn, case_id, officer_id, first_only=False)
+    await repository.record_history(
+        conn,
+        case_id,
+        previous_status=case["status"],
+        status=case["status"],
+        agency_code=case["agency_code"],
+        actor=actor,
+        reason=f"reassigned to {officer_id}",
+        note=note,
+    )
+    return previous

@@ -33,6 +33,7 @@ from schemas.events import (
     follow_up_ids,
     parse_event,
 )
+from schemas.staff import Role, StaffMember
 from services.triage.domain.rules import PRODUCER
 
 ACTIONS = ("accept", "reject", "duplicate")
@@ -72,6 +73,12 @@ def authenticate(authorization: str | None, reviewers: dict[str, str]) -> str | 
         if hmac.compare_digest(known, digest):
             return name
     return None
+
+
+def staff_reviewer(member: StaffMember) -> str | None:
+    """The name a staff member the back office vouches for decides under (their staff id),
+    if their roles let them review (reviewer; admin too, who oversee the queue), or None."""
+    return member.staff_id if member.has(Role.REVIEWER, Role.ADMIN) else None
 
 
 # ----------------------------------------------------------------------------- requests

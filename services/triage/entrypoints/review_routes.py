@@ -4,8 +4,10 @@
   chronology opened in memory, "(data erased)" once the reporter was erased);
 - `POST /v1/review/{complaint_id}/claim|accept|reject|duplicate|ban|unban`.
 
-Every route needs `Authorization: Bearer <token>` of a configured reviewer, and answers 503
-until the back office has opened the review database."""
+Every route needs `Authorization: Bearer <token>` of a configured reviewer, or the back
+office's staff assertion `X-Lapor-Staff` (`schemas.staff`) of a staff member with the role
+reviewer or admin, who then decides under their staff id (401 for a forged, altered or
+expired assertion, 403 for another role); it answers 503 until the review database is open."""
 
 from __future__ import annotations
 
@@ -16,10 +18,17 @@ from typing import Any
 
 import faust
 
+from schemas.staff import HEADER, InvalidAssertion, verify
 from services.triage.adapters import views
 from services.triage.adapters.personal_data import PersonalDataReader
 from services.triage.adapters.repository import ReviewRepository
-from services.triage.domain.review import Ban, ReviewDecision, ReviewError, authenticate
+from services.triage.domain.review import (
+    Ban,
+    ReviewDecision,
+    ReviewError,
+    authenticate,
+    staff_reviewer,
+)
 from services.triage.entrypoints.backoffice import Backoffice
 from services.triage.handlers import review
 
@@ -33,15 +42,36 @@ class ReviewDependencies:
     send_ban: Callable[[Ban], Awaitable[None]]
     # Opens the sealed chronology for reviewers (in memory, never stored opened).
     personal_data: PersonalDataReader
+    # LAPOR_STAFF_ASSERTION_SECRET; empty: every staff assertion is refused.
+    staff_secret: str = ""
 
 
 class ReviewView(faust.web.View):
     dependencies: ReviewDependencies  # set by `add_review_routes`
 
-    async def _guard(self, request: Any) -> tuple[str | None, Any]:
+    def _reviewer(self, request: Any) -> tuple[str | None, Any]:
+        """The reviewer by staff assertion (which wins) or token, or the refusal."""
+        assertion = request.headers.get(HEADER)
+        if assertion is not None:
+            try:
+                member = verify(assertion, self.dependencies.staff_secret)
+            except InvalidAssertion:
+                return None, self.json(
+                    {"detail": "a valid staff assertion is required"}, status=401
+                )
+            reviewer = staff_reviewer(member)
+            if reviewer is None:
+                return None, self.json({"detail": "only reviewers may use the queue"}, status=403)
+            return reviewer, None
         reviewer = authenticate(request.headers.get("Authorization"), self.dependencies.reviewers)
         if reviewer is None:
             return None, self.json({"detail": "reviewer token required"}, status=401)
+        return reviewer, None
+
+    async def _guard(self, request: Any) -> tuple[str | None, Any]:
+        reviewer, refusal = self._reviewer(request)
+        if refusal is not None:
+            return None, refusal
         if not self.dependencies.backoffice.ready.is_set():
             return None, self.json({"detail": "review queue not ready"}, status=503)
         return reviewer, None
