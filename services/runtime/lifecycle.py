@@ -2,7 +2,7 @@
 
 `ServiceRuntime` starts, in order: logging, the database pool and migrations, topics, the
 idempotent producer, the outbox relay, the consumer loop, the metrics sampler and the HTTP
-server. On SIGTERM or SIGINT the consumer finishes its batch and commits, the relay drains,
+server (a service without Kafka, `uses_kafka=False`, skips topics, producer and relay). On SIGTERM or SIGINT the consumer finishes its batch and commits, the relay drains,
 and the process exits 0.
 
 Metrics (see `observability`): the consumer loop counts events in and times batches, the relay
@@ -187,6 +187,9 @@ class ServiceRuntime:
     background: list[Callable[[asyncio.Event], Awaitable[None]]] = field(default_factory=list)
     # Built by the service's bootstrap (the only place that reads the master keys).
     keys: Keystore | None = None
+    # False for a service that neither consumes nor publishes (the back office): no topics,
+    # no producer, no outbox relay; only the pool, the migrations and the HTTP server.
+    uses_kafka: bool = True
 
     async def start(self) -> None:
         self.pool = await create_pool(
@@ -196,6 +199,8 @@ class ServiceRuntime:
         if self.keys is not None:
             async with self.pool.acquire() as conn:
                 await Keystore.ensure(conn)
+        if not self.uses_kafka:
+            return
         await ensure_topics(self.settings.kafka_bootstrap)
         self.producer = make_producer(
             self.settings.kafka_bootstrap, f"{self.service}-{self.settings.instance_id}"
@@ -234,12 +239,14 @@ class ServiceRuntime:
         stop = asyncio.Event()
         install_stop_signals(stop)
         await self.start()
-        assert self.pool is not None and self.producer is not None
+        assert self.pool is not None
         prime_metrics(self.service, self.consumes)
         tasks: list[asyncio.Task[None]] = []
-        relay = OutboxRelay(self.pool, self.producer, self.service, self.service)
-        tasks.append(asyncio.create_task(relay.run(stop), name="outbox-relay"))
+        if self.producer is not None:
+            relay = OutboxRelay(self.pool, self.producer, self.service, self.service)
+            tasks.append(asyncio.create_task(relay.run(stop), name="outbox-relay"))
         if self.consumes:
+            assert self.producer is not None, "a consumer needs the producer for dead letters"
             self.consumer_loop = ConsumerLoop(
                 service=self.service,
                 bootstrap=self.settings.kafka_bootstrap,
@@ -279,7 +286,8 @@ class ServiceRuntime:
         stop.set()
         server.should_exit = True
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        await self.producer.stop()
+        if self.producer is not None:
+            await self.producer.stop()
         await self.pool.close()
         for task in crashed:
             raise task.exception()  # type: ignore[misc]
