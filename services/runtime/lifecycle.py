@@ -2,8 +2,9 @@
 
 `ServiceRuntime` starts, in order: logging, the database pool and migrations, topics, the
 idempotent producer, the outbox relay, the consumer loop, the metrics sampler and the HTTP
-server (a service without Kafka, `uses_kafka=False`, skips topics, producer and relay). On SIGTERM or SIGINT the consumer finishes its batch and commits, the relay drains,
-and the process exits 0.
+server (a service without Kafka, `uses_kafka=False`, skips topics, producer and relay).
+On SIGTERM or SIGINT the consumer finishes its batch and commits, the relay drains, and the
+process exits 0.
 
 Metrics (see `observability`): the consumer loop counts events in and times batches, the relay
 counts events out, the dead-letter publisher counts letters; this module adds HTTP request

@@ -148,9 +148,12 @@ async def set_totp_secret(pool: asyncpg.Pool, staff_id: str, secret: str) -> Non
         await _audit(conn, staff_id, "totp", staff_id)
 
 
-async def record_failure(pool: asyncpg.Pool, staff_id: str, address: str) -> None:
+async def record_failure(pool: asyncpg.Pool, staff_id: str, address: str, now: datetime) -> None:
     await pool.execute(
-        "INSERT INTO staff_signin_failures (staff_id, address) VALUES ($1, $2)", staff_id, address
+        "INSERT INTO staff_signin_failures (staff_id, address, at) VALUES ($1, $2, $3)",
+        staff_id,
+        address,
+        now,
     )
 
 

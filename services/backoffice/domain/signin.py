@@ -3,6 +3,7 @@ time-based one-time codes (RFC 6238, pyotp)."""
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import math
 import secrets
@@ -63,4 +64,7 @@ def totp_matches(secret: str, code: str, now: datetime) -> bool:
     code = "".join(code.split())
     if len(code) != TOTP_DIGITS or not code.isdigit():
         return False
-    return pyotp.TOTP(secret).verify(code, for_time=now, valid_window=TOTP_VALID_WINDOW)
+    try:
+        return pyotp.TOTP(secret).verify(code, for_time=now, valid_window=TOTP_VALID_WINDOW)
+    except (ValueError, binascii.Error):  # not a usable base32 secret (a tampered form)
+        return False

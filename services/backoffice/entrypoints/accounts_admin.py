@@ -3,7 +3,8 @@ roles, agency, one-time codes and state; a form to create one; per account, a fo
 its roles and agency and a button to disable (which ends its sessions) or enable it. Every
 change is audited (`staff_account_events`)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI must resolve the routes' local
+# Annotated dependencies at runtime.
 
 from typing import Annotated, Any
 

@@ -4,7 +4,8 @@ assertion carries their agency; routing decides what they see), sorted by due da
 table with statuses in words and times in WIB. A first page over `adapters.services`; the
 filters, counts and the case page come next."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI must resolve the routes' local
+# Annotated dependencies at runtime.
 
 from datetime import UTC, datetime
 from typing import Annotated, Any

@@ -1,7 +1,8 @@
 """The home page, /staff: the areas the member's roles open (`domain.areas`), and the
 stylesheet every page uses (/staff/static/backoffice.css)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI must resolve the routes' local
+# Annotated dependencies at runtime.
 
 from typing import Annotated
 

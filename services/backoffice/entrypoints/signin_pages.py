@@ -5,7 +5,8 @@
 - GET/POST /staff/totp: enrolment (the secret and its otpauth URI, then a code to prove it).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI must resolve the routes' local
+# Annotated dependencies at runtime.
 
 from typing import Annotated, Any
 

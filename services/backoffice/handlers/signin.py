@@ -76,7 +76,7 @@ async def sign_in(
     if good and found and found[1] is not None:
         good = totp_matches(found[1], code, now)
     if not good or found is None:
-        await store.record_failure(pool, staff_id, address)
+        await store.record_failure(pool, staff_id, address, now)
         return Refused("wrong")
     if needs_rehash(found[0]):
         await store.set_password_hash(pool, staff_id, hash_password(password))
