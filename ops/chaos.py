@@ -72,8 +72,8 @@ from ops import infra
 from ops.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn
 from schemas.regions import regency
 from services.intake.domain.whatsapp import WHATSAPP_NAMESPACE, sign
-from services.intake.entrypoints import csrf
 from services.messaging.database import TRANSIENT_ERRORS
+from services.runtime import csrf
 
 if TYPE_CHECKING:
     from aiokafka import TopicPartition

@@ -38,7 +38,12 @@ keys_cli = typer.Typer(
 )
 cli.add_typer(keys_cli, name="keys")
 
+staff_cli = typer.Typer(help="Back-office staff accounts.", no_args_is_help=True)
+cli.add_typer(staff_cli, name="staff")
+
+# The services on Kafka (consumer groups, dead letters), and every process `lapor up` starts.
 SERVICE_PORTS = {"intake": 8000, "triage": 8001, "routing": 8002, "notifier": 8003}
+PROCESS_PORTS = {**SERVICE_PORTS, "backoffice": 8004}
 
 
 def _service_env(config: infra.InfraConfig, port: int) -> dict[str, str]:
@@ -104,10 +109,12 @@ def schemas_export(
 
 @cli.command("run")
 def run(
-    service: Annotated[str, typer.Argument(help="intake | triage | routing | notifier")],
+    service: Annotated[
+        str, typer.Argument(help="intake | triage | routing | notifier | backoffice")
+    ],
 ) -> None:
     """Run one service in the foreground (configured from LAPOR_* variables)."""
-    if service not in SERVICE_PORTS:
+    if service not in PROCESS_PORTS:
         raise typer.BadParameter(f"unknown service {service!r}")
     os.execv(sys.executable, [sys.executable, "-m", f"services.{service}"])
 
@@ -188,7 +195,7 @@ def _start(run_dir: Path, logs: Path, name: str, module: list[str], env: dict[st
 
 @cli.command("up")
 def up() -> None:
-    """Start the whole system: infrastructure, topics and the four services."""
+    """Start the whole system: infrastructure, topics, the four services and the back office."""
     from services.messaging.kafka import ensure_topics
 
     config = infra.up()
@@ -205,13 +212,13 @@ def up() -> None:
         extra_env = STANDIN_ENV
         if "LAPOR_INTAKE_WHATSAPP_API_URL" not in os.environ:
             intake_env = INTAKE_STANDIN_ENV
-    for service, port in SERVICE_PORTS.items():
+    for service, port in PROCESS_PORTS.items():
         env = {**_service_env(config, port), **(extra_env if service == "notifier" else {})}
         env.update(intake_env if service == "intake" else {})
         env.update(_own_env(service))
         _start(run_dir, logs, service, [f"services.{service}"], env)
     failed = []
-    for service, port in SERVICE_PORTS.items():
+    for service, port in PROCESS_PORTS.items():
         if not _wait_ready(f"http://127.0.0.1:{port}/readyz"):
             failed.append(service)
     if failed:
@@ -226,6 +233,10 @@ def up() -> None:
             "  notifier delivers to local stand-ins: WhatsApp :18081, SMS :18082, SMTP :18025"
         )
     typer.echo("  desk      http://127.0.0.1:8000/desk, form http://127.0.0.1:8000/lapor")
+    typer.echo(
+        f"  back office http://127.0.0.1:{PROCESS_PORTS['backoffice']}/staff"
+        "  (first admin: lapor staff add ID --name NAME --role admin)"
+    )
     typer.echo(f"  logs      {logs}/")
     typer.echo("Stop with: lapor down")
 
@@ -237,7 +248,7 @@ def down(
     """Stop the services (SIGTERM: they finish in-flight work), then the infrastructure."""
     config = infra.InfraConfig.from_env()
     run_dir = _run_dir(config)
-    for service in [*SERVICE_PORTS, "standins"]:
+    for service in [*PROCESS_PORTS, "standins"]:
         pid_file = run_dir / f"{service}.pid"
         pid = _alive(pid_file)
         if pid is None:
@@ -269,7 +280,7 @@ def status(
         typer.echo(f"consumer lag unavailable: {error!r}")
         progress, rates = {}, {}
     typer.echo(f"{'service':10} {'process':38} {'lag':>8} {'events/s':>9}")
-    for service, port in SERVICE_PORTS.items():
+    for service, port in PROCESS_PORTS.items():
         pid = _alive(run_dir / f"{service}.pid")
         state = "stopped"
         if pid:
@@ -381,6 +392,46 @@ def routing_add_officer(
         database_url=os.environ.get("LAPOR_DATABASE_URL", _database_url()),
     )
     typer.echo(token)
+
+
+@staff_cli.command("add")
+def staff_add(
+    staff_id: Annotated[str, typer.Argument(help="The sign-in id (lower case).")],
+    name: Annotated[str, typer.Option(help="The name shown on the pages.")],
+    role: Annotated[
+        list[str],
+        typer.Option(
+            help="reviewer | disposition | admin | agency_officer | agency_supervisor |"
+            " desk_officer (repeat for several)"
+        ),
+    ],
+    agency: Annotated[
+        str | None, typer.Option(help="The agency's code (agency roles only).")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from standard input (scripts).")
+    ] = False,
+) -> None:
+    """Create a back-office account (the first admin, say); the password is asked for (or
+    read from stdin), never taken as an argument, and never printed."""
+    from services.backoffice.entrypoints.staff_cli import add_staff_cli
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        created = add_staff_cli(
+            os.environ.get("LAPOR_DATABASE_URL", _database_url()),
+            (staff_id, name, role, agency),
+            password,
+        )
+    except Exception as error:  # InvalidAccount, WeakPassword, AccountExists: say why
+        if type(error).__name__ not in {"InvalidAccount", "WeakPassword", "AccountExists"}:
+            raise
+        typer.echo(f"refused: {type(error).__name__}: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"created {created}; sign in at /staff/masuk")
 
 
 def _database_url() -> str:

@@ -31,8 +31,9 @@ Layout (each layer imports only the ones below it; `settings` is a leaf any laye
 - `entrypoints/`: one HTTP router per concern (`complaints_api`, `status_api`, `owner_api`,
   `web_form`, `web_updates`, `web_status`, `rating` (the satisfaction page and API),
   `desk_api`, `desk_page`, `whatsapp_webhook`, `documents_api`), the
-  shared page rendering (`pages`) and API models (`api_models`), the HTTP guards (`guards`,
-  `csrf`), and the background workers (`group_filing`: the web API's group commit;
+  shared page rendering (`pages`) and API models (`api_models`), the HTTP guards (`guards`;
+  the forms' CSRF guard is shared: `services.runtime.forms`), and the background workers
+  (`group_filing`: the web API's group commit;
   `inbox_worker`: the WhatsApp inbox on the shared worker loop).
 - `handlers/`: the use cases. `filing.file_complaints` is the one way every channel files
   (replays, per-reporter limit, sealing, storage, outbox); `follow_ups` (ownership proof,

@@ -2,8 +2,9 @@
 
 `ServiceRuntime` starts, in order: logging, the database pool and migrations, topics, the
 idempotent producer, the outbox relay, the consumer loop, the metrics sampler and the HTTP
-server. On SIGTERM or SIGINT the consumer finishes its batch and commits, the relay drains,
-and the process exits 0.
+server (a service without Kafka, `uses_kafka=False`, skips topics, producer and relay).
+On SIGTERM or SIGINT the consumer finishes its batch and commits, the relay drains, and the
+process exits 0.
 
 Metrics (see `observability`): the consumer loop counts events in and times batches, the relay
 counts events out, the dead-letter publisher counts letters; this module adds HTTP request
@@ -188,6 +189,9 @@ class ServiceRuntime:
     background: list[Callable[[asyncio.Event], Awaitable[None]]] = field(default_factory=list)
     # Built by the service's bootstrap (the only place that reads the master keys).
     keys: Keystore | None = None
+    # False for a service that neither consumes nor publishes (the back office): no topics,
+    # no producer, no outbox relay; only the pool, the migrations and the HTTP server.
+    uses_kafka: bool = True
 
     async def start(self) -> None:
         self.pool = await create_pool(
@@ -197,6 +201,8 @@ class ServiceRuntime:
         if self.keys is not None:
             async with self.pool.acquire() as conn:
                 await Keystore.ensure(conn)
+        if not self.uses_kafka:
+            return
         await ensure_topics(self.settings.kafka_bootstrap)
         self.producer = make_producer(
             self.settings.kafka_bootstrap, f"{self.service}-{self.settings.instance_id}"
@@ -235,12 +241,14 @@ class ServiceRuntime:
         stop = asyncio.Event()
         install_stop_signals(stop)
         await self.start()
-        assert self.pool is not None and self.producer is not None
+        assert self.pool is not None
         prime_metrics(self.service, self.consumes)
         tasks: list[asyncio.Task[None]] = []
-        relay = OutboxRelay(self.pool, self.producer, self.service, self.service)
-        tasks.append(asyncio.create_task(relay.run(stop), name="outbox-relay"))
+        if self.producer is not None:
+            relay = OutboxRelay(self.pool, self.producer, self.service, self.service)
+            tasks.append(asyncio.create_task(relay.run(stop), name="outbox-relay"))
         if self.consumes:
+            assert self.producer is not None, "a consumer needs the producer for dead letters"
             self.consumer_loop = ConsumerLoop(
                 service=self.service,
                 bootstrap=self.settings.kafka_bootstrap,
@@ -283,7 +291,8 @@ class ServiceRuntime:
         stop.set()
         server.should_exit = True
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        await self.producer.stop()
+        if self.producer is not None:
+            await self.producer.stop()
         await self.pool.close()
         for task in crashed:
             raise task.exception()  # type: ignore[misc]

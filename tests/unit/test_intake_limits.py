@@ -16,8 +16,8 @@ from services.intake.domain.limits import (
     retry_after_seconds,
     window_wait,
 )
-from services.intake.entrypoints import csrf
 from services.intake.settings import IntakeSettings
+from services.runtime import csrf
 
 
 class FakeClock:

@@ -11,12 +11,12 @@ from pydantic import ValidationError
 from schemas.events import Attachment
 from services.intake.domain import desk as desk_rules
 from services.intake.domain.desk import DeskRefusal
-from services.intake.entrypoints import csrf
 from services.intake.entrypoints.desk_api import WalkInComplaintRequest, officer_dependency
 from services.intake.entrypoints.guards import FormGuard
 from services.intake.entrypoints.pages import read_uploads, region_choices, render, uploaded_files
 from services.intake.handlers.walk_in import WalkInDesk
 from services.intake.settings import IntakeSettings
+from services.runtime import csrf
 
 FLAGS = ("anonymous", "secret", "in_court", "filed_before")
 

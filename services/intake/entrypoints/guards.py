@@ -8,20 +8,20 @@
 - `SecurityHeaders`: nosniff, no framing, no referrer and no-store on everything; a strict
   Content-Security-Policy and Permissions-Policy on HTML pages.
 - CORS: Starlette's middleware with only the configured origins (none by default).
-- `FormGuard`: the CSRF cookie and token of the HTML forms.
+- `FormGuard`: the CSRF cookie and token of the HTML forms (shared: `services.runtime.forms`,
+  as is `SecurityHeaders`).
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from collections.abc import Callable
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import Counter
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,24 +33,15 @@ from services.intake.domain.limits import (
     declared_too_large,
     retry_after_seconds,
 )
-from services.intake.entrypoints import csrf
 from services.intake.settings import IntakeSettings
+from services.runtime import forms
+from services.runtime.forms import SecurityHeaders
 
 REFUSED = Counter(
     "lapor_intake_http_refused_total", "Requests refused at intake's edge", ["reason"]
 )
 # Never rate limited: Meta's webhook deliveries and the orchestrator's probes.
 EXEMPT_PATHS = frozenset({"/webhooks/whatsapp", "/healthz", "/readyz", "/metrics"})
-# Swagger UI and ReDoc load their scripts from a CDN: they keep the other headers only.
-DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
-    " base-uri 'none'; frame-ancestors 'none'"
-)
-PERMISSIONS_POLICY = (
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
-)
-_PROCESS_FORM_KEY = secrets.token_bytes(32)
 
 
 async def send_problem(
@@ -143,35 +134,6 @@ class ClientRateLimit:
         await self.app(scope, receive, send)
 
 
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                # Personal data and CSRF tokens must not sit in shared or browser caches; a
-                # route that wants caching (the stylesheet) says so itself.
-                headers.setdefault("Cache-Control", "no-store")
-                if scope.get("scheme") == "https":
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-                html = headers.get("content-type", "").startswith("text/html")
-                if html and scope["path"] not in DOCS_PATHS:
-                    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-                    headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
 def install_guards(
     app: FastAPI, settings: IntakeSettings, clock: Callable[[], float] = time.monotonic
 ) -> None:
@@ -205,36 +167,11 @@ def install_guards(
     app.add_middleware(SecurityHeaders)
 
 
-class FormGuard:
-    """Issues and checks the CSRF token of the HTML forms (see `csrf`)."""
+class FormGuard(forms.FormGuard):
+    """Intake's forms: its form key and cookie, refusals counted at its edge."""
 
     def __init__(self, settings: IntakeSettings) -> None:
-        self.key = settings.form_key.encode() if settings.form_key else _PROCESS_FORM_KEY
-
-    def page(self, request: Request, render: Callable[[str], Response]) -> Response:
-        """Render a page holding a form with a token for this browser's cookie (set here
-        when the browser has none yet)."""
-        existing = request.cookies.get(csrf.COOKIE)
-        nonce = existing if existing and csrf.is_nonce(existing) else csrf.new_nonce()
-        response = render(csrf.token_for(self.key, nonce))
-        if nonce != existing:
-            response.set_cookie(
-                csrf.COOKIE,
-                nonce,
-                httponly=True,
-                samesite="lax",
-                secure=request.url.scheme == "https",
-                path="/",
-            )
-        return response
-
-    def passes(self, request: Request, token: object) -> bool:
-        if not isinstance(token, str):
-            return False
-        passed = csrf.token_matches(self.key, request.cookies.get(csrf.COOKIE), token)
-        if not passed:
-            REFUSED.labels("csrf").inc()
-        return passed
+        super().__init__(settings.form_key, on_refused=REFUSED.labels("csrf").inc)
 
 
 def too_many(wait: float, detail: str) -> Response:

@@ -18,7 +18,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from schemas.events import Channel
 from services.intake.domain.satisfaction import Answer
-from services.intake.entrypoints import csrf
 from services.intake.entrypoints.api_models import (
     Problem,
     SatisfactionRecorded,
@@ -32,6 +31,7 @@ from services.intake.handlers import follow_ups
 from services.intake.handlers.satisfaction import NotOpenForAnswers, rate_complaint
 from services.intake.settings import IntakeSettings
 from services.personal_data.keystore import Keystore
+from services.runtime import csrf
 
 RATE_FIELDS = ("kode", "phone", "one_time_code", "answer", "score")
 ANSWERS = {"puas": True, "tidak_puas": False}

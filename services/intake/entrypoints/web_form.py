@@ -22,7 +22,6 @@ from schemas.events import Channel
 from services.intake.domain.complaints import Submission
 from services.intake.domain.limits import retry_after_seconds
 from services.intake.domain.tracking import InvalidTrackingCode, normalise_tracking_code
-from services.intake.entrypoints import csrf
 from services.intake.entrypoints.api_models import ComplaintRequest
 from services.intake.entrypoints.guards import FormGuard
 from services.intake.entrypoints.pages import (
@@ -44,6 +43,7 @@ from services.intake.entrypoints.pages import (
 from services.intake.handlers.filing import FileComplaint, FilingOutcome, file_complaints
 from services.intake.settings import IntakeSettings
 from services.personal_data.keystore import Keystore
+from services.runtime import csrf
 
 
 def web_form_router(

@@ -15,7 +15,6 @@ from starlette.datastructures import FormData
 from schemas.events import Attachment
 from services.intake.adapters import repository
 from services.intake.domain.tracking import InvalidTrackingCode, normalise_tracking_code
-from services.intake.entrypoints import csrf
 from services.intake.entrypoints.guards import FormGuard
 from services.intake.entrypoints.pages import (
     TEXTS,
@@ -29,6 +28,7 @@ from services.intake.entrypoints.pages import (
 from services.intake.handlers import follow_ups
 from services.intake.settings import IntakeSettings
 from services.personal_data.keystore import Keystore
+from services.runtime import csrf
 
 UPDATE_FIELDS = ("kode", "phone", "one_time_code", "additional_text", "form_token")
 

@@ -1,0 +1,36 @@
+"""The back office's areas and who may use them: the home page lists the ones the member's
+roles open, the navigation too. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.staff import Role, StaffMember
+
+
+@dataclass(frozen=True)
+class Area:
+    key: str  # the texts' key (title and description in each language)
+    path: str
+    roles: frozenset[Role]
+    ready: bool  # False: announced, its pages are still being built
+
+
+AREAS = (
+    Area("review", "/staff/tinjau", frozenset({Role.REVIEWER}), False),
+    Area("disposition", "/staff/disposisi", frozenset({Role.DISPOSITION}), False),
+    Area(
+        "agency_inbox",
+        "/staff/instansi/kasus",
+        frozenset({Role.AGENCY_OFFICER, Role.AGENCY_SUPERVISOR}),
+        True,
+    ),
+    Area("supervisor", "/staff/instansi/pengawasan", frozenset({Role.AGENCY_SUPERVISOR}), False),
+    Area("walk_in", "/staff/meja", frozenset({Role.DESK_OFFICER}), False),
+    Area("accounts", "/staff/admin/akun", frozenset({Role.ADMIN}), True),
+)
+
+
+def areas_for(member: StaffMember) -> list[Area]:
+    """The areas `member` may use, in the home page's order."""
+    return [area for area in AREAS if member.has(*area.roles)]

@@ -1,0 +1,211 @@
+"""The back office in a real headless Chromium, as a running process: a member signs in,
+sees the home page of their roles, an admin signs in with a one-time code and opens the
+accounts page, repeated wrong passwords are refused, and signing out ends the session. Each
+page is checked with axe-core (no serious or critical violation) and saved as a screenshot
+in docs/screenshots/backoffice-*.png for docs/backoffice.md."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+
+from services.backoffice.adapters import accounts as store
+from services.backoffice.adapters.accounts import SCHEMA
+from services.backoffice.entrypoints.staff_cli import add_staff
+from services.messaging.database import create_pool
+from tests.support import ServiceProcess
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "kata-sandi-yang-panjang"
+TOTP_SECRET = pyotp.random_base32()
+
+
+@pytest.fixture(scope="module")
+async def backoffice(database_url: str, tmp_path_factory: Any) -> AsyncIterator[ServiceProcess]:
+    await add_staff(
+        database_url,
+        ("sari", "Sari Wulandari", ["agency_officer", "reviewer"], "KEMENPU"),
+        PASSWORD,
+    )
+    await add_staff(database_url, ("admin", "Ani Administrator", ["admin"], None), PASSWORD)
+    await add_staff(database_url, ("tono", "Tono Susanto", ["disposition"], None), PASSWORD)
+    pool = await create_pool(database_url, SCHEMA, max_size=1)
+    await store.set_totp_secret(pool, "admin", TOTP_SECRET)
+    await pool.close()
+    env = {"LAPOR_DATABASE_URL": database_url}
+    service = ServiceProcess("backoffice", env, tmp_path_factory.mktemp("backoffice-logs"))
+    service.start()
+    await service.wait_ready()
+    yield service
+    assert service.terminate() == 0, service.log_tail()
+
+
+def _browser() -> Any:
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip("Chromium is not installed: scripts/install-browser.sh")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(flag)
+    # JavaScript stays on for axe-core only: the pages themselves have none.
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def _checked(browser: Any, name: str) -> None:
+    """axe-core on the page (fail on serious or critical), then its screenshot."""
+    from axe_selenium_python import Axe
+
+    axe = Axe(browser)
+    axe.inject()
+    results = axe.run()
+    bad = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{name}: {axe.report(bad)}"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.execute_script("window.scrollTo(0, 0)")  # axe may leave the page scrolled
+    browser.save_screenshot(str(SCREENSHOTS / f"backoffice-{name}.png"))
+
+
+def _sign_in(browser: Any, base: str, staff_id: str, password: str, code: str = "") -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{base}/staff/masuk")
+    browser.find_element(By.ID, "staff_id").send_keys(staff_id)
+    browser.find_element(By.ID, "password").send_keys(password)
+    if code:
+        browser.find_element(By.ID, "code").send_keys(code)
+    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+
+
+def _wait(browser: Any, element_id: str) -> Any:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, 60).until(
+        expected_conditions.presence_of_element_located((By.ID, element_id))
+    )
+
+
+async def test_a_member_signs_in_sees_their_areas_and_signs_out(
+    backoffice: ServiceProcess,
+) -> None:
+    pytest.importorskip("axe_selenium_python", reason="pip install axe-selenium-python")
+    base = backoffice.url
+
+    def walk() -> tuple[list[str], str, str]:
+        from selenium.webdriver.common.by import By
+
+        browser = _browser()
+        try:
+            browser.get(f"{base}/staff")  # no session: the sign-in page, coming back after
+            _wait(browser, "staff_id")
+            assert "/staff/masuk?next=/staff" in browser.current_url
+            _checked(browser, "signin")
+            _sign_in(browser, base, "sari", PASSWORD)
+            areas = _wait(browser, "areas")
+            shown = [li.get_attribute("data-area") for li in areas.find_elements(By.TAG_NAME, "li")]
+            _checked(browser, "home")
+            browser.get(f"{base}/staff/totp")
+            _wait(browser, "totp-secret")
+            _checked(browser, "totp")
+            browser.get(f"{base}/staff/admin/akun")  # not an admin: no such page
+            not_found = _wait(browser, "message").text
+            browser.get(f"{base}/staff")
+            _wait(browser, "sign-out").click()
+            _wait(browser, "staff_id")
+            browser.get(f"{base}/staff")
+            _wait(browser, "staff_id")
+            return shown, not_found, browser.current_url
+        finally:
+            browser.quit()
+
+    shown, not_found, after = await asyncio.to_thread(walk)
+    assert shown == ["review", "agency_inbox"]
+    assert not_found == "Halaman ini tidak ada."
+    assert "/staff/masuk" in after  # signed out: back to the sign-in page
+
+
+async def test_an_admin_signs_in_with_a_code_and_sees_the_accounts(
+    backoffice: ServiceProcess,
+) -> None:
+    pytest.importorskip("axe_selenium_python", reason="pip install axe-selenium-python")
+    base = backoffice.url
+
+    def walk() -> list[str]:
+        from selenium.webdriver.common.by import By
+
+        browser = _browser()
+        try:
+            _sign_in(browser, base, "admin", PASSWORD, pyotp.TOTP(TOTP_SECRET).now())
+            _wait(browser, "areas")
+            browser.get(f"{base}/staff/admin/akun")
+            table = _wait(browser, "accounts")
+            rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
+            ids = [row.get_attribute("data-staff-id") for row in rows]
+            _checked(browser, "accounts")
+            browser.get(f"{base}/staff/admin/akun?lang=en")
+            _wait(browser, "accounts")
+            _checked(browser, "accounts-en")
+            return ids
+        finally:
+            browser.quit()
+
+    assert await asyncio.to_thread(walk) == ["admin", "sari", "tono"]
+
+
+async def test_repeated_wrong_passwords_are_refused_with_a_clear_message(
+    backoffice: ServiceProcess,
+) -> None:
+    pytest.importorskip("axe_selenium_python", reason="pip install axe-selenium-python")
+    base = backoffice.url
+
+    def walk() -> tuple[str, str]:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        browser = _browser()
+        try:
+            _sign_in(browser, base, "tono", "salah-salah-salah")
+            wrong = _wait(browser, "sign-in-error").text
+            for _ in range(4):
+                _sign_in(browser, base, "tono", "salah-salah-salah")
+                _wait(browser, "sign-in-error")
+            _sign_in(browser, base, "tono", PASSWORD)
+            # The click does not wait for the answer: wait for the refusal's own words.
+            WebDriverWait(browser, 60).until(
+                expected_conditions.text_to_be_present_in_element(
+                    (By.ID, "sign-in-error"), "Terlalu banyak"
+                )
+            )
+            locked = browser.find_element(By.ID, "sign-in-error").text
+            _checked(browser, "locked")
+            return wrong, locked
+        finally:
+            browser.quit()
+
+    wrong, locked = await asyncio.to_thread(walk)
+    assert wrong == "ID, kata sandi atau kode salah."
+    assert locked.startswith("Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam")
