@@ -14,6 +14,7 @@ They bind to 127.0.0.1 only and keep every accepted message for inspection.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import secrets
@@ -103,6 +104,25 @@ class _Media:
     download_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 
 
+def realistic_wamid(wa_id: str) -> str:
+    """A message id shaped like Meta's: `wamid.` and base64 of a small binary record that
+    holds the number (`wamid.HBgNNjI4MTIz...` opens to `...6281234567890...`) and a random
+    id. Meta calls wamids opaque, but real ones are read this way: tests use this shape so a
+    stored wamid would show as the number (docs/personal-data.md)."""
+    number = wa_id.encode()
+    random_id = secrets.token_hex(10).upper().encode()
+    record = (
+        b"\x1c\x18"
+        + bytes([len(number)])
+        + number
+        + b"\x15\x02\x00\x11\x18"
+        + bytes([len(random_id)])
+        + random_id
+        + b"\x00"
+    )
+    return "wamid." + base64.b64encode(record).decode()
+
+
 @dataclass
 class WhatsAppCloudStandIn(_HttpStandIn):
     phone_number_id: str = "1234567890"
@@ -186,7 +206,7 @@ class WhatsAppCloudStandIn(_HttpStandIn):
             fault = self._fault()
             if fault is not None:
                 return fault
-            wamid = "wamid." + secrets.token_urlsafe(24)
+            wamid = realistic_wamid(str(body["to"]))
             self.received.append({**body, "id": wamid, "version": version})
             return JSONResponse(
                 {

@@ -71,7 +71,12 @@ class CitizenReplyRequestedPayload(StrictModel):
     )
     language: Language = Language.INDONESIAN
     purpose: Literal["conversation", "one_time_code", "receipt"] = "conversation"
-    in_reply_to: str | None = Field(default=None, description="The citizen's message id (wamid)")
+    in_reply_to: str | None = Field(
+        default=None,
+        description="Set when this answers a message the citizen just sent (the 24-hour window"
+        " is open): a keyed hash of that message's id (`wref1:...`), never the wamid itself,"
+        " which encodes the citizen's number. Replies are not threaded.",
+    )
     tracking_code: str | None = None
 
 
@@ -85,7 +90,11 @@ class CitizenReplyRequested(ComplaintEvent):
 class WhatsAppStatusReportedPayload(StrictModel):
     """A status callback from the WhatsApp Cloud API for a message we sent."""
 
-    provider_message_id: str = Field(description="The wamid of the message we sent")
+    provider_message_id: str = Field(
+        description="The message we sent, as a keyed hash of its wamid (`wref1:...`: the"
+        " notifier keeps the same hash of the wamid the API returned); never the wamid, which"
+        " encodes the recipient's number"
+    )
     status: Literal["sent", "delivered", "read", "failed"]
     status_at: AwareDatetime
     recipient: PersonalStr

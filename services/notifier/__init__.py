@@ -8,8 +8,10 @@ over WhatsApp, SMS or email, in Bahasa Indonesia or English, and tracks delivery
   outbox; undeliverable messages to lapor.deadletter.notifier.v1.
 - Owns tables (schema `notifier`): recipients (the only contact data outside intake, sealed),
   notifications (one row per event and channel, also the queue of pending sends),
-  whatsapp_windows, opt_outs, opt_out_requests, held_events, plus the plumbing's outbox and
-  processed_events.
+  whatsapp_windows, opt_outs, opt_out_requests (keyed by a keyed digest of the address,
+  `domain.rules.AddressDigests`), held_events, plus the plumbing's outbox and
+  processed_events. A WhatsApp message we sent is named by a keyed hash of its wamid
+  (`Keystore.message_ref`), as intake names it in WhatsAppStatusReported.
 - HTTP (bearer tokens, see `entrypoints.access`): POST /v1/opt-outs, POST /v1/opt-ins,
   POST /v1/inbound-texts (an SMS "BERHENTI"), GET /v1/complaints/{id}/notifications; and /healthz,
   /readyz, /metrics; /v1/dead-letters (admin staff of the back office, mounted by the runtime).

@@ -61,7 +61,7 @@ def build(settings: Settings) -> ServiceRuntime:
         assert runtime.pool is not None
         return runtime.pool
 
-    runtime.app = create_app(pool, ApiAccess.from_settings(api_settings))
+    runtime.app = create_app(pool, keys, ApiAccess.from_settings(api_settings))
     runtime.background.append(
         sender_job(runtime, notifier_settings, sender_config(notifier_settings))
     )

@@ -220,6 +220,20 @@ def identity_digest(identity_key: bytes, identity: str) -> str:
     return hmac.new(identity_key, identity.encode(), hashlib.sha256).hexdigest()
 
 
+MESSAGE_REF_PREFIX = "wref1:"
+
+
+def whatsapp_message_ref(identity_key: bytes, wamid: str) -> str:
+    """What Lapor keeps of a WhatsApp message id (`wamid`): a keyed hash, since a real wamid
+    is base64 that encodes the sender's number. Intake (dedup, idempotency keys, the status
+    events it publishes) and the notifier (the ids of the messages it sent) derive it with
+    the same shared key, so equal wamids still meet. A value that is a ref already is
+    returned as it is (an event published before the change carries the plain wamid)."""
+    if wamid.startswith(MESSAGE_REF_PREFIX):
+        return wamid
+    return MESSAGE_REF_PREFIX + identity_digest(identity_key, f"whatsapp-message:{wamid}")
+
+
 # ----------------------------------------------------------------------------- models
 
 

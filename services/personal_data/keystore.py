@@ -43,6 +43,7 @@ from services.personal_data.field_crypto import (
     open_value,
     seal_model,
     sealed_key_ids_in,
+    whatsapp_message_ref,
 )
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,10 @@ class Keystore:
 
     def digest(self, identity: str) -> str:
         return identity_digest(self.identity_key, identity)
+
+    def message_ref(self, wamid: str) -> str:
+        """A WhatsApp message id as stored and published: `field_crypto.whatsapp_message_ref`."""
+        return whatsapp_message_ref(self.identity_key, wamid)
 
     async def key_for(self, conn: asyncpg.Connection, identity: str | None) -> DataKey:
         """The reporter's live key, created on first use. Call it in the transaction that

@@ -25,7 +25,7 @@ import asyncpg
 import httpx
 import pytest
 
-from ops.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn
+from ops.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn, realistic_wamid
 from services.intake.domain.whatsapp import sign
 from services.routing.adapters.repository import token_digest
 from tests.e2e.conftest import Pipeline
@@ -173,7 +173,7 @@ async def file_on_the_web(
 def webhook(wa_id: str, message: dict[str, Any]) -> bytes:
     message = {
         "from": wa_id,
-        "id": f"wamid.{uuid.uuid4().hex}",  # opaque (a real one encodes the number in base64)
+        "id": realistic_wamid(wa_id),  # as Meta's: base64 that holds the number
         "timestamp": str(int(time.time())),
         **message,
     }

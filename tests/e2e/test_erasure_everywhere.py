@@ -9,13 +9,15 @@ every acknowledgement sent, an operator erases them (`lapor reporter erase --nik
 --email`, as a process). Then every table of every schema (the keystore's wrapped keys
 aside), every record of every topic of the run (values, keys, headers; dead letters and
 triage's changelogs included) and every service log is searched for the reporter's values:
-in the clear, as hex or base64 (bytea, documents), and inside any sealed value whose key
-still opens. The test fails on any match and prints where.
+in the clear, as hex or base64 (bytea, documents; identifiers also inside a longer base64
+value, as in a WhatsApp message id, and as their unkeyed SHA-256), and inside any sealed
+value whose key still opens. The test fails on any match and prints where.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import re
 import secrets
@@ -107,7 +109,32 @@ def needles() -> dict[str, list[bytes]]:
         )
     for name, data in DOCUMENTS.items():
         found[name].append(data)
+    for name in IDENTIFIERS:
+        value = texts[name]
+        # Inside a longer base64 value (a wamid holds the number among other bytes), and as
+        # the unkeyed SHA-256 a digest of it would be (the notifier's before migration 0005).
+        found[name] += base64_cores(value.encode())
+        normal = value.lower() if "@" in value else "".join(c for c in value if c.isdigit())
+        found[name] += [hashlib.sha256(v.encode()).hexdigest().encode() for v in {value, normal}]
     return found
+
+
+# The values an id or a digest could be derived from.
+IDENTIFIERS = ("NIK", "phone (any format)", "phone 08", "phone +62", "phone 62", "email")
+
+
+def base64_cores(data: bytes) -> list[bytes]:
+    """The base64 characters `data` fixes wherever it sits in a longer encoded value: at each
+    of the three byte alignments, the groups that hold only its bytes (standard and URL-safe
+    alphabets, no padding)."""
+    cores = []
+    for shift in range(3):
+        padded = b"\0" * shift + data
+        whole = padded[: len(padded) // 3 * 3]
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            core = encode(whole)[4 if shift else 0 :]
+            cores.append(core)
+    return cores
 
 
 def matches(where: str, blob: bytes, wanted: dict[str, list[bytes]]) -> list[str]:

@@ -291,7 +291,7 @@ async def notifier_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 def notifier_client(pool: asyncpg.Pool, access: ApiAccess | None) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=notifier_app(lambda: pool, access))
+    transport = httpx.ASGITransport(app=notifier_app(lambda: pool, default_keystore(), access))
     return httpx.AsyncClient(transport=transport, base_url="http://notifier")
 
 
@@ -299,7 +299,7 @@ ACCESS = ApiAccess.from_config("desk-ops:operator-token", "sms-gateway:gateway-t
 
 
 async def test_every_notifier_route_needs_a_token(notifier_pool: asyncpg.Pool) -> None:
-    app = notifier_app(lambda: notifier_pool, ACCESS)
+    app = notifier_app(lambda: notifier_pool, default_keystore(), ACCESS)
     document = app.openapi()
     found = operations(app)
     assert NOTIFIER_OPERATOR_ONLY <= set(found)
@@ -316,7 +316,7 @@ async def test_without_configured_tokens_the_notifier_refuses_everyone(
     notifier_pool: asyncpg.Pool,
 ) -> None:
     async with notifier_client(notifier_pool, None) as api:
-        for method, path in operations(notifier_app(lambda: notifier_pool)):
+        for method, path in operations(notifier_app(lambda: notifier_pool, default_keystore())):
             for headers in (None, bearer("operator-token"), bearer("")):
                 response = await call(api, method, path, headers)
                 assert response.status_code == 401, (method, path, headers)

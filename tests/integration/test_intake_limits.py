@@ -401,11 +401,42 @@ async def test_a_flooding_whatsapp_sender_is_told_once_then_not_answered(pool) -
     ]
 
     def answered(message: InboundMessage) -> int:
-        return sum(message.message_id.encode() in payload for payload in payloads)
+        # Replies name the citizen's message by its keyed ref, never by the wamid.
+        assert not any(message.message_id.encode() in payload for payload in payloads)
+        return sum(keys.message_ref(message.message_id).encode() in payload for payload in payloads)
+
+    assert {row["message_id"] for row in rows} == {keys.message_ref(m.message_id) for m in messages}
 
     assert all(answered(message) >= 1 for message in messages[:5])  # normal replies
     assert answered(messages[5]) == 1  # "too many messages", once
     assert [answered(message) for message in messages[6:]] == [0, 0, 0]  # then silence
+
+
+async def test_the_inbox_names_messages_by_keyed_ref_and_still_knows_its_old_plain_ids(
+    pool,
+) -> None:  # type: ignore[no-untyped-def]
+    """A message seen before intake migration 0012 (inbox row named by the plain wamid) and
+    delivered again by Meta is not taken twice; new messages are stored by their ref."""
+    wa_id = f"62813{uuid.uuid4().int % 10**8:08d}"
+    keys = default_keystore()
+    old, new = text_message(wa_id, 0), text_message(wa_id, 1)
+    await pool.execute(
+        "INSERT INTO intake.whatsapp_inbox (message_id, sender, processed_at, outcome)"
+        " VALUES ($1, $2, now(), 'filed')",
+        old.message_id,
+        sender_of(keys, wa_id),
+    )
+    async with pool.acquire() as conn:
+        assert await store_messages(conn, keys, [old, new]) == 1
+        assert await store_messages(conn, keys, [new]) == 0  # Meta's retry
+    stored = await pool.fetch(
+        "SELECT message_id FROM intake.whatsapp_inbox WHERE sender = $1 ORDER BY seq",
+        sender_of(keys, wa_id),
+    )
+    assert [row["message_id"] for row in stored] == [
+        old.message_id,
+        keys.message_ref(new.message_id),
+    ]
 
 
 async def test_counters_past_every_window_are_swept(pool) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -50,10 +51,10 @@ from services.notifier.adapters.channels import (
     http_session,
 )
 from services.notifier.domain.rules import (
+    AddressDigests,
     OutboundChannel,
     RateLimit,
     RetryPolicy,
-    address_digest,
     wa_id,
 )
 from services.notifier.domain.sending import OutboundMessage
@@ -72,6 +73,7 @@ pytestmark = pytest.mark.integration
 SCHEMA = "notifier_it"
 KEYS = default_keystore()
 HANDLERS = event_handlers(KEYS)
+DIGESTS = AddressDigests(KEYS.identity_key)
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notifier" / "migrations"
 
 
@@ -276,7 +278,11 @@ async def test_whatsapp_500_twice_then_200_sends_exactly_once(pool, whatsapp, ma
     (row,) = await work_until(sender, sent)
     assert row["attempts"] == 3 and row["channel"] == "whatsapp" and row["wa_mode"] == "text"
     (message,) = sent_to(whatsapp, complaint)
-    assert message["type"] == "text" and message["id"] == row["provider_message_id"]
+    # The wamid (it encodes the number) is kept as intake names it in status events.
+    assert message["type"] == "text" and row["provider_message_id"] == KEYS.message_ref(
+        message["id"]
+    )
+    assert message["id"] not in row["provider_message_id"]
     assert message["biz_opaque_callback_data"] == str(row["notification_id"])
     # The one receipt: the conversation's, with the tracking code, in the citizen's language.
     assert message["text"]["body"] == receipt_text(complaint.payload.tracking_code)
@@ -469,8 +475,8 @@ async def test_a_callback_after_a_crash_mid_send_prevents_a_second_send(
         ),
     )
     (after,) = await notifications(pool, complaint.complaint_id)
-    assert (
-        after["status"] == "sent" and after["provider_message_id"] == "wamid.sent-before-the-crash"
+    assert after["status"] == "sent" and after["provider_message_id"] == KEYS.message_ref(
+        "wamid.sent-before-the-crash"
     )
     sender = make_sender()
     await pool.execute(
@@ -515,7 +521,7 @@ async def test_email_over_smtp(pool, smtp, make_sender) -> None:  # type: ignore
 
 async def test_opt_out_suppresses_status_messages(pool, whatsapp, make_sender) -> None:  # type: ignore[no-untyped-def]
     phone = new_phone()
-    app = create_app(lambda: pool, ApiAccess.from_config("ops:op-token", "sms:gw-token"))
+    app = create_app(lambda: pool, KEYS, ApiAccess.from_config("ops:op-token", "sms:gw-token"))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://n"
     ) as api:
@@ -588,13 +594,48 @@ async def test_a_whatsapp_berhenti_from_intake_suppresses_later_messages_until_m
     assert (await work_until(sender, lambda: settled(3)))["in_progress"] == "suppressed"
     # The same store as SMS opt-outs: the number is out on every channel.
     async with pool.acquire() as conn:
-        assert await repository.opted_out_among(conn, [address_digest(phone)])
+        assert await repository.opted_out_among(conn, DIGESTS.pairs([phone]))
     # MULAI, written later: messages flow again.
     await handle(pool, opt_out_request(phone, False, written + timedelta(minutes=1)))
     await handle(pool, follow_up("responded", complaint))
     assert (await work_until(sender, lambda: settled(4)))["responded"] == "sent"
     assert len(sent_to(whatsapp, complaint)) == 2  # the receipt and "responded", nothing else
     assert not sent_to(sms, complaint)
+
+
+async def test_an_opt_out_stored_under_the_old_unkeyed_digest_still_suppresses(
+    pool, whatsapp, sms, make_sender
+) -> None:  # type: ignore[no-untyped-def]
+    """Opt-outs recorded before notifier migration 0005 (unkeyed SHA-256) are not lost: the
+    number's messages stay suppressed, and the row moves to the keyed digest."""
+    phone = new_phone()
+    legacy = hashlib.sha256(wa_id(phone).encode()).hexdigest()  # as 0002 stored it
+    await pool.execute(
+        "INSERT INTO opt_outs (address_digest, opted_out_at)"
+        " VALUES ($1, now() - interval '9 days')",
+        legacy,
+    )
+    complaint = received(Channel.WEB, phone=phone)
+    await handle(pool, complaint)
+    sender = make_sender()
+
+    async def settled():  # type: ignore[no-untyped-def]
+        rows = await notifications(pool, complaint.complaint_id)
+        done = rows and all(r["status"] not in ("pending", "sending") for r in rows)
+        return rows if done else None
+
+    rows = await work_until(sender, settled)
+    assert [r["status"] for r in rows] == ["suppressed"] * len(rows)
+    assert not sent_to(whatsapp, complaint) and not sent_to(sms, complaint)
+    kept = await pool.fetch(
+        "SELECT address_digest FROM opt_outs WHERE address_digest = ANY($1::text[])",
+        [legacy, DIGESTS.keyed(phone)],
+    )
+    assert [r["address_digest"] for r in kept] == [DIGESTS.keyed(phone)]  # re-keyed
+    # MULAI now finds it under the keyed digest.
+    async with pool.acquire() as conn:
+        await repository.set_opt_out(conn, DIGESTS, phone, False)
+        assert not await repository.opted_out_among(conn, DIGESTS.pairs([phone]))
 
 
 async def test_rate_limit_holds_messages_beyond_the_limit(pool, whatsapp, make_sender) -> None:  # type: ignore[no-untyped-def]
@@ -804,7 +845,7 @@ async def test_a_claimed_batch_is_recorded_together_and_each_send_once(
         await handle(pool, follow_up(template, busy))
     opted = received(Channel.WEB, phone=new_phone())
     async with pool.acquire() as conn:
-        await repository.set_opt_out(conn, opted.payload.reporter.phone or "", True)
+        await repository.set_opt_out(conn, DIGESTS, opted.payload.reporter.phone or "", True)
     await handle(pool, opted)
 
     raced = (await notifications(pool, by_whatsapp[0].complaint_id))[0]
@@ -840,7 +881,8 @@ async def test_a_claimed_batch_is_recorded_together_and_each_send_once(
         if r["notification_id"] == raced["notification_id"]
     )
     assert after["sent_at"] == callback_at and after["wa_mode"] is None
-    assert after["provider_message_id"] in {m["id"] for m in sent_to(whatsapp, by_whatsapp[0])}
+    sent_ids = {KEYS.message_ref(m["id"]) for m in sent_to(whatsapp, by_whatsapp[0])}
+    assert after["provider_message_id"] in sent_ids
 
     rows = await notifications(pool, busy.complaint_id)
     assert sorted(r["status"] for r in rows) == ["pending", "pending", "sent", "sent", "sent"]

@@ -34,6 +34,7 @@ from services.personal_data.field_crypto import (
     personal_values,
     seal_model,
     sealed_key_ids_in,
+    whatsapp_message_ref,
 )
 from services.triage.domain.rules import assess
 
@@ -155,6 +156,18 @@ def test_identity_is_nik_else_phone_else_email_normalised() -> None:
     assert identity_of(None, "6281234567890", None) == identity_of(None, PHONE, None)
     assert identity_of(None, None, " Siti@Example.ID ") == "email:siti@example.id"
     assert identity_of(None, None, None) is None
+
+
+def test_a_wamid_is_kept_as_a_keyed_hash_that_hides_the_number() -> None:
+    # A real wamid is base64 that encodes the sender's number.
+    wamid = "wamid." + base64.b64encode(b"\x15\x02\x00\x116281234567890\x15\x02").decode()
+    ref = whatsapp_message_ref(b"identity-key", wamid)
+    assert ref.startswith("wref1:") and ref == whatsapp_message_ref(b"identity-key", wamid)
+    assert ref != whatsapp_message_ref(b"another-key", wamid)  # keyed
+    assert ref != whatsapp_message_ref(b"identity-key", wamid + "x")
+    assert "6281234567890" not in ref and wamid[6:] not in ref
+    # Intake publishes the ref; the notifier may meet it (or an old event's wamid) again.
+    assert whatsapp_message_ref(b"identity-key", ref) == ref
 
 
 def test_every_personal_field_of_an_event_is_sealed_and_nothing_else() -> None:

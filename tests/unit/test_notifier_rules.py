@@ -3,6 +3,7 @@ timing, delivery-status order, rate limits, opt-out words, and the providers' re
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -17,11 +18,11 @@ from services.notifier.adapters.channels import (
     retry_after_seconds,
 )
 from services.notifier.domain.rules import (
+    AddressDigests,
     Contact,
     OutboundChannel,
     RateLimit,
     RetryPolicy,
-    address_digest,
     fallback_for,
     first_channel,
     inside_whatsapp_window,
@@ -126,10 +127,19 @@ def test_opt_out_words(text: str, intent: bool | None) -> None:
     assert opt_out_intent(text) is intent
 
 
-def test_address_digest_is_stable_across_spellings_and_hides_the_number() -> None:
-    assert address_digest("+6281234567890") == address_digest("6281234567890")
-    assert address_digest("Siti@Example.id") == address_digest("siti@example.id")
-    assert "81234567890" not in address_digest("+6281234567890")
+def test_address_digest_is_keyed_stable_across_spellings_and_hides_the_number() -> None:
+    digests = AddressDigests(b"k" * 32)
+    assert digests.keyed("+6281234567890") == digests.keyed("6281234567890")
+    assert digests.keyed("Siti@Example.id") == digests.keyed("siti@example.id")
+    assert "81234567890" not in digests.keyed("+6281234567890")
+    # Keyed: without the secret, trying every number finds nothing.
+    assert digests.keyed("6281234567890") != AddressDigests(b"x" * 32).keyed("6281234567890")
+    unkeyed = hashlib.sha256(b"6281234567890").hexdigest()
+    assert digests.legacy("+62 812-3456-7890") == unkeyed  # as stored before migration 0005
+    assert unkeyed not in digests.keyed("6281234567890")
+    assert digests.pairs(["+6281234567890", "6281234567890"]) == {
+        digests.keyed("6281234567890"): unkeyed
+    }
 
 
 def message(template: bool) -> OutboundMessage:

@@ -1,9 +1,10 @@
 """The WhatsApp channel's tables: the inbox the webhook fills and the worker empties, and the
 drafts of guided conversations in progress.
 
-No number is stored in the clear: rows name their sender by `sender_of` (a keyed hash), the
-inbox's message (with the number) is dropped once processed, and a draft is sealed under the
-key of the sender's WhatsApp number (docs/personal-data.md)."""
+No number is stored in the clear: rows name their sender by `sender_of` (a keyed hash) and
+their message by `Keystore.message_ref` (a keyed hash of the wamid, which encodes the
+number), the inbox's message (with the number) is dropped once processed, and a draft is
+sealed under the key of the sender's WhatsApp number (docs/personal-data.md)."""
 
 from __future__ import annotations
 
@@ -31,13 +32,20 @@ def sender_of(keys: Keystore, wa_id: str) -> str:
 async def store_messages(
     conn: asyncpg.Connection, keys: Keystore, messages: Sequence[InboundMessage]
 ) -> int:
-    """Insert messages not seen before; returns how many were new."""
+    """Insert messages not seen before; returns how many were new. A message is named by
+    `Keystore.message_ref` of its wamid (a keyed hash: a wamid encodes the sender's number).
+    Rows stored before intake migration 0012 are named by the plain wamid: a message seen
+    then is still recognised (compared, not stored) until those rows lapse (8 days)."""
     if not messages:
         return 0
     new = await conn.fetchval(
         "WITH inserted AS (INSERT INTO whatsapp_inbox (message_id, sender, message)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])"
+        " SELECT m.ref, m.sender, m.message"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])"
+        "  AS m(ref, legacy, sender, message)"
+        " WHERE NOT EXISTS (SELECT 1 FROM whatsapp_inbox o WHERE o.message_id = m.legacy)"
         " ON CONFLICT (message_id) DO NOTHING RETURNING 1) SELECT count(*) FROM inserted",
+        [keys.message_ref(m.message_id) for m in messages],
         [m.message_id for m in messages],
         [sender_of(keys, m.wa_id) for m in messages],
         [m.model_dump_json() for m in messages],

@@ -86,7 +86,7 @@ async def accept_notification(conn: asyncpg.Connection, batch: WebhookBatch, key
         # The recipient is sealed under the key of that WhatsApp number.
         statuses = [
             await keys.seal(
-                conn, status_event(status), identity=identity_of(None, status.recipient, None)
+                conn, status_event(status, keys), identity=identity_of(None, status.recipient, None)
             )
             for status in batch.statuses
         ]
@@ -94,7 +94,9 @@ async def accept_notification(conn: asyncpg.Connection, batch: WebhookBatch, key
     return new
 
 
-def status_event(status: StatusCallback) -> WhatsAppStatusReported:
+def status_event(status: StatusCallback, keys: Keystore) -> WhatsAppStatusReported:
+    """The status of a message the notifier sent, named by the keyed ref of its wamid (the
+    notifier keeps the same ref for what it sent)."""
     event_id, correlation_id = status_event_ids(status)
     return WhatsAppStatusReported(
         event_id=event_id,
@@ -102,7 +104,7 @@ def status_event(status: StatusCallback) -> WhatsAppStatusReported:
         correlation_id=correlation_id,
         producer=PRODUCER,
         payload=WhatsAppStatusReportedPayload(
-            provider_message_id=status.provider_message_id,
+            provider_message_id=keys.message_ref(status.provider_message_id),
             status=status.status,
             status_at=status.status_at,
             recipient=status.recipient,
@@ -124,7 +126,7 @@ async def process_inbox_batch(
                 async with conn.transaction():
                     outcome = await process_within_limit(
                         conn,
-                        InboundMessage.model_validate_json(row["message"]),
+                        inbox_message(keys, row["message"]),
                         row["earlier"],
                         settings,
                         keys,
@@ -140,6 +142,14 @@ async def process_inbox_batch(
                 outcome = f"failed: {type(error).__name__}"
             await whatsapp_inbox.mark_processed(conn, row["message_id"], outcome)
         return len(rows)
+
+
+def inbox_message(keys: Keystore, stored: str) -> InboundMessage:
+    """A stored message as the handlers see it: its wamid replaced by `Keystore.message_ref`,
+    so the idempotency keys, the ids derived from it and `in_reply_to` never carry the wamid
+    (which encodes the sender's number)."""
+    message = InboundMessage.model_validate_json(stored)
+    return message.model_copy(update={"message_id": keys.message_ref(message.message_id)})
 
 
 async def forget_expired(conn: asyncpg.Connection) -> None:

@@ -7,7 +7,9 @@
   (one statement per kind of outcome);
 - co_reporters (who joined another complaint's case, from CaseReporterJoined);
 - whatsapp_windows (the 24-hour rule), opt_outs and opt_out_requests (the time of a citizen's
-  latest BERHENTI / MULAI applied), all keyed by the address's digest.
+  latest BERHENTI / MULAI applied), all keyed by the address's keyed digest
+  (`domain.rules.AddressDigests`); a row still under its legacy unkeyed digest is re-keyed
+  when its address is next looked up (`_rekey`).
 
 The pages' and APIs' reads are in `views`."""
 
@@ -24,7 +26,7 @@ import asyncpg
 
 from schemas.events import Channel, ComplaintReceived, Language
 from services.notifier.domain.co_reporters import CoReporter
-from services.notifier.domain.rules import Contact, OutboundChannel, address_digest, wa_id
+from services.notifier.domain.rules import AddressDigests, Contact, OutboundChannel, wa_id
 from services.notifier.domain.sending import Deferred, Sent, Suppressed
 
 WAKE_CHANNEL = "notifier_sends"  # NOTIFY'd when a send is recorded: wakes the sender
@@ -47,7 +49,10 @@ class SavedComplaint:
 
 
 async def save_complaint(
-    conn: asyncpg.Connection, event: ComplaintReceived, whatsapp_phone: str | None
+    conn: asyncpg.Connection,
+    event: ComplaintReceived,
+    whatsapp_phone: str | None,
+    digests: AddressDigests,
 ) -> SavedComplaint:
     """In one statement, not four round trips: store the recipient (as it came: sealed; a
     replay keeps the first), open the WhatsApp window when the citizen wrote to us on
@@ -78,7 +83,7 @@ async def save_complaint(
         payload.reporter.email,
         payload.reporter.language.value,
         event.correlation_id,
-        address_digest(wa_id(whatsapp_phone)) if whatsapp_phone else None,
+        digests.keyed(wa_id(whatsapp_phone)) if whatsapp_phone else None,
         payload.received_at,
     )
     assert row is not None
@@ -148,46 +153,81 @@ async def co_reporters(
     return [CoReporter(row["complaint_id"], row["tracking_code"], row["joined_at"]) for row in rows]
 
 
-async def saw_whatsapp_message(conn: asyncpg.Connection, phone: str, at: datetime) -> None:
+async def saw_whatsapp_message(
+    conn: asyncpg.Connection, digests: AddressDigests, phone: str, at: datetime
+) -> None:
     """The citizen wrote to us on WhatsApp at `at`: the 24-hour window runs from there."""
+    await _rekey(conn, "whatsapp_windows", digests.pairs([wa_id(phone)]))
     await conn.execute(
         "INSERT INTO whatsapp_windows (address_digest, last_inbound_at) VALUES ($1, $2)"
         " ON CONFLICT (address_digest) DO UPDATE"
         " SET last_inbound_at ="
         " greatest(whatsapp_windows.last_inbound_at, excluded.last_inbound_at)",
-        address_digest(wa_id(phone)),
+        digests.keyed(wa_id(phone)),
         at,
     )
 
 
-async def set_opt_out(conn: asyncpg.Connection, address: str, opted_out: bool) -> None:
+# The tables keyed by an address digest, and the time column a re-keyed row keeps.
+_DIGEST_TABLES = {
+    "opt_outs": "opted_out_at",
+    "opt_out_requests": "requested_at",
+    "whatsapp_windows": "last_inbound_at",
+}
+
+
+async def _rekey(conn: Database, table: str, pairs: dict[str, str]) -> None:
+    """Move the rows still under a legacy (unkeyed) digest of these addresses to their keyed
+    digest (`pairs`: keyed -> legacy), in one statement; a row under both keeps the later
+    time. Nothing to do (one index probe per address) once every row is re-keyed."""
+    if not pairs:
+        return
+    at = _DIGEST_TABLES[table]
+    await conn.execute(
+        f"WITH old AS (DELETE FROM {table} t"
+        "  USING unnest($1::text[], $2::text[]) AS m(keyed, legacy)"
+        f"  WHERE t.address_digest = m.legacy RETURNING m.keyed, t.{at})"
+        f" INSERT INTO {table} (address_digest, {at}) SELECT keyed, {at} FROM old"
+        f" ON CONFLICT (address_digest) DO UPDATE SET {at} = greatest({table}.{at}, excluded.{at})",
+        list(pairs),
+        list(pairs.values()),
+    )
+
+
+async def set_opt_out(
+    conn: asyncpg.Connection, digests: AddressDigests, address: str, opted_out: bool
+) -> None:
+    await _rekey(conn, "opt_outs", digests.pairs([address]))
     if opted_out:
         await conn.execute(
             "INSERT INTO opt_outs (address_digest) VALUES ($1) ON CONFLICT DO NOTHING",
-            address_digest(address),
+            digests.keyed(address),
         )
     else:
-        await conn.execute(
-            "DELETE FROM opt_outs WHERE address_digest = $1", address_digest(address)
-        )
+        await conn.execute("DELETE FROM opt_outs WHERE address_digest = $1", digests.keyed(address))
 
 
 async def request_opt_out(
-    conn: asyncpg.Connection, address: str, opted_out: bool, requested_at: datetime
+    conn: asyncpg.Connection,
+    digests: AddressDigests,
+    address: str,
+    opted_out: bool,
+    requested_at: datetime,
 ) -> bool:
     """A citizen's own opt-out (or back in), written at `requested_at`: applied unless a later
     request of theirs was applied already (two requests may arrive out of order); False then."""
+    await _rekey(conn, "opt_out_requests", digests.pairs([address]))
     newer = await conn.fetchval(
         "INSERT INTO opt_out_requests (address_digest, requested_at) VALUES ($1, $2)"
         " ON CONFLICT (address_digest) DO UPDATE SET requested_at = excluded.requested_at"
         " WHERE opt_out_requests.requested_at < excluded.requested_at"
         " RETURNING true",
-        address_digest(address),
+        digests.keyed(address),
         requested_at,
     )
     if not newer:
         return False
-    await set_opt_out(conn, address, opted_out)
+    await set_opt_out(conn, digests, address, opted_out)
     return True
 
 
@@ -243,8 +283,9 @@ async def record_notification(conn: asyncpg.Connection, new: NewNotification) ->
 async def notification_for_status(
     conn: asyncpg.Connection, provider_message_id: str, callback_data: str | None
 ) -> asyncpg.Record | None:
-    """The notification a WhatsApp status is about: by wamid, else by the notification id we
-    put in biz_opaque_callback_data (the sender may have crashed before recording the wamid)."""
+    """The notification a WhatsApp status is about: by the keyed ref of its wamid
+    (`Keystore.message_ref`), else by the notification id we put in biz_opaque_callback_data
+    (the sender may have crashed before recording the wamid)."""
     row = await conn.fetchrow(
         "SELECT * FROM notifications WHERE provider_message_id = $1 FOR UPDATE",
         provider_message_id,
@@ -294,21 +335,25 @@ async def claim_due(db: Database, batch_size: int, lease: timedelta) -> list[asy
     )
 
 
-async def opted_out_among(conn: asyncpg.Connection, digests: Sequence[str]) -> set[str]:
-    """The address digests among `digests` that opted out."""
-    rows = await conn.fetch(
+async def opted_out_among(db: Database, pairs: dict[str, str]) -> set[str]:
+    """The keyed digests among `pairs` (keyed -> legacy digest) that opted out; an opt-out
+    still under its legacy digest counts, and is re-keyed."""
+    await _rekey(db, "opt_outs", pairs)
+    rows = await db.fetch(
         "SELECT address_digest FROM opt_outs WHERE address_digest = ANY($1::text[])",
-        list(digests),
+        list(pairs),
     )
     return {row["address_digest"] for row in rows}
 
 
-async def last_inbound_at(conn: asyncpg.Connection, digests: Sequence[str]) -> dict[str, datetime]:
-    """When each of these WhatsApp ids (by digest) last wrote to us, where known."""
-    rows = await conn.fetch(
+async def last_inbound_at(db: Database, pairs: dict[str, str]) -> dict[str, datetime]:
+    """When each of these WhatsApp ids (by keyed digest; `pairs` as in `opted_out_among`)
+    last wrote to us, where known."""
+    await _rekey(db, "whatsapp_windows", pairs)
+    rows = await db.fetch(
         "SELECT address_digest, last_inbound_at FROM whatsapp_windows"
         " WHERE address_digest = ANY($1::text[])",
-        list(digests),
+        list(pairs),
     )
     return {row["address_digest"]: row["last_inbound_at"] for row in rows}
 

@@ -1,12 +1,14 @@
 """Notifier's pure domain (no I/O): which events a citizen hears about and with which template,
 which channel reaches them, the WhatsApp 24-hour rule, retry timing, delivery-status order,
-per-citizen rate limits and the opt-out key (the words are in `schemas.opt_out`)."""
+per-citizen rate limits and the opt-out key (`AddressDigests`; the words are in
+`schemas.opt_out`)."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -323,9 +325,32 @@ class RateLimit:
 # The opt-out words are shared with intake's WhatsApp conversation: `schemas.opt_out`.
 
 
-def address_digest(address: str) -> str:
-    """A stable key for a phone number or email without storing it again in the clear."""
+def _normal_address(address: str) -> str:
     normal = address.strip().lower()
-    if "@" not in normal:
-        normal = "".join(ch for ch in normal if ch.isdigit())
-    return hashlib.sha256(normal.encode()).hexdigest()
+    return normal if "@" in normal else "".join(ch for ch in normal if ch.isdigit())
+
+
+KEYED_DIGEST_PREFIX = "k1:"  # a legacy digest is bare hex: `NOT LIKE 'k1:%'` counts those left
+
+
+@dataclass(frozen=True)
+class AddressDigests:
+    """How the opt-out and WhatsApp-window tables name a phone number or email without
+    keeping it: `keyed`, an HMAC-SHA256 under a secret (the shared identity key), so a digest
+    cannot be found by trying every phone number. Rows written before notifier migration
+    0005 hold `legacy`, the unkeyed SHA-256: they are found by either and re-keyed when found
+    (an opt-out must outlive the data, and cannot be recomputed without the address)."""
+
+    key: bytes = field(repr=False)
+
+    def keyed(self, address: str) -> str:
+        mac = hmac.new(self.key, b"notifier-address:" + _normal_address(address).encode(), "sha256")
+        return KEYED_DIGEST_PREFIX + mac.hexdigest()
+
+    @staticmethod
+    def legacy(address: str) -> str:
+        return hashlib.sha256(_normal_address(address).encode()).hexdigest()
+
+    def pairs(self, addresses: Iterable[str]) -> dict[str, str]:
+        """keyed -> legacy digest of each address (once each)."""
+        return {self.keyed(a): self.legacy(a) for a in addresses}

@@ -19,19 +19,25 @@ from collections.abc import Callable
 import asyncpg
 from fastapi import FastAPI
 
+from services.notifier.domain.rules import AddressDigests
 from services.notifier.entrypoints.access import ApiAccess
 from services.notifier.entrypoints.history import history_router
 from services.notifier.entrypoints.inbound_texts import inbound_texts_router
 from services.notifier.entrypoints.opt_outs import opt_outs_router
+from services.personal_data.keystore import Keystore
 from services.runtime.http_problems import install_validation_handler
 
 
-def create_app(pool: Callable[[], asyncpg.Pool], access: ApiAccess | None = None) -> FastAPI:
-    """`access` defaults to nobody: without configured tokens every route answers 401."""
+def create_app(
+    pool: Callable[[], asyncpg.Pool], keys: Keystore, access: ApiAccess | None = None
+) -> FastAPI:
+    """`access` defaults to nobody: without configured tokens every route answers 401. `keys`
+    gives the secret of the opt-outs' address digests (the shared identity key)."""
     app = FastAPI(title="Lapor notifier", version="1", description=__doc__)
     app.state.access = access or ApiAccess()
     install_validation_handler(app)
-    app.include_router(opt_outs_router(pool))
-    app.include_router(inbound_texts_router(pool))
+    digests = AddressDigests(keys.identity_key)
+    app.include_router(opt_outs_router(pool, digests))
+    app.include_router(inbound_texts_router(pool, digests))
     app.include_router(history_router(pool))
     return app

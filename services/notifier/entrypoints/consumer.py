@@ -30,5 +30,5 @@ def event_handlers(keys: Keystore) -> dict[str, Handler]:
         **dict.fromkeys(EVENT_TYPES, notify),
         "CitizenReplyRequested": partial(deliver_reply, keys=keys),
         "CitizenOptOutRequested": partial(record_opt_out, keys=keys),
-        "WhatsAppStatusReported": record_whatsapp_status,
+        "WhatsAppStatusReported": partial(record_whatsapp_status, keys=keys),
     }

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.opt_out import opt_out_intent
 from services.notifier.adapters import repository
+from services.notifier.domain.rules import AddressDigests
 from services.notifier.entrypoints.access import UNAUTHENTICATED, InboundSender
 from services.notifier.entrypoints.opt_outs import Address
 
@@ -27,7 +28,7 @@ class InboundOutcome(BaseModel):
     action: Literal["opted_out", "opted_in", "none"]
 
 
-def inbound_texts_router(pool: Callable[[], asyncpg.Pool]) -> APIRouter:
+def inbound_texts_router(pool: Callable[[], asyncpg.Pool], digests: AddressDigests) -> APIRouter:
     router = APIRouter()
 
     @router.post("/v1/inbound-texts", response_model=InboundOutcome, responses=UNAUTHENTICATED)
@@ -37,7 +38,7 @@ def inbound_texts_router(pool: Callable[[], asyncpg.Pool]) -> APIRouter:
         if intent is None:
             return InboundOutcome(action="none")
         async with pool().acquire() as conn:
-            await repository.set_opt_out(conn, body.address, intent)
+            await repository.set_opt_out(conn, digests, body.address, intent)
         return InboundOutcome(action="opted_out" if intent else "opted_in")
 
     return router

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from schemas.identity import InvalidIdentity, check_email, normalise_phone
 from services.notifier.adapters import repository
+from services.notifier.domain.rules import AddressDigests
 from services.notifier.entrypoints.access import OPERATORS_ONLY, Operator
 
 
@@ -41,7 +42,7 @@ class OptOutState(BaseModel):
     opted_out: bool
 
 
-def opt_outs_router(pool: Callable[[], asyncpg.Pool]) -> APIRouter:
+def opt_outs_router(pool: Callable[[], asyncpg.Pool], digests: AddressDigests) -> APIRouter:
     router = APIRouter()
 
     @router.post(
@@ -49,7 +50,7 @@ def opt_outs_router(pool: Callable[[], asyncpg.Pool]) -> APIRouter:
     )
     async def opt_out(body: OptOutRequest, _: Operator) -> OptOutState:
         async with pool().acquire() as conn:
-            await repository.set_opt_out(conn, body.address, True)
+            await repository.set_opt_out(conn, digests, body.address, True)
         return OptOutState(opted_out=True)
 
     @router.post("/v1/opt-ins", response_model=OptOutState, responses=OPERATORS_ONLY)
@@ -57,7 +58,7 @@ def opt_outs_router(pool: Callable[[], asyncpg.Pool]) -> APIRouter:
         # Opting someone back in is the riskier direction: an operator's decision, or the
         # citizen's own "MULAI" through /v1/inbound-texts.
         async with pool().acquire() as conn:
-            await repository.set_opt_out(conn, body.address, False)
+            await repository.set_opt_out(conn, digests, body.address, False)
         return OptOutState(opted_out=False)
 
     return router

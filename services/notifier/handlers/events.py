@@ -39,6 +39,7 @@ from services.notifier.domain.events import (
 )
 from services.notifier.domain.rules import (
     REPLY,
+    AddressDigests,
     Contact,
     Message,
     OutboundChannel,
@@ -62,7 +63,9 @@ async def notify_citizen(
         if event.payload.channel == Channel.WHATSAPP:
             # The citizen wrote to us on WhatsApp: the 24-hour window opens.
             phone = await keys.reveal(conn, event.payload.reporter.phone)
-        saved = await repository.save_complaint(conn, event, phone)
+        saved = await repository.save_complaint(
+            conn, event, phone, AddressDigests(keys.identity_key)
+        )
         await queue_message(conn, event, saved.recipient)
         # Events of this complaint that overtook it on their own topics wait no longer.
         for held in saved.held_events:
@@ -210,7 +213,9 @@ async def deliver_reply(
     channel = reply_channel(payload.channel, to)
     if channel == OutboundChannel.WHATSAPP and payload.in_reply_to:
         # The citizen just wrote to us; the reply rides inside the 24-hour window.
-        await repository.saw_whatsapp_message(conn, to, event.occurred_at)
+        await repository.saw_whatsapp_message(
+            conn, AddressDigests(keys.identity_key), to, event.occurred_at
+        )
     await repository.record_notification(
         conn,
         repository.NewNotification(
@@ -246,7 +251,7 @@ async def record_opt_out(
         log.info("opt-out not applied: address erased", extra={"channel": payload.channel})
         return ()
     applied = await repository.request_opt_out(
-        conn, address, payload.opted_out, payload.requested_at
+        conn, AddressDigests(keys.identity_key), address, payload.opted_out, payload.requested_at
     )
     log.info(
         "opt-out requested",
@@ -255,12 +260,15 @@ async def record_opt_out(
     return ()
 
 
-async def record_whatsapp_status(event: Event, conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
+async def record_whatsapp_status(
+    event: Event, conn: asyncpg.Connection, keys: Keystore
+) -> Sequence[EventEnvelope]:
     assert isinstance(event, WhatsAppStatusReported)
     payload = event.payload
-    row = await repository.notification_for_status(
-        conn, payload.provider_message_id, payload.callback_data
-    )
+    # Intake names the message by the keyed ref of its wamid, as the sender recorded it; an
+    # event published before that carries the wamid itself, which is hashed here.
+    message_ref = keys.message_ref(payload.provider_message_id)
+    row = await repository.notification_for_status(conn, message_ref, payload.callback_data)
     if row is None:
         return ()  # not a message of ours (another system shares the number) or long purged
     outgoing: list[EventEnvelope] = []
@@ -269,7 +277,7 @@ async def record_whatsapp_status(event: Event, conn: asyncpg.Connection) -> Sequ
         # the answer timed out and a retry is scheduled. The callback proves it went out, so
         # it must not be sent again.
         await repository.record_sent_by_callback(
-            conn, row["notification_id"], payload.provider_message_id, payload.status_at
+            conn, row["notification_id"], message_ref, payload.status_at
         )
         outgoing += citizen_notified(row)
     new_status = merged_status(row["delivery_status"], payload.status)

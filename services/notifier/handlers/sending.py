@@ -51,10 +51,10 @@ from services.notifier.adapters.channels import (
 )
 from services.notifier.domain.events import NotificationRow, citizen_notified, status_changed
 from services.notifier.domain.rules import (
+    AddressDigests,
     OutboundChannel,
     RateLimit,
     RetryPolicy,
-    address_digest,
     wa_id,
 )
 from services.notifier.domain.sending import (
@@ -100,6 +100,7 @@ class Sender:
     ) -> None:
         self.pool = pool
         self.keys = keys
+        self.digests = AddressDigests(keys.identity_key)
         self.adapters = dict(adapters)
         self.dead_letters = dead_letters
         self.config = config
@@ -152,10 +153,12 @@ class Sender:
             keys = await self.keys.keys(conn, sealed_key_ids_in([*destinations, *replies]))
             addresses = {d: open_value(d, keys) for d in destinations}
             readable = {d: a for d, a in addresses.items() if a is not None}
-            digests = {d: address_digest(a) for d, a in readable.items()}
-            wa_digests = {d: address_digest(wa_id(a)) for d, a in readable.items()}
-            opted = await repository.opted_out_among(conn, list(digests.values()))
-            windows = await repository.last_inbound_at(conn, list(wa_digests.values()))
+            digests = {d: self.digests.keyed(a) for d, a in readable.items()}
+            wa_digests = {d: self.digests.keyed(wa_id(a)) for d, a in readable.items()}
+            opted = await repository.opted_out_among(conn, self.digests.pairs(readable.values()))
+            windows = await repository.last_inbound_at(
+                conn, self.digests.pairs(wa_id(a) for a in readable.values())
+            )
             recent = await repository.recent_sends(
                 conn, destinations, self.config.rate_limit.window
             )
@@ -211,6 +214,9 @@ class Sender:
             if adapter is None:
                 raise PermanentSendError(f"channel {channel.value} is not configured")
             provider_id = await adapter.send(message)
+            if channel == OutboundChannel.WHATSAPP:
+                # Kept as intake names it in status events: the wamid encodes the number.
+                provider_id = self.keys.message_ref(provider_id)
         except TransientSendError as error:
             await self._transient(row, error)
         except PermanentSendError as error:
