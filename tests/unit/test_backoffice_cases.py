@@ -29,7 +29,6 @@ def test_the_inbox_form_becomes_routings_query_by_due_date() -> None:
             "region": "32.73",
             "due_before": "2026-08-20",
         },
-        NOW,
     )
     assert query.invalid == ()
     assert dict(query.params) == {
