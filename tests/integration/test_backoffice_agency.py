@@ -129,6 +129,8 @@ def csrf(page: httpx.Response) -> str:
 
 async def act(client: httpx.AsyncClient, case: Case, action: str, **fields: Any) -> httpx.Response:
     page = await client.get(f"/staff/instansi/kasus/{case.case_id}")
+    if "confirm" in fields:
+        fields[f"confirm-{action}"] = fields.pop("confirm")
     return await client.post(
         f"/staff/instansi/kasus/{case.case_id}/{action}", data={"csrf_token": csrf(page), **fields}
     )
@@ -192,7 +194,7 @@ async def test_another_agencys_officer_gets_the_404_page(app: FastAPI, world: Wo
         token = csrf(await client.get("/staff"))
         posted = await client.post(
             f"/staff/instansi/kasus/{case.case_id}/accept",
-            data={"csrf_token": token, "confirm": "yes"},
+            data={"csrf_token": token, "confirm-accept": "yes"},
         )
         assert posted.status_code == 404
         inbox = await client.get("/staff/instansi/kasus")
@@ -264,7 +266,7 @@ async def test_the_supervisor_sees_overdue_cases_and_reassigns_within_the_agency
         token = csrf(await officer.get("/staff"))
         refused = await officer.post(
             f"/staff/instansi/kasus/{case.case_id}/alihkan",
-            data={"csrf_token": token, "officer_id": "rekan", "confirm": "yes"},
+            data={"csrf_token": token, "officer_id": "rekan", f"confirm-{case.case_id}": "yes"},
         )
         assert refused.status_code == 404
     async with signed_in(app, "kepala") as chief:
@@ -282,14 +284,14 @@ async def test_the_supervisor_sees_overdue_cases_and_reassigns_within_the_agency
         token = csrf(page)
         outsider = await chief.post(
             f"/staff/instansi/kasus/{case.case_id}/alihkan",
-            data={"csrf_token": token, "officer_id": "lain", "confirm": "yes"},
+            data={"csrf_token": token, "officer_id": "lain", f"confirm-{case.case_id}": "yes"},
         )
         assert outsider.status_code == 422 and "Pilih petugas instansi Anda" in outsider.text
         moved = await chief.post(
             f"/staff/instansi/kasus/{case.case_id}/alihkan",
             data={
                 "csrf_token": token, "officer_id": "rekan", "note": "Budi cuti",
-                "confirm": "yes", "back": "pengawasan",
+                f"confirm-{case.case_id}": "yes", "back": "pengawasan",
             },
         )  # fmt: skip
         assert moved.status_code == 303

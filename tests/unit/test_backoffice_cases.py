@@ -14,6 +14,7 @@ from services.backoffice.domain.cases import (
     file_size,
     inbox_query,
     overdue,
+    overdue_by_case,
     refusal,
     reporter_shown,
 )
@@ -79,16 +80,16 @@ def test_sizes_read_in_the_pages_language() -> None:
 def test_an_action_needs_the_confirmation_and_its_text() -> None:
     with pytest.raises(ActionRefused, match="confirm"):
         action_body(ACTIONS["accept"], {})
-    assert action_body(ACTIONS["accept"], {"confirm": "yes"}) == {}
+    assert action_body(ACTIONS["accept"], {"confirm-accept": "yes"}) == {}
     with pytest.raises(ActionRefused, match="text"):
-        action_body(ACTIONS["respond"], {"confirm": "yes", "note": "  "})
-    assert action_body(ACTIONS["respond"], {"confirm": "yes", "note": " Beres "}) == {
+        action_body(ACTIONS["respond"], {"confirm-respond": "yes", "note": "  "})
+    assert action_body(ACTIONS["respond"], {"confirm-respond": "yes", "note": " Beres "}) == {
         "note": "Beres"
     }
-    assert action_body(ACTIONS["close"], {"confirm": "yes", "note": ""}) == {}
-    assert action_body(ACTIONS["not-in-remit"], {"confirm": "yes", "reason": "Pemda"}) == {
-        "reason": "Pemda"
-    }
+    assert action_body(ACTIONS["close"], {"confirm-close": "yes", "note": ""}) == {}
+    assert action_body(
+        ACTIONS["not-in-remit"], {"confirm-not-in-remit": "yes", "reason": "Pemda"}
+    ) == {"reason": "Pemda"}
 
 
 def test_routings_refusals_become_words_and_details() -> None:
@@ -106,3 +107,16 @@ def test_an_open_case_past_its_due_date_is_overdue() -> None:
     assert not overdue("2026-08-12T00:00:00+00:00", NOW, "closed")
     assert not overdue("2026-08-14T00:00:00+00:00", NOW, "assigned")
     assert not overdue(None, NOW)
+
+
+def test_the_overdue_list_has_one_row_per_case_with_its_missed_deadlines() -> None:
+    rows = [
+        {"case_id": "a", "deadline_kind": "analysis", "escalation_level": 0, "escalated_to": None},
+        {"case_id": "b", "deadline_kind": "documents", "escalation_level": 0},
+        {"case_id": "a", "deadline_kind": "agency_response", "escalation_level": 1,
+         "escalated_to": "Pimpinan", "escalated_at": "2026-08-20T00:00:00+00:00"},
+    ]  # fmt: skip
+    cases = overdue_by_case(rows)
+    assert [case["case_id"] for case in cases] == ["a", "b"]
+    assert [m["deadline_kind"] for m in cases[0]["missed"]] == ["analysis", "agency_response"]
+    assert (cases[0]["escalation_level"], cases[0]["escalated_to"]) == (1, "Pimpinan")

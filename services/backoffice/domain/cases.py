@@ -120,8 +120,9 @@ class ActionRefused(ValueError):
 
 def action_body(action: DeskAction, form: Mapping[str, Any]) -> dict[str, str]:
     """Routing's JSON body for `action` from the posted form; ActionRefused("confirm") without
-    the "I am sure" box, ActionRefused("text") without a text the action needs."""
-    if _one(form, "confirm") != "yes":
+    its "I am sure" box (`confirm-<action>`: one name per box, or screen readers would take
+    the page's boxes for one group), ActionRefused("text") without a text the action needs."""
+    if _one(form, f"confirm-{action.key}") != "yes":
         raise ActionRefused("confirm")
     if action.field is None:
         return {}
@@ -153,3 +154,27 @@ def overdue(due_at: str | None, now: datetime, status: str | None = None) -> boo
     if not due_at or status in ("closed", "not_in_remit"):
         return False
     return datetime.fromisoformat(due_at) < now
+
+
+def overdue_by_case(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Routing's overdue list (one row per missed deadline) as one row per case, in the
+    list's order (the longest overdue first), with its missed deadlines and the furthest
+    escalation among them."""
+    cases: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        case = cases.setdefault(str(row["case_id"]), {**row, "missed": []})
+        case["missed"].append(row)
+        if row.get("escalation_level", 0) > case.get("escalation_level", 0):
+            case.update(
+                {key: row.get(key) for key in ("escalation_level", "escalated_to", "escalated_at")}
+            )
+    return list(cases.values())
+
+
+def by_due_date(cases: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The cases by due date (routing sorts so too when asked; this keeps the page's promise
+    whatever the answer's order); a case without one last."""
+    latest = datetime.max.replace(tzinfo=JAKARTA)
+    return sorted(
+        cases, key=lambda c: datetime.fromisoformat(c["due_at"]) if c.get("due_at") else latest
+    )

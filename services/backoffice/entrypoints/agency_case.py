@@ -162,7 +162,7 @@ class CasePages:
         form = await self.access.form(request)
         officer = _text(form, "officer_id", 100)
         allowed = {account.staff_id for account in await self.officers(session)}
-        if _text(form, "confirm") != "yes":
+        if _text(form, f"confirm-{case_id}") != "yes":  # one name per box (axe)
             return await self.show(request, session, case_id, 422, error="confirm", form=form)
         if officer not in allowed:
             return await self.show(request, session, case_id, 422, error="officer", form=form)

@@ -15,7 +15,13 @@ from fastapi.responses import Response
 
 from schemas.staff import Role
 from services.backoffice.adapters.services import Services, ServiceUnavailable
-from services.backoffice.domain.cases import CATEGORIES, STATUSES, inbox_query, overdue
+from services.backoffice.domain.cases import (
+    CATEGORIES,
+    STATUSES,
+    by_due_date,
+    inbox_query,
+    overdue,
+)
 from services.backoffice.entrypoints.access import Access
 from services.backoffice.entrypoints.agency_words import TITLES, words
 from services.backoffice.entrypoints.pages import language
@@ -55,7 +61,7 @@ def agency_inbox_router(access: Access, services: Services) -> APIRouter:
         now = access.clock()
         cases = [
             {**case, "late": overdue(case.get("due_at"), now, case.get("status"))}
-            for case in found.get("cases", [])
+            for case in by_due_date(found.get("cases", []))
         ]
         return access.page(
             request,

@@ -17,6 +17,7 @@ from schemas.staff import Role
 from services.backoffice.adapters import accounts as store
 from services.backoffice.adapters.services import Services, ServiceUnavailable
 from services.backoffice.domain import wording
+from services.backoffice.domain.cases import overdue_by_case
 from services.backoffice.entrypoints.access import Access
 from services.backoffice.entrypoints.agency_words import DEADLINES, ESCALATION, TITLES, words
 from services.backoffice.entrypoints.pages import language
@@ -52,7 +53,8 @@ def supervision_router(access: Access, services: Services) -> APIRouter:
                 request, "supervision.html", session, status_code=503, unavailable="routing",
                 cases=[], officers=[], **page,
             )  # fmt: skip
-        cases = answer.json().get("cases", []) if answer.status_code == 200 else []
+        rows = answer.json().get("cases", []) if answer.status_code == 200 else []
+        cases = overdue_by_case(rows)
         officers = await store.agency_staff(access.pool(), member.agency_code or "")
         return access.page(
             request,
