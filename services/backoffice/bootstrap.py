@@ -17,10 +17,12 @@ from services.backoffice.adapters.accounts import MIGRATIONS
 from services.backoffice.adapters.services import Services
 from services.backoffice.entrypoints.access import Access, FormRefused, Redirect
 from services.backoffice.entrypoints.accounts_admin import accounts_router
+from services.backoffice.entrypoints.agency_case import agency_case_router
 from services.backoffice.entrypoints.agency_inbox import agency_inbox_router
 from services.backoffice.entrypoints.home import home_router
 from services.backoffice.entrypoints.pages import render
 from services.backoffice.entrypoints.signin_pages import signin_router
+from services.backoffice.entrypoints.supervision import supervision_router
 from services.backoffice.settings import BackofficeSettings
 from services.runtime.forms import SecurityHeaders
 from services.runtime.lifecycle import ServiceRuntime, Settings
@@ -65,6 +67,8 @@ def create_app(
         home_router(access),
         accounts_router(access),
         agency_inbox_router(access, services),
+        agency_case_router(access, services),
+        supervision_router(access, services),
     ):
         app.include_router(router)
     _install_answers(app)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import asyncpg
 
-from schemas.staff import Role
+from schemas.staff import AGENCY_ROLES, Role
 from services.backoffice.domain.accounts import StaffAccount
 
 SCHEMA = "backoffice"
@@ -90,6 +90,18 @@ async def account(pool: asyncpg.Pool, staff_id: str) -> StaffAccount | None:
 
 async def accounts(pool: asyncpg.Pool) -> list[StaffAccount]:
     rows = await pool.fetch(f"SELECT {ACCOUNT_COLUMNS} FROM staff_accounts ORDER BY staff_id")
+    return [_account(row) for row in rows]
+
+
+async def agency_staff(pool: asyncpg.Pool, agency_code: str) -> list[StaffAccount]:
+    """The enabled accounts with an agency role for `agency_code`: whom a supervisor may
+    hand that agency's cases to."""
+    rows = await pool.fetch(
+        f"SELECT {ACCOUNT_COLUMNS} FROM staff_accounts"
+        " WHERE agency_code = $1 AND NOT disabled AND roles && $2::text[] ORDER BY display_name",
+        agency_code,
+        sorted(role.value for role in AGENCY_ROLES),
+    )
     return [_account(row) for row in rows]
 
 

@@ -25,7 +25,7 @@ AREAS = (
         frozenset({Role.AGENCY_OFFICER, Role.AGENCY_SUPERVISOR}),
         True,
     ),
-    Area("supervisor", "/staff/instansi/pengawasan", frozenset({Role.AGENCY_SUPERVISOR}), False),
+    Area("supervisor", "/staff/instansi/pengawasan", frozenset({Role.AGENCY_SUPERVISOR}), True),
     Area("walk_in", "/staff/meja", frozenset({Role.DESK_OFFICER}), False),
     Area("accounts", "/staff/admin/akun", frozenset({Role.ADMIN}), True),
 )

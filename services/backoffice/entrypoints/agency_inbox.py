@@ -1,13 +1,13 @@
 """The agency inbox, /staff/instansi/kasus (agency officers and supervisors): the agency's
 cases from routing's `GET /v1/desk/cases`, called on the member's behalf (the staff
-assertion carries their agency; routing decides what they see), sorted by due date, in a
-table with statuses in words and times in WIB. A first page over `adapters.services`; the
-filters, counts and the case page come next."""
+assertion carries their agency; routing decides what they see). A GET form filters by
+status, category, region, due date, overdue and "mine" (`domain.cases.inbox_query`); the
+counts are routing's under the same filters; the cases come by due date, each linking to its
+case page (`agency_case`). Statuses in words, times in WIB."""
 
 # No `from __future__ import annotations` here: FastAPI must resolve the routes' local
 # Annotated dependencies at runtime.
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,40 +15,19 @@ from fastapi.responses import Response
 
 from schemas.staff import Role
 from services.backoffice.adapters.services import Services, ServiceUnavailable
+from services.backoffice.domain.cases import (
+    CATEGORIES,
+    STATUSES,
+    by_due_date,
+    inbox_query,
+    overdue,
+)
 from services.backoffice.entrypoints.access import Access
+from services.backoffice.entrypoints.agency_words import TITLES, words
 from services.backoffice.entrypoints.pages import language
 from services.backoffice.handlers.signin import Session
 
-TITLES = {"id": "Kotak masuk instansi", "en": "Agency inbox"}
-WORDS = {
-    "id": {
-        "caption": "{count} kasus, urut batas waktu",
-        "code": "Nomor pelacakan",
-        "status": "Status",
-        "category": "Kategori",
-        "region": "Wilayah",
-        "summary": "Ringkasan",
-        "due": "Batas waktu",
-        "empty": "Belum ada kasus untuk instansi Anda.",
-        "refused": "Layanan routing menolak permintaan ini untuk akun Anda.",
-    },
-    "en": {
-        "caption": "{count} cases, by due date",
-        "code": "Tracking code",
-        "status": "Status",
-        "category": "Category",
-        "region": "Region",
-        "summary": "Summary",
-        "due": "Due",
-        "empty": "No cases for your agency yet.",
-        "refused": "The routing service refused this request for your account.",
-    },
-}
-
-
-def _due(case: dict[str, Any]) -> datetime:
-    due = case.get("due_at")
-    return datetime.fromisoformat(due) if isinstance(due, str) else datetime.max.replace(tzinfo=UTC)
+PATH = "/staff/instansi/kasus"
 
 
 def agency_inbox_router(access: Access, services: Services) -> APIRouter:
@@ -57,34 +36,41 @@ def agency_inbox_router(access: Access, services: Services) -> APIRouter:
         Session, Depends(access.require(Role.AGENCY_OFFICER, Role.AGENCY_SUPERVISOR))
     ]
 
-    @router.get("/staff/instansi/kasus")
+    @router.get(PATH)
     async def inbox(request: Request, session: AgencyStaff) -> Response:
         lang = language(request)
         member = session.account.member()
+        query = inbox_query(request.query_params)
+        page: dict[str, Any] = {
+            "title": TITLES["inbox"][lang],
+            "i": words(lang),
+            "chosen": query.chosen,
+            "invalid": query.invalid,
+            "statuses": STATUSES,
+            "categories": CATEGORIES,
+            "agency": member.agency_code,
+            "done": "not-in-remit" if request.query_params.get("done") == "not-in-remit" else None,
+        }
         try:
-            answer = await services.routing.get(member, "/v1/desk/cases", params={"limit": 200})
+            answer = await services.routing.get(member, "/v1/desk/cases", params=query.params)
         except ServiceUnavailable:
             return access.page(
-                request,
-                "inbox.html",
-                session,
-                status_code=503,
-                title=TITLES[lang],
-                unavailable="routing",
-                cases=[],
-                i=WORDS[lang],
+                request, "inbox.html", session, status_code=503, unavailable="routing", **page
             )
-        cases = answer.json().get("cases", []) if answer.status_code == 200 else []
-        cases.sort(key=_due)
+        found = answer.json() if answer.status_code == 200 else {}
+        now = access.clock()
+        cases = [
+            {**case, "late": overdue(case.get("due_at"), now, case.get("status"))}
+            for case in by_due_date(found.get("cases", []))
+        ]
         return access.page(
             request,
             "inbox.html",
             session,
-            title=TITLES[lang],
             cases=cases,
-            agency=member.agency_code,
+            counts=found.get("counts"),
             refused=answer.status_code != 200,
-            i=WORDS[lang],
+            **page,
         )
 
     return router
