@@ -14,18 +14,23 @@ the plumbing's tables every schema gets.
 HTTP (all under /staff, server-rendered, Bahasa Indonesia first, English on ?lang=en):
 /staff/masuk (sign in), /staff/keluar (sign out), /staff/totp (one-time codes), /staff
 (home: the areas the roles open), /staff/admin/akun (accounts; admins),
-/staff/instansi/kasus (the agency inbox, from routing's /v1/desk/cases); /healthz, /readyz,
-/metrics. `lapor staff add` creates accounts from the command line (the first admin).
+/staff/instansi/kasus (the agency inbox, from routing's /v1/desk/cases), /staff/disposisi
+(disposition: routing's manual queue with the agency picker, re-opened, overdue and SP4N
+lists), /staff/admin/aturan (routing rules and versions; an edit is a new version),
+/staff/admin/kalender (calendar overrides), /staff/admin/pesan-gagal (every service's dead
+letters: list, show masked, replay); /healthz, /readyz, /metrics. `lapor staff add`
+creates accounts from the command line (the first admin).
 
 Layout (each layer imports only the ones below it; `settings` is a leaf any layer may use):
 - `bootstrap`: reads the settings (`check_deployment`), builds the service clients, the app
   (`create_app`) and the `ServiceRuntime`; `__main__` runs it.
 - `entrypoints/`: `access` (session dependency and role checks, CSRF, cookies), `pages`
   (templates, texts, WIB), one router per concern (`signin_pages`, `home`,
-  `accounts_admin`, `agency_inbox`), and `staff_cli` (`lapor staff add`).
+  `accounts_admin`, `agency_inbox`, `disposition`, `routing_admin`,
+  `dead_letters`), and `staff_cli` (`lapor staff add`).
 - `handlers/`: `signin` (sign in, sessions, sign out, TOTP enrolment), `accounts`.
-- `adapters/`: `accounts` (all SQL), `services` (httpx clients of triage, routing and
-  intake that add the staff assertion).
+- `adapters/`: `accounts` (all SQL), `services` (httpx clients of triage, routing, intake
+  and notifier that add the staff assertion).
 - `domain/`: pure. `passwords` (Argon2id), `signin` (attempt limits, session expiry, tokens,
   TOTP), `accounts` (account rules, role checks), `areas` (what each role opens),
   `wording` (WIB, statuses and roles in words).

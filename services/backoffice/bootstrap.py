@@ -19,8 +19,11 @@ from services.backoffice.entrypoints.access import Access, FormRefused, Redirect
 from services.backoffice.entrypoints.accounts_admin import accounts_router
 from services.backoffice.entrypoints.agency_case import agency_case_router
 from services.backoffice.entrypoints.agency_inbox import agency_inbox_router
+from services.backoffice.entrypoints.dead_letters import dead_letters_router
+from services.backoffice.entrypoints.disposition import disposition_router
 from services.backoffice.entrypoints.home import home_router
 from services.backoffice.entrypoints.pages import render
+from services.backoffice.entrypoints.routing_admin import routing_admin_router
 from services.backoffice.entrypoints.signin_pages import signin_router
 from services.backoffice.entrypoints.supervision import supervision_router
 from services.backoffice.settings import BackofficeSettings
@@ -69,6 +72,9 @@ def create_app(
         agency_inbox_router(access, services),
         agency_case_router(access, services),
         supervision_router(access, services),
+        disposition_router(access, services),
+        routing_admin_router(access, services),
+        dead_letters_router(access, services),
     ):
         app.include_router(router)
     _install_answers(app)

@@ -12,6 +12,7 @@ class BackofficeSettings(BaseSettings):
     triage_url: str = "http://127.0.0.1:8001"
     routing_url: str = "http://127.0.0.1:8002"
     intake_url: str = "http://127.0.0.1:8000"
+    notifier_url: str = "http://127.0.0.1:8003"  # its dead letters only
     service_timeout_seconds: float = 10.0
 
     # A session ends after this long without a request (each request slides it on).

@@ -57,7 +57,8 @@ ROUTING_DISPOSITION = {  # Setwapres admin tokens; staff with the role dispositi
     ("GET", "/v1/disposition/cases"),
     ("GET", "/v1/sp4n/forwardings"),
 }
-ROUTING_ADMIN = ROUTING_RULES | ROUTING_DISPOSITION
+ROUTING_DIRECTORY = {("GET", "/v1/agencies")}  # the agency pickers: disposition and admins
+ROUTING_ADMIN = ROUTING_RULES | ROUTING_DISPOSITION | ROUTING_DIRECTORY
 ROUTING_SUPERVISOR = {("POST", "/v1/desk/cases/{case_id}/reassign")}
 STAFF_SECRET = "access-test-staff-secret"
 NOTIFIER_OPERATOR_ONLY = {
@@ -193,6 +194,8 @@ def staff_allowed(method: str, path: str) -> set[str]:
     """Which of STAFF may call a routing route (any other gets 403)."""
     if (method, path) in ROUTING_RULES:
         return {"admin"}
+    if (method, path) in ROUTING_DIRECTORY:
+        return {"disposition", "admin"}
     if (method, path) == ("GET", "/v1/escalations/overdue"):
         return {"disposition", "supervisor"}  # a supervisor: their own agency's
     if (method, path) in ROUTING_DISPOSITION:

@@ -135,7 +135,16 @@ def test_the_home_page_lists_the_areas_of_the_members_roles() -> None:
     officer = StaffMember("o", frozenset({Role.AGENCY_OFFICER}), "KEMENPU")
     assert [area.key for area in areas_for(officer)] == ["agency_inbox"]
     both = StaffMember("s", frozenset({Role.AGENCY_SUPERVISOR, Role.ADMIN}), "KEMENPU")
-    assert [area.key for area in areas_for(both)] == ["agency_inbox", "supervisor", "accounts"]
+    assert [area.key for area in areas_for(both)] == [
+        "agency_inbox",
+        "supervisor",
+        "accounts",
+        "rules",
+        "calendar",
+        "dead_letters",
+    ]
+    disposition = StaffMember("d", frozenset({Role.DISPOSITION}))
+    assert [(a.key, a.ready) for a in areas_for(disposition)] == [("disposition", True)]
 
 
 def test_times_are_shown_in_wib() -> None:

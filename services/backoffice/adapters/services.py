@@ -65,9 +65,16 @@ class ServiceClient:
     async def post(self, member: StaffMember, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request(member, "POST", path, **kwargs)
 
+    async def put(self, member: StaffMember, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request(member, "PUT", path, **kwargs)
+
+    async def delete(self, member: StaffMember, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request(member, "DELETE", path, **kwargs)
+
 
 class Services:
-    """The back office's clients: `triage`, `routing`, `intake`."""
+    """The back office's clients: `triage`, `routing`, `intake`, `notifier` (`clients` by
+    name: every service serves its dead letters)."""
 
     def __init__(
         self,
@@ -80,6 +87,7 @@ class Services:
             "triage": settings.triage_url,
             "routing": settings.routing_url,
             "intake": settings.intake_url,
+            "notifier": settings.notifier_url,
         }
         transports = transports or {}
         self.clients = {
@@ -97,7 +105,24 @@ class Services:
         self.triage = self.clients["triage"]
         self.routing = self.clients["routing"]
         self.intake = self.clients["intake"]
+        self.notifier = self.clients["notifier"]
 
     async def close(self) -> None:
         for service in self.clients.values():
             await service.client.aclose()
+
+
+def refusal(response: httpx.Response) -> str:
+    """What a service's 4xx answer says, for the page to show (its `detail`: a sentence, or
+    the validation errors' messages)."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return f"HTTP {response.status_code}"
+    if isinstance(detail, list):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg', '')}"
+            for e in detail
+            if isinstance(e, dict)
+        )
+    return str(detail or f"HTTP {response.status_code}")

@@ -18,7 +18,7 @@ class Area:
 
 AREAS = (
     Area("review", "/staff/tinjau", frozenset({Role.REVIEWER}), False),
-    Area("disposition", "/staff/disposisi", frozenset({Role.DISPOSITION}), False),
+    Area("disposition", "/staff/disposisi", frozenset({Role.DISPOSITION}), True),
     Area(
         "agency_inbox",
         "/staff/instansi/kasus",
@@ -28,6 +28,9 @@ AREAS = (
     Area("supervisor", "/staff/instansi/pengawasan", frozenset({Role.AGENCY_SUPERVISOR}), True),
     Area("walk_in", "/staff/meja", frozenset({Role.DESK_OFFICER}), False),
     Area("accounts", "/staff/admin/akun", frozenset({Role.ADMIN}), True),
+    Area("rules", "/staff/admin/aturan", frozenset({Role.ADMIN}), True),
+    Area("calendar", "/staff/admin/kalender", frozenset({Role.ADMIN}), True),
+    Area("dead_letters", "/staff/admin/pesan-gagal", frozenset({Role.ADMIN}), True),
 )
 
 

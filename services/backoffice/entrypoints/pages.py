@@ -75,6 +75,9 @@ TEXTS: dict[str, dict[str, Any]] = {
             "supervisor": ("Pengawasan instansi", "Kasus terlambat dan pengalihan petugas."),
             "walk_in": ("Meja pengaduan", "Antrean dan laporan tatap muka."),
             "accounts": ("Akun petugas", "Buat, ubah peran, dan nonaktifkan akun."),
+            "rules": ("Aturan routing", "Aturan dan versinya; mengubah membuat versi baru."),
+            "calendar": ("Kalender", "Cuti bersama dan hari kerja pengganti."),
+            "dead_letters": ("Pesan gagal", "Per layanan: lihat (tersamar) dan kirim ulang."),
         },
     },
     "en": {
@@ -122,6 +125,9 @@ TEXTS: dict[str, dict[str, Any]] = {
             "supervisor": ("Agency supervision", "Overdue cases and reassigning officers."),
             "walk_in": ("Walk-in desk", "Today's queue and walk-in complaints."),
             "accounts": ("Staff accounts", "Create accounts, set roles, disable."),
+            "rules": ("Routing rules", "Rules and their versions; an edit is a new version."),
+            "calendar": ("Calendar", "Collective leave and declared working days."),
+            "dead_letters": ("Dead letters", "Per service: show (masked) and replay."),
         },
     },
 }

@@ -356,6 +356,18 @@ async def _satisfaction(conn: asyncpg.Connection) -> dict[str, dict[str, Any]]:
     }
 
 
+# ------------------------------------------------------------------------- agencies
+
+
+async def agencies(db: Executor) -> list[asyncpg.Record]:
+    """The directory's agencies (no contacts): national first, then by code."""
+    return await db.fetch(
+        "SELECT agency_code, name, level, region_code, intake_method FROM agencies"
+        " ORDER BY CASE level WHEN 'desk' THEN 0 WHEN 'national' THEN 1"
+        " WHEN 'province' THEN 2 ELSE 3 END, agency_code"
+    )
+
+
 # ------------------------------------------------------------------------- escalations
 
 

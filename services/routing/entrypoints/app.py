@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services.personal_data.keystore import Keystore
 from services.routing.domain import DocumentLinks
 from services.routing.entrypoints.access import Clock, PoolGetter
+from services.routing.entrypoints.agencies import agencies_router
 from services.routing.entrypoints.agency_desk import desk_router
 from services.routing.entrypoints.calendar import calendar_router
 from services.routing.entrypoints.disposition import disposition_router
@@ -47,6 +48,8 @@ and SP4N lists), admins what they do with rules, the calendar and the agencies.
   and how far each was escalated, and `/v1/agencies/{agency_code}/escalation`: who an
   agency's overdue cases are emailed to (Setwapres administrators only); `/v1/reopened`:
   cases a citizen refused (TIDAK PUAS), back in Setwapres' queue (disposition).
+- `/v1/agencies`: the agency directory, read-only (disposition and administrators: the back
+  office's agency pickers).
 - `/open311/v2/`: an Open311 GeoReport v2-shaped read view of the same cases (the officer's
   token as bearer or `?api_key=`); only the service list is public.
 - `/v1/stats` and `/stats`: public aggregate counts and deadline compliance (no personal
@@ -88,6 +91,7 @@ def create_app(
     app.include_router(desk_router(pool, clock, keys, links))
     app.include_router(disposition_router(pool, clock, keys))
     app.include_router(escalations_router(pool, clock))
+    app.include_router(agencies_router(pool))
     app.include_router(open311_router(pool, keys))
     app.include_router(stats_router(pool, clock))
     return app
