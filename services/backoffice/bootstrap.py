@@ -20,6 +20,7 @@ from services.backoffice.entrypoints.accounts_admin import accounts_router
 from services.backoffice.entrypoints.agency_inbox import agency_inbox_router
 from services.backoffice.entrypoints.home import home_router
 from services.backoffice.entrypoints.pages import render
+from services.backoffice.entrypoints.review_pages import review_router
 from services.backoffice.entrypoints.signin_pages import signin_router
 from services.backoffice.settings import BackofficeSettings
 from services.runtime.forms import SecurityHeaders
@@ -65,6 +66,7 @@ def create_app(
         home_router(access),
         accounts_router(access),
         agency_inbox_router(access, services),
+        review_router(access, services),
     ):
         app.include_router(router)
     _install_answers(app)
