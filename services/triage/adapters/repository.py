@@ -35,7 +35,7 @@ class ReviewRepository:
         await self.pool.execute(
             "INSERT INTO review_items (complaint_id, tracking_code, needs_review, channel,"
             " category, priority, matched_terms, region_code, anonymous, secret, description,"
-            " reporter_key, region_source, similar)"
+            " reporter_key, region_source, resembling)"
             " VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13,"
             " $14::jsonb)"
             " ON CONFLICT (complaint_id) DO NOTHING",

@@ -29,7 +29,7 @@ def review_item(row: Mapping[str, Any]) -> dict[str, Any]:
         "description": row["description"],
         "matched_terms": _json(row.get("matched_terms"), []),
         "warnings": needs_review["payload"].get("warnings", []),
-        "similar": _json(row.get("similar"), []),
+        "similar": _json(row.get("resembling"), []),
         "created_at": _iso(row.get("created_at")),
         "claimed_by": row["claimed_by"],
         "claimed_at": _iso(row.get("claimed_at")),
