@@ -23,6 +23,7 @@ from services.backoffice.entrypoints.dead_letters import dead_letters_router
 from services.backoffice.entrypoints.disposition import disposition_router
 from services.backoffice.entrypoints.home import home_router
 from services.backoffice.entrypoints.pages import render
+from services.backoffice.entrypoints.review_pages import review_router
 from services.backoffice.entrypoints.routing_admin import routing_admin_router
 from services.backoffice.entrypoints.signin_pages import signin_router
 from services.backoffice.entrypoints.supervision import supervision_router
@@ -75,6 +76,7 @@ def create_app(
         disposition_router(access, services),
         routing_admin_router(access, services),
         dead_letters_router(access, services),
+        review_router(access, services),
     ):
         app.include_router(router)
     _install_answers(app)

@@ -7,7 +7,8 @@
 - State: faust tables on changelog topics (reporter-repeats, reporter-daily, reporter-banned,
   area-candidates, decisions); PostgreSQL schema `triage`: tables review_items and review_log
   (the review queue) and the plumbing's outbox.
-- HTTP (faust web): /healthz, /readyz, /metrics, /v1/review, /v1/review/{id}/{action}
+- HTTP (faust web): /healthz, /readyz, /metrics, /v1/review, /v1/review/{id},
+  /v1/review/{id}/{action}, /v1/review-log
   (reviewers' tokens, or the back office's staff assertion X-Lapor-Staff with the role
   reviewer or admin), /v1/dead-letters (admin staff).
 

@@ -17,7 +17,7 @@ class Area:
 
 
 AREAS = (
-    Area("review", "/staff/tinjau", frozenset({Role.REVIEWER}), False),
+    Area("review", "/staff/tinjau", frozenset({Role.REVIEWER}), True),
     Area("disposition", "/staff/disposisi", frozenset({Role.DISPOSITION}), True),
     Area(
         "agency_inbox",

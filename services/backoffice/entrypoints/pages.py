@@ -25,6 +25,13 @@ STYLESHEET = (TEMPLATE_DIR / "backoffice.css").read_text()
 TEMPLATES.filters["wib"] = wording.wib
 TEMPLATES.globals["case_status"] = lambda key, lang: wording.words(wording.CASE_STATUSES, key, lang)
 TEMPLATES.globals["role_name"] = lambda key, lang: wording.words(wording.ROLES, key, lang)
+for _name, _table in (
+    ("category_name", wording.CATEGORIES),
+    ("review_action", wording.REVIEW_ACTIONS),
+    ("review_status", wording.REVIEW_STATUSES),
+    ("reason_name", wording.REASONS),
+):
+    TEMPLATES.globals[_name] = lambda key, lang, table=_table: wording.words(table, key, lang)
 
 TEXTS: dict[str, dict[str, Any]] = {
     "id": {

@@ -9,6 +9,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 
@@ -27,14 +28,16 @@ class ReviewRepository:
         assessment: Assessment,
         decision: EventEnvelope,
         reporter_key: str | None,
+        similar: list[dict[str, Any]] | None = None,
     ) -> None:
         """Queue a ComplaintNeedsReview; a replay changes nothing."""
         payload = received.payload
         await self.pool.execute(
             "INSERT INTO review_items (complaint_id, tracking_code, needs_review, channel,"
             " category, priority, matched_terms, region_code, anonymous, secret, description,"
-            " reporter_key, region_source)"
-            " VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13)"
+            " reporter_key, region_source, resembling)"
+            " VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13,"
+            " $14::jsonb)"
             " ON CONFLICT (complaint_id) DO NOTHING",
             received.complaint_id,
             payload.tracking_code,
@@ -49,6 +52,7 @@ class ReviewRepository:
             payload.description,
             reporter_key,
             assessment.region_source,
+            json.dumps(similar or []),
         )
 
     @contextlib.asynccontextmanager
@@ -109,6 +113,7 @@ class ReviewTransaction:
         note: str,
         original_complaint_id: uuid.UUID | None,
         event: EventEnvelope,
+        category: str | None = None,
     ) -> asyncpg.Record:
         """The decision on the item, in the log, and its event in the outbox."""
         row = await self.conn.fetchrow(
@@ -120,13 +125,14 @@ class ReviewTransaction:
         )
         await self.conn.execute(
             "INSERT INTO review_log (complaint_id, reviewer, action, reason_code, note,"
-            " original_complaint_id) VALUES ($1, $2, $3, $4, $5, $6)",
+            " original_complaint_id, category) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             complaint_id,
             reviewer,
             action,
             reason_code,
             note,
             original_complaint_id,
+            None if category is None else str(category),
         )
         await outbox.enqueue(self.conn, [event])
         return row

@@ -26,6 +26,7 @@ import json
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
@@ -42,6 +43,10 @@ MAX_CANDIDATES_PER_BUCKET = 64
 # rapidfuzz token_set_ratio (0-100) of the content stems at or above which two complaints are
 # the same problem.
 NEAR_DUPLICATE_THRESHOLD = 70.0
+# Earlier complaints at least this similar are shown to a reviewer next to a queued one (at
+# most `SHOWN_RESEMBLING`): lower than the threshold, since a human decides.
+RESEMBLING_THRESHOLD = 50.0
+SHOWN_RESEMBLING = 5
 # Complaints per reporter per day above which the next ones go to human review.
 DAILY_LIMIT_PER_REPORTER = 5
 
@@ -189,6 +194,26 @@ def _buckets(area: str, day: int) -> tuple[str, str]:
     return f"{area}|{bucket}", f"{area}|{bucket - 1}"
 
 
+def _readable_candidates(
+    area: str,
+    complaint_id: str,
+    received_at: datetime,
+    candidates: Store,
+    reveal: Callable[[str], str | None],
+) -> list[tuple[list[Any], str]]:
+    """The area's candidates of the window (not `complaint_id` itself) with their signatures
+    opened by `reveal`; an erased reporter's (None) are skipped."""
+    day = _day(received_at)
+    entries = [
+        entry
+        for bucket in _buckets(area, day)
+        for entry in json.loads(candidates.get(bucket) or "[]")
+        if entry[0] != complaint_id and 0 <= day - entry[2] <= DUPLICATE_WINDOW_DAYS
+    ]
+    signatures = [(entry, reveal(entry[3])) for entry in entries]
+    return [(entry, mine) for entry, mine in signatures if mine is not None]
+
+
 def find_near_duplicate(
     *,
     area: str,
@@ -200,15 +225,7 @@ def find_near_duplicate(
 ) -> Original | None:
     """The most similar earlier complaint of the same area and window, if similar enough.
     `reveal` opens a stored signature (None: its reporter was erased, so it is skipped)."""
-    day = _day(received_at)
-    entries = [
-        entry
-        for bucket in _buckets(area, day)
-        for entry in json.loads(candidates.get(bucket) or "[]")
-        if entry[0] != complaint_id and 0 <= day - entry[2] <= DUPLICATE_WINDOW_DAYS
-    ]
-    signatures = [(entry, reveal(entry[3])) for entry in entries]
-    readable = [(entry, mine) for entry, mine in signatures if mine is not None]
+    readable = _readable_candidates(area, complaint_id, received_at, candidates, reveal)
     if not readable:
         return None
     entries = [entry for entry, _ in readable]
@@ -223,6 +240,38 @@ def find_near_duplicate(
     _, score, index = best
     their_id, their_code, their_day, _ = entries[index]
     return Original(their_id, their_code, their_day, float(score), "near")
+
+
+def resembling(
+    *,
+    area: str,
+    complaint_id: str,
+    text: str,
+    received_at: datetime,
+    candidates: Store,
+    reveal: Callable[[str], str | None] = _same,
+    limit: int = SHOWN_RESEMBLING,
+) -> list[dict[str, Any]]:
+    """The earlier complaints of the area that a reviewer should read next to this one: the
+    most similar first, at or above `RESEMBLING_THRESHOLD`, each with its signature as the
+    table keeps it (sealed with its own reporter's key: the review API opens it)."""
+    readable = _readable_candidates(area, complaint_id, received_at, candidates, reveal)
+    found = process.extract(
+        signature(text),
+        [mine for _, mine in readable],
+        scorer=fuzz.token_set_ratio,
+        score_cutoff=RESEMBLING_THRESHOLD,
+        limit=limit,
+    )
+    return [
+        {
+            "complaint_id": readable[index][0][0],
+            "tracking_code": readable[index][0][1],
+            "similarity": round(float(score) / 100.0, 3),
+            "signature": readable[index][0][3],
+        }
+        for _, score, index in found
+    ]
 
 
 def remember_candidate(

@@ -15,6 +15,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from schemas.events import (
@@ -38,6 +39,11 @@ from services.triage.domain.rules import PRODUCER
 
 ACTIONS = ("accept", "reject", "duplicate")
 STATUSES = ("open", "claimed", "decided")
+# What the audit log records (`review_log.action`).
+LOG_ACTIONS = ("claim", "accept", "reject", "duplicate", "ban", "unban")
+# A claim left this long lapses: another reviewer may then take the item over.
+CLAIM_MINUTES = 30
+CLAIM_TTL = timedelta(minutes=CLAIM_MINUTES)
 PAST = {"accept": "accepted", "reject": "rejected", "duplicate": "duplicate"}
 # A queue item as stored (a database row, or any mapping with the same keys).
 Item = Mapping[str, Any]
@@ -97,15 +103,75 @@ def require_status(status: str) -> str:
     return status
 
 
-def check_claim(item: Item | None, reviewer: str) -> Item:
-    """The item, if `reviewer` may claim it (or already holds it)."""
+def claim_expires_at(item: Item) -> datetime | None:
+    """When the item's claim lapses (None: not claimed)."""
+    if item["status"] != "claimed" or item.get("claimed_at") is None:
+        return None
+    claimed_at: datetime = item["claimed_at"]
+    return claimed_at + CLAIM_TTL
+
+
+def claim_held(item: Item, now: datetime) -> bool:
+    """Whether someone holds the item now (claimed, not lapsed)."""
+    expires = claim_expires_at(item)
+    return expires is not None and now < expires
+
+
+def check_claim(item: Item | None, reviewer: str, now: datetime) -> bool:
+    """Whether `reviewer` takes (or renews) the claim; raises when they may not: the item is
+    decided, or another reviewer holds a claim that has not lapsed. False: they hold it."""
     if item is None:
         raise ReviewError(404, "no such item in the review queue")
     if item["status"] == "decided":
         raise ReviewError(409, f"already decided by {item['decided_by']}")
-    if item["status"] == "claimed" and item["claimed_by"] != reviewer:
-        raise ReviewError(409, f"claimed by {item['claimed_by']}")
-    return item
+    held = claim_held(item, now)
+    if held and item["claimed_by"] != reviewer:
+        expires = claim_expires_at(item)
+        assert expires is not None
+        raise ReviewError(
+            409, f"claimed by {item['claimed_by']} until {expires.isoformat(timespec='seconds')}"
+        )
+    return not (held and item["claimed_by"] == reviewer)
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """The audit log's query: by reviewer, action, and a time range [since, before)."""
+
+    reviewer: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    before: datetime | None = None
+    limit: int = 200
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> LogFilter:
+        action = (query.get("action") or "").strip() or None
+        if action is not None and action not in LOG_ACTIONS:
+            raise ReviewError(422, f"action must be one of {', '.join(LOG_ACTIONS)}")
+        try:
+            limit = int(query.get("limit") or 200)
+        except ValueError:
+            raise ReviewError(422, "limit must be a number") from None
+        return cls(
+            reviewer=(query.get("reviewer") or "").strip()[:128] or None,
+            action=action,
+            since=_moment(query.get("since"), "since"),
+            before=_moment(query.get("before"), "before"),
+            limit=max(1, min(limit, 1000)),
+        )
+
+
+def _moment(raw: str | None, name: str) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ReviewError(422, f"{name} must be an ISO 8601 time with its offset") from None
+    if moment.tzinfo is None:
+        raise ReviewError(422, f"{name} must carry its UTC offset")
+    return moment
 
 
 @dataclass(frozen=True)
@@ -139,6 +205,8 @@ class ReviewDecision:
     reason_code: str | None = None
     original_complaint_id: uuid.UUID | None = None
     original_tracking_code: str | None = None
+    # An accept may correct triage's category guess (None: keep the guess).
+    category: Category | None = None
 
     @classmethod
     def parse(cls, action: str, body: dict[str, Any]) -> ReviewDecision:
@@ -146,7 +214,7 @@ class ReviewDecision:
             raise ReviewError(404, f"unknown action {action!r}; use {', '.join(ACTIONS)}")
         note = str(body.get("note") or "").strip()[:2000]
         if action == "accept":
-            return cls(action, note)
+            return cls(action, note, category=_category(body.get("category")))
         if action == "reject":
             reason = str(body.get("reason_code") or "").strip()
             if not reason or not note:
@@ -162,6 +230,16 @@ class ReviewDecision:
             original_complaint_id=complaint_id_of(str(original)),
             original_tracking_code=code[:64],
         )
+
+
+def _category(raw: Any) -> Category | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return Category(str(raw))
+    except ValueError:
+        known = ", ".join(category.value for category in Category)
+        raise ReviewError(422, f"category must be one of {known}") from None
 
 
 def already_decided(
@@ -197,7 +275,7 @@ def decision_event(
             payload=ComplaintAcceptedPayload(
                 tracking_code=code,
                 channel=Channel(item["channel"]),
-                category=Category(item["category"]),
+                category=decision.category or Category(item["category"]),
                 priority=Priority(item["priority"]),
                 matched_terms=tuple(json.loads(item["matched_terms"])),
                 region_code=item["region_code"],

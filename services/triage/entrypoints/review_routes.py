@@ -2,7 +2,12 @@
 
 - `GET /v1/review?status=open|claimed|decided`: the items (no NIK, phone or name; the
   chronology opened in memory, "(data erased)" once the reporter was erased);
-- `POST /v1/review/{complaint_id}/claim|accept|reject|duplicate|ban|unban`.
+- `GET /v1/review/{complaint_id}`: one item, with the earlier complaints it resembles
+  (`similar`: their content words opened with the key store, as the chronology is) and who
+  holds its claim until when;
+- `POST /v1/review/{complaint_id}/claim|accept|reject|duplicate|ban|unban` (a claim lapses
+  after `domain.review.CLAIM_MINUTES`);
+- `GET /v1/review-log?reviewer=&action=&since=&before=&limit=`: the audit log, newest first.
 
 Every route needs `Authorization: Bearer <token>` of a configured reviewer, or the back
 office's staff assertion `X-Lapor-Staff` (`schemas.staff`) of a staff member with the role
@@ -24,9 +29,11 @@ from services.triage.adapters.personal_data import PersonalDataReader
 from services.triage.adapters.repository import ReviewRepository
 from services.triage.domain.review import (
     Ban,
+    LogFilter,
     ReviewDecision,
     ReviewError,
     authenticate,
+    complaint_id_of,
     staff_reviewer,
 )
 from services.triage.entrypoints.backoffice import Backoffice
@@ -92,6 +99,37 @@ class ReviewList(ReviewView):
         return self.json({"items": items, "reviewer": reviewer})
 
 
+class ReviewItem(ReviewView):
+    async def get(self, request: Any, complaint_id: str) -> Any:
+        _, refusal = await self._guard(request)
+        if refusal is not None:
+            return refusal
+        pool = self.dependencies.backoffice.pool
+        assert pool is not None
+        try:
+            item = await views.one_item(pool, complaint_id_of(complaint_id))
+            if item is None:
+                raise ReviewError(404, "no such item in the review queue")
+            item = (await review.shown(self.dependencies.personal_data, [item]))[0]
+        except ReviewError as error:
+            return self.json({"detail": error.message}, status=error.status)
+        return self.json(item)
+
+
+class ReviewLog(ReviewView):
+    async def get(self, request: Any) -> Any:
+        _, refusal = await self._guard(request)
+        if refusal is not None:
+            return refusal
+        pool = self.dependencies.backoffice.pool
+        assert pool is not None
+        try:
+            entries = await views.log_entries(pool, LogFilter.parse(request.query))
+        except ReviewError as error:
+            return self.json({"detail": error.message}, status=error.status)
+        return self.json({"entries": entries})
+
+
 class ReviewAction(ReviewView):
     async def post(self, request: Any, complaint_id: str, action: str) -> Any:
         reviewer, refusal = await self._guard(request)
@@ -141,6 +179,15 @@ def add_review_routes(app: faust.App, dependencies: ReviewDependencies) -> None:
     class BoundReviewAction(ReviewAction):
         pass
 
-    BoundReviewList.dependencies = BoundReviewAction.dependencies = dependencies
+    class BoundReviewItem(ReviewItem):
+        pass
+
+    class BoundReviewLog(ReviewLog):
+        pass
+
+    for view in (BoundReviewList, BoundReviewAction, BoundReviewItem, BoundReviewLog):
+        view.dependencies = dependencies
     app.page("/v1/review", name="ReviewList")(BoundReviewList)
+    app.page("/v1/review-log", name="ReviewLog")(BoundReviewLog)
+    app.page("/v1/review/{complaint_id}", name="ReviewItem")(BoundReviewItem)
     app.page("/v1/review/{complaint_id}/{action}", name="ReviewAction")(BoundReviewAction)

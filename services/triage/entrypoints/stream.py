@@ -69,6 +69,7 @@ from services.triage.handlers.stages import (
     findings_json,
     keys_needed,
     reporter_of,
+    resembling_complaints,
 )
 from services.triage.settings import SERVICE
 
@@ -287,7 +288,8 @@ class TriageStream:
             decision = decide(item, findings, candidates, self.tables.decisions, keys)
             if decision.event_type == "ComplaintNeedsReview":
                 reporter = findings.reporter if findings else None
-                await self._queue_for_review(item, received, decision, reporter)
+                similar = resembling_complaints(item, candidates, keys)
+                await self._queue_for_review(item, received, decision, reporter, similar)
             key = str(item.complaint_id).encode()
             triaged = self.topics.triaged
             await _send(triaged, key, serialize_event(decision), event_headers(decision))
@@ -302,13 +304,16 @@ class TriageStream:
         received: ComplaintReceived,
         decision: EventEnvelope,
         reporter: str | None,
+        similar: list[dict[str, Any]],
     ) -> None:
-        """Into the review queue (the chronology as `received`, sealed) before the decision is
-        published; retried through short outages."""
+        """Into the review queue (the chronology as `received`, sealed; the complaints it
+        resembles) before the decision is published; retried through short outages."""
         for attempt in range(DB_RETRIES):
             try:
                 repository = ReviewRepository(await self.backoffice.wait_pool())
-                await review.enqueue(repository, item, decision, reporter, sealed=received)
+                await review.enqueue(
+                    repository, item, decision, reporter, sealed=received, similar=similar
+                )
                 return
             except TRANSIENT_ERRORS as error:  # TimeoutError (pool not ready) included
                 if attempt == DB_RETRIES - 1:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from schemas.events import ComplaintReceived, EventEnvelope
@@ -39,32 +40,50 @@ async def enqueue(
     reporter_key: str | None = None,
     *,
     sealed: ComplaintReceived | None = None,
+    similar: list[dict[str, Any]] | None = None,
 ) -> None:
     """Queue `received` (its chronology opened, to assess it); the queue keeps the
     chronology as `sealed` holds it (the complaint as it came, sealed with the reporter's
-    key), so erasing the reporter leaves nothing readable in `review_items`."""
+    key), so erasing the reporter leaves nothing readable in `review_items`. `similar`: the
+    earlier complaints it resembles (`stages.resembling_complaints`), signatures sealed."""
     stored = sealed or received
-    await repository.enqueue(stored, assess(received.payload), decision, reporter_key)
+    assessment = assess(received.payload)
+    await repository.enqueue(stored, assessment, decision, reporter_key, similar or [])
 
 
 async def shown(
     personal_data: PersonalDataReader, items: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Queue items for reviewers: the chronology opened; an erased reporter's as erased."""
-    texts = await personal_data.texts([item["description"] for item in items])
-    return [
-        {**item, "description": ERASED if text is None else text}
-        for item, text in zip(items, texts, strict=True)
-    ]
+    """Queue items for reviewers: the chronology and the resembling complaints' signatures
+    opened (one key store round trip); an erased reporter's as erased."""
+    sealed = [item["description"] for item in items]
+    sealed += [other["signature"] for item in items for other in item.get("similar", [])]
+    texts = iter(await personal_data.texts(sealed))
+    opened = [{**item, "description": _or_erased(next(texts))} for item in items]
+    for item in opened:
+        item["similar"] = [
+            {**other, "signature": _or_erased(next(texts))} for other in item.get("similar", [])
+        ]
+    return opened
+
+
+def _or_erased(text: str | None) -> str:
+    return ERASED if text is None else text
 
 
 async def claim(
-    repository: ReviewRepository, personal_data: PersonalDataReader, raw_id: str, reviewer: str
+    repository: ReviewRepository,
+    personal_data: PersonalDataReader,
+    raw_id: str,
+    reviewer: str,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
+    """Take the item (or renew one's own lapsed claim; a lapsed claim of another reviewer is
+    taken over). 409 while another reviewer holds it."""
     complaint_id = complaint_id_of(raw_id)
     async with repository.transaction() as queue:
-        row = check_claim(await queue.item_for_update(complaint_id), reviewer)
-        if row["status"] == "open":
+        row = await queue.item_for_update(complaint_id)
+        if check_claim(row, reviewer, now or datetime.now(UTC)):
             row = await queue.mark_claimed(complaint_id, reviewer)
     return (await shown(personal_data, [review_item(row)]))[0]
 
@@ -107,6 +126,7 @@ async def decide(
             PAST[decision.action],
             action=decision.action,
             reason_code=decision.reason_code,
+            category=decision.category,
             note=decision.note,
             original_complaint_id=decision.original_complaint_id,
             event=decision_event(row, decision, reviewer, summary=keys.summary(description)),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import MutableMapping
+from typing import Any
 
 from schemas.events import (
     ComplaintAccepted,
@@ -47,6 +48,7 @@ from services.triage.domain.duplicates import (
     remember_candidate,
     reporter_key,
     reporter_key_of_data_key,
+    resembling,
 )
 from services.triage.domain.rules import (
     PRODUCER,
@@ -103,6 +105,23 @@ def keys_needed(
     area = area_of(opened)
     needed = candidate_key_ids(area, opened.payload.received_at, candidates)
     return needed | {own} if own else needed
+
+
+def resembling_complaints(
+    opened: ComplaintReceived, candidates: Store | None, keys: Keys = NO_KEYS
+) -> list[dict[str, Any]]:
+    """The earlier accepted complaints of its area a reviewer reads next to a queued complaint
+    (`opened`: the chronology readable), their signatures still sealed by their reporters."""
+    if candidates is None:
+        return []
+    return resembling(
+        area=area_of(opened),
+        complaint_id=str(opened.complaint_id),
+        text=opened.payload.description,
+        received_at=opened.payload.received_at,
+        candidates=candidates,
+        reveal=keys.open,
+    )
 
 
 def _with_reporter_reasons(
