@@ -205,15 +205,18 @@ def staff_allowed(method: str, path: str) -> set[str]:
     return {"officer", "supervisor", "disposition"}  # the desk (disposition: Setwapres')
 
 
-STAFF = {
-    "officer": assertion(Role.AGENCY_OFFICER, agency="ATR-BPN"),
-    "supervisor": assertion(Role.AGENCY_SUPERVISOR, agency="ATR-BPN"),
-    "disposition": assertion(Role.DISPOSITION),
-    "admin": assertion(Role.ADMIN),
-    "reviewer": assertion(Role.REVIEWER),
-    "desk_officer": assertion(Role.DESK_OFFICER, agency="ATR-BPN"),
-    "agency_role_without_agency": assertion(Role.AGENCY_OFFICER, Role.AGENCY_SUPERVISOR),
-}
+def staff_headers() -> dict[str, dict[str, str]]:
+    """Each role's assertion, signed now: an assertion lives a minute, and a module-level one
+    signed at collection has expired by the time a slow run reaches the test."""
+    return {
+        "officer": assertion(Role.AGENCY_OFFICER, agency="ATR-BPN"),
+        "supervisor": assertion(Role.AGENCY_SUPERVISOR, agency="ATR-BPN"),
+        "disposition": assertion(Role.DISPOSITION),
+        "admin": assertion(Role.ADMIN),
+        "reviewer": assertion(Role.REVIEWER),
+        "desk_officer": assertion(Role.DESK_OFFICER, agency="ATR-BPN"),
+        "agency_role_without_agency": assertion(Role.AGENCY_OFFICER, Role.AGENCY_SUPERVISOR),
+    }
 
 
 async def test_staff_assertions_open_each_route_to_its_roles_only(
@@ -226,7 +229,7 @@ async def test_staff_assertions_open_each_route_to_its_roles_only(
         if (method, path) in ROUTING_PUBLIC or path.startswith("/open311/"):
             continue  # public, or Open311 clients' tokens only
         allowed = staff_allowed(method, path)
-        for role, headers in STAFF.items():
+        for role, headers in staff_headers().items():
             response = await call(routing, method, path, headers)
             if role in allowed:
                 assert response.status_code not in (401, 403), (method, path, role, response.text)
@@ -235,7 +238,7 @@ async def test_staff_assertions_open_each_route_to_its_roles_only(
 
 
 async def test_open311_takes_no_staff_assertion(routing: httpx.AsyncClient) -> None:
-    response = await routing.get("/open311/v2/requests.json", headers=STAFF["officer"])
+    response = await routing.get("/open311/v2/requests.json", headers=staff_headers()["officer"])
     assert response.status_code == 401
 
 
