@@ -44,6 +44,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from services.intake.domain.whatsapp import sign
+from services.personal_data.keystore import Keystore
 
 APP_SECRET = "flood-app-secret"
 LATENCY_BUDGET_MS = 250.0  # DOMAIN.md: answer fast, median <= 250 ms
@@ -313,7 +314,7 @@ async def watch_until_worked_off(
     report: FloodReport,
     pid: int | None,
     within: float,
-    run: str,
+    refs: list[str],
     sending: asyncio.Task[None] | None = None,
 ) -> None:
     """Poll the inbox and the outbox (and intake's memory) until every message is processed
@@ -326,8 +327,8 @@ async def watch_until_worked_off(
                 report.rss_samples_mb.append(peak_rss_mb(pid)[1])
             row = await conn.fetchrow(
                 "SELECT count(*) AS total, count(processed_at) AS done FROM whatsapp_inbox"
-                " WHERE message_id LIKE $1",
-                f"wamid.flood{run}.%",
+                " WHERE message_id = ANY($1::text[])",
+                refs,
             )
             sending_done = sending is None or sending.done()
             if report.inbox_seconds is None and sending_done and row["done"] >= expected:
@@ -341,14 +342,14 @@ async def watch_until_worked_off(
         await conn.close()
 
 
-async def verify(database_url: str, report: FloodReport, run: str) -> None:
+async def verify(database_url: str, report: FloodReport, refs: list[str]) -> None:
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "intake"})
     try:
-        prefix = f"wamid.flood{run}.%"
         row = await conn.fetchrow(
             "SELECT count(*) AS rows, count(processed_at) AS done,"
-            " count(DISTINCT message_id) AS ids FROM whatsapp_inbox WHERE message_id LIKE $1",
-            prefix,
+            " count(DISTINCT message_id) AS ids FROM whatsapp_inbox"
+            " WHERE message_id = ANY($1::text[])",
+            refs,
         )
         report.inbox_rows, report.processed, report.distinct_ids = (
             row["rows"],
@@ -357,14 +358,14 @@ async def verify(database_url: str, report: FloodReport, run: str) -> None:
         )
         outcomes = await conn.fetch(
             "SELECT coalesce(outcome, 'pending') AS outcome, count(*) AS n FROM whatsapp_inbox"
-            " WHERE message_id LIKE $1 GROUP BY 1",
-            prefix,
+            " WHERE message_id = ANY($1::text[]) GROUP BY 1",
+            refs,
         )
         report.outcomes = Counter({r["outcome"]: r["n"] for r in outcomes})
         per_message = await conn.fetch(
             "SELECT idempotency_key, count(*) AS n FROM complaints"
-            " WHERE idempotency_key LIKE $1 GROUP BY 1",
-            f"whatsapp:{prefix}",
+            " WHERE idempotency_key = ANY($1::text[]) GROUP BY 1",
+            [f"whatsapp:{ref}" for ref in refs],
         )
         report.complaints = sum(r["n"] for r in per_message)
         report.complaints_per_report_max = max((r["n"] for r in per_message), default=0)
@@ -386,14 +387,20 @@ async def flood_running_intake(
     """Flood an intake that is already running against `database_url`."""
     run = uuid.uuid4().hex[:6]
     batch = list(flood(messages, per_phone, run))
+    # Intake keeps a keyed hash of each message id (a real wamid encodes the number); the
+    # bench derives the same refs with the same identity key to find its run's rows.
+    keys = Keystore.from_env()
+    refs = [keys.message_ref(message.message_id) for message in batch]
     report = FloodReport()
     started = time.perf_counter()
     sending = asyncio.create_task(
         send_all(url, batch, concurrency, report, app_secret, progress_every)
     )
-    await watch_until_worked_off(database_url, messages, started, report, pid, within, run, sending)
+    await watch_until_worked_off(
+        database_url, messages, started, report, pid, within, refs, sending
+    )
     await sending  # surfaces a sender error, if any
-    await verify(database_url, report, run)
+    await verify(database_url, report, refs)
     if pid:
         report.peak_rss_mb = peak_rss_mb(pid)[0]
     return report
