@@ -1,6 +1,8 @@
 """The back office in a real headless Chromium, as a running process: a member signs in,
 sees the home page of their roles, an admin signs in with a one-time code and opens the
-accounts page, repeated wrong passwords are refused, and signing out ends the session. Each
+accounts page, repeated wrong passwords are refused, signing out ends the session, a form
+posted without its CSRF token is refused, and an expired session sends the member back to
+sign in. Each
 page is checked with axe-core (no serious or critical violation) and saved as a screenshot
 in docs/screenshots/backoffice-*.png for docs/backoffice.md."""
 
@@ -12,11 +14,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pyotp
 import pytest
 
 from services.backoffice.adapters import accounts as store
 from services.backoffice.adapters.accounts import SCHEMA
+from services.backoffice.domain.signin import token_hash
+from services.backoffice.entrypoints.access import SESSION_COOKIE
 from services.backoffice.entrypoints.staff_cli import add_staff
 from services.messaging.database import create_pool
 from tests.support import ServiceProcess
@@ -173,6 +178,79 @@ async def test_an_admin_signs_in_with_a_code_and_sees_the_accounts(
             browser.quit()
 
     assert await asyncio.to_thread(walk) == ["admin", "sari", "tono"]
+
+
+# Before the wrong passwords below: their failures lock this browser's address for a while.
+async def test_a_form_posted_without_its_csrf_token_is_refused(backoffice: ServiceProcess) -> None:
+    pytest.importorskip("axe_selenium_python", reason="pip install axe-selenium-python")
+    base = backoffice.url
+
+    def walk() -> tuple[str, str, int, list[str]]:
+        from selenium.webdriver.common.by import By
+
+        browser = _browser()
+        try:
+            _sign_in(browser, base, "sari", PASSWORD)
+            _wait(browser, "areas")
+            removed = browser.execute_script(
+                "const found = document.querySelectorAll('input[name=csrf_token]');"
+                "found.forEach((input) => input.remove()); return found.length;"
+            )
+            _wait(browser, "sign-out").click()  # the sign-out form, now without its token
+            refused = _wait(browser, "message").text
+            heading = browser.find_element(By.TAG_NAME, "h1").text
+            _checked(browser, "refused")
+            browser.get(f"{base}/staff")  # not signed out: the refused form did nothing
+            areas = _wait(browser, "areas")
+            shown = [li.get_attribute("data-area") for li in areas.find_elements(By.TAG_NAME, "li")]
+            return heading, refused, removed, shown
+        finally:
+            browser.quit()
+
+    heading, refused, removed, shown = await asyncio.to_thread(walk)
+    assert removed >= 1
+    assert heading == "Formulir ditolak"
+    assert refused.startswith("Formulir ini")  # the 403 page's own words, not a sign-in page
+    assert shown == ["review", "agency_inbox"]
+
+
+async def test_an_expired_session_sends_the_member_back_to_sign_in(
+    backoffice: ServiceProcess, database_url: str
+) -> None:
+    pytest.importorskip("axe_selenium_python", reason="pip install axe-selenium-python")
+    base = backoffice.url
+    browser = await asyncio.to_thread(_browser)
+    try:
+
+        def sign_in() -> str:
+            _sign_in(browser, base, "sari", PASSWORD)
+            _wait(browser, "areas")
+            return str(browser.get_cookie(SESSION_COOKIE)["value"])
+
+        token = await asyncio.to_thread(sign_in)
+        connection = await asyncpg.connect(database_url)
+        try:
+            expired = await connection.execute(
+                f"UPDATE {SCHEMA}.staff_sessions SET last_seen = now() - interval '31 minutes'"
+                " WHERE token_hash = $1",
+                token_hash(token),
+            )
+        finally:
+            await connection.close()
+        assert expired == "UPDATE 1"
+
+        def come_back() -> tuple[str, str]:
+            browser.get(f"{base}/staff/instansi/kasus")
+            notice = _wait(browser, "notice").text
+            _checked(browser, "expired")
+            return browser.current_url, notice
+
+        url, notice = await asyncio.to_thread(come_back)
+    finally:
+        await asyncio.to_thread(browser.quit)
+    assert url.startswith(f"{base}/staff/masuk?next=/staff/instansi/kasus")
+    assert "expired=1" in url
+    assert notice == "Sesi Anda berakhir. Silakan masuk lagi."
 
 
 async def test_repeated_wrong_passwords_are_refused_with_a_clear_message(
