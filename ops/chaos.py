@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -73,6 +74,7 @@ from ops.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn
 from schemas.regions import regency
 from services.intake.domain.whatsapp import WHATSAPP_NAMESPACE, sign
 from services.messaging.database import TRANSIENT_ERRORS
+from services.personal_data.keystore import Keystore
 from services.runtime import csrf
 
 if TYPE_CHECKING:
@@ -217,6 +219,17 @@ class ChaosRefused(Exception):
     def __init__(self, status: int, text: str) -> None:
         super().__init__(f"unexpected {status}: {text[:300]}")
         self.status, self.text = status, text
+
+
+@functools.cache
+def _keys() -> Keystore:
+    return Keystore.from_env()  # the services' environment: the same identity key
+
+
+def message_ref(message_id: str) -> str:
+    """What intake keeps of a WhatsApp message id and derives its ids and idempotency keys
+    from: a keyed hash under the shared identity key (a real wamid encodes the number)."""
+    return _keys().message_ref(message_id)
 
 
 def whatsapp_notification(wa_id: str, message_id: str, message: dict[str, Any]) -> bytes:
@@ -547,7 +560,7 @@ class Chaos:
             text = f"LAPOR#{body['name']}#{body['nik']}#Kota Uji#{body['description']}"
             message_id = f"wamid.CHAOS{index:010d}"
             await self._whatsapp_message(client, wa_id, message_id, _text(text))
-            return uuid.uuid5(WHATSAPP_NAMESPACE, f"complaint:{message_id}")
+            return uuid.uuid5(WHATSAPP_NAMESPACE, f"complaint:{message_ref(message_id)}")
         image_id, pdf_id = f"chaos-{index}-photo", f"chaos-{index}-letter"
         photo = self._media(image_id, "png", f"wa-{index}-photo")
         letter = self._media(pdf_id, "pdf", f"wa-{index}-letter")
@@ -557,7 +570,8 @@ class Chaos:
         for number, message in enumerate(messages):
             message_id = f"wamid.CHAOS{index:010d}.{number}"
             await self._whatsapp_message(client, wa_id, message_id, message)
-        complaint_id = uuid.uuid5(WHATSAPP_NAMESPACE, f"draft:wamid.CHAOS{index:010d}.0")
+        first = message_ref(f"wamid.CHAOS{index:010d}.0")
+        complaint_id = uuid.uuid5(WHATSAPP_NAMESPACE, f"draft:{first}")
         for media_id, data in ((image_id, photo), (pdf_id, letter)):
             document = SentDocument(f"whatsapp:{media_id}", data, complaint_id=complaint_id)
             self.documents.append(document)
@@ -645,7 +659,7 @@ class Chaos:
 
     async def _add_by_whatsapp(self, client: httpx.AsyncClient, index: int, code: str) -> None:
         message_id = f"wamid.CHAOSADD{index:010d}"
-        key, attachments = f"whatsapp:{message_id}", ()
+        key, attachments = f"whatsapp:{message_ref(message_id)}", ()
         if (index // 3) % 2:
             media_id = f"chaos-{index}-addition"
             data = self._media(media_id, "pdf", f"wa-{index}-addition")
@@ -1130,9 +1144,7 @@ class Chaos:
     async def _verify_documents(self, conn: asyncpg.Connection) -> None:
         """Every acknowledged document stored once by intake, on its complaint, sealed: a
         key id, the plain sha256 of the bytes sent, and content that opens to them."""
-        from services.personal_data.keystore import Keystore
-
-        keys = Keystore.from_env()
+        keys = _keys()
         documents = [
             d for d in self.documents if d.addition_key is None or d.addition_key in self.added_keys
         ]
