@@ -34,7 +34,7 @@ from services.backoffice.entrypoints.staff_cli import add_staff
 from services.messaging.database import create_pool
 from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
 from services.messaging.kafka import make_producer
-from tests.e2e.test_backoffice_browser import _browser, _checked, _sign_in, _wait
+from tests.e2e.test_backoffice_browser import _browser, _checked, _sign_in, _submit, _wait
 from tests.support import ServiceProcess, eventually
 
 pytestmark = pytest.mark.e2e
@@ -134,7 +134,7 @@ async def test_a_disposition_officer_routes_an_unmatched_complaint(
             _checked(browser, "disposition")
             row = browser.find_element(By.CSS_SELECTOR, f'tr[data-tracking-code="{tracking}"]')
             Select(row.find_element(By.TAG_NAME, "select")).select_by_value("KEMENKES")
-            row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            _submit(browser, row.find_element(By.CSS_SELECTOR, "button[type=submit]"))
             notice = _wait(browser, "done").text
             _checked(browser, "disposition-done")
             queued = browser.find_elements(By.CSS_SELECTOR, f'tr[data-tracking-code="{tracking}"]')
@@ -201,7 +201,9 @@ async def test_an_admin_edits_a_rule_and_a_new_version_appears(
             description = browser.find_element(By.ID, "description")
             description.clear()
             description.send_keys("Diubah oleh admin di peramban")
-            browser.find_element(By.CSS_SELECTOR, "#rule-form button[type=submit]").click()
+            _submit(
+                browser, browser.find_element(By.CSS_SELECTOR, "#rule-form button[type=submit]")
+            )
             _wait(browser, "done")
             _checked(browser, "rule")
             after = _versions(browser)

@@ -21,7 +21,7 @@ from services.messaging.database import create_pool
 from services.personal_data.keystore import default_keystore
 from services.routing.domain import JAKARTA
 from tests.agency_cases import DESCRIPTION, Case, a_case_file
-from tests.e2e.test_backoffice_browser import _browser, _checked, _sign_in, _wait
+from tests.e2e.test_backoffice_browser import _browser, _checked, _sign_in, _submit, _wait
 from tests.support import ServiceProcess
 
 pytestmark = pytest.mark.e2e
@@ -75,7 +75,8 @@ def _act(browser: Any, action: str, text: str | None = None) -> str:
     if text is not None:
         form.find_element(By.TAG_NAME, "textarea").send_keys(text)
     form.find_element(By.NAME, f"confirm-{action}").click()
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # The page before still shows the last action's notice: wait for the new page first.
+    _submit(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     return _wait(browser, "done").text
 
 
@@ -153,7 +154,7 @@ async def test_the_supervisor_reassigns_an_overdue_case(desk: Desk) -> None:
             Select(form.find_element(By.NAME, "officer_id")).select_by_value("rudi")
             form.find_element(By.NAME, "note").send_keys("Sari sedang cuti")
             form.find_element(By.NAME, f"confirm-{desk.late.case_id}").click()
-            form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            _submit(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
             notice = _wait(browser, "done").text
             browser.get(f"{desk.url}/staff/instansi/kasus/{desk.late.case_id}")
             return notice, _wait(browser, "assigned-officer").text

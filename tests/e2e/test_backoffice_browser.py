@@ -103,6 +103,19 @@ def _sign_in(browser: Any, base: str, staff_id: str, password: str, code: str = 
     browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
 
 
+def _submit(browser: Any, button: Any) -> None:
+    """Click `button` and wait until the browser has left the page: the next page's elements
+    may share ids with this one's (a notice, a form), and a slow server would otherwise let a
+    wait find the old page's element, which then goes stale."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = browser.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(page))
+
+
 def _wait(browser: Any, element_id: str) -> Any:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions

@@ -18,7 +18,14 @@ import pytest
 
 from services.backoffice.entrypoints.staff_cli import add_staff
 from tests.e2e.conftest import Pipeline
-from tests.e2e.test_backoffice_browser import PASSWORD, _browser, _checked, _sign_in, _wait
+from tests.e2e.test_backoffice_browser import (
+    PASSWORD,
+    _browser,
+    _checked,
+    _sign_in,
+    _submit,
+    _wait,
+)
 from tests.support import ServiceProcess, distinct_complaint, eventually
 
 pytestmark = pytest.mark.e2e
@@ -99,13 +106,14 @@ async def test_a_reviewer_accepts_a_queued_complaint_and_the_citizen_status_foll
             row = browser.find_element(By.CSS_SELECTOR, f"tr[data-complaint-id='{complaint_id}']")
             _checked(browser, "review")
             row.find_element(By.TAG_NAME, "a").click()
-            _wait(browser, "claim").click()
+            _wait(browser, "claim")
+            _submit(browser, browser.find_element(By.ID, "claim"))
             _wait(browser, "accept-category")
             similar = browser.find_element(By.ID, "similar").text
             _checked(browser, "review-item")
             Select(browser.find_element(By.ID, "accept-category")).select_by_value("land")
             browser.find_element(By.ID, "accept-note").send_keys("Laporan sah, bukan iseng.")
-            browser.find_element(By.ID, "accept").click()
+            _submit(browser, browser.find_element(By.ID, "accept"))
             done = _wait(browser, "done").text
             browser.get(f"{base}/staff/tinjau/riwayat?reviewer=rina&action=accept")
             table = _wait(browser, "review-log").text
