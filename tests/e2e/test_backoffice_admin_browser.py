@@ -122,6 +122,7 @@ async def test_a_disposition_officer_routes_an_unmatched_complaint(
     base = services["backoffice"].url
 
     def walk() -> tuple[str, bool]:
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import Select
 
@@ -132,9 +133,17 @@ async def test_a_disposition_officer_routes_an_unmatched_complaint(
             browser.get(f"{base}/staff/disposisi")
             _wait(browser, "queue")
             _checked(browser, "disposition")
-            row = browser.find_element(By.CSS_SELECTOR, f'tr[data-tracking-code="{tracking}"]')
-            Select(row.find_element(By.TAG_NAME, "select")).select_by_value("KEMENKES")
-            _submit(browser, row.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+            row = f'tr[data-tracking-code="{tracking}"]'
+            for attempt in range(3):  # CI once met the row's node gone from the DOM after axe
+                try:
+                    picker = browser.find_element(By.CSS_SELECTOR, f"{row} select")
+                    Select(picker).select_by_value("KEMENKES")
+                    button = browser.find_element(By.CSS_SELECTOR, f"{row} button[type=submit]")
+                    break
+                except WebDriverException:
+                    if attempt == 2:
+                        raise
+            _submit(browser, button)
             notice = _wait(browser, "done").text
             _checked(browser, "disposition-done")
             queued = browser.find_elements(By.CSS_SELECTOR, f'tr[data-tracking-code="{tracking}"]')
