@@ -147,7 +147,12 @@ def _one_original(members: list[Filed]) -> bool:
     if len(originals) != 1 or originals[0].status != "forwarded_to_agency":
         return False
     others = [m for m in members if m is not originals[0]]
-    return all(m.status == "duplicate" and m.joined_to == originals[0].complaint_id for m in others)
+    # A joined duplicate follows its original's case, so intake shows the case's status.
+    return all(
+        m.status in {"duplicate", "forwarded_to_agency"}
+        and m.joined_to == originals[0].complaint_id
+        for m in others
+    )
 
 
 def _burst_holds(members: list[Filed]) -> bool:

@@ -95,7 +95,7 @@ def _filed(n: str, status: str, case: str | None = None, joined: str | None = No
 def test_one_original_wants_one_case_and_every_other_member_joined_to_it() -> None:
     original = _filed("a", "forwarded_to_agency", case="k")
     assert _one_original([original, _filed("b", "duplicate", joined="a")])
-    assert _one_original([_filed("b", "duplicate", joined="a"), original])
+    assert _one_original([_filed("b", "forwarded_to_agency", joined="a"), original])
     # Both accepted, a duplicate joined elsewhere, or a repeat not decided: wrong.
     assert not _one_original([original, _filed("b", "forwarded_to_agency", case="k2")])
     assert not _one_original([original, _filed("b", "duplicate", joined="z")])
