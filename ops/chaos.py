@@ -19,7 +19,15 @@ stand-in, the walk-in desk), and a share of them carry documents and additions
   reporter's WhatsApp number (every other one a PDF captioned `TAMBAH#`), the web page
   `/lapor/tambah` with a PNG, or the owner API (`POST /v1/complaints/{code}/updates`).
 
+A share of the complaints exercises triage's state under the kills (`ops/chaos_complaints.py`,
+about half of them): exact repeats from one reporter, paraphrased near duplicates from other
+reporters of the same area, pranks, and bursts from one reporter over the daily limit.
+
 At the end it checks, and prints as a table:
+- triage decided each complaint once (one decision event id per complaint on the triaged
+  topic), and each planned kind got its outcome: a repeat or near group has exactly one case
+  and every other member joined to it as a duplicate, pranks are rejected, and a burst has
+  the daily limit forwarded and the rest held for review;
 - every complaint that got a 2xx is exactly one case, or one recorded rejection, review or
   duplicate, and has exactly one case file (`routing.case_files`);
 - exactly one receipt was recorded per complaint: the notifier's "received" message, or for
@@ -70,6 +78,7 @@ import asyncpg
 import httpx
 
 from ops import infra
+from ops.chaos_complaints import check_kinds, distinct_complaint, plan_kinds, planned_complaint
 from ops.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn
 from schemas.regions import regency
 from services.intake.domain.whatsapp import WHATSAPP_NAMESPACE, sign
@@ -172,40 +181,6 @@ class ChaosReport:
                 f"{name:{width}}  {expected!s:>10}  {actual!s:>10}  {'ok' if ok else 'FAIL'}"
             )
         return "\n".join(lines)
-
-
-REGIONS = ("31.71", "32.73", "33.74", "35.78", "34.71", "51.71", "73.71", "12.71", "16.71")
-SYLLABLES = tuple(consonant + vowel for consonant in "bdgjklmnprstw" for vowel in "aiueo")
-
-
-def _name(rng: random.Random) -> str:
-    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(3, 4))).capitalize()
-
-
-def _complaint(index: int, rng: random.Random) -> dict[str, Any]:
-    """A distinct complaint: the places and people in it are made-up words, so two complaints
-    share only the short opening and are not near duplicates of each other."""
-    day = rng.randint(1, 28) + (40 if index % 2 else 0)
-    birth = f"{day:02d}{rng.randint(1, 12):02d}{rng.randint(60, 99):02d}"
-    region = REGIONS[index % len(REGIONS)]
-    nik = f"{region.replace('.', '')}{rng.randint(1, 9):02d}{birth}{index % 9999 + 1:04d}"
-    subjects = (
-        "Sertifikat tanah kami belum terbit di",
-        "Ijazah anak saya ditahan sekolah di",
-        "Jalan rusak berlubang besar di",
-        "Bantuan sosial PKH keluarga kami berhenti di",
-        "Puskesmas menolak melayani pasien BPJS di",
-    )
-    places = " ".join(_name(rng) for _ in range(16))
-    month = rng.choice(["Januari", "Maret", "Juni", "Oktober"])
-    story = f"kampung {places}, belum ditangani sejak {rng.randint(1, 28)} {month}."
-    return {
-        "name": f"Warga Uji {index}",
-        "nik": nik,
-        "phone": f"0813{index:08d}",
-        "region_code": region,
-        "description": f"{rng.choice(subjects)} {story}",
-    }
 
 
 CHANNELS = ("web", "whatsapp", "walk_in")
@@ -374,7 +349,10 @@ class Chaos:
     def __init__(self, complaints: int, kills: int, seed: int, workdir: Path) -> None:
         self.complaints = complaints
         self.kills = kills
+        self.seed = seed
         self.rng = random.Random(seed)
+        self.kinds = plan_kinds(complaints)  # the share that exercises triage's state
+        self.kind_codes: dict[int, str] = {}
         self.workdir = workdir
         self.config = infra.InfraConfig(
             state_dir=workdir / "infra",
@@ -430,6 +408,8 @@ class Chaos:
             "LAPOR_INTAKE_DESK_HOURS": ",".join(f"{day}=00:00-23:59" for day in range(7)),
             "LAPOR_INTAKE_DESK_DAILY_QUOTA": str(self.complaints + 10),
             "LAPOR_INTAKE_FORM_KEY": self.form_key,
+            # Above the planned bursts, so that triage's daily limit is what they meet.
+            "LAPOR_INTAKE_COMPLAINTS_PER_REPORTER_PER_HOUR": "20",
         }
         log_dir = self.workdir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -462,7 +442,13 @@ class Chaos:
             await asyncio.gather(*self.side_tasks)
 
     async def _drive_one(self, client: httpx.AsyncClient, index: int) -> None:
-        body = _complaint(index, self.rng)
+        planned = self.kinds.get(index)
+        if planned is not None:  # exercises triage's state: web API, nothing added
+            body = planned_complaint(index, planned, self.seed)
+            self.kind_codes[index] = await self._by_api(client, index, body)
+            self.accepted.append(self.kind_codes[index])
+            return
+        body = distinct_complaint(index, self.rng)
         channel = CHANNELS[index % len(CHANNELS)]
         filed: str | uuid.UUID
         if channel == "web":
@@ -502,6 +488,9 @@ class Chaos:
     async def _by_web(self, client: httpx.AsyncClient, index: int, body: dict[str, Any]) -> str:
         if carries_documents(index):
             return await self._by_web_form(client, index, body)
+        return await self._by_api(client, index, body)
+
+    async def _by_api(self, client: httpx.AsyncClient, index: int, body: dict[str, Any]) -> str:
         response = await self._acknowledged(
             client, "POST", "/v1/complaints", json=body, headers={"Idempotency-Key": f"c{index}"}
         )
@@ -866,6 +855,11 @@ class Chaos:
             await self._verify_receipts(conn, codes)
             await self._verify_additions(conn)
             await self._verify_documents(conn)
+            await check_kinds(conn, self.kinds, self.kind_codes, self.report.check)
+            ids = await conn.fetch(
+                "SELECT complaint_id::text FROM intake.complaints WHERE tracking_code = ANY($1)",
+                codes,
+            )
             outbox = 0
             for service in INSTANCES:
                 if service != "triage":
@@ -877,6 +871,7 @@ class Chaos:
         for service, group in progress.items():
             check(f"consumer lag left ({service})", 0, group.lag)
         await self._verify_topics_hold_no_documents()
+        await self._verify_one_decision_each({row["complaint_id"] for row in ids})
         # The poison went to the triaged topic, read by routing, intake and the notifier.
         letters = 0
         for service in ("routing", "intake", "notifier", "triage"):
@@ -898,10 +893,13 @@ class Chaos:
             self.whatsapp_acknowledged,
             len(self.whatsapp_codes),
         )
+        # A duplicate joins its original's case (routing.case_reporters) and follows it.
         rows = await conn.fetch(
-            "SELECT c.tracking_code, c.status, count(k.case_id) AS cases"
+            "SELECT c.tracking_code, c.status,"
+            " count(k.case_id) + count(r.case_id) AS cases, count(r.case_id) AS joined"
             " FROM intake.complaints c"
             " LEFT JOIN routing.cases k ON k.tracking_code = c.tracking_code"
+            " LEFT JOIN routing.case_reporters r ON r.complaint_id = c.complaint_id"
             " WHERE c.tracking_code = ANY($1) GROUP BY 1, 2",
             codes,
         )
@@ -918,7 +916,7 @@ class Chaos:
             await self._trace([str(row["complaint_id"]) for row in ids])
         forwarded = [r for r in rows if r["status"] == "forwarded_to_agency"]
         check(
-            "forwarded with exactly one case",
+            "forwarded with exactly one case (its own, or the one it joined)",
             len(forwarded),
             sum(r["cases"] == 1 for r in forwarded),
         )
@@ -930,7 +928,7 @@ class Chaos:
         count = "SELECT count(*) FROM routing.{} WHERE tracking_code = ANY($1)"
         check(
             "cases in total (no doubles)",
-            len(forwarded),
+            len(forwarded) - sum(r["joined"] for r in forwarded),
             await conn.fetchval(count.format("cases"), codes),
         )
         check(
@@ -998,7 +996,7 @@ class Chaos:
         """Where each unsettled complaint was last seen: every topic of the run, scanned."""
         seen: dict[str, list[str]] = {}
 
-        def visit(topic: str, partition: int, offset: int, raw: bytes) -> None:
+        def visit(topic: str, partition: int, offset: int, raw: bytes, _: bytes) -> None:
             for complaint_id in complaint_ids:
                 if complaint_id.encode() in raw:
                     seen.setdefault(topic, []).append(f"{complaint_id[:8]}@{partition}:{offset}")
@@ -1011,10 +1009,14 @@ class Chaos:
             self.log(f"trace {topic}: {', '.join(where[:10])}")
 
     async def _scan_topics(
-        self, visit: Callable[[str, int, int, bytes], None], within: float = 300.0
+        self,
+        visit: Callable[[str, int, int, bytes, bytes], None],
+        within: float = 300.0,
+        only: str | None = None,
     ) -> int:
-        """Every record of every topic of the run, from the start, as `visit(topic,
-        partition, offset, value + key + header values)`; returns how many were read."""
+        """Every record of every topic of the run (or of the one whose name ends with
+        `only`), from the start, as `visit(topic, partition, offset, value + key + header
+        values, value)`; returns how many were read."""
         from aiokafka import AIOKafkaConsumer
 
         consumer = AIOKafkaConsumer(
@@ -1024,6 +1026,8 @@ class Chaos:
         read, deadline = 0, time.monotonic() + within
         try:
             for topic, partitions in sorted((await self._run_partitions()).items()):
+                if only is not None and not topic.endswith(only):
+                    continue
                 ends = await consumer.end_offsets(partitions)
                 consumer.assign(partitions)
                 await consumer.seek_to_beginning(*partitions)
@@ -1034,7 +1038,7 @@ class Chaos:
                         for record in records:
                             headers = b"".join(value or b"" for _, value in record.headers or ())
                             raw = (record.value or b"") + (record.key or b"") + headers
-                            visit(topic, tp.partition, record.offset, raw)
+                            visit(topic, tp.partition, record.offset, raw, record.value or b"")
                             read += 1
         finally:
             await consumer.stop()
@@ -1180,6 +1184,24 @@ class Chaos:
         staged = await conn.fetchval("SELECT count(*) FROM intake.whatsapp_media")
         self.report.check("staged WhatsApp documents left", 0, staged)
 
+    async def _verify_one_decision_each(self, complaint_ids: set[str]) -> None:
+        """Triage decided each complaint once: one decision event id per complaint on the
+        triaged topic (a replay may publish the same event again, never a second one)."""
+        decisions: dict[str, set[str]] = {}
+
+        def visit(topic: str, partition: int, offset: int, raw: bytes, value: bytes) -> None:
+            with contextlib.suppress(ValueError, AttributeError):
+                event = json.loads(value)
+                if event.get("complaint_id") in complaint_ids:
+                    decisions.setdefault(event["complaint_id"], set()).add(event["event_id"])
+
+        from schemas.topics import COMPLAINTS_TRIAGED
+
+        await self._scan_topics(visit, only=COMPLAINTS_TRIAGED.base_name)
+        doubled = sum(len(ids) > 1 for ids in decisions.values())
+        self.report.check("complaints decided by triage", len(complaint_ids), len(decisions))
+        self.report.check("complaints decided twice", 0, doubled)
+
     async def _verify_topics_hold_no_documents(self) -> None:
         """Events carry references to documents, never their bytes (raw, hex or base64)."""
         pattern = re.compile(
@@ -1189,7 +1211,7 @@ class Chaos:
         leaks: Counter[str] = Counter()
         referencing = 0
 
-        def visit(topic: str, partition: int, offset: int, raw: bytes) -> None:
+        def visit(topic: str, partition: int, offset: int, raw: bytes, _: bytes) -> None:
             nonlocal referencing
             if pattern.search(raw):
                 leaks[topic] += 1
