@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import REGISTRY
 
 from schemas.events import ComplaintReceived
+from schemas.personal_data import ERASED
 from services.intake.bootstrap import create_app as intake_app
 from services.messaging.database import create_pool, migrate
 from services.messaging.kafka import make_producer
@@ -184,3 +185,41 @@ async def test_the_officer_follows_the_case_files_link_to_the_exact_bytes(
     assert (erased["erased"], erased["url"], erased["url_expires_at"]) == (True, None, None)
     assert len(await openings(routing_pool, case_id)) == recorded
     assert (await intake.get(document["url"])).status_code == 410  # the old link: gone
+
+
+async def test_an_anonymous_reports_document_is_linked_until_its_reporter_is_erased(
+    stack,  # type: ignore[no-untyped-def]
+    intake_pool: asyncpg.Pool,
+    routing_pool: asyncpg.Pool,
+    producer: AIOKafkaProducer,
+    intake: httpx.AsyncClient,
+    routing: httpx.AsyncClient,
+) -> None:
+    """Routing keeps no identity of an anonymous report; whether its documents are erased is
+    the key store's answer for the report's key, so the link works until the erasure."""
+    row, received = await filed_with(
+        intake, intake_pool, "bukti.pdf", PDF, "application/pdf", anonymous="on"
+    )
+    assert isinstance(received, ComplaintReceived) and received.payload.anonymous
+
+    async def opened_with_content() -> bool:
+        return bool(await case_of(routing_pool, received))
+
+    await through_routing(
+        stack, routing_pool, producer, [received, accepted(received)], opened_with_content
+    )
+    desk = f"/v1/desk/cases/{await case_of(routing_pool, received)}"
+    detail = (await routing.get(desk, headers=auth("officer-atr"))).json()
+    assert [r["contact"] for r in detail["reporters"]] == [None]  # nobody to see
+    (document,) = detail["documents"]
+    assert (document["erased"], document["filename"]) == (False, "bukti.pdf")
+    got = await intake.get(document["url"])
+    assert got.status_code == 200 and got.content == PDF
+
+    async with intake_pool.acquire() as conn:
+        assert await default_keystore().erase(conn, key_ids=[row["key_id"]]) == [row["key_id"]]
+    gone = (await routing.get(desk, headers=auth("officer-atr"))).json()
+    (erased,) = gone["documents"]
+    assert (erased["erased"], erased["url"], erased["filename"]) == (True, None, ERASED)
+    assert gone["description"] == ERASED
+    assert (await intake.get(document["url"])).status_code == 410  # as intake answers it

@@ -77,6 +77,10 @@ def test_a_complaint_is_erased_when_the_key_store_says_its_key_is_gone() -> None
     assert not opened_with(sealed, {key.key_id: key}).erased
     assert opened_with(sealed, {key.key_id: None}).erased  # the key was erased
     assert not opened_with(payload(), {}).erased  # nothing sealed, no key named: not erased
+    # A value left unreadable under a live key is not an erasure: intake still serves the
+    # reporter's documents, so they keep their links (what is left sealed decides nothing).
+    damaged = sealed.model_copy(update={"description": sealed.description[:-6] + "AAAAAA"})
+    assert not opened_with(damaged, {key.key_id: key}).erased
 
 
 def document(complaint_id: uuid.UUID, attachment_id: str) -> dict[str, object]:
