@@ -23,7 +23,8 @@ from services.routing.entrypoints.app import create_app
 from services.routing.entrypoints.consumer import HANDLERS
 from services.routing.handlers.deadlines import scan_deadlines
 from services.routing.handlers.opening import open_case
-from tests.integration.test_routing_cases import THURSDAY, FrozenClock, accepted, auth, handle
+from tests.agency_cases import auth
+from tests.integration.test_routing_cases import THURSDAY, FrozenClock, accepted, handle
 
 pytestmark = pytest.mark.integration
 SCHEMA = "routing_additions_it"

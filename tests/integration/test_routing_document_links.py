@@ -24,16 +24,17 @@ from services.intake.bootstrap import create_app as intake_app
 from services.messaging.database import create_pool, migrate
 from services.messaging.kafka import make_producer
 from services.personal_data.keystore import Keystore, default_keystore
-from services.routing.adapters import repository
 from services.routing.domain import DocumentLinks, document_link
 from services.routing.entrypoints.app import create_app as routing_app
-from tests.integration.test_intake_documents import PDF, SETTINGS, filed_with
-from tests.integration.test_routing_case_file import (
+from tests.agency_cases import (
     accepted,
+    auth,
     case_of,
     openings,
+    routing_database,
     through_routing,
 )
+from tests.integration.test_intake_documents import PDF, SETTINGS, filed_with
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,16 +54,7 @@ async def intake_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(scope="module")
 async def routing_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, "routing")
-    await migrate(pool, "routing", ROOT / "services" / "routing" / "migrations")
-    async with pool.acquire() as conn:
-        await Keystore.ensure(conn)
-        for officer_id, agency, role in (
-            ("admin-setwapres", "SETWAPRES", "admin"),
-            ("officer-atr", "ATR-BPN", "officer"),
-            ("officer-jakpus", "PEMDA-31.71", "officer"),
-        ):
-            await repository.create_officer(conn, officer_id, agency, f"token-{officer_id}", role)
+    pool = await routing_database(database_url)
     yield pool
     await pool.close()
 
@@ -95,10 +87,6 @@ async def routing(routing_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient
         transport=httpx.ASGITransport(app=app), base_url="http://routing.test"
     ) as client:
         yield client
-
-
-def auth(officer_id: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer token-{officer_id}"}
 
 
 def opened_count(outcome: str, audience: str = "routing") -> float:

@@ -37,7 +37,8 @@ from services.routing.adapters import repository
 from services.routing.entrypoints.app import create_app as routing_app
 from services.routing.entrypoints.consumer import HANDLERS
 from services.routing.handlers.opening import open_case
-from tests.integration.test_routing_cases import THURSDAY, FrozenClock, accepted, auth, handle
+from tests.agency_cases import auth
+from tests.integration.test_routing_cases import THURSDAY, FrozenClock, accepted, handle
 
 pytestmark = pytest.mark.integration
 SERVICES = Path(__file__).resolve().parents[2] / "services"
