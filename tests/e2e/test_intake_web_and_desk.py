@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from tests.e2e.browser import _browser
 from tests.e2e.test_intake_whatsapp import EventTap, Intake
 from tests.support import eventually
 
@@ -23,8 +23,6 @@ pytestmark = pytest.mark.e2e
 OFFICER = ("petugas-e2e", "token-e2e")
 NIK = "3171015501900001"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 # Tuesday 2 February 2027, 10:00 in Jakarta: the desk is open and it is no public holiday.
 DESK_NOW = datetime(2027, 2, 2, 10, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
 
@@ -121,32 +119,6 @@ async def test_a_form_posted_without_a_browser_files_with_its_document(
     assert payload.secret is True and payload.attachments[0].filename == "surat.pdf"
 
 
-def _browser():  # type: ignore[no-untyped-def]
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip(
-            "Debian's chromium is not installed: apt-get install -y chromium chromium-driver"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-    ):
-        options.add_argument(flag)
-    options.add_experimental_option(
-        "prefs", {"profile.managed_default_content_settings.javascript": 2}
-    )
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-
-
 async def test_a_citizen_files_through_the_form_in_a_real_browser_without_javascript(
     intake: Intake, tap: EventTap, tmp_path: Path
 ) -> None:
@@ -164,7 +136,7 @@ async def test_a_citizen_files_through_the_form_in_a_real_browser_without_javasc
                 expected_conditions.presence_of_element_located((By.ID, element_id))
             )
 
-        browser = _browser()
+        browser = _browser(javascript=False)
         try:
             browser.get(f"{intake.url}/lapor")
             browser.find_element(By.ID, "name").send_keys("Siti Aminah")

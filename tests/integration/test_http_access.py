@@ -30,10 +30,10 @@ from services.messaging.database import create_pool, migrate
 from services.notifier.entrypoints.access import ApiAccess
 from services.notifier.entrypoints.app import create_app as notifier_app
 from services.personal_data.keystore import default_keystore
-from services.routing.adapters import repository
 from services.routing.entrypoints.app import create_app as routing_app
 from services.routing.handlers.opening import open_case
 from services.runtime.staff import assertion_secret
+from tests.agency_cases import routing_database
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,16 +131,13 @@ BAD_ASSERTIONS = (
 
 @pytest.fixture(scope="module")
 async def routing_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, "routing_access")
-    await migrate(pool, "routing_access", ROOT / "services" / "routing" / "migrations")
-    async with pool.acquire() as conn:
-        for officer_id, agency, role in (
-            ("officer-atr", "ATR-BPN", "officer"),
-            ("admin-atr", "ATR-BPN", "admin"),  # an admin, but not Setwapres'
-            ("officer-setwapres", "SETWAPRES", "officer"),
-            ("admin-setwapres", "SETWAPRES", "admin"),
-        ):
-            await repository.create_officer(conn, officer_id, agency, f"token-{officer_id}", role)
+    officers = (
+        ("officer-atr", "ATR-BPN", "officer"),
+        ("admin-atr", "ATR-BPN", "admin"),  # an admin, but not Setwapres'
+        ("officer-setwapres", "SETWAPRES", "officer"),
+        ("admin-setwapres", "SETWAPRES", "admin"),
+    )
+    pool = await routing_database(database_url, "routing_access", officers)
     yield pool
     await pool.close()
 

@@ -33,11 +33,10 @@ from services.messaging.outbox import OutboxRelay
 from services.notifier.domain.co_reporters import CoReporter, co_reporter_messages
 from services.notifier.domain.rules import message_for
 from services.personal_data.keystore import Keystore, default_keystore
-from services.routing.adapters import repository
 from services.routing.entrypoints.app import create_app as routing_app
 from services.routing.entrypoints.consumer import HANDLERS
 from services.routing.handlers.opening import open_case
-from tests.agency_cases import auth
+from tests.agency_cases import OFFICERS, auth, routing_database
 from tests.integration.test_routing_cases import THURSDAY, FrozenClock, accepted, handle
 
 pytestmark = pytest.mark.integration
@@ -59,14 +58,7 @@ async def intake_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(scope="module")
 async def routing_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, ROUTING)
-    await migrate(pool, ROUTING, SERVICES / "routing" / "migrations")
-    async with pool.acquire() as conn:
-        for officer_id, agency, role in (
-            ("admin-setwapres", "SETWAPRES", "admin"),
-            ("officer-atr", "ATR-BPN", "officer"),
-        ):
-            await repository.create_officer(conn, officer_id, agency, f"token-{officer_id}", role)
+    pool = await routing_database(database_url, ROUTING, OFFICERS[:2])
     yield pool
     await pool.close()
 
