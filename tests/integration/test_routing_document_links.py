@@ -7,9 +7,12 @@ issued link is recorded as an opening; an erased reporter's document gets no lin
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -94,25 +97,59 @@ def opened_count(outcome: str, audience: str = "routing") -> float:
     return REGISTRY.get_sample_value("lapor_intake_document_openings_total", labels) or 0.0
 
 
-async def test_the_officer_follows_the_case_files_link_to_the_exact_bytes(
-    stack,  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class Both:
+    """Intake and routing in process, over the real broker and database."""
+
+    stack: Any
+    intake_pool: asyncpg.Pool
+    routing_pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    intake: httpx.AsyncClient
+    routing: httpx.AsyncClient
+
+
+@pytest.fixture
+def both(  # type: ignore[no-untyped-def]
+    stack,
     intake_pool: asyncpg.Pool,
     routing_pool: asyncpg.Pool,
     producer: AIOKafkaProducer,
     intake: httpx.AsyncClient,
     routing: httpx.AsyncClient,
-) -> None:
-    row, received = await filed_with(intake, intake_pool, "bukti.pdf", PDF, "application/pdf")
+) -> Both:
+    return Both(stack, intake_pool, routing_pool, producer, intake, routing)
+
+
+async def filed_and_routed(
+    both: Both, **flags: str
+) -> tuple[asyncpg.Record, ComplaintReceived, uuid.UUID]:
+    """A web complaint with one PDF filed at intake (`flags`: the form's checkboxes), its
+    ComplaintReceived and acceptance through routing's consumer loop: the document's row at
+    intake, the event, and the case."""
+    row, received = await filed_with(
+        both.intake, both.intake_pool, "bukti.pdf", PDF, "application/pdf", **flags
+    )
     assert isinstance(received, ComplaintReceived)
 
     async def opened_with_content() -> bool:
-        return bool(await case_of(routing_pool, received))
+        return bool(await case_of(both.routing_pool, received))
 
-    await through_routing(
-        stack, routing_pool, producer, [received, accepted(received)], opened_with_content
-    )
-    case_id = await case_of(routing_pool, received)
+    events = [received, accepted(received)]
+    await through_routing(both.stack, both.routing_pool, both.producer, events, opened_with_content)
+    case_id = await case_of(both.routing_pool, received)
     assert case_id is not None
+    return row, received, case_id
+
+
+async def test_the_officer_follows_the_case_files_link_to_the_exact_bytes(both: Both) -> None:
+    intake_pool, routing_pool, intake, routing = (
+        both.intake_pool,
+        both.routing_pool,
+        both.intake,
+        both.routing,
+    )
+    row, received, case_id = await filed_and_routed(both)
     desk = f"/v1/desk/cases/{case_id}"
 
     detail = (await routing.get(desk, headers=auth("officer-atr"))).json()
@@ -176,27 +213,14 @@ async def test_the_officer_follows_the_case_files_link_to_the_exact_bytes(
 
 
 async def test_an_anonymous_reports_document_is_linked_until_its_reporter_is_erased(
-    stack,  # type: ignore[no-untyped-def]
-    intake_pool: asyncpg.Pool,
-    routing_pool: asyncpg.Pool,
-    producer: AIOKafkaProducer,
-    intake: httpx.AsyncClient,
-    routing: httpx.AsyncClient,
+    both: Both,
 ) -> None:
     """Routing keeps no identity of an anonymous report; whether its documents are erased is
     the key store's answer for the report's key, so the link works until the erasure."""
-    row, received = await filed_with(
-        intake, intake_pool, "bukti.pdf", PDF, "application/pdf", anonymous="on"
-    )
-    assert isinstance(received, ComplaintReceived) and received.payload.anonymous
-
-    async def opened_with_content() -> bool:
-        return bool(await case_of(routing_pool, received))
-
-    await through_routing(
-        stack, routing_pool, producer, [received, accepted(received)], opened_with_content
-    )
-    desk = f"/v1/desk/cases/{await case_of(routing_pool, received)}"
+    intake_pool, intake, routing = both.intake_pool, both.intake, both.routing
+    row, received, case_id = await filed_and_routed(both, anonymous="on")
+    assert received.payload.anonymous
+    desk = f"/v1/desk/cases/{case_id}"
     detail = (await routing.get(desk, headers=auth("officer-atr"))).json()
     assert [r["contact"] for r in detail["reporters"]] == [None]  # nobody to see
     (document,) = detail["documents"]
