@@ -32,6 +32,7 @@ from services.intake.handlers.statuses import BATCH_HANDLERS, HANDLERS
 from services.intake.handlers.walk_in import WalkInDesk
 from services.intake.settings import IntakeSettings
 from services.personal_data.keystore import Keystore
+from services.runtime.dead_letters import mount_dead_letters
 from services.runtime.http_problems import install_validation_handler
 from services.runtime.lifecycle import ServiceRuntime, Settings
 from services.runtime.settings import DocumentLinkSettings, StaffAssertionSettings, check_deployment
@@ -125,4 +126,5 @@ def create_app(
         documents_router(pool, keys, document_link_secret),
     ):
         app.include_router(router)
+    mount_dead_letters(app, SERVICE)
     return app

@@ -14,7 +14,8 @@ over WhatsApp, SMS or email, in Bahasa Indonesia or English, and tracks delivery
   (`Keystore.message_ref`), as intake names it in WhatsAppStatusReported.
 - HTTP (bearer tokens, see `entrypoints.access`): POST /v1/opt-outs, POST /v1/opt-ins,
   POST /v1/inbound-texts (an SMS "BERHENTI"), GET /v1/complaints/{id}/notifications; and /healthz,
-  /readyz, /metrics; /v1/dead-letters (admin staff of the back office, mounted by the runtime).
+  /readyz, /metrics; /v1/dead-letters (admin staff of the back office; mounted by
+  `create_app`, connected to Kafka by the runtime).
 
 Layout (each layer imports only the ones below it):
 - `bootstrap`: builds the settings (and checks them for deployment), the key store and the

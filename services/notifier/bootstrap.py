@@ -11,7 +11,7 @@ import asyncpg
 
 from services.notifier.domain.rules import RateLimit, RetryPolicy
 from services.notifier.entrypoints.access import ApiAccess
-from services.notifier.entrypoints.app import create_app
+from services.notifier.entrypoints.app import SERVICE, create_app
 from services.notifier.entrypoints.consumer import CONSUMES, event_handlers
 from services.notifier.entrypoints.sender import sender_job
 from services.notifier.handlers.sending import SenderConfig
@@ -20,7 +20,6 @@ from services.personal_data.keystore import default_keystore
 from services.runtime.lifecycle import ServiceRuntime, Settings
 from services.runtime.settings import StaffAssertionSettings, check_deployment
 
-SERVICE = "notifier"
 DEFAULT_PORT = 8003
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -461,14 +461,6 @@ def without_identity(payload: ComplaintReceivedPayload) -> ComplaintReceivedPayl
     return payload.model_copy(update={"reporter": nobody})
 
 
-def readable(value: str | None) -> str | None:
-    """A personal value for the page: one still sealed after opening (its reporter erased)
-    reads '(data erased)', never the ciphertext."""
-    if value is None:
-        return None
-    return ERASED if is_sealed(value) else value
-
-
 def contact_paths(anonymous: bool, secret: bool) -> tuple[str, ...]:
     """What of the reporter the agency sees. Anonymous: nothing, the agency never learns who
     reported. Secret: who reported (the name), but no way to reach them outside the desk's
@@ -493,9 +485,9 @@ def contact_of(opened: ComplaintReceivedPayload) -> Contact | None:
         return None
     reporter = opened.reporter
     return Contact(
-        readable(reporter.name),
-        readable(reporter.phone) if "reporter.phone" in shown else None,
-        readable(reporter.email) if "reporter.email" in shown else None,
+        reporter.name,
+        reporter.phone if "reporter.phone" in shown else None,
+        reporter.email if "reporter.email" in shown else None,
     )
 
 
@@ -511,6 +503,10 @@ def _values_at(value: object, path: list[str]) -> list[tuple[BaseModel, str, obj
     return _values_at(item, path[1:])
 
 
+def _in_the_clear(value: str) -> bool:
+    return bool(value) and value != ERASED and not is_sealed(value)
+
+
 def personal_fields_shown(model: BaseModel, paths: Iterable[str]) -> list[str]:
     """Which of `paths` (into an opened payload) put personal data on the page in the clear:
     fields the schema marks personal whose value is present and readable."""
@@ -518,7 +514,7 @@ def personal_fields_shown(model: BaseModel, paths: Iterable[str]) -> list[str]:
     for path in paths:
         for owner, name, item in _values_at(model, path.split(".")):
             personal = name in personal_field_names(type(owner))
-            if personal and isinstance(item, str) and item and not is_sealed(item):
+            if personal and isinstance(item, str) and _in_the_clear(item):
                 shown.append(path)
                 break
     return shown
@@ -590,18 +586,6 @@ def document_link(
 def document_field(tracking_code: str, attachment_id: str) -> str:
     """How an issued document link is named in `case_file_openings` (never its content)."""
     return f"{tracking_code}:documents.{attachment_id}"
-
-
-def still_sealed(value: object) -> bool:
-    """True when an opened payload still holds a sealed value: its reporter's key was erased
-    (or is unknown here), so neither its fields nor its documents can be opened."""
-    if isinstance(value, BaseModel):
-        return still_sealed(value.model_dump())
-    if isinstance(value, dict):
-        return any(still_sealed(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return any(still_sealed(item) for item in value)
-    return is_sealed(value)
 
 
 # --------------------------------------------------------------------------- who may do what

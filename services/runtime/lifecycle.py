@@ -50,7 +50,7 @@ from services.observability import (
     prime_metrics,
 )
 from services.personal_data.keystore import Keystore
-from services.runtime.dead_letters import dead_letter_router
+from services.runtime.dead_letters import connect_dead_letters
 from services.runtime.settings import development_secret
 
 log = logging.getLogger(__name__)
@@ -267,9 +267,7 @@ class ServiceRuntime:
         app = self.app or health_app(self.service, self.ready)
         if self.app is not None:
             add_health_routes(app, self.service, self.ready)
-        app.include_router(
-            dead_letter_router(self.service, self.settings.kafka_bootstrap, lambda: self.producer)
-        )
+        connect_dead_letters(app, self.settings.kafka_bootstrap, self.producer)
         server = uvicorn.Server(
             uvicorn.Config(
                 app,

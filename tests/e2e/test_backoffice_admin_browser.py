@@ -34,12 +34,11 @@ from services.backoffice.entrypoints.staff_cli import add_staff
 from services.messaging.database import create_pool
 from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
 from services.messaging.kafka import make_producer
-from tests.e2e.test_backoffice_browser import _browser, _checked, _sign_in, _submit, _wait
+from tests.e2e.browser import PASSWORD, _browser, _checked, _sign_in, _submit, _wait
 from tests.support import ServiceProcess, eventually
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "kata-sandi-yang-panjang"
 TOTP_SECRET = pyotp.random_base32()
 SECRET = "backoffice-admin-browser-secret"
 

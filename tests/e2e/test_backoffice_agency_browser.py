@@ -21,11 +21,10 @@ from services.messaging.database import create_pool
 from services.personal_data.keystore import default_keystore
 from services.routing.domain import JAKARTA
 from tests.agency_cases import DESCRIPTION, Case, a_case_file
-from tests.e2e.test_backoffice_browser import _browser, _checked, _sign_in, _submit, _wait
+from tests.e2e.browser import PASSWORD, _browser, _checked, _sign_in, _submit, _wait
 from tests.support import ServiceProcess
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "kata-sandi-yang-panjang"
 
 
 class Desk:

@@ -9,9 +9,7 @@ in docs/screenshots/backoffice-*.png for docs/backoffice.md."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -24,14 +22,24 @@ from services.backoffice.domain.signin import token_hash
 from services.backoffice.entrypoints.access import SESSION_COOKIE
 from services.backoffice.entrypoints.staff_cli import add_staff
 from services.messaging.database import create_pool
+
+# The helpers live in tests/e2e/browser.py; re-exported here for one session, for browser
+# tests written against this module (import them from tests.e2e.browser).
+from tests.e2e.browser import (  # noqa: F401
+    CHROMEDRIVER,
+    CHROMIUM,
+    PASSWORD,
+    SCREENSHOTS,
+    _browser,
+    _checked,
+    _sign_in,
+    _submit,
+    _wait,
+)
 from tests.support import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PASSWORD = "kata-sandi-yang-panjang"
 TOTP_SECRET = pyotp.random_base32()
 
 
@@ -53,77 +61,6 @@ async def backoffice(database_url: str, tmp_path_factory: Any) -> AsyncIterator[
     await service.wait_ready()
     yield service
     assert service.terminate() == 0, service.log_tail()
-
-
-def _browser() -> Any:
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip("Chromium is not installed: scripts/install-browser.sh")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(flag)
-    # JavaScript stays on for axe-core only: the pages themselves have none.
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-
-
-def _checked(browser: Any, name: str) -> None:
-    """axe-core on the page (fail on serious or critical), then its screenshot."""
-    from axe_selenium_python import Axe
-
-    axe = Axe(browser)
-    axe.inject()
-    results = axe.run()
-    bad = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
-    assert not bad, f"{name}: {axe.report(bad)}"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    browser.execute_script("window.scrollTo(0, 0)")  # axe may leave the page scrolled
-    browser.save_screenshot(str(SCREENSHOTS / f"backoffice-{name}.png"))
-
-
-def _sign_in(browser: Any, base: str, staff_id: str, password: str, code: str = "") -> None:
-    from selenium.webdriver.common.by import By
-
-    browser.get(f"{base}/staff/masuk")
-    browser.find_element(By.ID, "staff_id").send_keys(staff_id)
-    browser.find_element(By.ID, "password").send_keys(password)
-    if code:
-        browser.find_element(By.ID, "code").send_keys(code)
-    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-
-
-def _submit(browser: Any, button: Any) -> None:
-    """Click `button` and wait until the browser has left the page: the next page's elements
-    may share ids with this one's (a notice, a form), and a slow server would otherwise let a
-    wait find the old page's element, which then goes stale."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    page = browser.find_element(By.TAG_NAME, "html")
-    button.click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(page))
-
-
-def _wait(browser: Any, element_id: str) -> Any:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(browser, 60).until(
-        expected_conditions.presence_of_element_located((By.ID, element_id))
-    )
 
 
 async def test_a_member_signs_in_sees_their_areas_and_signs_out(

@@ -17,8 +17,7 @@ import httpx
 import pytest
 
 from services.backoffice.entrypoints.staff_cli import add_staff
-from tests.e2e.conftest import Pipeline
-from tests.e2e.test_backoffice_browser import (
+from tests.e2e.browser import (
     PASSWORD,
     _browser,
     _checked,
@@ -26,6 +25,7 @@ from tests.e2e.test_backoffice_browser import (
     _submit,
     _wait,
 )
+from tests.e2e.conftest import Pipeline
 from tests.support import ServiceProcess, distinct_complaint, eventually
 
 pytestmark = pytest.mark.e2e

@@ -1,13 +1,16 @@
-"""The web form (through a real headless Chromium when installed) and the walk-in desk, end
-to end: a running intake process, the resulting events read back from the real broker."""
+"""The web form and the rating page /lapor/puas (through a real headless Chromium when
+installed, axe-core on the rating page, its screenshots in docs/screenshots/intake-rating*.png
+for docs/intake.md) and the walk-in desk, end to end: a running intake process, the resulting
+events read back from the real broker."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import re
-import shutil
+import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,16 +18,20 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from schemas.events import serialize_event
+from schemas.events.base import partition_key
+from schemas.events.routing import CaseStatus, CaseStatusChanged, CaseStatusChangedPayload
+from schemas.topics import CASES
+from services.messaging.kafka import make_producer
+from tests.e2e.browser import _browser, _checked, _submit, _wait
 from tests.e2e.test_intake_whatsapp import EventTap, Intake
-from tests.support import eventually
+from tests.support import distinct_complaint, eventually
 
 pytestmark = pytest.mark.e2e
 
 OFFICER = ("petugas-e2e", "token-e2e")
 NIK = "3171015501900001"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 # Tuesday 2 February 2027, 10:00 in Jakarta: the desk is open and it is no public holiday.
 DESK_NOW = datetime(2027, 2, 2, 10, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
 
@@ -121,32 +128,6 @@ async def test_a_form_posted_without_a_browser_files_with_its_document(
     assert payload.secret is True and payload.attachments[0].filename == "surat.pdf"
 
 
-def _browser():  # type: ignore[no-untyped-def]
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip(
-            "Debian's chromium is not installed: apt-get install -y chromium chromium-driver"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-    ):
-        options.add_argument(flag)
-    options.add_experimental_option(
-        "prefs", {"profile.managed_default_content_settings.javascript": 2}
-    )
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-
-
 async def test_a_citizen_files_through_the_form_in_a_real_browser_without_javascript(
     intake: Intake, tap: EventTap, tmp_path: Path
 ) -> None:
@@ -164,7 +145,7 @@ async def test_a_citizen_files_through_the_form_in_a_real_browser_without_javasc
                 expected_conditions.presence_of_element_located((By.ID, element_id))
             )
 
-        browser = _browser()
+        browser = _browser(javascript=False)
         try:
             browser.get(f"{intake.url}/lapor")
             browser.find_element(By.ID, "name").send_keys("Siti Aminah")
@@ -208,3 +189,89 @@ async def test_a_citizen_files_through_the_form_in_a_real_browser_without_javasc
     assert payload.anonymous is True and payload.reporter.nik == NIK
     assert [a.filename for a in payload.attachments] == ["bukti-pembayaran.pdf"]
     assert (payload.location.region_code, payload.location.city) == ("32.73", "Kota Bandung")
+
+
+async def _closed_by_routing(stack: Any, received: Any) -> None:
+    """Routing's word that the complaint's case is closed, on lapor.cases.v1 as routing
+    publishes it: intake's consumer applies it, and the rating page takes answers."""
+    closed = CaseStatusChanged(
+        complaint_id=received.complaint_id,
+        correlation_id=received.correlation_id,
+        producer="routing",
+        occurred_at=datetime.now(UTC),  # the 10 days to answer run from now
+        payload=CaseStatusChangedPayload(
+            case_id=uuid.uuid4(),
+            tracking_code=received.payload.tracking_code,
+            previous_status=CaseStatus.RESPONDED,
+            status=CaseStatus.CLOSED,
+            actor="officer-atr",
+            agency_code="ATR-BPN",
+            agency_name="Kementerian ATR/BPN",
+            note="Sertifikat dapat diambil di kantor pertanahan.",
+        ),
+    )
+    producer = make_producer(stack.kafka_bootstrap, "intake-rating-e2e")
+    await producer.start()
+    try:
+        await producer.send_and_wait(CASES.name, serialize_event(closed), key=partition_key(closed))
+    finally:
+        await producer.stop()
+
+
+async def test_the_owner_rates_a_closed_report_on_the_rating_page_in_a_real_browser(
+    stack,  # type: ignore[no-untyped-def]
+    intake: Intake,
+    tap: EventTap,
+) -> None:
+    """/lapor/puas in Chromium: the form, its error summary, the answer (TIDAK PUAS, 2), each
+    page checked by axe-core; the reply says only that the answer was recorded (routing
+    decides whether the case re-opens); SatisfactionRated reaches the topic."""
+    pytest.importorskip("axe_selenium_python", reason="pip install axe-selenium-python")
+    body = distinct_complaint(random.randint(1_000, 9_000_000), "0857")
+    phone = str(body["phone"])
+    async with httpx.AsyncClient(base_url=intake.url) as client:
+        filed = await client.post("/v1/complaints", json=body)
+        assert filed.status_code == 202, filed.text
+        code = str(filed.json()["tracking_code"])
+        (received,) = await eventually(lambda: _found(tap, code))
+        await _closed_by_routing(stack, received)
+
+        async def closed() -> bool:
+            shown = await client.get(f"/v1/complaints/{code}")
+            return shown.json().get("status") == "closed"
+
+        await eventually(closed, within=120)
+
+    def rate() -> tuple[str, str]:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import Select
+
+        browser = _browser()
+        try:
+            browser.get(f"{intake.url}/lapor/status?kode={code}")
+            browser.find_element(By.ID, "rate-link").click()
+            _wait(browser, "answer")
+            _checked(browser, "rating", site="intake")
+            browser.find_element(By.ID, "phone").send_keys(phone)
+            _submit(browser, browser.find_element(By.CSS_SELECTOR, "main button[type=submit]"))
+            error = _wait(browser, "answer-error").text  # no answer chosen
+            _checked(browser, "rating-error", site="intake")
+            browser.find_element(By.CSS_SELECTOR, "input[value=tidak_puas]").click()
+            Select(browser.find_element(By.ID, "score")).select_by_value("2")
+            _submit(browser, browser.find_element(By.CSS_SELECTOR, "main button[type=submit]"))
+            done = _wait(browser, "rate-done").text
+            _checked(browser, "rating-done", site="intake")
+            return error, done
+        finally:
+            browser.quit()
+
+    error, done = await asyncio.to_thread(rate)
+    assert error == "Pilih PUAS atau TIDAK PUAS."
+    assert done == "Terima kasih, penilaian Anda sudah kami catat."
+    (rated,) = await eventually(lambda: _rated(tap, code))
+    payload = rated.payload  # type: ignore[attr-defined]
+    assert (payload.satisfied, payload.score, payload.channel) == (False, 2, "web")
+
+
+async def _rated(tap: EventTap, code: str) -> list[object]:
+    return tap.of("SatisfactionRated", tracking_code=code)  # type: ignore[return-value]

@@ -94,7 +94,7 @@ def app(
     producer: AIOKafkaProducer,
 ) -> FastAPI:
     routing = routing_app(lambda: routing_pool, keys=default_keystore(), staff_secret=SECRET)
-    dead_letters = FastAPI()  # a service's dead-letter API, as ServiceRuntime mounts it
+    dead_letters = FastAPI()  # a service's dead-letter API (as mount_dead_letters, connected)
     dead_letters.include_router(
         dead_letter_router(
             DLQ_SERVICE, stack.kafka_bootstrap, lambda: producer, staff_secret=SECRET

@@ -25,7 +25,7 @@ from schemas.staff import Role, StaffMember
 from schemas.topics import dead_letter_topic
 from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
 from services.messaging.kafka import ensure_topics, make_producer
-from services.runtime.dead_letters import dead_letter_router
+from services.runtime.dead_letters import connect_dead_letters, mount_dead_letters
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -77,11 +77,12 @@ async def test_admins_list_show_masked_and_replay_a_services_dead_letters(
     ]
     await DeadLetterPublisher(producer, service).publish(letters)
     app = FastAPI()
-    app.include_router(
-        dead_letter_router(service, stack.kafka_bootstrap, lambda: producer, staff_secret=SECRET)
-    )
+    mount_dead_letters(app, service, staff_secret=SECRET)  # as each service's create_app does
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://svc") as api:
+        unconnected = await api.get("/v1/dead-letters", headers=as_staff(Role.ADMIN))
+        assert unconnected.status_code == 503  # until the runtime connects it at start
+        connect_dead_letters(app, stack.kafka_bootstrap, producer)
         assert (await api.get("/v1/dead-letters")).status_code == 401
         forged = {staff.HEADER: staff.sign(StaffMember("x", frozenset(Role)), "forged")}
         assert (await api.get("/v1/dead-letters", headers=forged)).status_code == 401

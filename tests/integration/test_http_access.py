@@ -1,5 +1,7 @@
-"""Authentication and authorisation of routing's and notifier's HTTP APIs, route by route:
-officers' tokens and the back office's staff assertions (`X-Lapor-Staff`, schemas.staff).
+"""Authentication and authorisation of routing's, notifier's and intake's HTTP APIs, route by
+route: officers' tokens and the back office's staff assertions (`X-Lapor-Staff`,
+schemas.staff). Each app is the one its `create_app` builds, dead-letter routes included
+(`services.runtime.dead_letters.mount_dead_letters`): admin staff only, on every service.
 
 The route lists come from each app's own OpenAPI document, so a route added later without a
 token check fails here unless it is added to the short, reviewed list of public routes.
@@ -22,13 +24,16 @@ from fastapi import FastAPI
 from schemas import staff
 from schemas.events import Category, Channel, ComplaintAccepted, ComplaintAcceptedPayload, Priority
 from schemas.staff import Role, StaffMember
+from services.intake.bootstrap import create_app as intake_app
+from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
 from services.notifier.entrypoints.access import ApiAccess
 from services.notifier.entrypoints.app import create_app as notifier_app
 from services.personal_data.keystore import default_keystore
-from services.routing.adapters import repository
 from services.routing.entrypoints.app import create_app as routing_app
 from services.routing.handlers.opening import open_case
+from services.runtime.staff import assertion_secret
+from tests.agency_cases import routing_database
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +65,11 @@ ROUTING_DISPOSITION = {  # Setwapres admin tokens; staff with the role dispositi
 ROUTING_DIRECTORY = {("GET", "/v1/agencies")}  # the agency pickers: disposition and admins
 ROUTING_ADMIN = ROUTING_RULES | ROUTING_DISPOSITION | ROUTING_DIRECTORY
 ROUTING_SUPERVISOR = {("POST", "/v1/desk/cases/{case_id}/reassign")}
+DEAD_LETTERS = {  # every service's, admin staff only: no officer's or operator's token
+    ("GET", "/v1/dead-letters"),
+    ("GET", "/v1/dead-letters/{offset}"),
+    ("POST", "/v1/dead-letters/replay"),
+}
 STAFF_SECRET = "access-test-staff-secret"
 NOTIFIER_OPERATOR_ONLY = {
     ("POST", "/v1/opt-outs"),
@@ -73,6 +83,7 @@ PATH_VALUES = {
     "agency_code": "NO-SUCH-AGENCY",  # the same
     "day": "2026-12-02",
     "service_request_id": "LPR-0000-0000-000",
+    "offset": "0",
 }
 
 
@@ -120,16 +131,13 @@ BAD_ASSERTIONS = (
 
 @pytest.fixture(scope="module")
 async def routing_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, "routing_access")
-    await migrate(pool, "routing_access", ROOT / "services" / "routing" / "migrations")
-    async with pool.acquire() as conn:
-        for officer_id, agency, role in (
-            ("officer-atr", "ATR-BPN", "officer"),
-            ("admin-atr", "ATR-BPN", "admin"),  # an admin, but not Setwapres'
-            ("officer-setwapres", "SETWAPRES", "officer"),
-            ("admin-setwapres", "SETWAPRES", "admin"),
-        ):
-            await repository.create_officer(conn, officer_id, agency, f"token-{officer_id}", role)
+    officers = (
+        ("officer-atr", "ATR-BPN", "officer"),
+        ("admin-atr", "ATR-BPN", "admin"),  # an admin, but not Setwapres'
+        ("officer-setwapres", "SETWAPRES", "officer"),
+        ("admin-setwapres", "SETWAPRES", "admin"),
+    )
+    pool = await routing_database(database_url, "routing_access", officers)
     yield pool
     await pool.close()
 
@@ -148,6 +156,7 @@ async def test_every_routing_route_but_the_public_ones_needs_an_officer_token(
     app = routing_app(lambda: None, keys=default_keystore())  # type: ignore[arg-type,return-value]
     found = operations(app)
     assert ROUTING_PUBLIC <= set(found) and ROUTING_ADMIN <= set(found)
+    assert DEAD_LETTERS <= set(found)
     document = app.openapi()
     for method, path in found:
         declared = document["paths"][path][method.lower()]
@@ -166,7 +175,11 @@ async def test_every_routing_route_but_the_public_ones_needs_an_officer_token(
         ):
             response = await call(routing, method, path, headers)
             assert response.status_code == 401, (method, path, headers, response.text)
-            assert response.headers["www-authenticate"] == "Bearer"
+            scheme = staff.HEADER if (method, path) in DEAD_LETTERS else "Bearer"
+            assert response.headers["www-authenticate"] == scheme
+        if (method, path) in DEAD_LETTERS:  # even Setwapres' admin token opens nothing here
+            refused = await call(routing, method, path, bearer("token-admin-setwapres"))
+            assert refused.status_code == 401, (method, path)
 
 
 async def test_the_api_key_query_parameter_works_for_open311_only(
@@ -192,7 +205,7 @@ async def test_rules_calendar_and_disposition_are_for_setwapres_admins_only(
 
 def staff_allowed(method: str, path: str) -> set[str]:
     """Which of STAFF may call a routing route (any other gets 403)."""
-    if (method, path) in ROUTING_RULES:
+    if (method, path) in ROUTING_RULES | DEAD_LETTERS:
         return {"admin"}
     if (method, path) in ROUTING_DIRECTORY:
         return {"disposition", "admin"}
@@ -308,7 +321,7 @@ async def test_every_notifier_route_needs_a_token(notifier_pool: asyncpg.Pool) -
     app = notifier_app(lambda: notifier_pool, default_keystore(), ACCESS)
     document = app.openapi()
     found = operations(app)
-    assert NOTIFIER_OPERATOR_ONLY <= set(found)
+    assert NOTIFIER_OPERATOR_ONLY <= set(found) and DEAD_LETTERS <= set(found)
     async with notifier_client(notifier_pool, ACCESS) as api:
         for method, path in found:
             declared = document["paths"][path][method.lower()]
@@ -348,3 +361,23 @@ async def test_the_sms_gateway_token_only_posts_inbound_texts(notifier_pool: asy
         assert texted.json() == {"action": "opted_in"}
         history = await api.get(f"/v1/complaints/{uuid.uuid4()}/notifications", headers=operator)
         assert history.status_code == 200 and history.json() == []
+
+
+# --------------------------------------------------------------------------- intake
+
+
+async def test_intakes_dead_letters_are_for_admin_staff_only() -> None:
+    app = intake_app(lambda: None, IntakeSettings(), default_keystore())  # type: ignore[arg-type,return-value]
+    assert DEAD_LETTERS <= set(operations(app))
+    admin = {
+        staff.HEADER: staff.sign(StaffMember("adi", frozenset({Role.ADMIN})), assertion_secret())
+    }
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as api:
+        for method, path in sorted(DEAD_LETTERS):
+            for headers in (None, assertion(Role.DISPOSITION), *BAD_ASSERTIONS):
+                response = await call(api, method, path, headers)
+                assert response.status_code in (401, 403), (method, path, headers)
+            # An admin passes; not started by a runtime, the routes are not connected yet.
+            allowed = await call(api, method, path, admin)
+            assert allowed.status_code in (422, 503), (method, path, allowed.text)

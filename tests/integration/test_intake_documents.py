@@ -67,7 +67,10 @@ def new_nik() -> str:
 
 
 async def upload(
-    client: httpx.AsyncClient, files: list[tuple[str, tuple[str, bytes, str]]], nik: str
+    client: httpx.AsyncClient,
+    files: list[tuple[str, tuple[str, bytes, str]]],
+    nik: str,
+    **flags: str,
 ) -> httpx.Response:
     page = await client.get("/lapor")
     match = CSRF_FIELD.search(page.text)
@@ -79,15 +82,22 @@ async def upload(
         "nik": nik,
         "phone": "0812-3456-7890",
         "description": "Ijazah anak saya ditahan sekolah karena tunggakan biaya komite.",
+        **flags,
     }
     return await client.post("/lapor", data=fields, files=files)
 
 
 async def filed_with(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, name: str, data: bytes, mime: str
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    name: str,
+    data: bytes,
+    mime: str,
+    **flags: str,
 ) -> tuple[asyncpg.Record, object]:
-    """File a web complaint with one document; its stored row and its ComplaintReceived."""
-    response = await upload(client, [("attachments", (name, data, mime))], new_nik())
+    """File a web complaint with one document (`flags`: the form's checkboxes, e.g.
+    anonymous="on"); its stored row and its ComplaintReceived."""
+    response = await upload(client, [("attachments", (name, data, mime))], new_nik(), **flags)
     assert response.status_code == 303, response.text
     code = response.headers["location"].split("/")[-1].split("?")[0]
     complaint_id = await pool.fetchval(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -15,32 +14,24 @@ import pytest
 
 from schemas.events import Attachment, Category, ComplaintUpdated, parse_event
 from schemas.events.intake import ComplaintUpdatedPayload
-from services.messaging.database import create_pool, migrate
 from services.personal_data.keystore import default_keystore
-from services.routing.adapters import repository
 from services.routing.domain import documents_due
 from services.routing.entrypoints.app import create_app
 from services.routing.entrypoints.consumer import HANDLERS
 from services.routing.handlers.deadlines import scan_deadlines
 from services.routing.handlers.opening import open_case
-from tests.integration.test_routing_cases import THURSDAY, FrozenClock, accepted, auth, handle
+from tests.agency_cases import auth, routing_database
+from tests.integration.test_routing_cases import THURSDAY, FrozenClock, accepted, handle
 
 pytestmark = pytest.mark.integration
 SCHEMA = "routing_additions_it"
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "routing" / "migrations"
 add_to_case = HANDLERS["ComplaintUpdated"]  # as the consumer loop dispatches it
 
 
 @pytest.fixture(scope="module")
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, SCHEMA)
-    await migrate(pool, SCHEMA, MIGRATIONS)
-    async with pool.acquire() as conn:
-        for officer_id, agency in (("officer-atr", "ATR-BPN"), ("officer-jakpus", "PEMDA-31.71")):
-            if not await conn.fetchval(
-                "SELECT true FROM officers WHERE officer_id = $1", officer_id
-            ):
-                await repository.create_officer(conn, officer_id, agency, f"token-{officer_id}")
+    officers = (("officer-atr", "ATR-BPN", "officer"), ("officer-jakpus", "PEMDA-31.71", "officer"))
+    pool = await routing_database(database_url, SCHEMA, officers)
     yield pool
     await pool.close()
 

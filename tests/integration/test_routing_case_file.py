@@ -6,70 +6,47 @@ reporter, answers 404 to another agency, and shows 'erased' once the reporter's 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from schemas.events import (
-    Category,
-    Channel,
-    ComplaintAccepted,
-    ComplaintAcceptedPayload,
-    ComplaintReceived,
-    ComplaintReceivedPayload,
-    ComplaintUpdated,
-    EventEnvelope,
-    Location,
-    Priority,
-    Reporter,
-    serialize_event,
-)
-from schemas.events.base import Attachment, partition_key
-from schemas.events.intake import ComplaintUpdatedPayload
+from schemas.events import ComplaintReceived, ComplaintReceivedPayload, ComplaintUpdated
 from schemas.personal_data import ERASED, is_sealed, personal_field_names
-from schemas.topics import COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED
-from services.messaging.consumer import ConsumerLoop
-from services.messaging.database import create_pool, migrate
-from services.messaging.deadletter import DeadLetterPublisher
 from services.messaging.kafka import make_producer
 from services.personal_data.field_crypto import identity_of
 from services.personal_data.keystore import Keystore, default_keystore
-from services.routing.adapters import repository
-from services.routing.domain import JAKARTA
 from services.routing.entrypoints.app import create_app
-from services.routing.entrypoints.consumer import BATCH_HANDLERS, HANDLERS
-from tests.support import eventually
+from tests.agency_cases import (
+    ADDITION,
+    ADDRESS,
+    DESCRIPTION,
+    EMAIL,
+    FILED,
+    NAME,
+    NIK,
+    PHONE,
+    accepted,
+    addition,
+    auth,
+    case_of,
+    complaint_received,
+    openings,
+    routing_database,
+    sealed,
+    through_routing,
+)
 
 pytestmark = pytest.mark.integration
-SCHEMA = "routing"
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "routing" / "migrations"
-FILED = datetime(2026, 8, 13, 8, 30, tzinfo=JAKARTA)
-NAME, NIK, PHONE, EMAIL = "Siti Aminah", "3171015501900001", "+6281234567890", "siti@contoh.id"
-ADDRESS = "Jl. Kenanga 7, Menteng"
-DESCRIPTION = "Sertifikat tanah saya tidak terbit sejak 2019 padahal biaya di kantor BPN lunas."
 
 
 @pytest.fixture(scope="module")
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, SCHEMA)
-    await migrate(pool, SCHEMA, MIGRATIONS)
-    async with pool.acquire() as conn:
-        await Keystore.ensure(conn)  # as the service runtime does at start
-        for officer_id, agency, role in (
-            ("admin-setwapres", "SETWAPRES", "admin"),
-            ("officer-atr", "ATR-BPN", "officer"),
-            ("officer-jakpus", "PEMDA-31.71", "officer"),
-        ):
-            await repository.create_officer(conn, officer_id, agency, f"token-{officer_id}", role)
+    pool = await routing_database(database_url)
     yield pool
     await pool.close()
 
@@ -93,142 +70,17 @@ async def api(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def auth(officer_id: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer token-{officer_id}"}
-
-
 async def sealed_complaint(
     pool: asyncpg.Pool, *, anonymous: bool = False, secret: bool = False
 ) -> ComplaintReceived:
-    """A complaint as intake publishes it: personal fields sealed with the reporter's key."""
-    complaint_id = uuid.uuid4()
-    event = ComplaintReceived(
-        complaint_id=complaint_id,
-        correlation_id=complaint_id,
-        producer="intake",
-        occurred_at=FILED,
-        payload=ComplaintReceivedPayload(
-            tracking_code=f"LPR-{complaint_id.hex[:4].upper()}-CASE-FIL",
-            channel=Channel.WEB,
-            reporter=Reporter(name=NAME, nik=NIK, phone=PHONE, email=EMAIL),
-            description=DESCRIPTION,
-            location=Location(
-                region_code="31.71",
-                city="Kota Jakarta Pusat",
-                address=ADDRESS,
-                latitude=-6.19,
-                longitude=106.83,
-            ),
-            attachments=(
-                Attachment(
-                    attachment_id="att-ktp",
-                    media_type="image/jpeg",
-                    filename="kwitansi.jpg",
-                    size_bytes=4096,
-                ),
-            ),
-            anonymous=anonymous,
-            secret=secret,
-            received_at=FILED,
-        ),
-    )
     async with pool.acquire() as conn:
-        return await default_keystore().seal(conn, event, identity=identity_of(NIK, PHONE, None))
+        received = complaint_received(anonymous=anonymous, secret=secret)
+        return await sealed(conn, default_keystore(), received)
 
 
-def accepted(received: ComplaintReceived) -> ComplaintAccepted:
-    return ComplaintAccepted(
-        complaint_id=received.complaint_id,
-        correlation_id=received.correlation_id,
-        causation_id=received.event_id,
-        producer="triage",
-        occurred_at=FILED + timedelta(minutes=5),
-        payload=ComplaintAcceptedPayload(
-            tracking_code=received.payload.tracking_code,
-            channel=Channel.WEB,
-            category=Category.LAND,
-            priority=Priority.NORMAL,
-            region_code="31.71",
-            summary="Sertifikat tanah tidak terbit",
-            secret=received.payload.secret,
-        ),
-    )
-
-
-async def addition(pool: asyncpg.Pool, received: ComplaintReceived) -> ComplaintUpdated:
-    """An addition as intake publishes it: the text and filenames sealed with the report's key."""
-    update = ComplaintUpdated(
-        complaint_id=received.complaint_id,
-        correlation_id=received.correlation_id,
-        producer="intake",
-        occurred_at=FILED + timedelta(hours=2),
-        payload=ComplaintUpdatedPayload(
-            tracking_code=received.payload.tracking_code,
-            additional_text="Nomor berkas 1234/2019.",
-            attachments=(
-                Attachment(
-                    attachment_id="att-shm",
-                    media_type="application/pdf",
-                    filename="shm.pdf",
-                    size_bytes=2048,
-                ),
-            ),
-        ),
-    )
+async def sealed_addition(pool: asyncpg.Pool, received: ComplaintReceived) -> ComplaintUpdated:
     async with pool.acquire() as conn:
-        return await default_keystore().seal(conn, update, identity=identity_of(NIK, PHONE, None))
-
-
-async def through_routing(
-    stack,  # type: ignore[no-untyped-def]
-    pool: asyncpg.Pool,
-    producer: AIOKafkaProducer,
-    events: Sequence[EventEnvelope],
-    done: Callable[[], Awaitable[Any]],
-) -> None:
-    """Publish the events on their topics and run routing's consumer loop until `done`."""
-    topic = {
-        "ComplaintReceived": COMPLAINTS_INTAKE.name,
-        "ComplaintUpdated": COMPLAINTS_INTAKE.name,
-        "ComplaintAccepted": COMPLAINTS_TRIAGED.name,
-    }
-    for event in events:
-        kind = event.event_type  # type: ignore[attr-defined]
-        await producer.send_and_wait(topic[kind], serialize_event(event), key=partition_key(event))
-    stop = asyncio.Event()
-    loop = ConsumerLoop(
-        service="routing",
-        bootstrap=stack.kafka_bootstrap,
-        topics=[COMPLAINTS_INTAKE.name, COMPLAINTS_TRIAGED.name],
-        group_id="routing-case-file-test",  # one group: each test reads on from the last
-        pool=pool,
-        dead_letters=DeadLetterPublisher(producer, "routing"),
-        handlers=HANDLERS,
-        batch_handlers=BATCH_HANDLERS,
-    )
-    task = asyncio.create_task(loop.run(stop))
-    try:
-        await eventually(done, within=120)
-    finally:
-        stop.set()
-        await task
-
-
-async def case_of(pool: asyncpg.Pool, received: ComplaintReceived) -> uuid.UUID | None:
-    return await pool.fetchval(
-        "SELECT c.case_id FROM cases c JOIN case_files f USING (complaint_id)"
-        " WHERE c.complaint_id = $1",
-        received.complaint_id,
-    )
-
-
-async def openings(pool: asyncpg.Pool, case_id: uuid.UUID) -> list[tuple[str, str, list[str]]]:
-    rows = await pool.fetch(
-        "SELECT officer_id, agency_code, fields FROM case_file_openings WHERE case_id = $1"
-        " ORDER BY id",
-        case_id,
-    )
-    return [(r["officer_id"], r["agency_code"], list(r["fields"])) for r in rows]
+        return await sealed(conn, default_keystore(), addition(received))
 
 
 async def test_the_officer_reads_the_whole_file_each_opening_is_recorded_and_erasure_shreds_it(
@@ -239,7 +91,7 @@ async def test_the_officer_reads_the_whole_file_each_opening_is_recorded_and_era
 ) -> None:
     received = await sealed_complaint(pool)
     code = received.payload.tracking_code
-    update = await addition(pool, received)
+    update = await sealed_addition(pool, received)
 
     async def filed_and_added() -> bool:
         added = await pool.fetchval(
@@ -282,7 +134,7 @@ async def test_the_officer_reads_the_whole_file_each_opening_is_recorded_and_era
     assert reporter["contact"] == {"name": NAME, "phone": PHONE, "email": EMAIL}
     assert NIK not in json.dumps(detail)  # the NIK is not contact data: never shown
     assert [(d["attachment_id"], d["source"], d["filename"]) for d in detail["documents"]] == [
-        ("att-ktp", "complaint", "kwitansi.jpg"),
+        ("att-kwitansi", "complaint", "kwitansi.jpg"),
         ("att-shm", "addition", "shm.pdf"),
     ]
     story = detail["chronology"]
@@ -295,12 +147,12 @@ async def test_the_officer_reads_the_whole_file_each_opening_is_recorded_and_era
         "tracking_code": code,
     }
     assert sorted((e["kind"], e["text"]) for e in story[1:]) == [
-        ("addition", "Nomor berkas 1234/2019."),
+        ("addition", ADDITION),
         ("status", "rule land-national v1"),  # the history's time is when routing opened it
     ]
     times = [datetime.fromisoformat(e["at"]) for e in story]
     assert times == sorted(times)
-    assert [a["additional_text"] for a in detail["additions"]] == ["Nomor berkas 1234/2019."]
+    assert [a["additional_text"] for a in detail["additions"]] == [ADDITION]
 
     (seen,) = await openings(pool, case_id)
     assert seen[:2] == ("officer-atr", "ATR-BPN")

@@ -8,7 +8,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -30,7 +29,7 @@ from schemas.events import (
     serialize_event,
 )
 from services.messaging import outbox
-from services.messaging.database import create_pool, migrate
+from services.messaging.database import create_pool
 from services.personal_data.keystore import default_keystore
 from services.routing.adapters import repository
 from services.routing.domain import JAKARTA, EscalationContacts
@@ -38,10 +37,10 @@ from services.routing.entrypoints.app import create_app
 from services.routing.handlers.deadlines import scan_deadlines
 from services.routing.handlers.opening import join_duplicate, open_case, open_cases
 from services.triage.handlers.stages import decide
+from tests.agency_cases import OFFICERS, auth, routing_database
 
 pytestmark = pytest.mark.integration
 SCHEMA = "routing_it"
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "routing" / "migrations"
 # Thursday 13 Aug 2026, 09:00 WIB: the weekend and Independence Day (Mon 17 Aug) follow.
 THURSDAY = datetime(2026, 8, 13, 9, 0, tzinfo=JAKARTA)
 
@@ -56,17 +55,12 @@ class FrozenClock:
 
 @pytest.fixture(scope="module")
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, SCHEMA)
-    await migrate(pool, SCHEMA, MIGRATIONS)
-    async with pool.acquire() as conn:
-        for officer_id, agency, role in (
-            ("admin-setwapres", "SETWAPRES", "admin"),
-            ("officer-atr", "ATR-BPN", "officer"),
-            ("officer-jakpus", "PEMDA-31.71", "officer"),
-            ("officer-bandung", "PEMDA-32.73", "officer"),
-            ("officer-jabar", "PEMDA-32", "officer"),
-        ):
-            await repository.create_officer(conn, officer_id, agency, f"token-{officer_id}", role)
+    officers = (
+        *OFFICERS,
+        ("officer-bandung", "PEMDA-32.73", "officer"),
+        ("officer-jabar", "PEMDA-32", "officer"),
+    )
+    pool = await routing_database(database_url, SCHEMA, officers)
     yield pool
     await pool.close()
 
@@ -83,10 +77,6 @@ async def api(pool: asyncpg.Pool, clock: FrozenClock) -> AsyncIterator[httpx.Asy
         transport=httpx.ASGITransport(app=app), base_url="http://routing"
     ) as client:
         yield client
-
-
-def auth(officer_id: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer token-{officer_id}"}
 
 
 def accepted(

@@ -7,9 +7,12 @@ issued link is recorded as an opening; an erased reporter's document gets no lin
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -19,20 +22,22 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import REGISTRY
 
 from schemas.events import ComplaintReceived
+from schemas.personal_data import ERASED
 from services.intake.bootstrap import create_app as intake_app
 from services.messaging.database import create_pool, migrate
 from services.messaging.kafka import make_producer
 from services.personal_data.keystore import Keystore, default_keystore
-from services.routing.adapters import repository
 from services.routing.domain import DocumentLinks, document_link
 from services.routing.entrypoints.app import create_app as routing_app
-from tests.integration.test_intake_documents import PDF, SETTINGS, filed_with
-from tests.integration.test_routing_case_file import (
+from tests.agency_cases import (
     accepted,
+    auth,
     case_of,
     openings,
+    routing_database,
     through_routing,
 )
+from tests.integration.test_intake_documents import PDF, SETTINGS, filed_with
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,16 +57,7 @@ async def intake_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(scope="module")
 async def routing_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, "routing")
-    await migrate(pool, "routing", ROOT / "services" / "routing" / "migrations")
-    async with pool.acquire() as conn:
-        await Keystore.ensure(conn)
-        for officer_id, agency, role in (
-            ("admin-setwapres", "SETWAPRES", "admin"),
-            ("officer-atr", "ATR-BPN", "officer"),
-            ("officer-jakpus", "PEMDA-31.71", "officer"),
-        ):
-            await repository.create_officer(conn, officer_id, agency, f"token-{officer_id}", role)
+    pool = await routing_database(database_url)
     yield pool
     await pool.close()
 
@@ -96,34 +92,64 @@ async def routing(routing_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient
         yield client
 
 
-def auth(officer_id: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer token-{officer_id}"}
-
-
 def opened_count(outcome: str, audience: str = "routing") -> float:
     labels = {"audience": audience, "outcome": outcome}
     return REGISTRY.get_sample_value("lapor_intake_document_openings_total", labels) or 0.0
 
 
-async def test_the_officer_follows_the_case_files_link_to_the_exact_bytes(
-    stack,  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class Both:
+    """Intake and routing in process, over the real broker and database."""
+
+    stack: Any
+    intake_pool: asyncpg.Pool
+    routing_pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    intake: httpx.AsyncClient
+    routing: httpx.AsyncClient
+
+
+@pytest.fixture
+def both(  # type: ignore[no-untyped-def]
+    stack,
     intake_pool: asyncpg.Pool,
     routing_pool: asyncpg.Pool,
     producer: AIOKafkaProducer,
     intake: httpx.AsyncClient,
     routing: httpx.AsyncClient,
-) -> None:
-    row, received = await filed_with(intake, intake_pool, "bukti.pdf", PDF, "application/pdf")
+) -> Both:
+    return Both(stack, intake_pool, routing_pool, producer, intake, routing)
+
+
+async def filed_and_routed(
+    both: Both, **flags: str
+) -> tuple[asyncpg.Record, ComplaintReceived, uuid.UUID]:
+    """A web complaint with one PDF filed at intake (`flags`: the form's checkboxes), its
+    ComplaintReceived and acceptance through routing's consumer loop: the document's row at
+    intake, the event, and the case."""
+    row, received = await filed_with(
+        both.intake, both.intake_pool, "bukti.pdf", PDF, "application/pdf", **flags
+    )
     assert isinstance(received, ComplaintReceived)
 
     async def opened_with_content() -> bool:
-        return bool(await case_of(routing_pool, received))
+        return bool(await case_of(both.routing_pool, received))
 
-    await through_routing(
-        stack, routing_pool, producer, [received, accepted(received)], opened_with_content
-    )
-    case_id = await case_of(routing_pool, received)
+    events = [received, accepted(received)]
+    await through_routing(both.stack, both.routing_pool, both.producer, events, opened_with_content)
+    case_id = await case_of(both.routing_pool, received)
     assert case_id is not None
+    return row, received, case_id
+
+
+async def test_the_officer_follows_the_case_files_link_to_the_exact_bytes(both: Both) -> None:
+    intake_pool, routing_pool, intake, routing = (
+        both.intake_pool,
+        both.routing_pool,
+        both.intake,
+        both.routing,
+    )
+    row, received, case_id = await filed_and_routed(both)
     desk = f"/v1/desk/cases/{case_id}"
 
     detail = (await routing.get(desk, headers=auth("officer-atr"))).json()
@@ -184,3 +210,28 @@ async def test_the_officer_follows_the_case_files_link_to_the_exact_bytes(
     assert (erased["erased"], erased["url"], erased["url_expires_at"]) == (True, None, None)
     assert len(await openings(routing_pool, case_id)) == recorded
     assert (await intake.get(document["url"])).status_code == 410  # the old link: gone
+
+
+async def test_an_anonymous_reports_document_is_linked_until_its_reporter_is_erased(
+    both: Both,
+) -> None:
+    """Routing keeps no identity of an anonymous report; whether its documents are erased is
+    the key store's answer for the report's key, so the link works until the erasure."""
+    intake_pool, intake, routing = both.intake_pool, both.intake, both.routing
+    row, received, case_id = await filed_and_routed(both, anonymous="on")
+    assert received.payload.anonymous
+    desk = f"/v1/desk/cases/{case_id}"
+    detail = (await routing.get(desk, headers=auth("officer-atr"))).json()
+    assert [r["contact"] for r in detail["reporters"]] == [None]  # nobody to see
+    (document,) = detail["documents"]
+    assert (document["erased"], document["filename"]) == (False, "bukti.pdf")
+    got = await intake.get(document["url"])
+    assert got.status_code == 200 and got.content == PDF
+
+    async with intake_pool.acquire() as conn:
+        assert await default_keystore().erase(conn, key_ids=[row["key_id"]]) == [row["key_id"]]
+    gone = (await routing.get(desk, headers=auth("officer-atr"))).json()
+    (erased,) = gone["documents"]
+    assert (erased["erased"], erased["url"], erased["filename"]) == (True, None, ERASED)
+    assert gone["description"] == ERASED
+    assert (await intake.get(document["url"])).status_code == 410  # as intake answers it

@@ -30,12 +30,14 @@ from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetterPublisher
 from services.messaging.kafka import make_producer
 from services.messaging.outbox import OutboxRelay
+from services.notifier.domain.co_reporters import CoReporter, co_reporter_messages
+from services.notifier.domain.rules import message_for
 from services.personal_data.keystore import Keystore, default_keystore
-from services.routing.adapters import repository
 from services.routing.entrypoints.app import create_app as routing_app
 from services.routing.entrypoints.consumer import HANDLERS
 from services.routing.handlers.opening import open_case
-from tests.integration.test_routing_cases import THURSDAY, FrozenClock, accepted, auth, handle
+from tests.agency_cases import OFFICERS, auth, routing_database
+from tests.integration.test_routing_cases import THURSDAY, FrozenClock, accepted, handle
 
 pytestmark = pytest.mark.integration
 SERVICES = Path(__file__).resolve().parents[2] / "services"
@@ -56,14 +58,7 @@ async def intake_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture(scope="module")
 async def routing_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, ROUTING)
-    await migrate(pool, ROUTING, SERVICES / "routing" / "migrations")
-    async with pool.acquire() as conn:
-        for officer_id, agency, role in (
-            ("admin-setwapres", "SETWAPRES", "admin"),
-            ("officer-atr", "ATR-BPN", "officer"),
-        ):
-            await repository.create_officer(conn, officer_id, agency, f"token-{officer_id}", role)
+    pool = await routing_database(database_url, ROUTING, OFFICERS[:2])
     yield pool
     await pool.close()
 
@@ -246,7 +241,9 @@ async def test_a_whatsapp_refusal_reopens_the_case_for_setwapres(
     (rated,) = [e for e in events if isinstance(e, SatisfactionRated)]
     assert (rated.payload.satisfied, rated.payload.channel) == (False, Channel.WHATSAPP)
     replies = [e.payload.text for e in events if e.event_type == "CitizenReplyRequested"]
-    assert any("ditinjau kembali" in text for text in replies)
+    # Intake cannot know whether routing re-opens: its reply says only that it recorded it.
+    assert any("sudah kami catat" in text for text in replies)
+    assert not any("tinjau" in text or "dibuka kembali" in text for text in replies)
     assert any("sudah tercatat sebelumnya" in text for text in replies)
 
     records = await deliver(stack, intake_pool, routing_pool, producer, filed.complaint_id)
@@ -261,6 +258,15 @@ async def test_a_whatsapp_refusal_reopens_the_case_for_setwapres(
     ][-1]
     assert (reopened.payload.previous_status, reopened.payload.status) == ("closed", "reopened")
     assert reopened.causation_id == rated.event_id and reopened.payload.actor == "citizen"
+    # The notifier tells of the re-opening from routing's event: the reporter, and each
+    # co-reporter who joined before it, under their own tracking code.
+    told = message_for(reopened)
+    assert told is not None and told.template == "reopened"
+    assert told.context["tracking_code"] == filed.tracking_code
+    joined = CoReporter(uuid.uuid4(), "LPR-JOIN-ED00-AAA", reopened.occurred_at)
+    (co_told,) = co_reporter_messages(reopened, [joined])
+    assert co_told.message.template == "reopened"
+    assert co_told.message.context["tracking_code"] == joined.tracking_code
     # A redelivered record changes nothing (processed_events), nor does the same answer again.
     loop = routing_loop(stack, routing_pool, producer)
     await loop.process({TopicPartition(records[0].topic, records[0].partition): records})

@@ -3,11 +3,16 @@ resembling complaints."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from starlette.requests import Request
 
 from services.backoffice.domain.review import FormError, decision_of, oldest_first, wib_day_range
+from services.backoffice.entrypoints.pages import render
+from services.backoffice.entrypoints.review_texts import WORDS
+from services.triage.adapters import views
 from services.triage.domain.duplicates import remember_candidate, resembling
 from services.triage.domain.review import CLAIM_TTL, LogFilter, ReviewError, check_claim
 
@@ -86,3 +91,41 @@ def test_resembling_lists_the_similar_accepted_complaints_most_similar_first() -
     )
     assert [f["tracking_code"] for f in found] == ["LPR-0"]
     assert 0.5 <= found[0]["similarity"] <= 1.0 and "pasar" in found[0]["signature"]
+
+
+def test_the_claim_hint_shows_the_length_triage_gives_with_the_item(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The back office keeps no copy of triage's claim length: the item page shows the
+    `claim_minutes` triage's review API gives (45 here, to tell it from a copy of 30)."""
+    monkeypatch.setattr(views, "CLAIM_MINUTES", 45)
+    row = {
+        "complaint_id": "0b0b0b0b-0000-4000-8000-000000000001",
+        "tracking_code": "LPR-AAAA-TEST-AAA",
+        "status": "open",
+        "category": "land",
+        "priority": "normal",
+        "region_code": "31.71",
+        "needs_review": json.dumps({"payload": {"reasons": [], "warnings": []}}),
+        "description": "Sertifikat tanah saya tidak terbit.",
+        "claimed_by": None,
+        "decision": None,
+        "decided_by": None,
+    }
+    item = views.review_item(row)
+    assert item["claim_minutes"] == 45
+    request = Request(
+        {"type": "http", "path": "/staff/tinjau/x", "query_string": b"", "headers": []}
+    )
+    page = render(
+        request,
+        "review_item.html",
+        title="Tinjau",
+        item=item,
+        me="rina",
+        categories=["land"],
+        reject_reasons={},
+        i=WORDS["id"],
+        csrf_token="t",
+    )
+    assert "Klaim berlaku 45 menit" in page.body.decode()

@@ -3,13 +3,16 @@ the agency sees, erased values, which personal fields a page shows, and the chro
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from schemas.events import Channel
 from schemas.events.base import Attachment, Location, Reporter
 from schemas.events.intake import ComplaintReceivedPayload
 from schemas.personal_data import ERASED
 from services.personal_data.field_crypto import new_data_key, open_model, seal_model
+from services.routing.adapters.citizen_words import opened_with, shown
 from services.routing.domain import (
     CONTACT_PATHS,
     INCIDENT_PATHS,
@@ -20,7 +23,6 @@ from services.routing.domain import (
     contact_of,
     contact_paths,
     personal_fields_shown,
-    readable,
     without_identity,
 )
 
@@ -70,12 +72,15 @@ def test_the_agency_sees_the_reporter_unless_anonymous_and_their_contact_unless_
 def test_an_erased_reporters_values_read_erased_never_the_ciphertext() -> None:
     key = new_data_key()
     sealed = seal_model(payload(), key)
-    erased = open_model(sealed, {key.key_id: None})  # the key is gone: values stay sealed
-    assert contact_of(erased) == Contact(ERASED, ERASED, ERASED)
-    assert readable(erased.location.address) == ERASED
-    opened = open_model(sealed, {key.key_id: key})
-    assert contact_of(opened) == Contact("Siti Aminah", "+6281234567890", "s@x.id")
-    assert readable(None) is None and readable("plain") == "plain"
+    erased = opened_with(sealed, {key.key_id: None})  # the key store: the key is gone
+    assert erased.erased
+    assert contact_of(erased.model) == Contact(ERASED, ERASED, ERASED)
+    assert erased.model.location.address == erased.model.description == ERASED
+    assert shown(sealed.description, {key.key_id: None}) == ERASED  # a summary, the same way
+    opened = opened_with(sealed, {key.key_id: key})
+    assert not opened.erased
+    assert contact_of(opened.model) == Contact("Siti Aminah", "+6281234567890", "s@x.id")
+    assert shown("plain", {}) == "plain"
 
 
 def test_only_readable_personal_fields_count_as_shown() -> None:
@@ -90,6 +95,8 @@ def test_only_readable_personal_fields_count_as_shown() -> None:
     key = new_data_key()
     erased = open_model(seal_model(payload(), key), {key.key_id: None})
     assert personal_fields_shown(erased, paths) == []  # nothing readable, nothing opened
+    as_shown = opened_with(seal_model(payload(), key), {key.key_id: None}).model
+    assert personal_fields_shown(as_shown, paths) == []  # '(data erased)' is not their data
     assert personal_fields_shown(without_identity(payload(anonymous=True)), CONTACT_PATHS) == []
 
 
@@ -109,3 +116,19 @@ def test_the_chronology_is_in_time_order_with_the_filing_first_at_one_instant() 
         (later, Entry.STATUS),
         (later, Entry.ADDITION),
     ]
+
+
+def test_routing_opens_sealed_words_in_one_place() -> None:
+    """The desk, the case file, Open311 and SP4N-LAPOR! all show the citizen's words through
+    `adapters.citizen_words`: no second way to open them (and to decide what reads erased)."""
+    root = Path(__file__).resolve().parents[2] / "services" / "routing"
+    opening = re.compile(
+        r"\bkeys\.(open|reveal|open_json|keys|key)\(|\b(open_model|open_value|open_tree|is_sealed)\b"
+    )
+    elsewhere = {
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.name != "citizen_words.py" and opening.search(path.read_text())
+    }
+    # domain.py only tells a sealed value from a plain one when counting what a page shows.
+    assert elsewhere <= {"domain.py"}

@@ -15,14 +15,14 @@ from schemas.events import Channel
 from schemas.events.base import Attachment, Location, Reporter
 from schemas.events.intake import ComplaintReceivedPayload
 from services.intake.entrypoints.documents_api import audience_issuer
-from services.personal_data.field_crypto import new_data_key, open_model, seal_model
+from services.personal_data.field_crypto import new_data_key, seal_model
+from services.routing.adapters.citizen_words import opened_with
 from services.routing.adapters.repository import Officer
 from services.routing.domain import (
     DocumentLinks,
     document_audience,
     document_field,
     document_link,
-    still_sealed,
 )
 from services.routing.handlers.case_file import with_links
 from services.routing.settings import RoutingSettings
@@ -71,13 +71,16 @@ def payload(filename: str | None = "kwitansi.jpg") -> ComplaintReceivedPayload:
     )
 
 
-def test_an_erased_reporters_payload_still_reads_sealed_after_opening() -> None:
+def test_a_complaint_is_erased_when_the_key_store_says_its_key_is_gone() -> None:
     key = new_data_key()
     sealed = seal_model(payload(), key)
-    assert still_sealed(sealed)
-    assert not still_sealed(open_model(sealed, {key.key_id: key}))
-    assert still_sealed(open_model(sealed, {key.key_id: None}))  # the key was erased
-    assert not still_sealed(payload())  # nothing sealed at all
+    assert not opened_with(sealed, {key.key_id: key}).erased
+    assert opened_with(sealed, {key.key_id: None}).erased  # the key was erased
+    assert not opened_with(payload(), {}).erased  # nothing sealed, no key named: not erased
+    # A value left unreadable under a live key is not an erasure: intake still serves the
+    # reporter's documents, so they keep their links (what is left sealed decides nothing).
+    damaged = sealed.model_copy(update={"description": sealed.description[:-6] + "AAAAAA"})
+    assert not opened_with(damaged, {key.key_id: key}).erased
 
 
 def document(complaint_id: uuid.UUID, attachment_id: str) -> dict[str, object]:

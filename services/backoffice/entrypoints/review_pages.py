@@ -29,8 +29,6 @@ from services.backoffice.entrypoints.pages import language, with_lang
 from services.backoffice.entrypoints.review_texts import TITLES, WORDS
 from services.backoffice.handlers.signin import Session
 
-CLAIM_MINUTES = 30  # triage's `domain.review.CLAIM_MINUTES`, for the hint
-
 
 def _item_path(complaint_id: str) -> str:
     return f"/staff/tinjau/{complaint_id}"
@@ -128,7 +126,6 @@ class ReviewPages:
             me=member.staff_id,
             categories=[category.value for category in Category],
             reject_reasons=REJECT_REASONS,
-            claim_minutes=CLAIM_MINUTES,
             done=request.query_params.get("selesai"),
             i=WORDS[lang],
             **context,

@@ -105,22 +105,17 @@ def answer_window_open(closed_at: datetime, now: datetime) -> bool:
     return now <= closed_at + ANSWER_WINDOW
 
 
+# The reply says only that the answer was recorded, TIDAK PUAS too: whether the case re-opens
+# is routing's decision (not twice, not after a co-reporter's refusal re-opened it), and the
+# citizen hears of a re-opening from the notifier, on routing's CaseStatusChanged.
 REPLIES: dict[Language, dict[str, str]] = {
     Language.INDONESIAN: {
         "thanks": "Terima kasih. Penilaian Anda untuk pengaduan {code} sudah kami catat.",
-        "reopened": (
-            "Terima kasih. Penilaian Anda untuk pengaduan {code} sudah kami catat. Karena Anda"
-            " belum puas, pengaduan akan ditinjau kembali oleh Sekretariat Wakil Presiden."
-        ),
         "already": "Penilaian Anda untuk pengaduan {code} sudah tercatat sebelumnya. Terima kasih.",
         "not_open": "Pengaduan {code} belum selesai atau batas waktu penilaian sudah lewat.",
     },
     Language.ENGLISH: {
         "thanks": "Thank you. Your rating of complaint {code} has been recorded.",
-        "reopened": (
-            "Thank you. Your rating of complaint {code} has been recorded. As you are not"
-            " satisfied, the Vice President's Secretariat will look at the complaint again."
-        ),
         "already": "Your rating of complaint {code} was already recorded. Thank you.",
         "not_open": "Complaint {code} is not closed, or the time to rate it has passed.",
     },

@@ -137,8 +137,9 @@ TEXTS: dict[str, dict[str, Any]] = {
         "not_found": "Tidak ada laporan dengan nomor ini.",
         "rate_title": "Penilaian penanganan laporan",
         "rate_intro": (
-            "Laporan Anda sudah selesai. Apakah Anda puas dengan penanganannya? Jika tidak"
-            " puas dalam 10 hari setelah selesai, laporan ditinjau ulang oleh Setwapres."
+            "Laporan Anda sudah selesai. Apakah Anda puas dengan penanganannya? Jawaban TIDAK"
+            " PUAS dalam 10 hari setelah selesai dapat membuka kembali laporan untuk ditinjau"
+            " ulang oleh Setwapres; bila dibuka kembali, kami kabari Anda."
         ),
         "rate_link": "Beri penilaian",
         "rate_answer": "Penilaian Anda",
@@ -223,8 +224,9 @@ TEXTS: dict[str, dict[str, Any]] = {
         "not_found": "No report has this code.",
         "rate_title": "Rate how your report was handled",
         "rate_intro": (
-            "Your report is closed. Are you satisfied with how it was handled? If you are not,"
-            " within 10 days of closing, Setwapres looks at the report again."
+            "Your report is closed. Are you satisfied with how it was handled? NOT SATISFIED"
+            " within 10 days of closing may re-open the report for Setwapres to look at again;"
+            " if it is re-opened, we will tell you."
         ),
         "rate_link": "Rate it",
         "rate_answer": "Your answer",

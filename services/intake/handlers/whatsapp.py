@@ -229,7 +229,7 @@ async def process_satisfaction(
         return None
     recorded = await rate(conn, closed, answer, Channel.WHATSAPP, message.sent_at)
     language = language_of(closed.language)
-    key = "already" if not recorded else "thanks" if answer.satisfied else "reopened"
+    key = "thanks" if recorded else "already"
     text = satisfaction_reply(language, key, closed.tracking_code)
     outcome = Outcome(None, (text,), language, closed.complaint_id)
     await enqueue_replies(conn, keys, message, outcome, None)

@@ -25,7 +25,10 @@ from services.notifier.entrypoints.history import history_router
 from services.notifier.entrypoints.inbound_texts import inbound_texts_router
 from services.notifier.entrypoints.opt_outs import opt_outs_router
 from services.personal_data.keystore import Keystore
+from services.runtime.dead_letters import mount_dead_letters
 from services.runtime.http_problems import install_validation_handler
+
+SERVICE = "notifier"
 
 
 def create_app(
@@ -40,4 +43,5 @@ def create_app(
     app.include_router(opt_outs_router(pool, digests))
     app.include_router(inbound_texts_router(pool, digests))
     app.include_router(history_router(pool))
+    mount_dead_letters(app, SERVICE)
     return app

@@ -18,7 +18,8 @@ from services.routing.entrypoints.escalations import escalations_router
 from services.routing.entrypoints.open311 import open311_router
 from services.routing.entrypoints.rules_admin import rules_router
 from services.routing.entrypoints.stats import stats_router
-from services.routing.settings import RoutingSettings
+from services.routing.settings import SERVICE, RoutingSettings
+from services.runtime.dead_letters import mount_dead_letters
 from services.runtime.http_problems import install_validation_handler
 from services.runtime.settings import DocumentLinkSettings
 from services.runtime.staff import assertion_secret
@@ -94,4 +95,5 @@ def create_app(
     app.include_router(agencies_router(pool))
     app.include_router(open311_router(pool, keys))
     app.include_router(stats_router(pool, clock))
+    mount_dead_letters(app, SERVICE, staff_secret=app.state.staff_secret)
     return app

@@ -7,13 +7,15 @@
   case's complaint and its joined reporters' complaints.
 - Read: `read_case_file` puts together the complaints' content, the case's history, the
   additions, the documents' metadata and the contacts the agency may see, opening personal
-  fields with the key store the bootstrap built (none: nothing sealed opens). Which personal
-  fields it showed in the clear, to whom, is recorded (`case_file_openings`) before the page
-  gets them. Values whose key was erased read '(data erased)'.
+  fields through `adapters.citizen_words`, routing's one way to open sealed words, with the
+  key store the bootstrap built (none: nothing sealed opens). Which personal fields it showed
+  in the clear, to whom, is recorded (`case_file_openings`) before the page gets them. Values
+  whose key was erased read '(data erased)'.
 - Documents: each one the file lists gets a short-lived signed link to intake's document
   endpoint (`domain.document_link`, audience `routing:<agency>:<officer>`); issuing a link is
   an opening too, recorded with the document's name (`<tracking code>:documents.<id>`). A
-  document whose reporter's key was erased gets no link and reads `erased`.
+  document whose reporter's key was erased (the key store's answer) gets no link and reads
+  `erased`; an anonymous report's documents are linked like any other.
 """
 
 from __future__ import annotations
@@ -23,16 +25,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
-from pydantic import BaseModel
 
 from schemas.events import ComplaintReceived, Event, EventEnvelope
 from schemas.events.base import Attachment
 from schemas.events.intake import ComplaintReceivedPayload, ComplaintUpdatedPayload
 from services.personal_data.keystore import Keystore
-from services.routing.adapters import repository, views
+from services.routing.adapters import citizen_words, repository, views
 from services.routing.adapters.repository import Officer
 from services.routing.domain import (
     ADDITION_PATHS,
@@ -48,12 +49,8 @@ from services.routing.domain import (
     document_field,
     document_link,
     personal_fields_shown,
-    readable,
-    still_sealed,
     without_identity,
 )
-
-M = TypeVar("M", bound=BaseModel)
 
 
 async def keep_case_files(events: list[Event], conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
@@ -90,6 +87,7 @@ class _Filed:
     tracking_code: str
     original: bool
     payload: ComplaintReceivedPayload  # opened
+    erased: bool  # its reporter's key is gone
 
 
 @dataclass(frozen=True)
@@ -97,32 +95,32 @@ class _Added:
     complaint_id: uuid.UUID
     received_at: datetime
     payload: ComplaintUpdatedPayload  # opened
-
-
-async def _open(conn: asyncpg.Connection, keys: Keystore | None, model: M) -> M:
-    return await keys.open(conn, model) if keys is not None else model
+    erased: bool
 
 
 async def _files(conn: asyncpg.Connection, case_id: Any, keys: Keystore | None) -> list[_Filed]:
-    files = []
-    for row in await views.case_files(conn, case_id):
-        stored = ComplaintReceivedPayload.model_validate_json(row["payload"])
-        opened = await _open(conn, keys, stored)
-        files.append(_Filed(row["complaint_id"], row["tracking_code"], row["original"], opened))
-    return files
+    rows = await views.case_files(conn, case_id)
+    stored = [ComplaintReceivedPayload.model_validate_json(row["payload"]) for row in rows]
+    return [
+        _Filed(row["complaint_id"], row["tracking_code"], row["original"], o.model, o.erased)
+        for row, o in zip(rows, await citizen_words.opened(keys, conn, stored), strict=True)
+    ]
 
 
 async def _additions(conn: asyncpg.Connection, case_id: Any, keys: Keystore | None) -> list[_Added]:
-    added = []
-    for row in await views.case_additions(conn, case_id):
-        stored = ComplaintUpdatedPayload(
+    rows = await views.case_additions(conn, case_id)
+    stored = [
+        ComplaintUpdatedPayload(
             tracking_code=row["tracking_code"],
             additional_text=row["additional_text"],
             attachments=tuple(Attachment(**a) for a in json.loads(row["attachments"])),
         )
-        opened = await _open(conn, keys, stored)
-        added.append(_Added(row["complaint_id"], row["received_at"], opened))
-    return added
+        for row in rows
+    ]
+    return [
+        _Added(row["complaint_id"], row["received_at"], o.model, o.erased)
+        for row, o in zip(rows, await citizen_words.opened(keys, conn, stored), strict=True)
+    ]
 
 
 def fields_shown(files: Sequence[_Filed], additions: Sequence[_Added]) -> list[str]:
@@ -149,7 +147,7 @@ def _document(
         "complaint_id": complaint_id,
         "attachment_id": attachment.attachment_id,
         "media_type": attachment.media_type,
-        "filename": readable(attachment.filename),
+        "filename": attachment.filename,
         "size_bytes": attachment.size_bytes,
         "tracking_code": code,
         "source": source,
@@ -172,9 +170,9 @@ def _documents(files: Sequence[_Filed], additions: Sequence[_Added]) -> list[dic
 
 
 def _erased(files: Sequence[_Filed], additions: Sequence[_Added]) -> set[uuid.UUID]:
-    """The complaints whose reporter's key is gone: what they sent still reads sealed."""
-    return {f.complaint_id for f in files if still_sealed(f.payload)} | {
-        a.complaint_id for a in additions if still_sealed(a.payload)
+    """The complaints whose reporter's key the key store says is gone."""
+    return {f.complaint_id for f in files if f.erased} | {
+        a.complaint_id for a in additions if a.erased
     }
 
 
@@ -231,7 +229,7 @@ def _story(
             f.payload.received_at,
             Entry.FILED,
             "citizen",
-            readable(f.payload.description),
+            f.payload.description,
             tracking_code=f.tracking_code,
         )
         for f in files
@@ -245,7 +243,7 @@ def _story(
             a.received_at,
             Entry.ADDITION,
             "citizen",
-            readable(a.payload.additional_text),
+            a.payload.additional_text,
             tracking_code=a.payload.tracking_code,
         )
         for a in additions
@@ -256,11 +254,8 @@ def _story(
 def _addition(added: _Added) -> dict[str, Any]:
     return {
         "tracking_code": added.payload.tracking_code,
-        "additional_text": readable(added.payload.additional_text),
-        "attachments": [
-            {**a.model_dump(mode="json"), "filename": readable(a.filename)}
-            for a in added.payload.attachments
-        ],
+        "additional_text": added.payload.additional_text,
+        "attachments": [a.model_dump(mode="json") for a in added.payload.attachments],
         "received_at": added.received_at,
     }
 
@@ -268,8 +263,7 @@ def _addition(added: _Added) -> dict[str, Any]:
 def _location(filed: _Filed | None) -> dict[str, Any] | None:
     if filed is None:
         return None
-    place = filed.payload.location
-    return {**place.model_dump(mode="json"), "address": readable(place.address)}
+    return filed.payload.location.model_dump(mode="json")
 
 
 async def read_case_file(
@@ -309,7 +303,7 @@ async def read_case_file(
         "history": history,
         "deadlines": [dict(d) for d in await views.case_deadlines(conn, case_id)],
         "additions": [_addition(a) for a in additions],
-        "description": readable(original.payload.description) if original else None,
+        "description": original.payload.description if original else None,
         "location": _location(original),
         "reporters": [_reporter(f) for f in files],
         "documents": documents,

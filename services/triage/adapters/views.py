@@ -11,7 +11,12 @@ from typing import Any
 
 import asyncpg
 
-from services.triage.domain.review import LogFilter, claim_expires_at, require_status
+from services.triage.domain.review import (
+    CLAIM_MINUTES,
+    LogFilter,
+    claim_expires_at,
+    require_status,
+)
 
 
 def review_item(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -34,6 +39,7 @@ def review_item(row: Mapping[str, Any]) -> dict[str, Any]:
         "claimed_by": row["claimed_by"],
         "claimed_at": _iso(row.get("claimed_at")),
         "claim_expires_at": _iso(claim_expires_at(row)),
+        "claim_minutes": CLAIM_MINUTES,  # how long a claim lasts: the back office's hint
         "decision": row["decision"],
         "decided_by": row["decided_by"],
         "decided_at": _iso(row.get("decided_at")),
