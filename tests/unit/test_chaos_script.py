@@ -11,7 +11,6 @@ import uuid
 
 from ops.chaos import (
     CHANNELS,
-    _complaint,
     carries_documents,
     chaos_document,
     conversation_messages,
@@ -19,6 +18,7 @@ from ops.chaos import (
     gets_addition,
     whatsapp_notification,
 )
+from ops.chaos_complaints import distinct_complaint
 from schemas.regions import regency
 from services.intake.domain.conversation import handle_message
 from services.intake.domain.documents import checked_document, sniff
@@ -28,7 +28,7 @@ MEDIA = {"photo": chaos_document("png", "t-photo"), "letter": chaos_document("pd
 
 
 def test_the_scripted_conversation_files_the_complaint_with_both_documents() -> None:
-    body = _complaint(4, random.Random(7))
+    body = distinct_complaint(4, random.Random(7))
     place = regency(body["region_code"])
     assert place is not None
     draft, outcome = None, None
