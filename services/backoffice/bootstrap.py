@@ -20,6 +20,7 @@ from services.backoffice.entrypoints.accounts_admin import accounts_router
 from services.backoffice.entrypoints.agency_case import agency_case_router
 from services.backoffice.entrypoints.agency_inbox import agency_inbox_router
 from services.backoffice.entrypoints.dead_letters import dead_letters_router
+from services.backoffice.entrypoints.desk_pages import desk_router
 from services.backoffice.entrypoints.disposition import disposition_router
 from services.backoffice.entrypoints.home import home_router
 from services.backoffice.entrypoints.pages import render
@@ -77,6 +78,7 @@ def create_app(
         routing_admin_router(access, services),
         dead_letters_router(access, services),
         review_router(access, services),
+        desk_router(access, services),
     ):
         app.include_router(router)
     _install_answers(app)
