@@ -56,6 +56,7 @@ DUMMY = {  # a well-formed value for each path parameter, so that only the role 
     "day": "2027-02-17",
     "action": "respond",
     "booking_code": "KUN-0000-00A",
+    "agency_code": "KEMENPU",
 }
 ADMIN_TOTP = pyotp.random_base32()
 MEMBERS = {  # staff id, its one role, its agency

@@ -29,6 +29,7 @@ AREAS = (
     Area("walk_in", "/staff/meja", frozenset({Role.DESK_OFFICER}), True),
     Area("accounts", "/staff/admin/akun", frozenset({Role.ADMIN}), True),
     Area("rules", "/staff/admin/aturan", frozenset({Role.ADMIN}), True),
+    Area("agencies", "/staff/admin/instansi", frozenset({Role.ADMIN}), True),
     Area("calendar", "/staff/admin/kalender", frozenset({Role.ADMIN}), True),
     Area("dead_letters", "/staff/admin/pesan-gagal", frozenset({Role.ADMIN}), True),
 )
