@@ -41,11 +41,11 @@ async def api(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def as_staff(*roles: Role, agency: str | None = None) -> dict[str, str]:
+    """A fresh assertion (it lives a minute)."""
     member = StaffMember("ani.admin", frozenset(roles), agency)
     return {staff.HEADER: staff.sign(member, SECRET)}
 
 
-ADMIN = as_staff(Role.ADMIN)
 EDIT = {
     "name": "Kementerian Kesehatan Republik Indonesia",
     "via_sp4n": False,
@@ -61,7 +61,7 @@ EDIT = {
 async def test_an_admin_reads_and_edits_an_agency_which_new_cases_then_use(
     api: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    before = await api.get("/v1/agencies/KEMENKES", headers=ADMIN)
+    before = await api.get("/v1/agencies/KEMENKES", headers=as_staff(Role.ADMIN))
     assert before.status_code == 200, before.text
     assert before.json()["agency_code"] == "KEMENKES" and before.json()["level"] == "national"
     async with pool.acquire() as conn:
@@ -75,8 +75,10 @@ async def test_an_admin_reads_and_edits_an_agency_which_new_cases_then_use(
         "level": "national",
         "region_code": None,
     }
-    assert (await api.get("/v1/agencies/KEMENKES", headers=ADMIN)).json() == edited.json()
-    listed = await api.get("/v1/agencies", headers=ADMIN)
+    assert (
+        await api.get("/v1/agencies/KEMENKES", headers=as_staff(Role.ADMIN))
+    ).json() == edited.json()
+    listed = await api.get("/v1/agencies", headers=as_staff(Role.ADMIN))
     names = {a["agency_code"]: (a["name"], a["intake_method"]) for a in listed.json()}
     assert names["KEMENKES"] == (EDIT["name"], "email")
     async with pool.acquire() as conn:  # routing's cached reference data reloads
@@ -86,10 +88,14 @@ async def test_an_admin_reads_and_edits_an_agency_which_new_cases_then_use(
 
 
 async def test_agency_edits_are_refused_precisely(api: httpx.AsyncClient) -> None:
-    unknown = await api.put("/v1/agencies/TIDAK-ADA", json=EDIT, headers=ADMIN)
+    unknown = await api.put("/v1/agencies/TIDAK-ADA", json=EDIT, headers=as_staff(Role.ADMIN))
     assert unknown.status_code == 404
-    assert (await api.get("/v1/agencies/TIDAK-ADA", headers=ADMIN)).status_code == 404
-    assert (await api.get("/v1/agencies/bukan kode", headers=ADMIN)).status_code == 422
+    assert (
+        await api.get("/v1/agencies/TIDAK-ADA", headers=as_staff(Role.ADMIN))
+    ).status_code == 404
+    assert (
+        await api.get("/v1/agencies/bukan kode", headers=as_staff(Role.ADMIN))
+    ).status_code == 422
 
     def refused_fields(answer: httpx.Response) -> list[str]:
         assert answer.status_code == 422, answer.text
@@ -103,10 +109,10 @@ async def test_agency_edits_are_refused_precisely(api: httpx.AsyncClient) -> Non
         "level": {**EDIT, "level": "province"},  # not editable: refused, not ignored
     }
     for field, body in cases.items():
-        answer = await api.put("/v1/agencies/KEMENSOS", json=body, headers=ADMIN)
+        answer = await api.put("/v1/agencies/KEMENSOS", json=body, headers=as_staff(Role.ADMIN))
         assert refused_fields(answer) == [field], (field, answer.text)
     no_address = {**EDIT, "contact_email": None}
-    answer = await api.put("/v1/agencies/KEMENSOS", json=no_address, headers=ADMIN)
+    answer = await api.put("/v1/agencies/KEMENSOS", json=no_address, headers=as_staff(Role.ADMIN))
     assert answer.status_code == 422 and "needs a contact_email" in answer.text
 
     assert (await api.put("/v1/agencies/KEMENSOS", json=EDIT)).status_code == 401
