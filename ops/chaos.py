@@ -309,7 +309,8 @@ def document_traces(data: bytes) -> tuple[bytes, ...]:
 
 def carries_documents(index: int) -> bool:
     """One web complaint in five uploads a document; one WhatsApp complaint in five is a
-    guided conversation with two (walk-in complaints take none: the desk has no upload)."""
+    guided conversation with two (walk-in complaints take none: the run files them through
+    the desk's JSON API, not its multipart form)."""
     return CHANNELS[index % len(CHANNELS)] != "walk_in" and (index // 3) % 5 == 0
 
 
