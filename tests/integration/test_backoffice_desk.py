@@ -144,6 +144,7 @@ async def test_a_desk_officer_checks_in_and_files_a_complaint_with_its_document(
         assert page.status_code == 200, page.text
         assert '<option value="32.73">Kota Bandung</option>' in page.text
         assert 'enctype="multipart/form-data"' in page.text and 'name="attachments"' in page.text
+        assert "Senin 08:00-14:00" in page.text and "(WIB)" in page.text
         assert "Saat ini: <strong>buka</strong>" in page.text
         csrf = csrf_of(page)
         code = await desk.booking("Dewi Lestari")

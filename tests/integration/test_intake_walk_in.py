@@ -138,6 +138,8 @@ async def test_only_the_back_offices_desk_officers_work_the_desk(desk) -> None: 
     today = (await client.get("/v1/walk-in/today", headers=officer())).json()
     assert today["day"] == "2026-11-23" and today["open"] is True  # Monday 09:00 WIB
     assert "08:00-14:30" in today["hours"] and isinstance(today["queue"], list)
+    assert today["opening_days"][4] == {"weekday": 4, "opens": "08:00", "closes": "14:30"}
+    assert today["timezone"] == "Asia/Jakarta"
     assert (await client.get("/desk", headers=officer())).status_code == 404  # page retired
 
 

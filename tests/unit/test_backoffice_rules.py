@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
+from starlette.datastructures import FormData
 
 from schemas.staff import Role, StaffMember
 from services.backoffice.domain.accounts import (
@@ -31,6 +32,8 @@ from services.backoffice.domain.signin import (
     totp_matches,
 )
 from services.backoffice.domain.wording import wib
+from services.backoffice.entrypoints.agencies_admin import agency_body, narrowed
+from services.backoffice.entrypoints.desk_pages import opening_hours
 
 NOW = datetime(2027, 2, 2, 3, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)
@@ -156,8 +159,6 @@ def test_times_are_shown_in_wib() -> None:
 
 
 def test_the_agency_list_narrows_by_every_word_and_level() -> None:
-    from services.backoffice.entrypoints.agencies_admin import narrowed
-
     agencies = [
         {"agency_code": "KEMENKES", "name": "Kementerian Kesehatan", "level": "national"},
         {"agency_code": "BPJS-KES", "name": "BPJS Kesehatan", "level": "national"},
@@ -171,10 +172,6 @@ def test_the_agency_list_narrows_by_every_word_and_level() -> None:
 
 
 def test_the_agency_form_becomes_routings_edit() -> None:
-    from starlette.datastructures import FormData
-
-    from services.backoffice.entrypoints.agencies_admin import agency_body
-
     form = FormData(
         [
             ("name", " Kementerian Kesehatan "),
@@ -196,3 +193,15 @@ def test_the_agency_form_becomes_routings_edit() -> None:
     }
     typed = FormData([("response_working_days", "tujuh")])
     assert agency_body(typed)["response_working_days"] == "tujuh"  # for routing to refuse
+
+
+def test_the_desks_hours_are_worded_in_the_pages_language() -> None:
+    today = {
+        "opening_days": [
+            {"weekday": 0, "opens": "08:00", "closes": "14:00"},
+            {"weekday": 4, "opens": "08:00", "closes": "14:30"},
+        ],
+        "timezone": "Asia/Jakarta",
+    }
+    assert opening_hours(today, "id") == "Senin 08:00-14:00, Jumat 08:00-14:30 (WIB)"
+    assert opening_hours({**today, "timezone": "Asia/Tokyo"}, "en").endswith("(Asia/Tokyo)")

@@ -105,6 +105,23 @@ WORDS = {
 }
 
 
+WEEKDAYS = {
+    "id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+ZONES = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+
+
+def opening_hours(today: dict[str, Any], lang: str) -> str:
+    """Intake's opening days in the page's words: "Senin 08:00-14:00, ... (WIB)"."""
+    days = ", ".join(
+        f"{WEEKDAYS[lang][d['weekday']]} {d['opens']}-{d['closes']}"
+        for d in today.get("opening_days", [])
+    )
+    zone = today.get("timezone", "")
+    return f"{days} ({ZONES.get(zone, zone)})"
+
+
 def region_choices() -> list[tuple[Any, list[Any]]]:
     """Every regency and city, grouped by province (the incident location's picker)."""
     return [
@@ -142,6 +159,7 @@ async def _desk_page(
             request, "desk.html", session, status_code=503, unavailable="intake", **common
         )
     today = answer.json() if answer.status_code == 200 else None
+    hours = opening_hours(today, lang) if today else None
     checked = request.query_params.get("antrean")
     queue = today["queue"] if today else []
     entry = next((e for e in queue if checked and e["booking_code"] == checked), None)
@@ -151,6 +169,7 @@ async def _desk_page(
         session,
         status_code=status,
         today=today,
+        hours=hours,
         checked_in=entry,
         **common,
         **ctx,

@@ -71,12 +71,20 @@ class WalkInComplaintRequest(PlaceFields):
         return self.submission_fields(exclude=frozenset({"booking_code"}))
 
 
+class OpeningDay(BaseModel):
+    weekday: int = Field(ge=0, le=6, description="Monday = 0")
+    opens: str = Field(examples=["08:00"])
+    closes: str = Field(examples=["14:00"], description="The first minute it is closed")
+
+
 class DeskDay(BaseModel):
     """Today at the desk: whether it is open now, its hours and today's queue."""
 
     day: date
     open: bool
     hours: str = Field(description="Opening hours per weekday, with the desk's time zone")
+    opening_days: list[OpeningDay] = Field(description="The same hours, for a page to word")
+    timezone: str = Field(examples=["Asia/Jakarta"])
     queue: list[QueueEntry]
 
 
@@ -173,7 +181,15 @@ def desk_api_router(desk: WalkInDesk, settings: IntakeSettings) -> APIRouter:
         """Whether the desk is open now (opening hours and public holidays), its hours and
         today's queue: what the back office's desk page shows."""
         return DeskDay(
-            day=desk.today(), open=desk.is_open(), hours=desk.describe(), queue=await desk.queue()
+            day=desk.today(),
+            open=desk.is_open(),
+            hours=desk.describe(),
+            opening_days=[
+                OpeningDay(weekday=day, opens=f"{opens:%H:%M}", closes=f"{closes:%H:%M}")
+                for day, (opens, closes) in sorted(desk.hours.items())
+            ],
+            timezone=settings.desk_timezone,
+            queue=await desk.queue(),
         )
 
     return router
