@@ -232,10 +232,10 @@ def up() -> None:
         typer.echo(
             "  notifier delivers to local stand-ins: WhatsApp :18081, SMS :18082, SMTP :18025"
         )
-    typer.echo("  desk      http://127.0.0.1:8000/desk, form http://127.0.0.1:8000/lapor")
+    typer.echo("  form      http://127.0.0.1:8000/lapor")
     typer.echo(
         f"  back office http://127.0.0.1:{PROCESS_PORTS['backoffice']}/staff"
-        "  (first admin: lapor staff add ID --name NAME --role admin)"
+        "  (walk-in desk: /staff/meja; first admin: lapor staff add ID --name NAME --role admin)"
     )
     typer.echo(f"  logs      {logs}/")
     typer.echo("Stop with: lapor down")

@@ -17,8 +17,11 @@ HTTP (all under /staff, server-rendered, Bahasa Indonesia first, English on ?lan
 /staff/instansi/kasus (the agency inbox, from routing's /v1/desk/cases), /staff/disposisi
 (disposition: routing's manual queue with the agency picker, re-opened, overdue and SP4N
 lists), /staff/admin/aturan (routing rules and versions; an edit is a new version),
+/staff/admin/instansi (agencies: find, edit contacts and deadlines),
 /staff/admin/kalender (calendar overrides), /staff/admin/pesan-gagal (every service's dead
-letters: list, show masked, replay); /healthz, /readyz, /metrics. `lapor staff add`
+letters: list, show masked, replay), /staff/tinjau (triage's review queue), /staff/meja
+(the walk-in desk over intake's desk API: check-in, complaints with scanned documents,
+receipts, today's queue); /healthz, /readyz, /metrics. `lapor staff add`
 creates accounts from the command line (the first admin).
 
 Layout (each layer imports only the ones below it; `settings` is a leaf any layer may use):
@@ -26,8 +29,9 @@ Layout (each layer imports only the ones below it; `settings` is a leaf any laye
   (`create_app`) and the `ServiceRuntime`; `__main__` runs it.
 - `entrypoints/`: `access` (session dependency and role checks, CSRF, cookies), `pages`
   (templates, texts, WIB), one router per concern (`signin_pages`, `home`,
-  `accounts_admin`, `agency_inbox`, `disposition`, `routing_admin`,
-  `dead_letters`), and `staff_cli` (`lapor staff add`).
+  `accounts_admin`, `agency_inbox`, `agency_case`, `supervision`, `disposition`,
+  `routing_admin`, `agencies_admin`, `dead_letters`, `review_pages`, `desk_pages`), and
+  `staff_cli` (`lapor staff add`).
 - `handlers/`: `signin` (sign in, sessions, sign out, TOTP enrolment), `accounts`.
 - `adapters/`: `accounts` (all SQL), `services` (httpx clients of triage, routing, intake
   and notifier that add the staff assertion).

@@ -17,9 +17,11 @@ from services.backoffice.adapters.accounts import MIGRATIONS
 from services.backoffice.adapters.services import Services
 from services.backoffice.entrypoints.access import Access, FormRefused, Redirect
 from services.backoffice.entrypoints.accounts_admin import accounts_router
+from services.backoffice.entrypoints.agencies_admin import agencies_router
 from services.backoffice.entrypoints.agency_case import agency_case_router
 from services.backoffice.entrypoints.agency_inbox import agency_inbox_router
 from services.backoffice.entrypoints.dead_letters import dead_letters_router
+from services.backoffice.entrypoints.desk_pages import desk_router
 from services.backoffice.entrypoints.disposition import disposition_router
 from services.backoffice.entrypoints.home import home_router
 from services.backoffice.entrypoints.pages import render
@@ -75,8 +77,10 @@ def create_app(
         supervision_router(access, services),
         disposition_router(access, services),
         routing_admin_router(access, services),
+        agencies_router(access, services),
         dead_letters_router(access, services),
         review_router(access, services),
+        desk_router(access, services),
     ):
         app.include_router(router)
     _install_answers(app)

@@ -21,16 +21,17 @@ them through signed links (`schemas.document_links`, `GET /v1/documents/...`), o
 ownership proof. WhatsApp media are downloaded from the Graph API by the inbox worker.
 
 HTTP: the JSON API under /v1 (OpenAPI at /docs), the WhatsApp webhook at /webhooks/whatsapp,
-the citizen's pages under /lapor (the rating page /lapor/puas), the desk officers' page at
-/desk (desk officers: HTTP Basic, or the back office's staff assertion X-Lapor-Staff with the
-role desk_officer); /v1/dead-letters (admin staff); /healthz, /readyz, /metrics.
+the citizen's pages under /lapor (the rating page /lapor/puas); the walk-in desk's API under
+/v1/walk-in (desk officers work it from the back office's /staff/meja, which calls with its
+staff assertion X-Lapor-Staff, role desk_officer); /v1/dead-letters (admin staff); /healthz,
+/readyz, /metrics.
 
 Layout (each layer imports only the ones below it; `settings` is a leaf any layer may use):
 - `bootstrap`: reads the settings (`check_deployment`), builds the key store, the desk's
   clock, the workers and the app (`create_app`), and the `ServiceRuntime`; `__main__` runs it.
 - `entrypoints/`: one HTTP router per concern (`complaints_api`, `status_api`, `owner_api`,
   `web_form`, `web_updates`, `web_status`, `rating` (the satisfaction page and API),
-  `desk_api`, `desk_page`, `whatsapp_webhook`, `documents_api`), the
+  `desk_api`, `whatsapp_webhook`, `documents_api`), the
   shared page rendering (`pages`) and API models (`api_models`), the HTTP guards (`guards`;
   the forms' CSRF guard is shared: `services.runtime.forms`), and the background workers
   (`group_filing`: the web API's group commit;

@@ -16,7 +16,6 @@ from services.intake.domain.desk import Clock, fixed_clock
 from services.intake.entrypoints.api_models import Problem
 from services.intake.entrypoints.complaints_api import complaints_router
 from services.intake.entrypoints.desk_api import desk_api_router
-from services.intake.entrypoints.desk_page import desk_page_router
 from services.intake.entrypoints.documents_api import documents_router
 from services.intake.entrypoints.group_filing import GroupFiler
 from services.intake.entrypoints.guards import install_guards
@@ -95,7 +94,7 @@ def create_app(
     filer: GroupFiler | None = None,
     document_link_secret: str | None = None,
 ) -> FastAPI:
-    """Intake's HTTP app: the JSON API, the webhook, the citizen's pages and the desk."""
+    """Intake's HTTP app: the JSON API (the desk's too), the webhook, the citizen's pages."""
     if document_link_secret is None:  # in-process tests: the environment's (or the default)
         document_link_secret = DocumentLinkSettings().document_link_secret
     # Without its loop running (in-process tests) the filer files each request on its own.
@@ -118,7 +117,6 @@ def create_app(
         web_updates_router(pool, settings, keys),
         web_status_router(pool),
         desk_api_router(desk, settings),
-        desk_page_router(desk, settings),
         complaints_router(filer),
         status_api_router(pool),
         owner_api_router(pool, settings, keys),

@@ -53,9 +53,8 @@ class IntakeSettings(BaseSettings):
     cors_allowed_origins: str = ""
     form_key: str = ""
 
-    # Walk-in desk: officers as "officer_id:token,officer_id:token"; opening hours per
-    # weekday (Mon=0) as "HH:MM-HH:MM"; closed days are absent.
-    desk_officers: str = ""
+    # Walk-in desk (its officers sign in to the back office): opening hours per weekday
+    # (Mon=0) as "HH:MM-HH:MM"; closed days are absent.
     desk_timezone: str = "Asia/Jakarta"
     desk_hours: str = "0=08:00-14:00,1=08:00-14:00,2=08:00-14:00,3=08:00-14:00,4=08:00-14:30"
     desk_daily_quota: int = 50
@@ -78,7 +77,3 @@ class IntakeSettings(BaseSettings):
     def upload_request_max_bytes(self) -> int:
         # Room for one file too many or too large, so the form can say which, not just 413.
         return (self.max_attachments + 1) * self.max_attachment_bytes + self.max_request_bytes
-
-    def officers(self) -> dict[str, str]:
-        pairs = (item.split(":", 1) for item in self.desk_officers.split(",") if ":" in item)
-        return {officer.strip(): token.strip() for officer, token in pairs}

@@ -17,12 +17,12 @@
   LAPOR_DOCUMENT_LINK_SECRET; each opening of personal data and each link issued recorded),
   /v1/escalations/overdue and /v1/reopened (Setwapres admins), /v1/desk/cases/{id}/reassign
   (agency supervisors; cases.assigned_officer), /v1/disposition/cases (the manual queue) and
-  /v1/sp4n/forwardings (disposition), /v1/agencies (the directory, read-only: disposition
-  and admins), /open311/v2/ (GeoReport v2 read view), /v1/stats and
-  /stats (SVG charts, satisfaction per agency), /v1/dead-letters (admin staff), /healthz,
-  /readyz, /metrics. Besides officers' tokens, the back office's staff assertions
-  (X-Lapor-Staff, schemas.staff): `domain.staff_access` maps their roles to the grants
-  tokens have (`domain.Grant`), the staff id recorded as the actor.
+  /v1/sp4n/forwardings (disposition), /v1/agencies (the directory: disposition and admins
+  read it, admins edit an agency at /v1/agencies/{code}), /open311/v2/ (GeoReport v2 read
+  view), /v1/stats and /stats (SVG charts, satisfaction per agency), /v1/dead-letters
+  (admin staff), /healthz, /readyz, /metrics. Besides officers' tokens, the back office's
+  staff assertions (X-Lapor-Staff, schemas.staff): `domain.staff_access` maps their roles
+  to the grants tokens have (`domain.Grant`), the staff id recorded as the actor.
 - Background jobs: the deadline scheduler and, when LAPOR_ROUTING_SP4N_URL is set,
   SP4N-LAPOR! forwarding.
 

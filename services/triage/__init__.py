@@ -10,7 +10,7 @@
 - HTTP (faust web): /healthz, /readyz, /metrics, /v1/review, /v1/review/{id},
   /v1/review/{id}/{action}, /v1/review-log
   (reviewers' tokens, or the back office's staff assertion X-Lapor-Staff with the role
-  reviewer or admin), /v1/dead-letters (admin staff).
+  reviewer or admin), /v1/dead-letters (admin staff); /openapi.json (their document).
 
 Layout (each layer imports only the ones below it):
 - `domain/`: pure, no I/O. `rules` (validation, prank filter, classification, scores),

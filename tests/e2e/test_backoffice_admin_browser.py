@@ -3,7 +3,8 @@ with routing and the back office as processes sharing LAPOR_STAFF_ASSERTION_SECR
 complaint no rule matches (a ComplaintAccepted of category 'other' without a region, on the
 real Kafka) reaches the manual queue and a disposition officer routes it with the agency
 picker; an admin edits a routing rule and its new version appears; the calendar and the
-dead letters (one on routing's dead-letter topic) are shown. axe-core checks every page (no
+dead letters (one on routing's dead-letter topic) are shown; an admin creates a rule, and
+finds an agency and changes its contacts. axe-core checks every page (no
 serious or critical violation); screenshots go to docs/screenshots/backoffice-*.png."""
 
 from __future__ import annotations
@@ -241,6 +242,111 @@ async def test_an_admin_edits_a_rule_and_a_new_version_appears(
         versions = (await client.get(f"/v1/rules/{rule_id}/versions", headers=headers)).json()
     assert versions[-1]["description"] == "Diubah oleh admin di peramban"
     assert versions[-1]["changed_by"] == "admin"
+
+
+async def test_an_admin_creates_a_rule_and_it_appears(
+    services: dict[str, ServiceProcess],
+) -> None:
+    pytest.importorskip("axe_selenium_python", reason="pip install axe-selenium-python")
+    base = services["backoffice"].url
+
+    def walk() -> tuple[str, str]:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import Select
+
+        browser = _browser()
+        try:
+            _sign_in(browser, base, "admin", PASSWORD, pyotp.TOTP(TOTP_SECRET).now())
+            _wait(browser, "areas")
+            browser.get(f"{base}/staff/admin/aturan")
+            _wait(browser, "new-rule-form")
+            browser.find_element(By.ID, "rule_id").send_keys("kesehatan-kota-bandung")
+            Select(browser.find_element(By.ID, "category")).select_by_value("health")
+            browser.find_element(By.ID, "region_prefix").send_keys("32.73")
+            Select(browser.find_element(By.ID, "agency_code")).select_by_value("KEMENKES")
+            precedence = browser.find_element(By.ID, "precedence")
+            precedence.clear()
+            precedence.send_keys("30")
+            browser.find_element(By.ID, "description").send_keys("Kesehatan di Kota Bandung")
+            _submit(
+                browser,
+                browser.find_element(By.CSS_SELECTOR, "#new-rule-form button[type=submit]"),
+            )
+            notice = _wait(browser, "done").text
+            row = browser.find_element(By.CSS_SELECTOR, 'tr[data-rule-id="kesehatan-kota-bandung"]')
+            _checked(browser, "rule-created")
+            return notice, row.text
+        finally:
+            browser.quit()
+
+    notice, row = await asyncio.to_thread(walk)
+    assert notice == "Aturan kesehatan-kota-bandung dibuat (versi 1)."
+    assert "Kesehatan di Kota Bandung" in row and "32.73" in row and "KEMENKES" in row
+    member = StaffMember("check", frozenset({Role.ADMIN}))
+    async with httpx.AsyncClient(base_url=services["routing"].url, timeout=30) as client:
+        headers = {staff.HEADER: staff.sign(member, SECRET)}
+        rules = (await client.get("/v1/rules", headers=headers)).json()
+    (rule,) = [r for r in rules if r["rule_id"] == "kesehatan-kota-bandung"]
+    assert (rule["category"], rule["agency_code"], rule["version"]) == ("health", "KEMENKES", 1)
+    assert rule["updated_by"] == "admin"
+
+
+async def test_an_admin_finds_an_agency_and_changes_its_contacts(
+    services: dict[str, ServiceProcess],
+) -> None:
+    pytest.importorskip("axe_selenium_python", reason="pip install axe-selenium-python")
+    base = services["backoffice"].url
+
+    def walk() -> tuple[list[str], str]:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import Select
+
+        browser = _browser()
+        try:
+            _sign_in(browser, base, "admin", PASSWORD, pyotp.TOTP(TOTP_SECRET).now())
+            _wait(browser, "areas")
+            browser.get(f"{base}/staff/admin/instansi")
+            _wait(browser, "agencies")
+            browser.find_element(By.ID, "q").send_keys("kementerian kesehatan")
+            Select(browser.find_element(By.ID, "tingkat")).select_by_value("national")
+            _submit(
+                browser,
+                browser.find_element(By.CSS_SELECTOR, "#agency-filters button[type=submit]"),
+            )
+            rows = _wait(browser, "agencies").find_elements(By.CSS_SELECTOR, "tbody tr")
+            codes = [row.get_attribute("data-agency-code") for row in rows]
+            _checked(browser, "agencies")
+            browser.find_element(By.LINK_TEXT, "KEMENKES").click()
+            _wait(browser, "agency-form")
+            for field, value in (
+                ("contact_phone", "1500-567"),
+                ("supervisor_email", "itjen@kemkes.go.id"),
+                ("response_working_days", "7"),
+            ):
+                element = browser.find_element(By.ID, field)
+                element.clear()
+                element.send_keys(value)
+            _submit(
+                browser, browser.find_element(By.CSS_SELECTOR, "#agency-form button[type=submit]")
+            )
+            notice = _wait(browser, "done").text
+            _checked(browser, "agency")
+            return codes, notice
+        finally:
+            browser.quit()
+
+    codes, notice = await asyncio.to_thread(walk)
+    assert codes == ["KEMENKES"]
+    assert notice == "Perubahan disimpan; berlaku untuk kasus baru."
+    member = StaffMember("check", frozenset({Role.ADMIN}))
+    async with httpx.AsyncClient(base_url=services["routing"].url, timeout=30) as client:
+        headers = {staff.HEADER: staff.sign(member, SECRET)}
+        agency = (await client.get("/v1/agencies/KEMENKES", headers=headers)).json()
+    assert (agency["contact_phone"], agency["supervisor_email"]) == (
+        "1500-567",
+        "itjen@kemkes.go.id",
+    )
+    assert agency["response_working_days"] == 7
 
 
 def _versions(browser: Any) -> list[str]:

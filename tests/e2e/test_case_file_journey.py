@@ -26,6 +26,8 @@ import httpx
 import pytest
 
 from ops.standins import SmsGatewayStandIn, SmtpStandIn, WhatsAppCloudStandIn, realistic_wamid
+from schemas import staff
+from schemas.staff import Role, StaffMember
 from services.intake.domain.whatsapp import sign
 from services.routing.adapters.repository import token_digest
 from tests.e2e.conftest import Pipeline
@@ -34,7 +36,8 @@ from tests.support import ServiceProcess, eventually, free_port, where_unassigne
 pytestmark = pytest.mark.e2e
 
 APP_SECRET = "journey-app-secret"
-DESK_OFFICER = ("petugas-1", "rahasia-satu")
+DESK_OFFICER = StaffMember("petugas-1", frozenset({Role.DESK_OFFICER}), None)
+STAFF_SECRET = "case-file-journey-staff-secret"
 DESK_DAY = "2026-11-30"  # a Monday: the desk's clock is fixed at 10:00 WIB on it
 HOME_NIK = "317101550190"  # Jakarta Pusat (31.71); a serial follows
 SUPERVISOR = "inspektorat@jogjakota.go.id"
@@ -77,7 +80,7 @@ async def journey(  # type: ignore[no-untyped-def]
         "LAPOR_INTAKE_WHATSAPP_VERIFY_TOKEN": "journey-verify",
         "LAPOR_INTAKE_WHATSAPP_API_URL": graph.url,
         "LAPOR_INTAKE_WHATSAPP_TOKEN": graph.token,
-        "LAPOR_INTAKE_DESK_OFFICERS": ":".join(DESK_OFFICER),
+        "LAPOR_STAFF_ASSERTION_SECRET": STAFF_SECRET,  # desk officers come as the back office
         "LAPOR_INTAKE_DESK_CLOCK": f"{DESK_DAY}T10:00:00+07:00",
         "LAPOR_NOTIFIER_WHATSAPP_API_URL": graph.url,
         "LAPOR_NOTIFIER_WHATSAPP_TOKEN": graph.token,
@@ -278,15 +281,15 @@ async def file_at_the_desk(
         assert booked.status_code == 201, booked.text
         booking = booked.json()["booking_code"]
         checked_in = await client.post(
-            "/v1/walk-in/check-ins", json={"booking_code": booking}, auth=DESK_OFFICER
+            "/v1/walk-in/check-ins",
+            json={"booking_code": booking},
+            headers={staff.HEADER: staff.sign(DESK_OFFICER, STAFF_SECRET)},
         )
         assert checked_in.status_code == 200, checked_in.text
-        csrf = csrf_of(await client.get("/desk", auth=DESK_OFFICER))
+        # the multipart form the back office's desk page forwards
         taken = await client.post(
-            "/desk",
+            "/v1/walk-in/complaints/form",
             data={
-                "action": "complaint",
-                "csrf_token": csrf,
                 "booking_code": booking,
                 "nik": who["nik"],
                 "region_code": "34.71",
@@ -294,12 +297,10 @@ async def file_at_the_desk(
                 "description": description,
             },
             files={"attachments": (filename, document, "application/pdf")},
-            auth=DESK_OFFICER,
+            headers={staff.HEADER: staff.sign(DESK_OFFICER, STAFF_SECRET)},
         )
-    assert taken.status_code == 200, taken.text
-    found = re.search(r"LPR-[A-Z0-9-]+", taken.text)
-    assert found, taken.text[-2000:]
-    return found.group(0)
+    assert taken.status_code == 201, taken.text
+    return str(taken.json()["tracking_code"])
 
 
 # ---------------------------------------------------------------------- what the officer sees

@@ -254,6 +254,80 @@ async def test_an_admin_edits_a_rule_and_a_new_version_appears(
     )
 
 
+async def test_an_admin_creates_a_rule_which_then_appears(
+    app: FastAPI, routing_pool: asyncpg.Pool
+) -> None:
+    rule_id = f"kesehatan-{uuid.uuid4().hex[:8]}"
+    async with signed_in(app, "admin") as client:
+        page = await client.get("/staff/admin/aturan")
+        assert page.status_code == 200 and 'id="new-rule-form"' in page.text
+        assert '<option value="KEMENKES">' in page.text  # the agency picker
+        form = {
+            "csrf_token": CSRF_FIELD.search(page.text).group(1),  # type: ignore[union-attr]
+            "rule_id": rule_id,
+            "category": "health",
+            "region_prefix": "32.73",
+            "priority": "",
+            "agency_code": "KEMENKES",
+            "precedence": "30",
+            "active": "1",
+            "description": "Kesehatan di Kota Bandung ke Kemenkes",
+        }
+        bad = await client.post("/staff/admin/aturan", data={**form, "region_prefix": "jawa"})
+        assert bad.status_code == 422 and "region_prefix" in bad.text
+        assert f'value="{rule_id}"' in bad.text  # what was typed stays
+        created = await client.post("/staff/admin/aturan", data=form)
+        assert created.status_code == 303, created.text
+        assert created.headers["location"] == f"/staff/admin/aturan?dibuat={rule_id}"
+        listed = await client.get(created.headers["location"])
+        assert f'data-rule-id="{rule_id}"' in listed.text and 'id="done"' in listed.text
+        again = await client.post("/staff/admin/aturan", data=form)
+        assert again.status_code == 409 and "exists" in again.text
+    stored = await routing_pool.fetchrow(
+        "SELECT category, region_prefix, agency_code, precedence, version, updated_by"
+        " FROM routing_rules WHERE rule_id = $1",
+        rule_id,
+    )
+    assert tuple(stored) == ("health", "32.73", "KEMENKES", 30, 1, "admin")
+
+
+async def test_an_admin_finds_and_edits_an_agency(app: FastAPI, routing_pool: asyncpg.Pool) -> None:
+    async with signed_in(app, "admin") as client:
+        found = await client.get("/staff/admin/instansi", params={"q": "kesehatan"})
+        assert found.status_code == 200 and 'data-agency-code="KEMENKES"' in found.text
+        assert 'data-agency-code="ATR-BPN"' not in found.text  # narrowed by the words
+        page = await client.get("/staff/admin/instansi/KEMENKES")
+        assert page.status_code == 200 and 'value="Kementerian Kesehatan"' in page.text
+        form = {
+            "csrf_token": CSRF_FIELD.search(page.text).group(1),  # type: ignore[union-attr]
+            "name": "Kementerian Kesehatan",
+            "intake_method": "sp4n",
+            "via_sp4n": "1",
+            "contact_email": "pengaduan@kemkes.go.id",
+            "contact_phone": "1500-567",
+            "supervisor": "Inspektorat Jenderal Kementerian Kesehatan",
+            "supervisor_email": "itjen@kemkes",  # no domain: routing refuses it
+            "response_working_days": "8",
+        }
+        bad = await client.post("/staff/admin/instansi/KEMENKES", data=form)
+        assert bad.status_code == 422 and "supervisor_email" in bad.text
+        assert 'value="1500-567"' in bad.text  # what was typed stays
+        saved = await client.post(
+            "/staff/admin/instansi/KEMENKES",
+            data={**form, "supervisor_email": "itjen@kemkes.go.id"},
+        )
+        assert saved.status_code == 303
+        assert saved.headers["location"] == "/staff/admin/instansi/KEMENKES?disimpan=1"
+        after = await client.get(saved.headers["location"])
+        assert 'id="done"' in after.text and 'value="itjen@kemkes.go.id"' in after.text
+        assert (await client.get("/staff/admin/instansi/TIDAK-ADA")).status_code == 404
+    stored = await routing_pool.fetchrow(
+        "SELECT contact_phone, supervisor_email, response_working_days FROM agencies"
+        " WHERE agency_code = 'KEMENKES'"
+    )
+    assert tuple(stored) == ("1500-567", "itjen@kemkes.go.id", 8)
+
+
 async def test_an_admin_adds_and_removes_a_calendar_day(
     app: FastAPI, routing_pool: asyncpg.Pool
 ) -> None:

@@ -55,6 +55,8 @@ DUMMY = {  # a well-formed value for each path parameter, so that only the role 
     "staff_id": "peninjau",
     "day": "2027-02-17",
     "action": "respond",
+    "booking_code": "KUN-0000-00A",
+    "agency_code": "KEMENPU",
 }
 ADMIN_TOTP = pyotp.random_base32()
 MEMBERS = {  # staff id, its one role, its agency

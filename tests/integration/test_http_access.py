@@ -54,6 +54,8 @@ ROUTING_RULES = {  # Setwapres admin tokens; staff with the role admin
     ("DELETE", "/v1/calendar/overrides/{day}"),
     ("GET", "/v1/agencies/{agency_code}/escalation"),
     ("PUT", "/v1/agencies/{agency_code}/escalation"),
+    ("GET", "/v1/agencies/{agency_code}"),
+    ("PUT", "/v1/agencies/{agency_code}"),
 }
 ROUTING_DISPOSITION = {  # Setwapres admin tokens; staff with the role disposition
     ("POST", "/v1/desk/cases/{case_id}/dispose"),

@@ -1,5 +1,7 @@
 """The walk-in desk in process against the real PostgreSQL, with the desk's clock set by the
-test: per-officer auth, booking quota, opening hours, queue numbers and the receipt."""
+test: officers by the back office's staff assertion (one by one: the staff id is the officer
+id), booking quota, opening hours, queue numbers, the receipt, and the multipart complaint
+form with the documents handed in."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import asyncio
 import hashlib
 import itertools
 import os
-import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -29,16 +30,21 @@ from services.runtime.staff import assertion_secret
 pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
-OFFICER = ("petugas-1", "rahasia-satu")
-OTHER_OFFICER = ("petugas-2", "rahasia-dua")
 SETTINGS = IntakeSettings(
-    desk_officers="petugas-1:rahasia-satu,petugas-2:rahasia-dua",
     # Fifty bookings at once from one test client: the per-IP limit has its own tests.
     rate_limit_per_ip_per_minute=100_000,
     rate_limit_per_ip_burst=10_000,
 )
 WIB = timedelta(hours=7)
+FORM = "/v1/walk-in/complaints/form"
+NO_FILE = {"attachments": ("", b"", "application/octet-stream")}  # a browser's empty file input
 _phones = itertools.count(10_000_000)
+
+
+def officer(staff_id: str = "petugas-1", *roles: Role, key: str | None = None) -> dict[str, str]:
+    """The back office's header for a signed-in desk officer (fresh: it lives a minute)."""
+    member = StaffMember(staff_id, frozenset(roles or {Role.DESK_OFFICER}), None)
+    return {staff.HEADER: staff.sign(member, key or assertion_secret())}
 
 
 class Clock:
@@ -119,17 +125,22 @@ async def test_the_same_person_booking_twice_keeps_one_booking(desk) -> None:  #
     assert first.json() == again.json()
 
 
-async def test_officers_sign_in_one_by_one(desk) -> None:  # type: ignore[no-untyped-def]
+async def test_only_the_back_offices_desk_officers_work_the_desk(desk) -> None:  # type: ignore[no-untyped-def]
     client, _ = desk
-    anonymous = await client.get("/v1/walk-in/queue")
-    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith(
-        "Basic"
-    )
-    wrong = await client.get("/v1/walk-in/queue", auth=(OFFICER[0], OTHER_OFFICER[1]))
-    assert wrong.status_code == 401
-    assert (await client.get("/v1/walk-in/queue", auth=OTHER_OFFICER)).status_code == 200
-    page = await client.get("/desk", auth=OFFICER)
-    assert page.status_code == 200 and "petugas petugas-1" in page.text
+    for path in ("/v1/walk-in/queue", "/v1/walk-in/today"):
+        anonymous = await client.get(path)
+        assert anonymous.status_code == 401, path
+        assert anonymous.headers["www-authenticate"] == staff.HEADER
+        # the retired officer tokens (HTTP Basic) open nothing
+        basic = await client.get(path, auth=("petugas-1", "rahasia-satu"))
+        assert basic.status_code == 401, path
+        assert (await client.get(path, headers=officer("petugas-2"))).status_code == 200
+    today = (await client.get("/v1/walk-in/today", headers=officer())).json()
+    assert today["day"] == "2026-11-23" and today["open"] is True  # Monday 09:00 WIB
+    assert "08:00-14:30" in today["hours"] and isinstance(today["queue"], list)
+    assert today["opening_days"][4] == {"weekday": 4, "opens": "08:00", "closes": "14:30"}
+    assert today["timezone"] == "Asia/Jakarta"
+    assert (await client.get("/desk", headers=officer())).status_code == 404  # page retired
 
 
 async def test_the_back_offices_desk_officers_sign_in_with_its_staff_assertion(desk, pool) -> None:  # type: ignore[no-untyped-def]
@@ -172,30 +183,32 @@ async def test_check_in_respects_opening_hours_and_issues_queue_numbers(desk, po
 
     clock.set_wib(thursday, 7, 59, 59)
     early = await client.post(
-        "/v1/walk-in/check-ins", json={"booking_code": codes[0]}, auth=OFFICER
+        "/v1/walk-in/check-ins", json={"booking_code": codes[0]}, headers=officer()
     )
     assert early.status_code == 409 and "closed" in early.json()["detail"]
     clock.set_wib(thursday, 8, 0)
     first = await client.post(
-        "/v1/walk-in/check-ins", json={"booking_code": codes[0]}, auth=OFFICER
+        "/v1/walk-in/check-ins", json={"booking_code": codes[0]}, headers=officer()
     )
     assert first.status_code == 200 and first.json()["queue_number"] == 1
     repeat = await client.post(
-        "/v1/walk-in/check-ins", json={"booking_code": codes[0]}, auth=OFFICER
+        "/v1/walk-in/check-ins", json={"booking_code": codes[0]}, headers=officer()
     )
     assert repeat.json()["queue_number"] == 1
     clock.set_wib(thursday, 13, 59, 59)
     second = await client.post(
-        "/v1/walk-in/check-ins", json={"booking_code": codes[1].lower()}, auth=OTHER_OFFICER
+        "/v1/walk-in/check-ins",
+        json={"booking_code": codes[1].lower()},
+        headers=officer("petugas-2"),
     )
     assert second.json()["queue_number"] == 2
     clock.set_wib(thursday, 14, 0)
-    late = await client.post("/v1/walk-in/complaints", json=complaint(codes[0]), auth=OFFICER)
+    late = await client.post("/v1/walk-in/complaints", json=complaint(codes[0]), headers=officer())
     assert late.status_code == 409
 
     clock.set_wib(thursday + timedelta(days=1), 9, 0)  # a Thursday booking on Friday
     wrong_day = await client.post(
-        "/v1/walk-in/check-ins", json={"booking_code": codes[1]}, auth=OFFICER
+        "/v1/walk-in/check-ins", json={"booking_code": codes[1]}, headers=officer()
     )
     assert wrong_day.status_code == 409 and "2026-11-26" in wrong_day.json()["detail"]
 
@@ -219,7 +232,7 @@ async def test_friday_closes_at_half_past_two_and_the_quota_caps_check_ins(desk,
     numbers = []
     for code in codes:
         response = await client.post(
-            "/v1/walk-in/check-ins", json={"booking_code": code}, auth=OFFICER
+            "/v1/walk-in/check-ins", json={"booking_code": code}, headers=officer()
         )
         numbers.append(response.json()["queue_number"])
     assert numbers == list(range(1, 51))
@@ -234,12 +247,12 @@ async def test_friday_closes_at_half_past_two_and_the_quota_caps_check_ins(desk,
     extra = await client.post(
         "/v1/walk-in/check-ins",
         json={"booking_code": f"KUN-ZZZZ-ZZ{_check('ZZZZZZ')}"},
-        auth=OFFICER,
+        headers=officer(),
     )
     assert extra.status_code == 409 and "quota" in extra.json()["detail"]
     clock.set_wib(friday, 14, 30)
     closed = await client.post(
-        "/v1/walk-in/check-ins", json={"booking_code": codes[0]}, auth=OFFICER
+        "/v1/walk-in/check-ins", json={"booking_code": codes[0]}, headers=officer()
     )
     assert closed.status_code == 409
 
@@ -255,11 +268,13 @@ async def test_a_walk_in_complaint_gets_a_receipt_and_carries_the_officer(desk, 
     wednesday = date(2026, 11, 25)
     clock.set_wib(wednesday, 9, 0)
     code = (await book(client, wednesday, name="Dewi Lestari")).json()["booking_code"]
-    not_yet = await client.post("/v1/walk-in/complaints", json=complaint(code), auth=OFFICER)
+    not_yet = await client.post("/v1/walk-in/complaints", json=complaint(code), headers=officer())
     assert not_yet.status_code == 409 and "check the booking in" in not_yet.json()["detail"]
-    await client.post("/v1/walk-in/check-ins", json={"booking_code": code}, auth=OFFICER)
+    await client.post("/v1/walk-in/check-ins", json={"booking_code": code}, headers=officer())
 
-    taken = await client.post("/v1/walk-in/complaints", json=complaint(code), auth=OTHER_OFFICER)
+    taken = await client.post(
+        "/v1/walk-in/complaints", json=complaint(code), headers=officer("petugas-2")
+    )
     assert taken.status_code == 201, taken.text
     receipt = taken.json()
     assert receipt["officer_id"] == "petugas-2" and receipt["queue_number"] == 1
@@ -267,7 +282,7 @@ async def test_a_walk_in_complaint_gets_a_receipt_and_carries_the_officer(desk, 
         receipt["tracking_code"] in receipt["receipt"]
         and "25-11-2026 09:00 WIB" in receipt["receipt"]
     )
-    again = await client.post("/v1/walk-in/complaints", json=complaint(code), auth=OFFICER)
+    again = await client.post("/v1/walk-in/complaints", json=complaint(code), headers=officer())
     assert again.json()["tracking_code"] == receipt["tracking_code"]  # pressed twice: one complaint
 
     row = await pool.fetchrow(
@@ -292,7 +307,7 @@ async def test_a_walk_in_complaint_gets_a_receipt_and_carries_the_officer(desk, 
         "SELECT name, phone FROM intake.walk_in_bookings WHERE booking_code = $1", code
     )
     assert is_sealed(booking["name"]) and is_sealed(booking["phone"])
-    queue = (await client.get("/v1/walk-in/queue", auth=OFFICER)).json()
+    queue = (await client.get("/v1/walk-in/queue", headers=officer())).json()
     assert queue[0]["name"] == "Dewi Lestari"
     assert queue[0]["tracking_code"] == receipt["tracking_code"]
 
@@ -307,7 +322,18 @@ async def test_a_double_click_on_booking_keeps_one_booking(desk) -> None:  # typ
     assert len({r.json()["booking_code"] for r in responses}) == 1
 
 
-async def test_the_officer_picks_where_the_problem_is_on_the_page_and_in_the_api(
+def form_fields(code: str, **fields: str) -> dict[str, str]:
+    """The multipart complaint form as the back office's desk page forwards it."""
+    return {
+        "booking_code": code,
+        "nik": "3171015501900001",  # a Jakarta Pusat resident, a problem in Kota Bandung
+        "description": "Jembatan desa di Cibiru retak parah dan bergoyang kalau dilewati mobil.",
+        "region_code": "32.73",
+        **fields,
+    }
+
+
+async def test_the_officer_picks_where_the_problem_is_in_the_form_and_in_the_api(
     desk, pool
 ) -> None:  # type: ignore[no-untyped-def]
     client, clock = desk
@@ -315,49 +341,48 @@ async def test_the_officer_picks_where_the_problem_is_on_the_page_and_in_the_api
     clock.set_wib(monday, 9, 0)
     codes = [(await book(client, monday)).json()["booking_code"] for _ in range(2)]
     for code in codes:
-        await client.post("/v1/walk-in/check-ins", json={"booking_code": code}, auth=OFFICER)
+        await client.post("/v1/walk-in/check-ins", json={"booking_code": code}, headers=officer())
 
-    page = await client.get("/desk", auth=OFFICER)
-    assert '<option value="32.73">Kota Bandung</option>' in page.text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    fields = {
-        "action": "complaint",
-        "csrf_token": csrf,
-        "booking_code": codes[0],
-        "nik": "3171015501900001",  # a Jakarta Pusat resident, a problem in Kota Bandung
-        "description": "Jembatan desa di Cibiru retak parah dan bergoyang kalau dilewati mobil.",
-        "region_code": "32.73",
-        "address": "Jl. Cibiru Hilir",
-    }
-    unknown = await client.post("/desk", data={**fields, "region_code": "32.99"}, auth=OFFICER)
-    assert unknown.status_code == 422 and "region_code" in unknown.text
-    taken = await client.post("/desk", data=fields, auth=OFFICER)
-    assert taken.status_code == 200 and 'id="receipt"' in taken.text, taken.text
+    fields = form_fields(codes[0], address="Jl. Cibiru Hilir", anonymous="1")
+    unknown = await client.post(
+        FORM, data={**fields, "region_code": "32.99"}, files=NO_FILE, headers=officer()
+    )
+    assert unknown.status_code == 422
+    assert [e["loc"] for e in unknown.json()["detail"]] == [["body", "region_code"]]
+    stranger = await client.post(FORM, data=fields, files=NO_FILE, headers=officer("x", Role.ADMIN))
+    assert stranger.status_code == 403
+    taken = await client.post(FORM, data=fields, files=NO_FILE, headers=officer())
+    assert taken.status_code == 201, taken.text
+    again = await client.get(f"/v1/walk-in/receipts/{codes[0]}", headers=officer("petugas-2"))
+    assert again.status_code == 200 and again.json() == taken.json()
+    not_yet = await client.get(f"/v1/walk-in/receipts/{codes[1]}", headers=officer())
+    assert not_yet.status_code == 404
 
     by_api = await client.post(
         "/v1/walk-in/complaints",
         json={**complaint(codes[1]), "city": None, "location": {"region_code": "35.78"}},
-        auth=OFFICER,
+        headers=officer(),
     )
     assert by_api.status_code == 201, by_api.text
     refused = await client.post(
         "/v1/walk-in/complaints",
         json={**complaint(codes[1]), "location": {"region_code": "35"}},
-        auth=OFFICER,
+        headers=officer(),
     )
     assert refused.status_code == 422
-    places = {}
+    places, anonymous = {}, {}
     for row in await pool.fetch("SELECT payload FROM intake.outbox"):
         event = parse_event(row["payload"])
         if event.event_type == "ComplaintReceived" and event.payload.channel == "walk_in":
             places[event.payload.tracking_code] = event.payload.location
+            anonymous[event.payload.tracking_code] = event.payload.anonymous
     queue = {
         entry["booking_code"]: entry["tracking_code"]
-        for entry in (await client.get("/v1/walk-in/queue", auth=OFFICER)).json()
+        for entry in (await client.get("/v1/walk-in/queue", headers=officer())).json()
     }
     first, second = places[queue[codes[0]]], places[queue[codes[1]]]
     assert (first.region_code, first.city) == ("32.73", "Kota Bandung")
-    assert is_sealed(first.address)
+    assert is_sealed(first.address) and anonymous[queue[codes[0]]] is True
     assert (second.region_code, second.city) == ("35.78", "Kota Surabaya")
 
 
@@ -369,30 +394,33 @@ async def test_documents_handed_in_at_the_desk_are_kept_sealed_and_checked_by_co
     clock.set_wib(tuesday, 10, 0)
     codes = [(await book(client, tuesday)).json()["booking_code"] for _ in range(2)]
     for code in codes:
-        await client.post("/v1/walk-in/check-ins", json={"booking_code": code}, auth=OFFICER)
-    page = await client.get("/desk", auth=OFFICER)
-    assert 'enctype="multipart/form-data"' in page.text and 'name="attachments"' in page.text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    fields = {
-        "action": "complaint",
-        "csrf_token": csrf,
-        "nik": "3171015501900001",
-        "description": "Surat tanah kami ditahan kantor desa tanpa alasan, salinannya terlampir.",
-        "region_code": "32.73",
-    }
+        await client.post("/v1/walk-in/check-ins", json={"booking_code": code}, headers=officer())
+    description = "Surat tanah kami ditahan kantor desa tanpa alasan, salinannya terlampir."
     scan = b"%PDF-1.7\n" + os.urandom(600)
     not_a_pdf = {"attachments": ("ktp.pdf", b"MZ\x90\x00 not a pdf at all", "application/pdf")}
     refused = await client.post(
-        "/desk", data={**fields, "booking_code": codes[1]}, files=not_a_pdf, auth=OFFICER
+        FORM,
+        data=form_fields(codes[1], description=description),
+        files=not_a_pdf,
+        headers=officer(),
     )
     assert refused.status_code == 422 and "ktp.pdf: hanya PDF, JPG atau PNG" in refused.text
-    taken = await client.post(
-        "/desk",
-        data={**fields, "booking_code": codes[0]},
-        files={"attachments": ("surat.pdf", scan, "application/pdf")},
-        auth=OFFICER,
+    in_english = await client.post(
+        FORM + "?lang=en",
+        data=form_fields(codes[1], description=description),
+        files=not_a_pdf,
+        headers=officer(),
     )
-    assert taken.status_code == 200 and 'id="receipt"' in taken.text, taken.text
+    assert in_english.status_code == 422 and "ktp.pdf" in in_english.text
+    assert in_english.text != refused.text
+    taken = await client.post(
+        FORM,
+        data=form_fields(codes[0], description=description),
+        files={"attachments": ("surat.pdf", scan, "application/pdf")},
+        headers=officer(),
+    )
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["tracking_code"] in taken.json()["receipt"]
     row = await pool.fetchrow(
         "SELECT a.media_type, a.size_bytes, a.sha256, a.key_id, a.content"
         " FROM intake.complaint_attachments a JOIN intake.walk_in_bookings b"

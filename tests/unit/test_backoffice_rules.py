@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
+from starlette.datastructures import FormData
 
 from schemas.staff import Role, StaffMember
 from services.backoffice.domain.accounts import (
@@ -31,6 +32,8 @@ from services.backoffice.domain.signin import (
     totp_matches,
 )
 from services.backoffice.domain.wording import wib
+from services.backoffice.entrypoints.agencies_admin import agency_body, narrowed
+from services.backoffice.entrypoints.desk_pages import opening_hours
 
 NOW = datetime(2027, 2, 2, 3, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)
@@ -140,9 +143,12 @@ def test_the_home_page_lists_the_areas_of_the_members_roles() -> None:
         "supervisor",
         "accounts",
         "rules",
+        "agencies",
         "calendar",
         "dead_letters",
     ]
+    desk = StaffMember("m", frozenset({Role.DESK_OFFICER}))
+    assert [(a.key, a.ready) for a in areas_for(desk)] == [("walk_in", True)]
     disposition = StaffMember("d", frozenset({Role.DISPOSITION}))
     assert [(a.key, a.ready) for a in areas_for(disposition)] == [("disposition", True)]
 
@@ -150,3 +156,52 @@ def test_the_home_page_lists_the_areas_of_the_members_roles() -> None:
 def test_times_are_shown_in_wib() -> None:
     assert wib(NOW) == "2 Feb 2027 10.00 WIB"
     assert wib("2027-08-17T01:30:00+00:00", "en") == "17 Aug 2027 08:30 WIB"
+
+
+def test_the_agency_list_narrows_by_every_word_and_level() -> None:
+    agencies = [
+        {"agency_code": "KEMENKES", "name": "Kementerian Kesehatan", "level": "national"},
+        {"agency_code": "BPJS-KES", "name": "BPJS Kesehatan", "level": "national"},
+        {"agency_code": "PEMDA-32", "name": "Pemerintah Provinsi Jawa Barat", "level": "province"},
+    ]
+    codes = lambda found: [a["agency_code"] for a in found]  # noqa: E731
+    assert codes(narrowed(agencies, "kesehatan", "")) == ["KEMENKES", "BPJS-KES"]
+    assert codes(narrowed(agencies, "KEMENTERIAN kesehatan", "")) == ["KEMENKES"]
+    assert codes(narrowed(agencies, "", "province")) == ["PEMDA-32"]
+    assert codes(narrowed(agencies, "kesehatan", "province")) == []
+
+
+def test_the_agency_form_becomes_routings_edit() -> None:
+    form = FormData(
+        [
+            ("name", " Kementerian Kesehatan "),
+            ("intake_method", "email"),
+            ("contact_email", "pengaduan@kemkes.go.id"),
+            ("contact_phone", ""),
+            ("response_working_days", "7"),
+        ]
+    )
+    assert agency_body(form) == {
+        "name": "Kementerian Kesehatan",
+        "contact_email": "pengaduan@kemkes.go.id",
+        "contact_phone": None,
+        "supervisor": None,
+        "supervisor_email": None,
+        "via_sp4n": False,
+        "intake_method": "email",
+        "response_working_days": 7,
+    }
+    typed = FormData([("response_working_days", "tujuh")])
+    assert agency_body(typed)["response_working_days"] == "tujuh"  # for routing to refuse
+
+
+def test_the_desks_hours_are_worded_in_the_pages_language() -> None:
+    today = {
+        "opening_days": [
+            {"weekday": 0, "opens": "08:00", "closes": "14:00"},
+            {"weekday": 4, "opens": "08:00", "closes": "14:30"},
+        ],
+        "timezone": "Asia/Jakarta",
+    }
+    assert opening_hours(today, "id") == "Senin 08:00-14:00, Jumat 08:00-14:30 (WIB)"
+    assert opening_hours({**today, "timezone": "Asia/Tokyo"}, "en").endswith("(Asia/Tokyo)")

@@ -16,6 +16,7 @@ from services.intake.domain.tracking import (
     new_booking_code,
     normalise_booking_code,
 )
+from services.intake.entrypoints.desk_api import form_complaint
 from services.intake.settings import IntakeSettings
 
 HOURS = IntakeSettings().opening_hours()
@@ -154,3 +155,25 @@ def test_the_desk_clock_is_real_unless_a_fixed_instant_is_configured(monkeypatch
     monkeypatch.setenv("LAPOR_ENV", "production")
     with pytest.raises(UnsafeConfiguration, match="LAPOR_INTAKE_DESK_CLOCK"):
         check_deployment(fixed)
+
+
+def test_the_desk_form_reads_ticked_flags_and_drops_empty_fields() -> None:
+    body = form_complaint(
+        {
+            "booking_code": "KUN-0000-00A",
+            "nik": "3171015501900001",
+            "description": "Jalan di depan sekolah dasar rusak parah dan membahayakan.",
+            "region_code": "32.73",
+            "email": "  ",
+            "anonymous": "1",
+            "secret": "0",
+            "in_court": "on",
+        }
+    )
+    assert (body.anonymous, body.secret, body.in_court, body.filed_before) == (
+        True,
+        False,
+        True,
+        False,
+    )
+    assert body.email is None and body.details()["region_code"] == "32.73"

@@ -13,9 +13,11 @@ from schemas.events import (
     serialize_event,
 )
 from services.triage.domain.review import (
+    LogFilter,
     ReviewDecision,
     ReviewError,
     authenticate,
+    ban_note,
     decision_event,
     parse_reviewers,
 )
@@ -90,3 +92,23 @@ def test_a_reviewers_acceptance_keeps_where_the_region_came_from() -> None:
     assert (event.payload.region_code, event.payload.region_source) == ("32.73", "incident")  # type: ignore[attr-defined]
     older = decision_event(_queued_item(), accept, "reviewer-1", summary="")  # before the column
     assert older.payload.region_source is None  # type: ignore[attr-defined]
+
+
+def test_texts_postgresql_cannot_hold_are_refused_before_the_database() -> None:
+    refusals = (
+        lambda: ReviewDecision.parse("reject", {"reason_code": "spam", "note": "a\x00b"}),
+        lambda: ReviewDecision.parse("reject", {"reason_code": "\ud800", "note": "why"}),
+        lambda: ReviewDecision.parse("accept", {"note": "ok\x00"}),
+        lambda: ReviewDecision.parse(
+            "duplicate",
+            {"original_complaint_id": str(uuid.uuid4()), "original_tracking_code": "LPR\x00"},
+        ),
+        lambda: LogFilter.parse({"reviewer": "ani\x00"}),
+        lambda: ban_note(True, "\udfff"),
+    )
+    for refused in refusals:
+        with pytest.raises(ReviewError) as error:
+            refused()
+        assert error.value.status == 422
+    decision = ReviewDecision.parse("reject", {"reason_code": " spam ", "note": " why "})
+    assert (decision.reason_code, decision.note) == ("spam", "why")

@@ -26,9 +26,10 @@ AREAS = (
         True,
     ),
     Area("supervisor", "/staff/instansi/pengawasan", frozenset({Role.AGENCY_SUPERVISOR}), True),
-    Area("walk_in", "/staff/meja", frozenset({Role.DESK_OFFICER}), False),
+    Area("walk_in", "/staff/meja", frozenset({Role.DESK_OFFICER}), True),
     Area("accounts", "/staff/admin/akun", frozenset({Role.ADMIN}), True),
     Area("rules", "/staff/admin/aturan", frozenset({Role.ADMIN}), True),
+    Area("agencies", "/staff/admin/instansi", frozenset({Role.ADMIN}), True),
     Area("calendar", "/staff/admin/kalender", frozenset({Role.ADMIN}), True),
     Area("dead_letters", "/staff/admin/pesan-gagal", frozenset({Role.ADMIN}), True),
 )

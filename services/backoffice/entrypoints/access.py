@@ -124,9 +124,11 @@ class Access:
             lambda token: render(request, template, session=session, csrf_token=token, **context),
         )
 
-    async def form(self, request: Request) -> FormData:
-        """The POSTed form (small fields only); FormRefused without its CSRF token."""
-        form = await request.form(max_files=0, max_fields=40, max_part_size=16 * 1024)
+    async def form(self, request: Request, max_files: int = 0) -> FormData:
+        """The POSTed form (small fields, and at most `max_files` uploaded files, kept by
+        starlette in temporary files); FormRefused without its CSRF token."""
+        part_size = 64 * 1024 if max_files else 16 * 1024  # a walk-in's account is long
+        form = await request.form(max_files=max_files, max_fields=40, max_part_size=part_size)
         if not self.forms.passes(request, form.get(csrf.FIELD)):
             raise FormRefused()
         return form

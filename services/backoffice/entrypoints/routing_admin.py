@@ -1,8 +1,9 @@
 """The admin's routing pages (admins only), over routing's API:
 
-- /staff/admin/aturan: the routing rules (`GET /v1/rules`); /staff/admin/aturan/{rule_id}:
-  one rule's versions (`GET /v1/rules/{id}/versions`) and a form that edits it, which
-  routing records as a new version (`PUT /v1/rules/{id}`);
+- /staff/admin/aturan: the routing rules (`GET /v1/rules`) and a form for a new one
+  (`POST /v1/rules`, its version 1; back to the list, where it appears);
+- /staff/admin/aturan/{rule_id}: one rule's versions (`GET /v1/rules/{id}/versions`) and
+  a form that edits it, which routing records as a new version (`PUT /v1/rules/{id}`);
 - /staff/admin/kalender: the working-day calendar's overrides (`GET /v1/calendar/overrides`),
   a form to add a day (`PUT .../{day}`) and, per day, a removal with "I am sure"
   (`DELETE .../{day}`).
@@ -72,6 +73,12 @@ WORDS = {
         "removed": "Hari {day} dihapus.",
         "no_days": "Belum ada pengecualian kalender.",
         "refused": "Routing menolak: {reason}",
+        "new": "Aturan baru",
+        "new_hint": "Aturan baru mulai dipakai untuk laporan berikutnya.",
+        "rule_id": "ID aturan",
+        "rule_id_hint": "Huruf kecil, angka dan tanda hubung, 3-63 karakter: kesehatan-jabar.",
+        "create": "Buat aturan",
+        "created": "Aturan {rule} dibuat (versi 1).",
     },
     "en": {
         "rule": "Rule",
@@ -108,6 +115,12 @@ WORDS = {
         "removed": "Day {day} removed.",
         "no_days": "No calendar override yet.",
         "refused": "Routing refused: {reason}",
+        "new": "New rule",
+        "new_hint": "A new rule applies from the next complaint on.",
+        "rule_id": "Rule id",
+        "rule_id_hint": "Lower-case letters, digits and hyphens, 3-63 characters: health-jabar.",
+        "create": "Create the rule",
+        "created": "Rule {rule} created (version 1).",
     },
 }
 
@@ -129,6 +142,40 @@ def rule_body(form: FormData) -> dict[str, Any]:
         "active": form.get("active") == "1",
         "description": _field(form, "description"),
     }
+
+
+NEW_RULE = {"precedence": 100, "active": True}  # the new-rule form's starting values
+
+
+async def _rules_page(
+    access: Access,
+    services: Services,
+    request: Request,
+    session: Session,
+    status: int = 200,
+    **ctx: Any,
+) -> Response:
+    lang = language(request)
+    member = session.account.member()
+    common = {"title": TITLES["rules"][lang], "w": WORDS[lang]}
+    try:
+        answer = await services.routing.get(member, "/v1/rules")
+        agencies = await services.routing.get(member, "/v1/agencies")
+    except ServiceUnavailable:
+        return access.page(
+            request, "rules.html", session, status_code=503, unavailable="routing", **common
+        )
+    return access.page(
+        request,
+        "rules.html",
+        session,
+        status_code=status,
+        rules=answer.json() if answer.status_code == 200 else [],
+        agencies=agencies.json() if agencies.status_code == 200 else [],
+        categories=list(Category),
+        priorities=list(Priority),
+        **{"entered": NEW_RULE, **common, **ctx},
+    )
 
 
 async def _rule_page(
@@ -208,16 +255,27 @@ def _add_rules(router: APIRouter, access: Access, services: Services) -> None:
 
     @router.get(RULES)
     async def rules(request: Request, session: AdminSession) -> Response:
+        created = request.query_params.get("dibuat")
+        created = created if created and RULE_ID.fullmatch(created) else None
+        return await _rules_page(access, services, request, session, created=created)
+
+    @router.post(RULES)
+    async def new_rule(request: Request, session: AdminSession) -> Response:
+        form = await access.form(request)
         lang = language(request)
-        common = {"title": TITLES["rules"][lang], "w": WORDS[lang]}
+        body = {"rule_id": _field(form, "rule_id", 64) or "", **rule_body(form)}
         try:
-            answer = await services.routing.get(session.account.member(), "/v1/rules")
+            answer = await services.routing.post(session.account.member(), "/v1/rules", json=body)
         except ServiceUnavailable:
-            return access.page(
-                request, "rules.html", session, status_code=503, unavailable="routing", **common
+            return await _rules_page(access, services, request, session, 503, entered=body)
+        if answer.status_code != 201:  # 409: the id is taken; 422: a field refused
+            error = WORDS[lang]["refused"].format(reason=refusal(answer))
+            status = 409 if answer.status_code == 409 else 422
+            return await _rules_page(
+                access, services, request, session, status, error=error, entered=body
             )
-        found = answer.json() if answer.status_code == 200 else []
-        return access.page(request, "rules.html", session, rules=found, **common)
+        target = with_lang(f"{RULES}?dibuat={answer.json()['rule_id']}", lang)
+        return RedirectResponse(target, status_code=303)
 
     @router.get(RULES + "/{rule_id}")
     async def rule(request: Request, rule_id: str, session: AdminSession) -> Response:

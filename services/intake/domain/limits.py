@@ -136,7 +136,9 @@ class BodyLimits:
     default: int  # JSON and plain forms
     uploads: int  # the multipart form routes that take attachments
     webhook: int  # Meta's notifications
-    upload_paths: frozenset[str] = frozenset({"/lapor", "/lapor/tambah"})
+    upload_paths: frozenset[str] = frozenset(
+        {"/lapor", "/lapor/tambah", "/v1/walk-in/complaints/form"}
+    )
     webhook_paths: frozenset[str] = frozenset({"/webhooks/whatsapp"})
 
     def for_path(self, path: str) -> int:

@@ -9,7 +9,7 @@ its injected clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -164,17 +164,36 @@ class WalkInDesk:
                 received_at = self.clock()
             else:
                 tracking_code, received_at = row["tracking_code"], row["received_at"]
-            stored_officer = await views.officer_of(conn, tracking_code)
-        assert stored_officer is not None
+            return await self._receipt(conn, row["queue_number"], tracking_code, received_at)
+
+    async def receipt(self, booking_code: str) -> WalkInReceipt:
+        """The receipt of the complaint taken today for this booking (to print again)."""
+        async with self.pool().acquire() as conn, conn.transaction():
+            row = await self._todays_booking(conn, booking_code)
+            if row["tracking_code"] is None:
+                raise DeskRefusal(404, "no complaint was taken for this booking yet")
+            return await self._receipt(
+                conn, row["queue_number"], row["tracking_code"], row["received_at"]
+            )
+
+    async def _receipt(
+        self,
+        conn: asyncpg.Connection,
+        queue_number: int,
+        tracking_code: str,
+        received_at: datetime,
+    ) -> WalkInReceipt:
+        officer_id = await views.officer_of(conn, tracking_code)
+        assert officer_id is not None
         return WalkInReceipt(
             tracking_code=tracking_code,
-            queue_number=row["queue_number"],
-            officer_id=stored_officer,
+            queue_number=queue_number,
+            officer_id=officer_id,
             received_at=received_at,
             receipt=desk.receipt_text(
                 tracking_code=tracking_code,
-                queue_number=row["queue_number"],
-                officer_id=stored_officer,
+                queue_number=queue_number,
+                officer_id=officer_id,
                 received_at=received_at,
                 timezone=self.settings.desk_timezone,
             ),

@@ -33,6 +33,19 @@ COLUMNS = (
     "response_working_days",
     "supervisor_email",
 )
+# What an administrator may change of an agency on the back office (PUT /v1/agencies/{code});
+# the code, level and region stay: rules and regions find the agency by them.
+AGENCY_EDITABLE = (
+    "name",
+    "via_sp4n",
+    "intake_method",
+    "contact_email",
+    "contact_phone",
+    "supervisor",
+    "supervisor_email",
+    "response_working_days",
+)
+AGENCY_DETAILS = "agency_code, level, region_code, " + ", ".join(AGENCY_EDITABLE)
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 

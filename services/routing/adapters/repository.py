@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from schemas.staff import StaffMember
+from services.routing.adapters.directory import AGENCY_DETAILS, AGENCY_EDITABLE
 from services.routing.domain import (
     AlertWindow,
     Assignment,
@@ -692,6 +693,19 @@ async def set_escalation_contact(
         agency_code,
         supervisor,
         email,
+    )
+
+
+async def update_agency(
+    conn: asyncpg.Connection, agency_code: str, fields: dict[str, object]
+) -> asyncpg.Record | None:
+    """Set the agency's editable columns to `fields` (every one of AGENCY_EDITABLE); the
+    agency's details, or None when there is no such agency."""
+    assignments = ", ".join(f"{column} = ${n}" for n, column in enumerate(AGENCY_EDITABLE, 2))
+    return await conn.fetchrow(
+        f"UPDATE agencies SET {assignments} WHERE agency_code = $1 RETURNING {AGENCY_DETAILS}",
+        agency_code,
+        *(fields[column] for column in AGENCY_EDITABLE),
     )
 
 

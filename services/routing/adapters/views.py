@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from services.routing.adapters.directory import AGENCY_DETAILS
 from services.routing.domain import JAKARTA
 
 # A connection, or the pool for a single statement.
@@ -365,6 +366,13 @@ async def agencies(db: Executor) -> list[asyncpg.Record]:
         "SELECT agency_code, name, level, region_code, intake_method FROM agencies"
         " ORDER BY CASE level WHEN 'desk' THEN 0 WHEN 'national' THEN 1"
         " WHEN 'province' THEN 2 ELSE 3 END, agency_code"
+    )
+
+
+async def agency_details(db: Executor, agency_code: str) -> asyncpg.Record | None:
+    """One agency with its contacts (the columns an administrator edits)."""
+    return await db.fetchrow(
+        f"SELECT {AGENCY_DETAILS} FROM agencies WHERE agency_code = $1", agency_code
     )
 
 

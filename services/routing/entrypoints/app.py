@@ -49,8 +49,9 @@ and SP4N lists), admins what they do with rules, the calendar and the agencies.
   and how far each was escalated, and `/v1/agencies/{agency_code}/escalation`: who an
   agency's overdue cases are emailed to (Setwapres administrators only); `/v1/reopened`:
   cases a citizen refused (TIDAK PUAS), back in Setwapres' queue (disposition).
-- `/v1/agencies`: the agency directory, read-only (disposition and administrators: the back
-  office's agency pickers).
+- `/v1/agencies`: the agency directory (disposition and administrators: the back office's
+  agency pickers); `/v1/agencies/{agency_code}`: one agency with its contacts, which
+  administrators edit (PUT).
 - `/open311/v2/`: an Open311 GeoReport v2-shaped read view of the same cases (the officer's
   token as bearer or `?api_key=`); only the service list is public.
 - `/v1/stats` and `/stats`: public aggregate counts and deadline compliance (no personal

@@ -18,7 +18,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events.routing import CaseStatus, DeadlineKind
@@ -34,13 +34,12 @@ from services.routing.entrypoints.access import (
     Disposer,
     PoolGetter,
 )
+from services.routing.entrypoints.agencies import NO_AGENCY, AgencyPath
 from services.routing.entrypoints.fields import AGENCY_PATTERN, Text
 from services.routing.handlers import admin
-from services.runtime.http_problems import UNREADABLE_BODY, problem
+from services.runtime.http_problems import UNREADABLE_BODY
 
 log = logging.getLogger(__name__)
-AgencyPath = Annotated[str, Path(pattern=AGENCY_PATTERN)]
-NO_AGENCY = {404: problem("No such agency")}
 
 
 class OverdueCase(BaseModel):

@@ -1,6 +1,6 @@
 """Setwapres' administration: routing rules as versioned data, the working-day calendar's
-overrides, and who an agency's overdue cases escalate to. Each command runs in the caller's
-transaction."""
+overrides, who an agency's overdue cases escalate to, and the agencies' details. Each
+command runs in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -62,3 +62,11 @@ async def set_escalation_contact(
     """Level-1 escalations of this agency go to `supervisor` at `email` from the next one on
     (None: nobody is emailed); None when there is no such agency."""
     return await repository.set_escalation_contact(conn, agency_code, supervisor, email)
+
+
+async def edit_agency(
+    conn: asyncpg.Connection, agency_code: str, fields: dict[str, object]
+) -> asyncpg.Record | None:
+    """Replace the agency's editable fields (`directory.AGENCY_EDITABLE`) from the next case
+    on; None when there is no such agency."""
+    return await repository.update_agency(conn, agency_code, fields)

@@ -56,6 +56,19 @@ class ReviewError(Exception):
         self.message = message
 
 
+def text_of(raw: Any, name: str, limit: int) -> str:
+    """A reviewer's text field, stripped and cut to `limit`; 422 for what PostgreSQL text
+    cannot hold (NUL, unpaired surrogates), rather than a 500 from the database."""
+    text = str(raw or "").strip()[:limit]
+    if "\x00" in text:
+        raise ReviewError(422, f"{name} must not contain NUL characters")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise ReviewError(422, f"{name} must be valid Unicode text") from None
+    return text
+
+
 # ----------------------------------------------------------------------------- reviewers
 
 
@@ -154,7 +167,7 @@ class LogFilter:
         except ValueError:
             raise ReviewError(422, "limit must be a number") from None
         return cls(
-            reviewer=(query.get("reviewer") or "").strip()[:128] or None,
+            reviewer=text_of(query.get("reviewer"), "reviewer", 128) or None,
             action=action,
             since=_moment(query.get("since"), "since"),
             before=_moment(query.get("before"), "before"),
@@ -192,7 +205,7 @@ class Ban:
 
 def ban_note(banned: bool, note: str) -> str:
     """The note kept with a ban or an unban; a ban needs one (why)."""
-    note = note.strip()[:2000]
+    note = text_of(note, "note", 2000)
     if banned and not note:
         raise ReviewError(422, "a ban needs a note (why)")
     return note
@@ -212,23 +225,23 @@ class ReviewDecision:
     def parse(cls, action: str, body: dict[str, Any]) -> ReviewDecision:
         if action not in ACTIONS:
             raise ReviewError(404, f"unknown action {action!r}; use {', '.join(ACTIONS)}")
-        note = str(body.get("note") or "").strip()[:2000]
+        note = text_of(body.get("note"), "note", 2000)
         if action == "accept":
             return cls(action, note, category=_category(body.get("category")))
         if action == "reject":
-            reason = str(body.get("reason_code") or "").strip()
+            reason = text_of(body.get("reason_code"), "reason_code", 64)
             if not reason or not note:
                 raise ReviewError(422, "a rejection needs reason_code and note (why)")
-            return cls(action, note, reason_code=reason[:64])
+            return cls(action, note, reason_code=reason)
         original = body.get("original_complaint_id")
-        code = str(body.get("original_tracking_code") or "").strip()
+        code = text_of(body.get("original_tracking_code"), "original_tracking_code", 64)
         if not original or not code:
             raise ReviewError(422, "original_complaint_id and original_tracking_code are required")
         return cls(
             action,
             note,
             original_complaint_id=complaint_id_of(str(original)),
-            original_tracking_code=code[:64],
+            original_tracking_code=code,
         )
 
 

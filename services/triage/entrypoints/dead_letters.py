@@ -43,6 +43,7 @@ def _offsets(raw: Any) -> list[int] | None:
         not isinstance(offsets, list)
         or not 1 <= len(offsets) <= 1000
         or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+        or not all(-(2**63) <= o < 2**63 for o in offsets)  # Kafka's (and faust's JSON) range
     ):
         return None
     return offsets
@@ -66,10 +67,14 @@ def add_dead_letter_pages(app: faust.App, bootstrap: str, secret: str) -> None:
                 return refused
             try:
                 wanted = _offsets(await request.json())
+            except UnicodeDecodeError:  # bytes that are not UTF-8: as the FastAPI services
+                return self.json({"detail": "the body cannot be decoded (not UTF-8)"}, status=400)
             except json.JSONDecodeError:
                 wanted = None
             if wanted is None:
-                return self.json({"detail": "offsets: a list of 1 to 1000 numbers"}, status=422)
+                return self.json(
+                    {"detail": "offsets: a list of 1 to 1000 64-bit numbers"}, status=422
+                )
             chosen = [o for o in await read_dead_letters(bootstrap, SERVICE) if o.offset in wanted]
             producer = make_producer(bootstrap, f"{SERVICE}-dlq-replay")
             await producer.start()

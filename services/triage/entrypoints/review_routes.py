@@ -7,7 +7,9 @@
   holds its claim until when;
 - `POST /v1/review/{complaint_id}/claim|accept|reject|duplicate|ban|unban` (a claim lapses
   after `domain.review.CLAIM_MINUTES`);
-- `GET /v1/review-log?reviewer=&action=&since=&before=&limit=`: the audit log, newest first.
+- `GET /v1/review-log?reviewer=&action=&since=&before=&limit=`: the audit log, newest first;
+- `GET /openapi.json`: the OpenAPI document of these routes and the dead letters'
+  (`review_openapi`, written by hand: faust's web server generates none).
 
 Every route needs `Authorization: Bearer <token>` of a configured reviewer, or the back
 office's staff assertion `X-Lapor-Staff` (`schemas.staff`) of a staff member with the role
@@ -37,6 +39,7 @@ from services.triage.domain.review import (
     staff_reviewer,
 )
 from services.triage.entrypoints.backoffice import Backoffice
+from services.triage.entrypoints.review_openapi import openapi_document
 from services.triage.handlers import review
 
 
@@ -141,8 +144,6 @@ class ReviewAction(ReviewView):
             item = await self._act(ReviewRepository(pool), request, complaint_id, action, reviewer)
         except ReviewError as error:
             return self.json({"detail": error.message}, status=error.status)
-        except json.JSONDecodeError:
-            return self.json({"detail": "the body is not valid JSON"}, status=422)
         return self.json(item)
 
     async def _act(
@@ -157,7 +158,7 @@ class ReviewAction(ReviewView):
             return await review.claim(
                 repository, self.dependencies.personal_data, complaint_id, reviewer
             )
-        body = await request.json() if request.can_read_body else {}
+        body = await _body(request)
         if action in ("ban", "unban"):
             note = str(body.get("note") or "") if isinstance(body, dict) else ""
             ban = await review.ban(repository, complaint_id, reviewer, action == "ban", note)
@@ -168,6 +169,19 @@ class ReviewAction(ReviewView):
         decision = ReviewDecision.parse(action, body)
         personal_data = self.dependencies.personal_data
         return await review.decide(repository, personal_data, complaint_id, reviewer, decision)
+
+
+async def _body(request: Any) -> Any:
+    """The JSON body ({} without one); 400 for bytes that are not UTF-8 (as the FastAPI
+    services answer), 422 for text that is not JSON."""
+    if not request.can_read_body:
+        return {}
+    try:
+        return await request.json()
+    except UnicodeDecodeError:
+        raise ReviewError(400, "the body cannot be decoded (not UTF-8)") from None
+    except json.JSONDecodeError:
+        raise ReviewError(422, "the body is not valid JSON") from None
 
 
 def add_review_routes(app: faust.App, dependencies: ReviewDependencies) -> None:
@@ -191,3 +205,7 @@ def add_review_routes(app: faust.App, dependencies: ReviewDependencies) -> None:
     app.page("/v1/review-log", name="ReviewLog")(BoundReviewLog)
     app.page("/v1/review/{complaint_id}", name="ReviewItem")(BoundReviewItem)
     app.page("/v1/review/{complaint_id}/{action}", name="ReviewAction")(BoundReviewAction)
+
+    @app.page("/openapi.json", name="OpenAPI")
+    async def openapi(web: Any, request: Any) -> Any:
+        return web.json(openapi_document())
