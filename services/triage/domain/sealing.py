@@ -3,7 +3,7 @@ data key, as the chronology itself is (docs/personal-data.md).
 
 Triage opens the chronology in memory to classify it and to compare it with earlier complaints;
 what it writes anywhere (the accepted complaint's summary, the near-duplicate signature in the
-`area-candidates` changelog) is sealed again with the same reporter's key, so erasing the
+`area_candidates` table) is sealed again with the same reporter's key, so erasing the
 reporter leaves nothing readable behind. The keys are fetched before the pure handlers run.
 """
 
