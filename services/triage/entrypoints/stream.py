@@ -99,7 +99,7 @@ class TriageStream:
                     await self.handle(events)
                 except Stopping:
                     _forget(self.app, events)  # not acked: read again after the restart
-                    raise
+                    return
                 except Exception:
                     log.exception("dead-letter publish failed; stopping so the batch is re-read")
                     _forget(self.app, events)

@@ -71,7 +71,9 @@ async def triage_batch(
         history = await state.history(batch_lookups(complaints))
         needed: set[str] = set()
         for complaint in complaints:
-            needed |= keys_needed(complaint.received, complaint.opened, history)
+            needed |= keys_needed(
+                complaint.received, complaint.opened, history, complaint.assessment
+            )
         keys = Keys(await personal_data.data_keys(needed))
         for complaint in complaints:
             try:

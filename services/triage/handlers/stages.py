@@ -136,12 +136,16 @@ def batch_lookups(complaints: list[Complaint]) -> Lookups:
 
 
 def keys_needed(
-    received: ComplaintReceived, opened: ComplaintReceived, history: History
+    received: ComplaintReceived,
+    opened: ComplaintReceived,
+    history: History,
+    assessment: Assessment | None = None,
 ) -> set[str]:
     """The data keys `decide` needs: the reporter's own (`received` as it came, sealed) and
     those of the near-duplicate candidates of its area (`opened`: the chronology readable)."""
     own = sealed_key_id(received.payload.description)
-    needed = candidate_key_ids(area_of(opened), opened.payload.received_at, history)
+    area = area_of(opened, assessment)
+    needed = candidate_key_ids(area, opened.payload.received_at, history)
     return needed | {own} if own else needed
 
 
@@ -222,7 +226,7 @@ def triage_complaint(
     if (stored := decisions.get(complaint.complaint_id)) is not None:
         return Triaged(complaint, stored, fresh=False)
     findings = check_reporter_of(complaint.received, secret, history)
-    mine = Keys.of(complaint.received.payload.description, keys.known)
+    mine = keys.of_reporter(complaint.received.payload.description)
     decision = decide(complaint.opened, findings, history, decisions, mine, complaint.assessment)
     triaged = Triaged(complaint, decision)
     if decision.event_type == "ComplaintNeedsReview":
