@@ -75,14 +75,14 @@ def reporter_of(event: ComplaintReceived, secret: bytes) -> str:
 
 
 def check_reporter_of(
-    event: ComplaintReceived, secret: bytes, history: History
+    event: ComplaintReceived, secret: bytes, history: History, reporter: str | None = None
 ) -> ReporterFindings:
     """`event` as received (sealed): the same reporter's same words seal to the same string,
     so an exact repeat needs no decryption and `reporter_repeats` keeps no fingerprint of the
-    words themselves."""
+    words themselves. `reporter`: its key, when known already."""
     payload = event.payload
     return check_reporter(
-        reporter=reporter_of(event, secret),
+        reporter=reporter or reporter_of(event, secret),
         complaint_id=str(event.complaint_id),
         tracking_code=payload.tracking_code,
         text=payload.description,
@@ -225,7 +225,7 @@ def triage_complaint(
     into) the batch's `history`; a complaint decided before gets its decision again."""
     if (stored := decisions.get(complaint.complaint_id)) is not None:
         return Triaged(complaint, stored, fresh=False)
-    findings = check_reporter_of(complaint.received, secret, history)
+    findings = check_reporter_of(complaint.received, secret, history, complaint.reporter)
     mine = keys.of_reporter(complaint.received.payload.description)
     decision = decide(complaint.opened, findings, history, decisions, mine, complaint.assessment)
     triaged = Triaged(complaint, decision)
