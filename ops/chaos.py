@@ -829,9 +829,8 @@ class Chaos:
 
         progress = await group_progress(self.config.kafka_bootstrap, list(INSTANCES))
         outboxes = 0
-        for service in INSTANCES:
-            if service != "triage":
-                outboxes += await conn.fetchval(f"SELECT count(*) FROM {service}.outbox")
+        for service in INSTANCES:  # triage's decisions too go out through its outbox
+            outboxes += await conn.fetchval(f"SELECT count(*) FROM {service}.outbox")
         # Sends still due or in flight will publish CitizenNotified: not settled yet.
         sending = await conn.fetchval(
             "SELECT count(*) FROM notifier.notifications WHERE status IN ('pending', 'sending')"
@@ -869,8 +868,7 @@ class Chaos:
             )
             outbox = 0
             for service in INSTANCES:
-                if service != "triage":
-                    outbox += await conn.fetchval(f"SELECT count(*) FROM {service}.outbox")
+                outbox += await conn.fetchval(f"SELECT count(*) FROM {service}.outbox")
             check("outbox rows left", 0, outbox)
         finally:
             await conn.close()
@@ -912,6 +910,12 @@ class Chaos:
         )
         final = {"forwarded_to_agency", "rejected", "under_review", "duplicate"}
         check("complaints known to intake", len(codes), len(rows))
+        decided = await conn.fetchval(
+            "SELECT count(*) FROM triage.decisions d JOIN intake.complaints c USING (complaint_id)"
+            " WHERE c.tracking_code = ANY($1)",
+            codes,
+        )
+        check("triage decisions (one per complaint)", len(codes), decided)
         check("complaints in a final state", len(codes), sum(r["status"] in final for r in rows))
         unsettled = [r["tracking_code"] for r in rows if r["status"] not in final]
         if unsettled:

@@ -28,8 +28,8 @@ re-reads it from there when it has messages beyond that offset and the commit ha
 for `STALL_SECONDS` while the whole consumer was idle (no message in hand, none finished), or
 while nothing at all finished for `HELD_TOO_LONG_SECONDS` (a message counted as in hand but
 dropped by that fetch race would otherwise hold the watchdog off for good). A
-redelivered complaint is absorbed by triage's tables (the same complaint id gives the same
-decision event).
+redelivered complaint is absorbed by triage's `decisions` table (the same complaint id gives
+the same decision event).
 
 Sends are not awaited one by one (`PendingSends`): the consumer settles them all before it
 commits, and stops instead of committing if one failed.
@@ -204,7 +204,7 @@ class CommitOnlyHandledConsumer(faust_aiokafka.Consumer):
         # A partition whose message is in an agent's hands is not stalled, unless nothing at
         # all has finished for HELD_TOO_LONG_SECONDS: then that message was dropped on a fetch
         # (seen after a SIGKILL: two partitions held 5 minutes) and re-reading is the way out;
-        # a repeat is absorbed by the decisions table.
+        # a repeat is absorbed by triage's decisions table.
         handling = (
             set()
             if self._held_too_long()

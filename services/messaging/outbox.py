@@ -26,25 +26,28 @@ log = logging.getLogger(__name__)
 
 
 async def enqueue(conn: asyncpg.Connection, events: Sequence[EventEnvelope]) -> None:
-    """Add events to the outbox inside the caller's transaction. Repeats are ignored."""
+    """Add events to the outbox inside the caller's transaction, in one statement (rows keep
+    the events' order). Repeats are ignored."""
     if not events:
         return
-    rows = []
+    columns: tuple[list[object], ...] = ([], [], [], [], [])
     for event in events:
         topic, key, value, headers = event_record(event)
-        rows.append(
-            (
-                event.event_id,
-                topic,
-                key,
-                value,
-                json.dumps([[name, raw.decode()] for name, raw in headers]),
-            )
+        row = (
+            event.event_id,
+            topic,
+            key,
+            value,
+            json.dumps([[name, raw.decode()] for name, raw in headers]),
         )
-    await conn.executemany(
+        for column, item in zip(columns, row, strict=True):
+            column.append(item)
+    await conn.execute(
         "INSERT INTO outbox (event_id, topic, key, payload, headers)"
-        " VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (event_id) DO NOTHING",
-        rows,
+        " SELECT e, t, k, p, h::jsonb FROM unnest($1::uuid[], $2::text[], $3::bytea[],"
+        " $4::bytea[], $5::text[]) WITH ORDINALITY AS x(e, t, k, p, h, n) ORDER BY n"
+        " ON CONFLICT (event_id) DO NOTHING",
+        *columns,
     )
 
 

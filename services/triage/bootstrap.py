@@ -1,5 +1,6 @@
 """Builds triage: settings (checked once for production), the key store, the faust app with
-its topics, tables, agents and pages, and the review back office. `python -m services.triage`
+its topics, its one agent and its pages, and the back office (the database pool and the outbox
+relay). `python -m services.triage`
 runs `main`."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from faust.worker import Worker
 from schemas.topics import DEFAULT_PARTITIONS, consumer_group
 from services.messaging.database import create_pool, migrate
 from services.messaging.faust_transport import IdempotentTransport
-from services.messaging.kafka import ensure_named_topics, ensure_topics
+from services.messaging.kafka import ensure_topics
 from services.observability import configure_logging
 from services.personal_data.keystore import Keystore
 from services.runtime.lifecycle import Settings
@@ -57,8 +58,7 @@ def faust_app(settings: Settings) -> TriageApp:
         web_port=settings.http_port or DEFAULT_PORT,
         web_in_thread=False,
         table_standby_replicas=0,
-        # Tables use the memory store (state lives in changelog topics); faust still wants a
-        # directory.
+        # No tables (triage's state is in PostgreSQL); faust still wants a directory.
         datadir=tempfile.mkdtemp(prefix="lapor-triage-"),
         broker_commit_every=500,
         broker_commit_interval=1.0,
@@ -94,7 +94,8 @@ def build_app(
     keys = keys or Keystore.from_env()
 
     async def open_pool() -> asyncpg.Pool:
-        pool = await create_pool(settings.database_url, DB_SCHEMA, max_size=4)
+        # The batch, the key store reads, the relay (two) and the review API.
+        pool = await create_pool(settings.database_url, DB_SCHEMA, max_size=8)
         try:
             await migrate(pool, DB_SCHEMA, MIGRATIONS)
         except BaseException:
@@ -120,7 +121,6 @@ def build_app(
     dependencies = ReviewDependencies(
         backoffice,
         reviewers,
-        stream.send_ban,
         stream.personal_data,
         staff_secret=staff.staff_assertion_secret,
     )
@@ -133,7 +133,6 @@ def build_app(
 
 async def create_topics(triage: Triage) -> None:
     await ensure_topics(triage.settings.kafka_bootstrap)
-    await ensure_named_topics(triage.settings.kafka_bootstrap, triage.stream.internal_topics())
 
 
 def main() -> None:

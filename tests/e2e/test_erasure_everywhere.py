@@ -7,8 +7,8 @@ WhatsApp conversation, TAMBAH# with a document on WhatsApp, an addition with a d
 duplicate, routing joins the reporter to that collective case). Once every case is open and
 every acknowledgement sent, an operator erases them (`lapor reporter erase --nik --phone
 --email`, as a process). Then every table of every schema (the keystore's wrapped keys
-aside), every record of every topic of the run (values, keys, headers; dead letters and
-triage's changelogs included) and every service log is searched for the reporter's values:
+aside), every record of every topic of the run (values, keys, headers; dead letters
+included) and every service log is searched for the reporter's values:
 in the clear, as hex or base64 (bytea, documents; identifiers also inside a longer base64
 value, as in a WhatsApp message id, and as their unkeyed SHA-256), and inside any sealed
 value whose key still opens. The test fails on any match and prints where.

@@ -50,6 +50,7 @@ from services.routing.handlers.opening import open_case
 from services.triage.adapters.personal_data import PersonalDataReader
 from services.triage.adapters.repository import ReviewRepository
 from services.triage.adapters.views import list_items
+from services.triage.domain.duplicates import History
 from services.triage.domain.sealing import Keys
 from services.triage.handlers import review
 from services.triage.handlers.stages import decide, keys_needed
@@ -174,8 +175,8 @@ async def _through_triage(
     reader = PersonalDataReader(keys, pool)
     opened = await reader.readable(received)
     assert opened.payload.description == DESCRIPTION
-    known = await reader.data_keys(keys_needed(received, opened, {}))
-    decision = decide(opened, None, {}, {}, Keys.of(received.payload.description, known))
+    known = await reader.data_keys(keys_needed(received, opened, History()))
+    decision = decide(opened, None, History(), {}, Keys.of(received.payload.description, known))
     assert isinstance(decision, ComplaintAccepted), decision
     needs_review = ComplaintNeedsReview(
         **follow_up_ids(received, "triage", "words-test"),

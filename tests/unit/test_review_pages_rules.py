@@ -13,7 +13,7 @@ from services.backoffice.domain.review import FormError, decision_of, oldest_fir
 from services.backoffice.entrypoints.pages import render
 from services.backoffice.entrypoints.review_texts import WORDS
 from services.triage.adapters import views
-from services.triage.domain.duplicates import remember_candidate, resembling
+from services.triage.domain.duplicates import History, remember_candidate, resembling
 from services.triage.domain.review import CLAIM_TTL, LogFilter, ReviewError, check_claim
 
 NOW = datetime(2027, 2, 2, 3, 0, tzinfo=UTC)
@@ -67,7 +67,7 @@ def test_decision_forms_need_what_the_citizen_or_the_log_needs() -> None:
 
 
 def test_resembling_lists_the_similar_accepted_complaints_most_similar_first() -> None:
-    table: dict[str, str] = {}
+    history = History()
     for n, text in enumerate(
         (
             "Jalan rusak berlubang di depan pasar induk sudah tiga bulan",
@@ -80,14 +80,14 @@ def test_resembling_lists_the_similar_accepted_complaints_most_similar_first() -
             tracking_code=f"LPR-{n}",
             text=text,
             received_at=NOW,
-            candidates=table,
+            history=history,
         )
     found = resembling(
         area="32.73|infrastructure",
         complaint_id="new",
         text="Jalan berlubang di depan pasar induk rusak parah",
         received_at=NOW,
-        candidates=table,
+        history=history,
     )
     assert [f["tracking_code"] for f in found] == ["LPR-0"]
     assert 0.5 <= found[0]["similarity"] <= 1.0 and "pasar" in found[0]["signature"]

@@ -1,22 +1,32 @@
-"""Duplicate detection, daily limits and the ban list, over dicts standing in for faust tables."""
+"""Duplicate detection, daily limits and the ban list, over one `History` kept in memory (what
+the PostgreSQL tables hold, as a batch sees them)."""
 
 from __future__ import annotations
 
-import json
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from schemas.events import Channel, ComplaintReceived, ComplaintReceivedPayload, Location, Reporter
+from schemas.events import (
+    Channel,
+    ComplaintReceived,
+    ComplaintReceivedPayload,
+    EventEnvelope,
+    Location,
+    Reporter,
+)
 from services.triage.domain.duplicates import (
     DAILY_LIMIT_PER_REPORTER,
     DUPLICATE_WINDOW_DAYS,
     EXACT_REPEAT_DAYS,
     MAX_CANDIDATES_PER_BUCKET,
+    History,
     reporter_key,
 )
 from services.triage.handlers.stages import area_of, check_reporter_of, decide
 
 SECRET = b"unit-test-key"
+SYLLABLES = [consonant + vowel for consonant in "bdgjklmnprst" for vowel in "aiueo"]
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 TEXT = "Jembatan penghubung dua desa di Kecamatan Cibiru retak parah dan bergoyang dilewati mobil."
 
@@ -44,16 +54,20 @@ def received(
 
 
 class Tables:
+    """The whole state in memory: a `History` that every complaint reads and extends."""
+
     def __init__(self) -> None:
-        self.repeats: dict[str, str] = {}
-        self.daily: dict[str, str] = {}
-        self.banned: dict[str, str] = {}
-        self.candidates: dict[str, str] = {}
-        self.decisions: dict[str, str] = {}
+        self.history = History()
+        self.decisions: dict[str, EventEnvelope] = {}
 
     def run(self, event: ComplaintReceived):  # type: ignore[no-untyped-def]
-        findings = check_reporter_of(event, SECRET, self.repeats, self.daily, self.banned)
-        return decide(event, findings, self.candidates, self.decisions)
+        findings = check_reporter_of(event, SECRET, self.history)
+        return decide(event, findings, self.history, self.decisions)
+
+    def stored(self) -> str:
+        """Everything kept, as text (what a table would hold)."""
+        history = self.history
+        return repr([history.repeats, history.days, history.candidates, self.decisions])
 
 
 def test_reporter_keys_are_keyed_hashes_and_never_hold_the_nik() -> None:
@@ -63,7 +77,7 @@ def test_reporter_keys_are_keyed_hashes_and_never_hold_the_nik() -> None:
     assert key != reporter_key(b"another-key", "3273011501900001", None, None)
     tables = Tables()
     tables.run(received())
-    stored = json.dumps([tables.repeats, tables.daily, tables.candidates])
+    stored = tables.stored()
     assert "3273011501900001" not in stored and "+6281234567890" not in stored
 
 
@@ -127,12 +141,22 @@ def test_without_an_incident_location_the_decision_says_the_nik_region_was_used(
 
 def test_candidate_buckets_stay_bounded() -> None:
     tables = Tables()
+    decisions = []
     for index in range(MAX_CANDIDATES_PER_BUCKET + 30):
-        text = (
-            f"Lampu jalan nomor {index} di gang {index * 7} mati sejak {index} hari keluhan {index}"
+        rng = random.Random(index)
+        place = " ".join(
+            "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize() for _ in range(14)
         )
-        tables.run(received(text, nik=f"3273011501{index % 100:02d}{index + 1:04d}"))
-    assert all(len(json.loads(v)) <= MAX_CANDIDATES_PER_BUCKET for v in tables.candidates.values())
+        text = f"Lampu jalan mati di kampung {place}."
+        decisions.append(
+            tables.run(received(text, nik=f"3273011501{index % 100:02d}{index + 1:04d}"))
+        )
+    assert {decision.event_type for decision in decisions} == {"ComplaintAccepted"}
+    (bucket,) = tables.history.candidates.values()
+    assert len(bucket) == MAX_CANDIDATES_PER_BUCKET  # the latest 64 are compared
+    assert bucket[-1].complaint_id == str(decisions[-1].complaint_id)
+    # Every accepted one is written (the table keeps them; a batch reads the latest 64).
+    assert len(tables.history.added_candidates) == MAX_CANDIDATES_PER_BUCKET + 30
 
 
 def test_more_than_the_daily_limit_goes_to_review_and_counts_each_complaint_once() -> None:
@@ -157,7 +181,7 @@ def test_more_than_the_daily_limit_goes_to_review_and_counts_each_complaint_once
 
 def test_a_banned_reporter_is_kept_but_never_forwarded() -> None:
     tables = Tables()
-    tables.banned[reporter_key(SECRET, "3273011501900001", None, None)] = "spam flood"
+    tables.history.banned.add(reporter_key(SECRET, "3273011501900001", None, None))
     decision = tables.run(received())
     assert decision.event_type == "ComplaintRejected"
     assert "reporter_banned" in {r.code for r in decision.payload.reasons}  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ from schemas.events import (
     Location,
     Reporter,
 )
+from services.triage.domain.duplicates import History
 from services.triage.domain.rules import PRANK_REASON_CODES, classify
 from services.triage.handlers.stages import check_reporter_of, decide
 
@@ -67,15 +68,13 @@ def to_event(record: dict[str, object]) -> ComplaintReceived:
 
 @pytest.fixture(scope="module")
 def outcomes() -> list[Outcome]:
-    repeats: dict[str, str] = {}
-    daily: dict[str, str] = {}
-    candidates: dict[str, str] = {}
-    decisions: dict[str, str] = {}
+    history = History()
+    decisions: dict[str, EventEnvelope] = {}
     results = []
     for record in sorted(load(), key=lambda item: int(item["minute"])):  # type: ignore[call-overload]
         event = to_event(record)
-        findings = check_reporter_of(event, SECRET, repeats, daily, {})
-        results.append(Outcome(record, event, decide(event, findings, candidates, decisions)))
+        findings = check_reporter_of(event, SECRET, history)
+        results.append(Outcome(record, event, decide(event, findings, history, decisions)))
     return results
 
 
@@ -209,16 +208,14 @@ def test_urgent_complaints_are_prioritised(outcomes: list[Outcome]) -> None:
 
 
 def test_a_replay_of_the_whole_set_gives_the_same_decisions(outcomes: list[Outcome]) -> None:
-    repeats: dict[str, str] = {}
-    daily: dict[str, str] = {}
-    candidates: dict[str, str] = {}
-    decisions: dict[str, str] = {}
+    history = History()
+    decisions: dict[str, EventEnvelope] = {}
     for outcome in outcomes:
-        findings = check_reporter_of(outcome.event, SECRET, repeats, daily, {})
-        decide(outcome.event, findings, candidates, decisions)
+        findings = check_reporter_of(outcome.event, SECRET, history)
+        decide(outcome.event, findings, history, decisions)
     for outcome in outcomes:  # redelivered: the stores already hold every complaint
-        findings = check_reporter_of(outcome.event, SECRET, repeats, daily, {})
-        again = decide(outcome.event, findings, candidates, decisions)
+        findings = check_reporter_of(outcome.event, SECRET, history)
+        again = decide(outcome.event, findings, history, decisions)
         assert (again.event_id, again.payload) == (
             outcome.decision.event_id,
             outcome.decision.payload,

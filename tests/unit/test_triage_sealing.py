@@ -1,10 +1,15 @@
 """Triage keeps and publishes the citizen's words only sealed with the reporter's key: the
-accepted complaint's summary and the near-duplicate signatures in `area-candidates`; stage 1's
-exact repeats work on the sealed chronology (deterministic per reporter)."""
+accepted complaint's summary and the near-duplicate signatures in `area_candidates`; exact
+repeats work on the sealed chronology (deterministic per reporter)."""
 
 from __future__ import annotations
 
-from schemas.events import ComplaintAccepted, ComplaintDuplicateDetected, ComplaintReceived
+from schemas.events import (
+    ComplaintAccepted,
+    ComplaintDuplicateDetected,
+    ComplaintReceived,
+    serialize_event,
+)
 from schemas.personal_data import ERASED, is_sealed, sealed_key_id
 from services.personal_data.field_crypto import DataKey, new_data_key, open_model, seal_model
 from services.triage.domain.sealing import Keys
@@ -15,8 +20,8 @@ from tests.unit.test_triage_duplicates import SECRET, TEXT, Tables, received
 def _decide(tables: Tables, sealed: ComplaintReceived, known: dict[str, DataKey | None]) -> object:
     opened = open_model(sealed, known)
     keys = Keys.of(sealed.payload.description, known)
-    assert keys_needed(sealed, opened, tables.candidates) <= set(known)
-    return decide(opened, None, tables.candidates, tables.decisions, keys)
+    assert keys_needed(sealed, opened, tables.history) <= set(known)
+    return decide(opened, None, tables.history, tables.decisions, keys)
 
 
 def test_the_summary_and_the_candidate_signature_are_sealed_with_the_reporters_key() -> None:
@@ -26,7 +31,9 @@ def test_the_summary_and_the_candidate_signature_are_sealed_with_the_reporters_k
     assert isinstance(decision, ComplaintAccepted)
     summary = decision.payload.summary
     assert sealed_key_id(summary) == key.key_id and key.open(summary) == TEXT
-    stored = "".join(tables.candidates.values()) + "".join(tables.decisions.values())
+    stored = repr(tables.history.candidates) + "".join(
+        serialize_event(event).decode() for event in tables.decisions.values()
+    )
     # matched_terms name the classifier's own vocabulary ("jembatan"), not the citizen's text
     for word in ("Cibiru", "cibiru", "penghubung", "bergoyang", "goyang", "mobil"):
         assert word not in stored
@@ -57,10 +64,10 @@ def test_an_exact_repeat_is_found_on_the_sealed_chronology() -> None:
     key = new_data_key()
     tables = Tables()
     first = seal_model(received(), key)
-    check_reporter_of(first, SECRET, tables.repeats, tables.daily, tables.banned)
+    check_reporter_of(first, SECRET, tables.history)
     again = seal_model(received(), key)
     assert is_sealed(again.payload.description)
-    findings = check_reporter_of(again, SECRET, tables.repeats, tables.daily, tables.banned)
+    findings = check_reporter_of(again, SECRET, tables.history)
     assert findings.repeat_of is not None
     assert findings.repeat_of.complaint_id == str(first.complaint_id)
-    assert "Jembatan" not in "".join(tables.repeats)
+    assert "Jembatan" not in repr(tables.history.repeats)

@@ -1,14 +1,16 @@
-"""The review queue's writes: `review_items`, the `review_log` audit trail (who, what, why)
-and the outbox, in the `triage` schema. A reviewer's decision updates the item, appends to the
-log and puts the resulting event in the outbox in one transaction (`ReviewRepository.
-transaction`); the messaging plumbing's OutboxRelay publishes it."""
+"""The review queue's writes: `review_items` (triage's batch queues its items with
+`enqueue_reviews`, in the batch's transaction), the `review_log` audit trail (who, what, why),
+reporters' bans (`reporter_bans`) and the outbox. A reviewer's decision updates the item,
+appends to the log and puts the resulting event in the outbox in one transaction
+(`ReviewRepository.transaction`); the messaging plumbing's OutboxRelay publishes it."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -18,30 +20,24 @@ from services.messaging import outbox
 from services.triage.domain.rules import Assessment
 
 
-class ReviewRepository:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
+@dataclass(frozen=True)
+class ReviewRow:
+    """A ComplaintNeedsReview for the queue: `received` as it came (the chronology sealed),
+    triage's assessment, the reporter's state key and the complaints it resembles."""
 
-    async def enqueue(
-        self,
-        received: ComplaintReceived,
-        assessment: Assessment,
-        decision: EventEnvelope,
-        reporter_key: str | None,
-        similar: list[dict[str, Any]] | None = None,
-    ) -> None:
-        """Queue a ComplaintNeedsReview; a replay changes nothing."""
-        payload = received.payload
-        await self.pool.execute(
-            "INSERT INTO review_items (complaint_id, tracking_code, needs_review, channel,"
-            " category, priority, matched_terms, region_code, anonymous, secret, description,"
-            " reporter_key, region_source, resembling)"
-            " VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13,"
-            " $14::jsonb)"
-            " ON CONFLICT (complaint_id) DO NOTHING",
-            received.complaint_id,
+    received: ComplaintReceived
+    assessment: Assessment
+    decision: EventEnvelope
+    reporter_key: str | None
+    similar: list[dict[str, Any]]
+
+    def row(self) -> tuple[object, ...]:
+        payload = self.received.payload
+        assessment = self.assessment
+        return (
+            self.received.complaint_id,
             payload.tracking_code,
-            serialize_event(decision).decode(),
+            serialize_event(self.decision).decode(),
             str(payload.channel),
             str(assessment.category),
             str(assessment.priority),
@@ -50,10 +46,35 @@ class ReviewRepository:
             payload.anonymous,
             payload.secret,
             payload.description,
-            reporter_key,
+            self.reporter_key,
             assessment.region_source,
-            json.dumps(similar or []),
+            json.dumps(self.similar),
         )
+
+
+async def enqueue_reviews(conn: asyncpg.Connection, reviews: Sequence[ReviewRow]) -> None:
+    """Queue ComplaintNeedsReview items in one statement; a replay changes nothing."""
+    rows = [review.row() for review in reviews]
+    await conn.execute(
+        "INSERT INTO review_items (complaint_id, tracking_code, needs_review, channel,"
+        " category, priority, matched_terms, region_code, anonymous, secret, description,"
+        " reporter_key, region_source, resembling)"
+        " SELECT c, t, n::jsonb, ch, cat, p, m::jsonb, r, a, s, d, k, rs, res::jsonb"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+        " $7::text[], $8::text[], $9::bool[], $10::bool[], $11::text[], $12::text[],"
+        " $13::text[], $14::text[]) AS x(c, t, n, ch, cat, p, m, r, a, s, d, k, rs, res)"
+        " ON CONFLICT (complaint_id) DO NOTHING",
+        *[[row[index] for row in rows] for index in range(14)],
+    )
+
+
+class ReviewRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def enqueue(self, review: ReviewRow) -> None:
+        async with self.pool.acquire() as conn:
+            await enqueue_reviews(conn, [review])
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[ReviewTransaction]:
@@ -91,9 +112,22 @@ class ReviewTransaction:
         )
         return row
 
-    async def log_ban(
-        self, complaint_id: uuid.UUID, reviewer: str, banned: bool, note: str
+    async def ban(
+        self, complaint_id: uuid.UUID, reporter_key: str, reviewer: str, banned: bool, note: str
     ) -> None:
+        """The ban (or its lifting) in `reporter_bans`, which triage's batches read, and in
+        the audit log."""
+        if banned:
+            await self.conn.execute(
+                "INSERT INTO reporter_bans (reporter, banned_by, note) VALUES ($1, $2, $3)"
+                " ON CONFLICT (reporter) DO UPDATE SET banned_by = excluded.banned_by,"
+                " note = excluded.note, banned_at = now()",
+                reporter_key,
+                reviewer,
+                note,
+            )
+        else:
+            await self.conn.execute("DELETE FROM reporter_bans WHERE reporter = $1", reporter_key)
         await self.conn.execute(
             "INSERT INTO review_log (complaint_id, reviewer, action, note) VALUES ($1, $2, $3, $4)",
             complaint_id,

@@ -1,30 +1,33 @@
-"""Duplicate detection and per-reporter limits, pure: the state is passed in as key-value stores.
+"""Duplicate detection and per-reporter limits, pure: the state is a `History` loaded for a
+batch of complaints (from PostgreSQL in the worker, see `adapters.state`; built up in memory in
+unit tests and benchmarks), which every decision in the batch reads and extends, so a complaint
+meets the earlier complaints of its own batch as it meets those of earlier batches.
 
-In the faust app the stores are faust tables (backed by changelog topics); in unit tests and
-benchmarks they are plain dicts. Every lookup touches a bounded number of keys, so the cost
-per event does not grow with history:
+What a complaint looks up is bounded, so the cost per event does not grow with history:
 
-- exact repeats: one key per (reporter, normalised text);
+- exact repeats: one key per (reporter, fingerprint of the sealed text);
 - near duplicates: the candidates of one region and category in the current and the previous
-  time bucket, at most `MAX_CANDIDATES_PER_BUCKET` each, compared with rapidfuzz;
+  time bucket, the latest `MAX_CANDIDATES_PER_BUCKET` of each, compared with rapidfuzz;
 - rate limits: one key per (reporter, day).
 
+`History.lookups` names those keys for a batch (the adapter loads exactly them); the new rows
+a batch adds are kept apart (`added_*`), for the adapter to write in one statement per table.
+
 Reporters are identified by a keyed hash (HMAC-SHA256) of their NIK, else phone, else email:
-raw NIKs and phone numbers never become table keys or changelog records. Nor do the citizen's
-words: an exact repeat is found by a hash of the sealed chronology (sealing is deterministic
-per reporter, so the same reporter's same text seals to the same string, and once the reporter
-is erased nobody can compute it again), and a near-duplicate candidate's signature is kept
-sealed with its reporter's key (`seal` / `reveal`, see `domain.sealing`): an erased
-reporter's candidate cannot be read nor matched any more.
+raw NIKs and phone numbers never become keys or stored values. Nor do the citizen's words: an
+exact repeat is found by a hash of the sealed chronology (sealing is deterministic per
+reporter, so the same reporter's same text seals to the same string, and once the reporter is
+erased nobody can compute it again), and a near-duplicate candidate's signature is kept sealed
+with its reporter's key (`seal` / `reveal`, see `domain.sealing`): an erased reporter's
+candidate cannot be read nor matched any more.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -54,8 +57,6 @@ _DAY = 86_400
 _STOP_WORDS = frozenset(StopWordRemoverFactory().get_stop_words()) | frozenset(
     "saya kami kita sudah sejak tetapi tapi padahal sampai juga setiap tiap ada akan".split()
 )
-
-Store = MutableMapping[str, str]
 
 
 def reporter_key(secret: bytes, nik: str | None, phone: str | None, email: str | None) -> str:
@@ -95,7 +96,8 @@ def similarity(first: str, second: str) -> float:
     return float(fuzz.token_set_ratio(first, second))
 
 
-def _day(moment: datetime) -> int:
+def day_of(moment: datetime) -> int:
+    """Days since the epoch (UTC): the unit of the repeat window, the daily count, the buckets."""
     return int(moment.timestamp()) // _DAY
 
 
@@ -108,6 +110,68 @@ class Original:
     kind: str = "exact"
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """An accepted complaint a later one of its area may duplicate; `signature` sealed."""
+
+    complaint_id: str
+    tracking_code: str
+    received_day: int
+    signature: str
+
+
+RepeatKey = tuple[str, str]  # (reporter, text fingerprint)
+DayKey = tuple[str, int]  # (reporter, day)
+BucketKey = tuple[str, int]  # (area, 30-day bucket)
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """The keys a batch of complaints reads: what the adapter loads, and nothing else."""
+
+    repeats: frozenset[RepeatKey]
+    days: frozenset[DayKey]
+    reporters: frozenset[str]
+    buckets: frozenset[BucketKey]
+
+
+@dataclass
+class History:
+    """The state a batch reads (loaded for its keys) and the rows it adds (`added_*`).
+
+    `repeats`: the first complaint of each (reporter, text) still remembered; `days`: each
+    reporter's complaints of a day, in order; `banned`: banned reporters among the batch's;
+    `candidates`: each bucket's latest candidates, oldest first."""
+
+    repeats: dict[RepeatKey, Original] = field(default_factory=dict)
+    days: dict[DayKey, list[str]] = field(default_factory=dict)
+    banned: set[str] = field(default_factory=set)
+    candidates: dict[BucketKey, list[Candidate]] = field(default_factory=dict)
+    added_repeats: dict[RepeatKey, Original] = field(default_factory=dict)
+    added_days: list[tuple[str, int, str, int]] = field(default_factory=list)
+    added_candidates: list[tuple[str, int, Candidate]] = field(default_factory=list)
+
+    def clear_added(self) -> None:
+        """Forget the rows added so far (they were written)."""
+        self.added_repeats.clear()
+        self.added_days.clear()
+        self.added_candidates.clear()
+
+
+def lookups(
+    reporters: Iterable[tuple[str, str, datetime]], areas: Iterable[tuple[str, datetime]]
+) -> Lookups:
+    """The keys for complaints given as (reporter, text as received, received at) and as
+    (area, received at)."""
+    reporter_list = list(reporters)
+    return Lookups(
+        repeats=frozenset((who, text_fingerprint(text)) for who, text, _ in reporter_list),
+        days=frozenset((who, day_of(at)) for who, _, at in reporter_list),
+        reporters=frozenset(who for who, _, _ in reporter_list),
+        buckets=frozenset(bucket for area, at in areas for bucket in _buckets(area, day_of(at))),
+    )
+
+
 # ----------------------------------------------------------------------------- reporter
 
 
@@ -118,25 +182,6 @@ class ReporterFindings:
     complaints_today: int
     banned: bool
 
-    def to_json(self) -> dict[str, object]:
-        original = self.repeat_of
-        return {
-            "reporter": self.reporter,
-            "repeat_of": None if original is None else original.__dict__,
-            "complaints_today": self.complaints_today,
-            "banned": self.banned,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> ReporterFindings:
-        original = data.get("repeat_of")
-        return cls(
-            reporter=str(data["reporter"]),
-            repeat_of=Original(**original) if isinstance(original, dict) else None,
-            complaints_today=int(data["complaints_today"]),  # type: ignore[call-overload]
-            banned=bool(data["banned"]),
-        )
-
 
 def check_reporter(
     *,
@@ -145,40 +190,32 @@ def check_reporter(
     tracking_code: str,
     text: str,
     received_at: datetime,
-    repeats: Store,
-    daily: Store,
-    banned: Store,
+    history: History,
 ) -> ReporterFindings:
     """Exact repeats and the daily count of one reporter; replays of one complaint count once."""
-    day = _day(received_at)
-    repeat_key = f"{reporter}|{text_fingerprint(text)}"
+    day = day_of(received_at)
+    repeat_key = (reporter, text_fingerprint(text))
     repeat_of = None
-    stored = repeats.get(repeat_key)
-    first = json.loads(stored) if stored else None
+    first = history.repeats.get(repeat_key)
     if (
         first is not None
-        and first["complaint_id"] != complaint_id
-        and 0 <= day - first["received_day"] <= EXACT_REPEAT_DAYS
+        and first.complaint_id != complaint_id
+        and 0 <= day - first.received_day <= EXACT_REPEAT_DAYS
     ):
-        repeat_of = Original(**first)
-    elif first is None or first["complaint_id"] != complaint_id:
-        repeats[repeat_key] = json.dumps(
-            Original(complaint_id, tracking_code, day).__dict__, separators=(",", ":")
-        )
+        repeat_of = first
+    elif first is None or first.complaint_id != complaint_id:
+        remembered = Original(complaint_id, tracking_code, day)
+        history.repeats[repeat_key] = history.added_repeats[repeat_key] = remembered
 
-    day_key = f"{reporter}|{day}"
-    seen: list[str] = json.loads(daily.get(day_key) or "[]")
+    seen = history.days.setdefault((reporter, day), [])
     if complaint_id not in seen:
         seen.append(complaint_id)
-        daily[day_key] = json.dumps(seen)
-        stale = f"{reporter}|{day - 2}"
-        if stale in daily:
-            del daily[stale]
+        history.added_days.append((reporter, day, complaint_id, len(seen)))
     return ReporterFindings(
         reporter=reporter,
         repeat_of=repeat_of,
         complaints_today=seen.index(complaint_id) + 1,
-        banned=reporter in banned,
+        banned=reporter in history.banned,
     )
 
 
@@ -189,28 +226,29 @@ def area_key(region_code: str | None, category: str) -> str:
     return f"{(region_code or 'xx.xx')[:5]}|{category}"
 
 
-def _buckets(area: str, day: int) -> tuple[str, str]:
+def _buckets(area: str, day: int) -> tuple[BucketKey, BucketKey]:
     bucket = day // DUPLICATE_WINDOW_DAYS
-    return f"{area}|{bucket}", f"{area}|{bucket - 1}"
+    return (area, bucket), (area, bucket - 1)
 
 
 def _readable_candidates(
     area: str,
     complaint_id: str,
     received_at: datetime,
-    candidates: Store,
+    history: History,
     reveal: Callable[[str], str | None],
-) -> list[tuple[list[Any], str]]:
+) -> list[tuple[Candidate, str]]:
     """The area's candidates of the window (not `complaint_id` itself) with their signatures
     opened by `reveal`; an erased reporter's (None) are skipped."""
-    day = _day(received_at)
+    day = day_of(received_at)
     entries = [
         entry
         for bucket in _buckets(area, day)
-        for entry in json.loads(candidates.get(bucket) or "[]")
-        if entry[0] != complaint_id and 0 <= day - entry[2] <= DUPLICATE_WINDOW_DAYS
+        for entry in history.candidates.get(bucket, ())
+        if entry.complaint_id != complaint_id
+        and 0 <= day - entry.received_day <= DUPLICATE_WINDOW_DAYS
     ]
-    signatures = [(entry, reveal(entry[3])) for entry in entries]
+    signatures = [(entry, reveal(entry.signature)) for entry in entries]
     return [(entry, mine) for entry, mine in signatures if mine is not None]
 
 
@@ -220,15 +258,14 @@ def find_near_duplicate(
     complaint_id: str,
     text: str,
     received_at: datetime,
-    candidates: Store,
+    history: History,
     reveal: Callable[[str], str | None] = _same,
 ) -> Original | None:
     """The most similar earlier complaint of the same area and window, if similar enough.
     `reveal` opens a stored signature (None: its reporter was erased, so it is skipped)."""
-    readable = _readable_candidates(area, complaint_id, received_at, candidates, reveal)
+    readable = _readable_candidates(area, complaint_id, received_at, history, reveal)
     if not readable:
         return None
-    entries = [entry for entry, _ in readable]
     best = process.extractOne(
         signature(text),
         [mine for _, mine in readable],
@@ -238,8 +275,10 @@ def find_near_duplicate(
     if best is None:
         return None
     _, score, index = best
-    their_id, their_code, their_day, _ = entries[index]
-    return Original(their_id, their_code, their_day, float(score), "near")
+    their = readable[index][0]
+    return Original(
+        their.complaint_id, their.tracking_code, their.received_day, float(score), "near"
+    )
 
 
 def resembling(
@@ -248,14 +287,14 @@ def resembling(
     complaint_id: str,
     text: str,
     received_at: datetime,
-    candidates: Store,
+    history: History,
     reveal: Callable[[str], str | None] = _same,
     limit: int = SHOWN_RESEMBLING,
 ) -> list[dict[str, Any]]:
     """The earlier complaints of the area that a reviewer should read next to this one: the
     most similar first, at or above `RESEMBLING_THRESHOLD`, each with its signature as the
     table keeps it (sealed with its own reporter's key: the review API opens it)."""
-    readable = _readable_candidates(area, complaint_id, received_at, candidates, reveal)
+    readable = _readable_candidates(area, complaint_id, received_at, history, reveal)
     found = process.extract(
         signature(text),
         [mine for _, mine in readable],
@@ -265,10 +304,10 @@ def resembling(
     )
     return [
         {
-            "complaint_id": readable[index][0][0],
-            "tracking_code": readable[index][0][1],
+            "complaint_id": readable[index][0].complaint_id,
+            "tracking_code": readable[index][0].tracking_code,
             "similarity": round(float(score) / 100.0, 3),
-            "signature": readable[index][0][3],
+            "signature": readable[index][0].signature,
         }
         for _, score, index in found
     ]
@@ -281,29 +320,31 @@ def remember_candidate(
     tracking_code: str,
     text: str,
     received_at: datetime,
-    candidates: Store,
+    history: History,
     seal: Callable[[str], str | None] = _same,
 ) -> None:
-    """Keep an accepted complaint as a candidate original (the most recent ones per bucket),
+    """Keep an accepted complaint as a candidate original (the latest ones per bucket count),
     its signature sealed by `seal` (None: the reporter was erased, nothing to keep)."""
-    day = _day(received_at)
+    day = day_of(received_at)
     bucket, _ = _buckets(area, day)
-    entries = json.loads(candidates.get(bucket) or "[]")
-    if any(entry[0] == complaint_id for entry in entries):
+    entries = history.candidates.setdefault(bucket, [])
+    if any(entry.complaint_id == complaint_id for entry in entries):
         return
     sealed = seal(signature(text))
     if sealed is None:
         return
-    entries.append([complaint_id, tracking_code, day, sealed])
-    candidates[bucket] = json.dumps(entries[-MAX_CANDIDATES_PER_BUCKET:], separators=(",", ":"))
+    candidate = Candidate(complaint_id, tracking_code, day, sealed)
+    entries.append(candidate)
+    del entries[:-MAX_CANDIDATES_PER_BUCKET]
+    history.added_candidates.append((*bucket, candidate))
 
 
-def candidate_key_ids(area: str, received_at: datetime, candidates: Store) -> set[str]:
+def candidate_key_ids(area: str, received_at: datetime, history: History) -> set[str]:
     """The data keys that sealed the signatures `find_near_duplicate` would compare."""
-    day = _day(received_at)
+    day = day_of(received_at)
     return {
         key_id
         for bucket in _buckets(area, day)
-        for entry in json.loads(candidates.get(bucket) or "[]")
-        if (key_id := sealed_key_id(entry[3])) is not None
+        for entry in history.candidates.get(bucket, ())
+        if (key_id := sealed_key_id(entry.signature)) is not None
     }

@@ -196,12 +196,6 @@ class Ban:
     reviewer: str
     note: str
 
-    def command(self) -> bytes:
-        """The value of the command triage's reporter stage applies to its `banned` table."""
-        return json.dumps(
-            {"banned": self.banned, "by": self.reviewer, "note": self.note}, separators=(",", ":")
-        ).encode()
-
 
 def ban_note(banned: bool, note: str) -> str:
     """The note kept with a ban or an unban; a ban needs one (why)."""

@@ -3,11 +3,10 @@
 The faust app has no `ServiceRuntime`, so this module gives it what the runtime gives the other
 services, with the same metric names and labels (one dashboard serves all four):
 
-- `lapor_handle_seconds{service="triage"}`: one event in one of the three stages, timed by a
-  faust sensor from the moment the stream hands it out until the agent asks for the next one;
+- `lapor_handle_seconds{service="triage"}`: one event, timed by a faust sensor from the moment
+  the stream takes it into a batch until the batch is done;
 - `lapor_consumer_lag{service="triage", topic, partition}`: end offset minus committed offset
-  of each assigned partition of the three stage topics, sampled by a timer on every instance
-  (changelog partitions are left out: tables track their own offsets there);
+  of each assigned partition of the intake topic, sampled by a timer on every instance;
 - `lapor_http_requests_total` and `lapor_http_request_seconds` for faust's web views.
 
 The bootstrap calls `install_metrics` once the agents and pages are on the app.

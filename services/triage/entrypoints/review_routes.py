@@ -19,7 +19,6 @@ expired assertion, 403 for another role); it answers 503 until the review databa
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +29,6 @@ from services.triage.adapters import views
 from services.triage.adapters.personal_data import PersonalDataReader
 from services.triage.adapters.repository import ReviewRepository
 from services.triage.domain.review import (
-    Ban,
     LogFilter,
     ReviewDecision,
     ReviewError,
@@ -48,8 +46,6 @@ class ReviewDependencies:
     backoffice: Backoffice
     # Token hashes to reviewer names (`domain.review.parse_reviewers`).
     reviewers: dict[str, str]
-    # Puts a ban command on the broker.
-    send_ban: Callable[[Ban], Awaitable[None]]
     # Opens the sealed chronology for reviewers (in memory, never stored opened).
     personal_data: PersonalDataReader
     # LAPOR_STAFF_ASSERTION_SECRET; empty: every staff assertion is refused.
@@ -162,7 +158,6 @@ class ReviewAction(ReviewView):
         if action in ("ban", "unban"):
             note = str(body.get("note") or "") if isinstance(body, dict) else ""
             ban = await review.ban(repository, complaint_id, reviewer, action == "ban", note)
-            await self.dependencies.send_ban(ban)
             return {"complaint_id": complaint_id, "reporter_banned": ban.banned}
         if not isinstance(body, dict):
             raise ReviewError(422, "the body must be a JSON object")

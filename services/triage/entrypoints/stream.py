@@ -1,159 +1,82 @@
-"""Triage's stream topology: the faust topics, tables and three agents, each concurrency=1,
-because faust tables are sharded by the partition of the stream that writes them and each
-check needs its state keyed differently:
+"""Triage's stream: one faust agent (concurrency=1) reads lapor.complaints.intake.v1 in batches
+(`take_events(BATCH_SIZE, within=BATCH_SECONDS)`) and takes each batch through
+`handlers.batch.triage_batch` in one PostgreSQL transaction, which also puts the decisions in
+the outbox; the back office's outbox relay publishes them on lapor.complaints.triaged.v1.
 
-1. `triage` reads lapor.complaints.intake.v1 (keyed by complaint id), dead-letters what does
-   not parse, ignores what is not a ComplaintReceived, and re-keys the complaint by reporter
-   (a keyed hash of NIK, else phone, else email) onto `lapor-triage-by-reporter`;
-2. `by_reporter` keeps the reporter's state (tables `reporter-repeats`, `reporter-daily`,
-   `reporter-banned`): exact repeats, the daily limit, the ban list. It puts its findings in
-   a header and re-keys the complaint by region and category onto `lapor-triage-by-area`;
-3. `by_area` keeps the near-duplicate candidates of each region, category and time bucket
-   (table `area-candidates`) and every decision by complaint id (table `decisions`), so a
-   redelivered complaint re-emits the same decision (same event id) instead of deciding twice,
-   and publishes it on lapor.complaints.triaged.v1.
+A complaint costs one consumed and one produced Kafka message: no re-keying topics, no faust
+tables and no changelog writes. The state keyed by reporter, area and complaint lives in
+PostgreSQL (`adapters.state`), serialised per area and reporter by advisory locks, so two
+instances never both accept near duplicates of one area.
 
-A reviewer's ban (`POST /v1/review/{id}/ban|unban`) travels to stage 2 as a command on
-`lapor-triage-by-reporter`, keyed by the reporter, since only that stage writes `reporter-banned`.
-
-Every table is backed by its changelog topic, so a restart or a rebalance recovers the state.
-Sends are not awaited one by one: the consumer waits for all of them before it commits a
-source offset (`faust_transport.PendingSends`), so a crash redelivers rather than drops, and
-the stores absorb the repeat.
+Each event is parsed once: what does not parse is dead-lettered with the reason, what is not a
+ComplaintReceived (ComplaintUpdated, conversation events) is passed over, the rest goes to the
+batch. faust acks the batch's events when the agent asks for the next batch, i.e. after the
+transaction committed, and commits offsets only after every dead letter sent is on the broker
+(`faust_transport.PendingSends`). A database outage is retried (the batch is never dead-lettered
+for it); a batch that fails otherwise is redone one complaint at a time, so only the complaint
+that fails alone is dead-lettered.
 
 Caveats honoured: concurrency=1 (faust loses messages above 1), and every exception is caught
-per event and dead-lettered, because an exception in a faust agent acks the message.
+per event and dead-lettered, because an exception in a faust agent acks its messages.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import itertools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import faust
+from faust.types import EventT
 
-from schemas.events import ComplaintReceived, EventEnvelope, parse_event, serialize_event
-from schemas.topics import (
-    COMPLAINTS_INTAKE,
-    COMPLAINTS_TRIAGED,
-    DEFAULT_PARTITIONS,
-    dead_letter_topic,
-    topic_prefix,
-)
+from schemas.events import ComplaintReceived
+from schemas.topics import COMPLAINTS_INTAKE, dead_letter_topic
 from services.messaging.consumer import decode
 from services.messaging.database import TRANSIENT_ERRORS
 from services.messaging.deadletter import DeadLetter, dead_letter_headers
 from services.messaging.faust_transport import pending_sends
-from services.messaging.kafka import event_headers
-from services.observability import (
-    EVENTS_DEAD_LETTERED,
-    EVENTS_IN,
-    EVENTS_OUT,
-    correlation_id_var,
-)
+from services.observability import EVENTS_DEAD_LETTERED, EVENTS_IN
 from services.triage.adapters.personal_data import PersonalDataReader
-from services.triage.adapters.repository import ReviewRepository
-from services.triage.domain.duplicates import ReporterFindings
-from services.triage.domain.review import Ban
-from services.triage.domain.sealing import Keys
 from services.triage.entrypoints.backoffice import Backoffice
-from services.triage.handlers import review
-from services.triage.handlers.stages import (
-    area_of,
-    check_reporter_of,
-    decide,
-    findings_json,
-    keys_needed,
-    reporter_of,
-    resembling_complaints,
-)
+from services.triage.handlers.batch import BatchOutcome, triage_batch
 from services.triage.settings import SERVICE
 
 log = logging.getLogger(__name__)
 
-FINDINGS_HEADER = "x-triage-reporter-findings"
-COMMAND_HEADER = "x-triage-command"
-BAN_COMMAND = b"ban"
-DB_RETRIES = 30
+# At most this many events per batch (one transaction); a batch closes after BATCH_SECONDS
+# when fewer arrive, so a lone complaint waits that long at most.
+BATCH_SIZE = 500
+BATCH_SECONDS = 0.05
+RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 _RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
-_INTERNAL = {**_RAW, "partitions": DEFAULT_PARTITIONS, "internal": True, "replicas": 1}
+
+
+class Stopping(Exception):
+    """The app stops while the database is away: the batch must be read again, not acked."""
 
 
 @dataclass(frozen=True)
 class Topics:
     intake: faust.TopicT
-    triaged: faust.TopicT
     dead_letters: faust.TopicT
-    by_reporter: faust.TopicT
-    by_area: faust.TopicT
 
     @classmethod
     def declare(cls, app: faust.App) -> Topics:
         return cls(
             intake=app.topic(COMPLAINTS_INTAKE.name, **_RAW),
-            triaged=app.topic(COMPLAINTS_TRIAGED.name, **_RAW),
             dead_letters=app.topic(dead_letter_topic(SERVICE).name, **_RAW),
-            by_reporter=app.topic(f"{topic_prefix()}lapor-triage-by-reporter", **_INTERNAL),
-            by_area=app.topic(f"{topic_prefix()}lapor-triage-by-area", **_INTERNAL),
         )
 
 
-@dataclass(frozen=True)
-class Tables:
-    # Written by `by_reporter` (keyed by reporter hash; never a raw NIK or phone).
-    repeats: faust.TableT
-    daily: faust.TableT
-    banned: faust.TableT
-    # Written by `by_area` (keyed by region|category|bucket, and by complaint id).
-    candidates: faust.TableT
-    decisions: faust.TableT
-
-    @classmethod
-    def declare(cls, app: faust.App) -> Tables:
-        def table(name: str) -> faust.TableT:
-            return app.Table(name, key_type=str, value_type=str)
-
-        return cls(
-            repeats=table("reporter-repeats"),
-            daily=table("reporter-daily"),
-            banned=table("reporter-banned"),
-            candidates=table("area-candidates"),
-            decisions=table("decisions"),
-        )
-
-    def all(self) -> tuple[faust.TableT, ...]:
-        return (self.repeats, self.daily, self.banned, self.candidates, self.decisions)
-
-
-def _headers(message: Any) -> dict[str, bytes]:
-    raw = message.headers or ()
-    items = raw.items() if isinstance(raw, Mapping) else raw
-    return {str(key): bytes(value) for key, value in items}
-
-
-async def _send(
-    topic: faust.TopicT, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
-) -> None:
-    """Hand the send to the producer; the consumer settles it before committing the source."""
-    delivery = await topic.send(key=key, value=value, headers=headers)
-    await pending_sends.add(delivery)
-
-
-def _complaint(message: Any) -> ComplaintReceived:
-    """The ComplaintReceived on an internal topic (stage 1 only forwards those)."""
-    item = parse_event(message.value)
-    if not isinstance(item, ComplaintReceived):
-        raise TypeError(f"unexpected {item.event_type} on {message.topic}")
-    return item
+Received = tuple[Any, ComplaintReceived]  # (the faust message, the event parsed from it)
 
 
 class TriageStream:
-    """The three stages on `app`: their topics, tables and agents, and the ban command."""
+    """The agent on `app` and what it does with each batch."""
 
     def __init__(
         self,
@@ -167,156 +90,92 @@ class TriageStream:
         self.backoffice = backoffice
         self.personal_data = personal_data
         self.topics = Topics.declare(app)
-        self.tables = Tables.declare(app)
 
     def add_agents(self) -> None:
-        app, topics = self.app, self.topics
-
-        @app.agent(topics.intake, concurrency=1)
+        @self.app.agent(self.topics.intake, concurrency=1)
         async def triage(stream: faust.StreamT) -> None:
-            await self._each_event(stream, self.route_to_reporter)
-
-        @app.agent(topics.by_reporter, concurrency=1)
-        async def by_reporter(stream: faust.StreamT) -> None:
-            await self._each_event(stream, self.check_reporter_stage)
-
-        @app.agent(topics.by_area, concurrency=1)
-        async def by_area(stream: faust.StreamT) -> None:
-            await self._each_event(stream, self.decide_stage)
-
-    def internal_topics(self) -> list[tuple[str, int, dict[str, str]]]:
-        """The re-keying and changelog topics faust would create during start-up. They are
-        created before faust starts, because its partition assignor can run before their
-        metadata arrives and then ignores them for the whole generation (seen: a stage never
-        assigned)."""
-        topics = [
-            (self.topics.by_reporter.get_topic_name(), DEFAULT_PARTITIONS, {}),
-            (self.topics.by_area.get_topic_name(), DEFAULT_PARTITIONS, {}),
-        ]
-        for table in self.tables.all():
-            name = table.changelog_topic.get_topic_name()
-            topics.append((name, DEFAULT_PARTITIONS, {"cleanup.policy": "compact"}))
-        return topics
-
-    async def _each_event(
-        self, stream: faust.StreamT, handle: Callable[[Any], Awaitable[None]]
-    ) -> None:
-        async for event in stream.events():
-            try:
-                await handle(event.message)
-            except Exception as error:  # an exception would ack and drop the message
-                log.exception("triage failed on a message")
+            async for events in stream.take_events(BATCH_SIZE, within=BATCH_SECONDS):
                 try:
-                    reason = f"handler error: {type(error).__name__}: {error}"
-                    await self.dead_letter(event.message, reason)
+                    await self.handle(events)
+                except Stopping:
+                    _forget(self.app, events)  # not acked: read again after the restart
+                    return
                 except Exception:
-                    log.exception(
-                        "dead-letter publish failed; stopping so the message is redelivered"
-                    )
+                    log.exception("dead-letter publish failed; stopping so the batch is re-read")
+                    _forget(self.app, events)
                     raise
+
+    async def handle(self, events: Sequence[EventT]) -> None:
+        """Dead-letter what does not parse, decide the complaints, dead-letter what fails."""
+        complaints: list[Received] = []
+        for event in events:
+            message = event.message
+            EVENTS_IN.labels(SERVICE, message.topic).inc()
+            item = decode(message)
+            if isinstance(item, str):
+                await self.dead_letter(message, item)
+            elif isinstance(item, ComplaintReceived):
+                complaints.append((message, item))
+        if complaints:
+            for message, error in await self._decide(complaints):
+                await self.dead_letter(message, f"handler error: {type(error).__name__}: {error}")
+
+    async def _decide(self, complaints: list[Received]) -> list[tuple[Any, Exception]]:
+        """The batch in one transaction; if it fails other than on infrastructure, each
+        complaint alone, so only the failing ones are returned (to be dead-lettered)."""
+        try:
+            outcome = await self._with_database(complaints)
+        except (Stopping, *TRANSIENT_ERRORS):
+            raise
+        except Exception as error:
+            if len(complaints) == 1:
+                log.exception("triage failed on a complaint")
+                return [(complaints[0][0], error)]
+            failed: list[tuple[Any, Exception]] = []
+            for one in complaints:
+                failed += await self._decide([one])
+            return failed
+        by_event = {id(event): message for message, event in complaints}
+        return [(by_event[id(event)], error) for event, error in outcome.failed]
+
+    async def _with_database(self, complaints: list[Received]) -> BatchOutcome:
+        """`triage_batch`, retried through database outages until the app stops."""
+        events = [event for _, event in complaints]
+        for attempt in itertools.count():
+            try:
+                pool = await self.backoffice.wait_pool()
+                async with pool.acquire() as conn:
+                    outcome = await triage_batch(
+                        conn, self.personal_data, self.reporter_key, events
+                    )
+                return outcome
+            except TRANSIENT_ERRORS as error:
+                if self.app.should_stop or self.backoffice.stopping.is_set():
+                    raise Stopping from error
+                log.warning("triage database unavailable; retrying", extra={"error": repr(error)})
+                await asyncio.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def dead_letter(self, message: Any, reason: str) -> None:
         letter = DeadLetter(
             message.topic, message.partition, message.offset, message.key, message.value, reason
         )
         headers = dead_letter_headers(letter, SERVICE)
-        await _send(self.topics.dead_letters, message.key, message.value or b"", headers)
+        delivery = await self.topics.dead_letters.send(
+            key=message.key, value=message.value or b"", headers=headers
+        )
+        await pending_sends.add(delivery)  # settled before the source offset is committed
         EVENTS_DEAD_LETTERED.labels(SERVICE).inc()
         log.warning(
             "dead-lettered message",
             extra={"source_topic": message.topic, "offset": message.offset, "reason": reason[:300]},
         )
 
-    async def route_to_reporter(self, message: Any) -> None:
-        """Stage 1: validate the envelope and re-key the complaint by its reporter."""
-        EVENTS_IN.labels(SERVICE, message.topic).inc()
-        item = decode(message)
-        if isinstance(item, str):
-            await self.dead_letter(message, item)
-            return
-        if not isinstance(item, ComplaintReceived):
-            return  # ComplaintUpdated and conversation events: nothing to decide
-        key = reporter_of(item, self.reporter_key).encode()
-        await _send(self.topics.by_reporter, key, message.value, event_headers(item))
 
-    async def check_reporter_stage(self, message: Any) -> None:
-        """Stage 2: the reporter's repeats, daily count and ban; re-key by region and category.
-        A reviewer's ban arrives here too, as a command keyed by the reporter: the `banned`
-        table is written only by this stage, on the partition that owns the reporter."""
-        if _headers(message).get(COMMAND_HEADER) == BAN_COMMAND:
-            self._apply_ban(message)
-            return
-        item = _complaint(message)
-        tables = self.tables
-        findings = check_reporter_of(
-            item, self.reporter_key, tables.repeats, tables.daily, tables.banned
-        )
-        headers = [*event_headers(item), (FINDINGS_HEADER, findings_json(findings).encode())]
-        # The area's category comes from the chronology: opened in memory; the sealed
-        # original travels on.
-        area = area_of(await self.personal_data.readable(item))
-        await _send(self.topics.by_area, area.encode(), message.value, headers)
-
-    def _apply_ban(self, message: Any) -> None:
-        reporter = (message.key or b"").decode()
-        ban = json.loads(message.value)
-        banned = self.tables.banned
-        if ban.get("banned"):
-            banned[reporter] = json.dumps({"by": ban.get("by"), "note": ban.get("note")})
-        elif reporter in banned:
-            del banned[reporter]
-        log.info("reporter ban applied", extra={"banned": bool(ban.get("banned"))})
-
-    async def send_ban(self, ban: Ban) -> None:
-        """A reviewer's ban to stage 2, on the broker before the reviewer hears "done"."""
-        headers = [(COMMAND_HEADER, BAN_COMMAND)]
-        await _send(self.topics.by_reporter, ban.reporter_key.encode(), ban.command(), headers)
-        await pending_sends.settle()
-
-    async def decide_stage(self, message: Any) -> None:
-        """Stage 3: near duplicates in the area, the decision, remembered by complaint id."""
-        # The chronology and the NIK/phone checks need the fields opened (in memory only).
-        received = _complaint(message)
-        item = await self.personal_data.readable(received)
-        raw_findings = _headers(message).get(FINDINGS_HEADER)
-        findings = ReporterFindings.from_json(json.loads(raw_findings)) if raw_findings else None
-        token = correlation_id_var.set(str(item.correlation_id))
-        try:
-            candidates = self.tables.candidates
-            known = await self.personal_data.data_keys(keys_needed(received, item, candidates))
-            keys = Keys.of(received.payload.description, known)
-            decision = decide(item, findings, candidates, self.tables.decisions, keys)
-            if decision.event_type == "ComplaintNeedsReview":
-                reporter = findings.reporter if findings else None
-                similar = resembling_complaints(item, candidates, keys)
-                await self._queue_for_review(item, received, decision, reporter, similar)
-            key = str(item.complaint_id).encode()
-            triaged = self.topics.triaged
-            await _send(triaged, key, serialize_event(decision), event_headers(decision))
-            EVENTS_OUT.labels(SERVICE, triaged.get_topic_name()).inc()
-            log.info("complaint triaged", extra={"decision": decision.event_type})
-        finally:
-            correlation_id_var.reset(token)
-
-    async def _queue_for_review(
-        self,
-        item: ComplaintReceived,
-        received: ComplaintReceived,
-        decision: EventEnvelope,
-        reporter: str | None,
-        similar: list[dict[str, Any]],
-    ) -> None:
-        """Into the review queue (the chronology as `received`, sealed; the complaints it
-        resembles) before the decision is published; retried through short outages."""
-        for attempt in range(DB_RETRIES):
-            try:
-                repository = ReviewRepository(await self.backoffice.wait_pool())
-                await review.enqueue(
-                    repository, item, decision, reporter, sealed=received, similar=similar
-                )
-                return
-            except TRANSIENT_ERRORS as error:  # TimeoutError (pool not ready) included
-                if attempt == DB_RETRIES - 1:
-                    raise
-                log.warning("review queue unavailable; retrying", extra={"error": repr(error)})
-                await asyncio.sleep(1)
+def _forget(app: faust.App, events: Sequence[EventT]) -> None:
+    """Mark the batch's messages handled without acking them, so neither `take_events` nor a
+    stop commits their offsets: the group reads them again from the last commit."""
+    unacked = getattr(app.consumer, "_unacked_messages", set())
+    for event in events:
+        event.message.acked = True
+        unacked.discard(event.message)

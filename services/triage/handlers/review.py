@@ -1,6 +1,7 @@
 """Reviewers' commands on the review queue: enqueue, claim, ban, decide.
 
-- `enqueue` puts a ComplaintNeedsReview in the queue (idempotent: a replay changes nothing);
+- triage's batch queues its ComplaintNeedsReview items with its decisions
+  (`adapters.repository.enqueue_reviews`); `enqueue` queues one (idempotent);
 - reviewers list (`adapters.views`), claim, then accept, reject with a reason, or mark as a
   duplicate of another report. Only the reviewer who claimed an item may decide it;
 - a decision updates the item, appends to `review_log` and puts the resulting event in the
@@ -16,7 +17,7 @@ from schemas.events import ComplaintReceived, EventEnvelope
 from schemas.personal_data import ERASED
 from services.personal_data.field_crypto import sealed_key_ids_in
 from services.triage.adapters.personal_data import PersonalDataReader
-from services.triage.adapters.repository import ReviewRepository
+from services.triage.adapters.repository import ReviewRepository, ReviewRow
 from services.triage.adapters.views import review_item
 from services.triage.domain.review import (
     PAST,
@@ -48,7 +49,7 @@ async def enqueue(
     earlier complaints it resembles (`stages.resembling_complaints`), signatures sealed."""
     stored = sealed or received
     assessment = assess(received.payload)
-    await repository.enqueue(stored, assessment, decision, reporter_key, similar or [])
+    await repository.enqueue(ReviewRow(stored, assessment, decision, reporter_key, similar or []))
 
 
 async def shown(
@@ -91,15 +92,16 @@ async def claim(
 async def ban(
     repository: ReviewRepository, raw_id: str, reviewer: str, banned: bool, note: str
 ) -> Ban:
-    """Record who banned (or unbanned) the reporter of this report and why. Their later reports
-    are kept and rejected with `reporter_banned`, never forwarded."""
+    """Ban (or unban) the reporter of this report, recording who and why, in one transaction:
+    triage's next batch reads the ban from `reporter_bans`. Their later reports are kept and
+    rejected with `reporter_banned`, never forwarded."""
     complaint_id = complaint_id_of(raw_id)
     note = ban_note(banned, note)
     async with repository.transaction() as queue:
         key = await queue.reporter_key(complaint_id)
         if key is None:
             raise ReviewError(404, "no such item in the review queue, or no reporter to ban")
-        await queue.log_ban(complaint_id, reviewer, banned, note)
+        await queue.ban(complaint_id, key, reviewer, banned, note)
     return Ban(key, banned, reviewer, note)
 
 

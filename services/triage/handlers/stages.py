@@ -1,22 +1,22 @@
-"""Triage's handlers: a `ComplaintReceived` in, the decision event out. Pure: the state comes in
-as key-value stores (faust tables in `entrypoints.stream`, dicts in tests and benchmarks).
+"""Triage's handlers: `ComplaintReceived` in, the decision event out, in one pass.
 
-Two stages, because the state they need is keyed differently:
-1. `check_reporter_of` runs where the stream is keyed by reporter (exact repeats, daily limit,
-   ban list);
-2. `decide` runs where the stream is keyed by region and category (near duplicates), and
-   remembers its decision by complaint id so a replay re-emits the same event.
+Pure per complaint (`check_reporter_of`, `decide`): the state comes in as the batch's
+`History` (loaded from PostgreSQL for the batch, `adapters.state`; built up in memory in tests
+and benchmarks), which every decision reads and extends, so a complaint meets the earlier ones
+of its own batch too. `Complaint` is one complaint read once (parsed once, opened once,
+assessed once); `triage_complaint` takes it through the reporter's checks and the area's.
 
-The chronology arrives sealed. Stage 1 finds exact repeats on the sealed text (deterministic
-per reporter); the area and the decision need it opened, and whatever quotes it afterwards (the
+The chronology arrives sealed. Exact repeats are found on the sealed text (deterministic per
+reporter); the area and the decision need it opened, and whatever quotes it afterwards (the
 summary, a near-duplicate signature) is sealed again with the reporter's key (`Keys`).
+`handlers.batch` runs a batch of complaints through these in one database transaction.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import MutableMapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.events import (
@@ -32,19 +32,19 @@ from schemas.events import (
     EventEnvelope,
     ReasonCode,
     follow_up_ids,
-    parse_event,
-    serialize_event,
 )
 from schemas.personal_data import sealed_key_id
 from services.triage.domain.duplicates import (
     DAILY_LIMIT_PER_REPORTER,
+    History,
+    Lookups,
     Original,
     ReporterFindings,
-    Store,
     area_key,
     candidate_key_ids,
     check_reporter,
     find_near_duplicate,
+    lookups,
     remember_candidate,
     reporter_key,
     reporter_key_of_data_key,
@@ -59,6 +59,9 @@ from services.triage.domain.rules import (
 )
 from services.triage.domain.sealing import NO_KEYS, Keys
 
+# Decisions already taken, by complaint id: a replay re-emits the same event.
+Decisions = MutableMapping[str, EventEnvelope]
+
 
 def reporter_of(event: ComplaintReceived, secret: bytes) -> str:
     """The reporter's state key. A sealed event names the reporter's data key, which is
@@ -72,54 +75,96 @@ def reporter_of(event: ComplaintReceived, secret: bytes) -> str:
 
 
 def check_reporter_of(
-    event: ComplaintReceived, secret: bytes, repeats: Store, daily: Store, banned: Store
+    event: ComplaintReceived, secret: bytes, history: History, reporter: str | None = None
 ) -> ReporterFindings:
     """`event` as received (sealed): the same reporter's same words seal to the same string,
-    so an exact repeat needs no decryption and the `reporter-repeats` changelog keeps no
-    fingerprint of the words themselves."""
+    so an exact repeat needs no decryption and `reporter_repeats` keeps no fingerprint of the
+    words themselves. `reporter`: its key, when known already."""
     payload = event.payload
     return check_reporter(
-        reporter=reporter_of(event, secret),
+        reporter=reporter or reporter_of(event, secret),
         complaint_id=str(event.complaint_id),
         tracking_code=payload.tracking_code,
         text=payload.description,
         received_at=payload.received_at,
-        repeats=repeats,
-        daily=daily,
-        banned=banned,
+        history=history,
     )
 
 
-def area_of(event: ComplaintReceived) -> str:
+def area_of(event: ComplaintReceived, assessment: Assessment | None = None) -> str:
     """The area key of a complaint whose chronology is opened (the category comes from it)."""
-    assessment = assess(event.payload)
+    assessment = assessment or assess(event.payload)
     return area_key(assessment.region_code, assessment.category)
 
 
+@dataclass(frozen=True)
+class Complaint:
+    """One complaint of a batch, read once: `received` as it came (sealed), `opened` with its
+    readable personal fields in the clear (in memory only), and what follows from them."""
+
+    received: ComplaintReceived
+    opened: ComplaintReceived
+    reporter: str
+    assessment: Assessment
+    area: str
+
+    @classmethod
+    def of(cls, received: ComplaintReceived, opened: ComplaintReceived, secret: bytes) -> Complaint:
+        assessment = assess(opened.payload)
+        return cls(
+            received,
+            opened,
+            reporter_of(received, secret),
+            assessment,
+            area_key(assessment.region_code, assessment.category),
+        )
+
+    @property
+    def complaint_id(self) -> str:
+        return str(self.received.complaint_id)
+
+
+def batch_lookups(complaints: list[Complaint]) -> Lookups:
+    """The state keys a batch reads."""
+    return lookups(
+        (
+            (c.reporter, c.received.payload.description, c.received.payload.received_at)
+            for c in complaints
+        ),
+        ((c.area, c.received.payload.received_at) for c in complaints),
+    )
+
+
 def keys_needed(
-    received: ComplaintReceived, opened: ComplaintReceived, candidates: Store
+    received: ComplaintReceived,
+    opened: ComplaintReceived,
+    history: History,
+    assessment: Assessment | None = None,
 ) -> set[str]:
     """The data keys `decide` needs: the reporter's own (`received` as it came, sealed) and
     those of the near-duplicate candidates of its area (`opened`: the chronology readable)."""
     own = sealed_key_id(received.payload.description)
-    area = area_of(opened)
-    needed = candidate_key_ids(area, opened.payload.received_at, candidates)
+    area = area_of(opened, assessment)
+    needed = candidate_key_ids(area, opened.payload.received_at, history)
     return needed | {own} if own else needed
 
 
 def resembling_complaints(
-    opened: ComplaintReceived, candidates: Store | None, keys: Keys = NO_KEYS
+    opened: ComplaintReceived,
+    history: History | None,
+    keys: Keys = NO_KEYS,
+    assessment: Assessment | None = None,
 ) -> list[dict[str, Any]]:
     """The earlier accepted complaints of its area a reviewer reads next to a queued complaint
     (`opened`: the chronology readable), their signatures still sealed by their reporters."""
-    if candidates is None:
+    if history is None:
         return []
     return resembling(
-        area=area_of(opened),
+        area=area_of(opened, assessment),
         complaint_id=str(opened.complaint_id),
         text=opened.payload.description,
         received_at=opened.payload.received_at,
-        candidates=candidates,
+        history=history,
         reveal=keys.open,
     )
 
@@ -146,29 +191,59 @@ def _with_reporter_reasons(
 def decide(
     event: ComplaintReceived,
     findings: ReporterFindings | None = None,
-    candidates: Store | None = None,
-    decisions: MutableMapping[str, str] | None = None,
+    history: History | None = None,
+    decisions: Decisions | None = None,
     keys: Keys = NO_KEYS,
+    assessment: Assessment | None = None,
 ) -> EventEnvelope:
     """The decision for one complaint (its chronology opened; `keys` seal what quotes it);
     the same input and state give the same event (id)."""
     key = str(event.complaint_id)
     if decisions is not None and (stored := decisions.get(key)) is not None:
-        return parse_event(stored)
-    decision = _decide(event, findings, candidates, keys)
+        return stored
+    decision = _decide(event, findings, history, keys, assessment or assess(event.payload))
     if decisions is not None:
-        decisions[key] = serialize_event(decision).decode()
+        decisions[key] = decision
     return decision
+
+
+@dataclass
+class Triaged:
+    """A complaint's decision; `fresh`: taken now (not a replay's); `similar`: what a queued
+    complaint resembles (for the review queue)."""
+
+    complaint: Complaint
+    decision: EventEnvelope
+    fresh: bool = True
+    similar: list[dict[str, Any]] = field(default_factory=list)
+
+
+def triage_complaint(
+    complaint: Complaint, secret: bytes, history: History, decisions: Decisions, keys: Keys
+) -> Triaged:
+    """One complaint of a batch through the reporter's checks and the area's, against (and
+    into) the batch's `history`; a complaint decided before gets its decision again."""
+    if (stored := decisions.get(complaint.complaint_id)) is not None:
+        return Triaged(complaint, stored, fresh=False)
+    findings = check_reporter_of(complaint.received, secret, history, complaint.reporter)
+    mine = keys.of_reporter(complaint.received.payload.description)
+    decision = decide(complaint.opened, findings, history, decisions, mine, complaint.assessment)
+    triaged = Triaged(complaint, decision)
+    if decision.event_type == "ComplaintNeedsReview":
+        triaged.similar = resembling_complaints(
+            complaint.opened, history, mine, complaint.assessment
+        )
+    return triaged
 
 
 def _decide(
     event: ComplaintReceived,
     findings: ReporterFindings | None,
-    candidates: Store | None,
+    history: History | None,
     keys: Keys,
+    assessment: Assessment,
 ) -> EventEnvelope:
     payload = event.payload
-    assessment = assess(payload)
     reasons = _with_reporter_reasons(assessment, findings)
     verdict = verdict_for(sum(reason.score for reason in reasons))
     ids = follow_up_ids(event, PRODUCER, "triage-decision")
@@ -179,13 +254,13 @@ def _decide(
         )
     original: Original | None = findings.repeat_of if findings is not None else None
     area = area_key(assessment.region_code, assessment.category)
-    if original is None and verdict is Verdict.ACCEPT and candidates is not None:
+    if original is None and verdict is Verdict.ACCEPT and history is not None:
         original = find_near_duplicate(
             area=area,
             complaint_id=str(event.complaint_id),
             text=payload.description,
             received_at=payload.received_at,
-            candidates=candidates,
+            history=history,
             reveal=keys.open,
         )
     if original is not None:
@@ -211,14 +286,14 @@ def _decide(
                 warnings=assessment.warnings,
             ),
         )
-    if candidates is not None:
+    if history is not None:
         remember_candidate(
             area=area,
             complaint_id=str(event.complaint_id),
             tracking_code=payload.tracking_code,
             text=payload.description,
             received_at=payload.received_at,
-            candidates=candidates,
+            history=history,
             seal=keys.seal,
         )
     return ComplaintAccepted(
@@ -237,7 +312,3 @@ def _decide(
             warnings=assessment.warnings,
         ),
     )
-
-
-def findings_json(findings: ReporterFindings) -> str:
-    return json.dumps(findings.to_json(), separators=(",", ":"))
