@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -72,7 +73,8 @@ from services.intake.handlers.satisfaction import rate
 from services.intake.settings import IntakeSettings
 from services.messaging import outbox
 from services.messaging.database import TRANSIENT_ERRORS
-from services.personal_data.field_crypto import identity_of
+from services.messaging.worker import claim_shard
+from services.personal_data.field_crypto import identity_of, seal_model
 from services.personal_data.keystore import Keystore
 
 log = logging.getLogger(__name__)
@@ -114,34 +116,173 @@ def status_event(status: StatusCallback, keys: Keystore) -> WhatsAppStatusReport
     )
 
 
+INBOX_WORKER = "intake-whatsapp-inbox"  # names the shards' advisory locks
+Document = tuple[InboundMessage, bytes] | DocumentRefused
+
+
+@dataclass
+class InboxBatch:
+    """One inbox batch's unit of work: the senders' drafts and keys, read when it starts,
+    and the events its messages publish, written with the drafts when it ends."""
+
+    keys: Keystore
+    conversations: whatsapp_inbox.Conversations
+    events: list[EventEnvelope] = field(default_factory=list)
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        await self.conversations.flush(conn)
+        await outbox.enqueue(conn, self.events)
+        self.events = []
+
+
 async def process_inbox_batch(
-    conn: asyncpg.Connection, settings: IntakeSettings, keys: Keystore, batch_size: int
-) -> int:
-    """Handle up to `batch_size` inbox messages in arrival order; returns how many."""
-    async with conn.transaction():
-        # A batch at a time: bounded memory however deep the inbox.
-        rows = await whatsapp_inbox.lock_unprocessed(conn, batch_size)
-        for row in rows:
+    conn: asyncpg.Connection,
+    settings: IntakeSettings,
+    keys: Keystore,
+    batch_size: int,
+    shard: int = 0,
+    shards: int = 1,
+) -> int | None:
+    """Handle up to `batch_size` of the shard's inbox messages in arrival order; returns how
+    many (`batch_size` when there are more), None when another worker holds the shard.
+
+    The batch's documents are downloaded first, outside its transaction. Then the batch is
+    handled in one transaction (the shard claimed in it): when a message raises, that
+    transaction rolls back and the batch is handled again, each message in a savepoint."""
+    documents = await fetch_documents(conn, settings, keys, batch_size, shard, shards)
+    try:
+        return await _handle_batch(conn, settings, keys, documents, (batch_size, shard, shards))
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:  # the careful pass below says which message failed
+        return await _handle_batch(
+            conn, settings, keys, documents, (batch_size, shard, shards), careful=True
+        )
+
+
+async def fetch_documents(
+    conn: asyncpg.Connection,
+    settings: IntakeSettings,
+    keys: Keystore,
+    batch_size: int,
+    shard: int,
+    shards: int,
+) -> dict[str, Document]:
+    """The documents the shard's next batch carries, downloaded (or refused) by message id;
+    a transient failure raises `MediaTemporarilyUnavailable` (the shard waits a poll)."""
+    fetched: dict[str, Document] = {}
+    for row in await whatsapp_inbox.peek_unprocessed(conn, batch_size, shard, shards):
+        try:
+            message = inbox_message(keys, row["message"])
+        except ValueError:
+            continue  # the batch marks it failed
+        if whatsapp_documents.carries_document(message):
             try:
-                async with conn.transaction():
-                    outcome = await process_within_limit(
-                        conn,
-                        inbox_message(keys, row["message"]),
-                        row["earlier"],
-                        settings,
-                        keys,
-                    )
-            except TRANSIENT_ERRORS:
-                raise
-            except Exception as error:
-                # No traceback: exception texts may quote the citizen's message.
-                log.error(
-                    "whatsapp message failed",
-                    extra={"error": type(error).__name__, "message_id": row["message_id"]},
+                fetched[row["message_id"]] = await whatsapp_documents.receive_document(
+                    message, settings
                 )
-                outcome = f"failed: {type(error).__name__}"
-            await whatsapp_inbox.mark_processed(conn, row["message_id"], outcome)
-        return len(rows)
+            except DocumentRefused as refused:
+                fetched[row["message_id"]] = refused
+    return fetched
+
+
+async def _handle_batch(
+    conn: asyncpg.Connection,
+    settings: IntakeSettings,
+    keys: Keystore,
+    documents: dict[str, Document],
+    where: tuple[int, int, int],
+    *,
+    careful: bool = False,
+) -> int | None:
+    batch_size, shard, shards = where
+    async with conn.transaction():
+        if not await claim_shard(conn, INBOX_WORKER, shard):
+            return None
+        rows = await whatsapp_inbox.lock_unprocessed(conn, batch_size, shard, shards)
+        messages = _parsed(keys, rows)
+        ready = _ready(rows, messages, documents)
+        wa_ids = [message.wa_id for message in messages[:ready] if message is not None]
+        batch = InboxBatch(keys, await whatsapp_inbox.Conversations.lock(conn, keys, wa_ids))
+        outcomes = []
+        for row, message in zip(rows[:ready], messages, strict=False):
+            handle = _carefully if careful else _handle
+            document = documents.get(row["message_id"])
+            outcome = await handle(conn, batch, settings, row, message, document)
+            outcomes.append((row["message_id"], outcome))
+        await batch.flush(conn)
+        await whatsapp_inbox.mark_processed(conn, outcomes)
+        return batch_size if ready < len(rows) else ready
+
+
+def _parsed(keys: Keystore, rows: Sequence[asyncpg.Record]) -> list[InboundMessage | None]:
+    """The stored messages; None for one that does not parse (it is marked failed)."""
+    parsed: list[InboundMessage | None] = []
+    for row in rows:
+        try:
+            parsed.append(inbox_message(keys, row["message"]))
+        except ValueError:
+            parsed.append(None)
+    return parsed
+
+
+def _ready(
+    rows: Sequence[asyncpg.Record],
+    messages: Sequence[InboundMessage | None],
+    documents: dict[str, Document],
+) -> int:
+    """How many of the batch can be handled now: up to the first document not downloaded
+    before the transaction (it arrived meanwhile; the next batch fetches it first)."""
+    for index, (row, message) in enumerate(zip(rows, messages, strict=True)):
+        if (
+            message is not None
+            and whatsapp_documents.carries_document(message)
+            and row["message_id"] not in documents
+        ):
+            return index
+    return len(rows)
+
+
+async def _handle(
+    conn: asyncpg.Connection,
+    batch: InboxBatch,
+    settings: IntakeSettings,
+    row: asyncpg.Record,
+    message: InboundMessage | None,
+    document: Document | None,
+) -> str:
+    if message is None:
+        raise ValueError("the stored message does not parse")
+    return await process_within_limit(conn, message, row["earlier"], settings, batch, document)
+
+
+async def _carefully(
+    conn: asyncpg.Connection,
+    batch: InboxBatch,
+    settings: IntakeSettings,
+    row: asyncpg.Record,
+    message: InboundMessage | None,
+    document: Document | None,
+) -> str:
+    """One message in its own savepoint, its effects written in it: one that raises is
+    marked failed and logged, and leaves nothing behind."""
+    drafts = dict(batch.conversations.drafts)
+    try:
+        async with conn.transaction():
+            outcome = await _handle(conn, batch, settings, row, message, document)
+            await batch.flush(conn)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as error:
+        # No traceback: exception texts may quote the citizen's message.
+        log.error(
+            "whatsapp message failed",
+            extra={"error": type(error).__name__, "message_id": row["message_id"]},
+        )
+        batch.conversations.restore(drafts)
+        batch.events = []
+        outcome = f"failed: {type(error).__name__}"
+    return outcome
 
 
 def inbox_message(keys: Keystore, stored: str) -> InboundMessage:
@@ -163,47 +304,53 @@ async def process_within_limit(
     message: InboundMessage,
     earlier: int,
     settings: IntakeSettings,
-    keys: Keystore,
+    batch: InboxBatch,
+    document: Document | None = None,
 ) -> str:
     """A sender over `whatsapp_messages_per_sender_per_hour` (counting `earlier`, their
     messages of the hour before this one) is told once, then not answered: the webhook still
     takes and stores everything (a refusal would make Meta retry), the flood just ends here."""
     limit = settings.whatsapp_messages_per_sender_per_hour
     if limit <= 0 or earlier < limit:
-        return await process_message(conn, message, settings, keys)
+        return await process_message(conn, message, settings, batch, document)
     reporter_limits.LIMITED.labels("whatsapp_sender").inc()
     if earlier == limit:
-        stored = await whatsapp_inbox.draft_language(conn, keys, message.wa_id)
+        stored = batch.conversations.language(message.wa_id)
         language = Language(stored or Language.INDONESIAN)
         reply = follow_up_reply(language, "too_many_messages")
-        await enqueue_replies(conn, keys, message, _single_reply(message, reply, language), None)
+        enqueue_replies(batch, message, _single_reply(message, reply, language), None)
     return "limited: messages"
 
 
 async def process_message(
-    conn: asyncpg.Connection, message: InboundMessage, settings: IntakeSettings, keys: Keystore
+    conn: asyncpg.Connection,
+    message: InboundMessage,
+    settings: IntakeSettings,
+    batch: InboxBatch,
+    document: Document | None = None,
 ) -> str:
+    """One message; `document` is its media, downloaded and checked before the batch's
+    transaction (or why it was refused)."""
     data = b""
-    if whatsapp_documents.carries_document(message):
-        try:  # a transient failure propagates: the worker tries the message again
-            message, data = await whatsapp_documents.receive_document(message, settings)
-        except DocumentRefused as refused:
-            return await refuse_document(conn, keys, message, refused, settings)
+    if isinstance(document, DocumentRefused):
+        return await refuse_document(conn, batch, message, document, settings)
+    if document is not None:
+        message, data = document
     addition = follow_up(message)
     if addition is not None:
-        return await process_follow_up(conn, message, addition, settings, keys, data)
+        return await process_follow_up(conn, message, addition, settings, batch, data)
     code_text = status_request(message)
     if code_text is not None:
-        return await process_status_request(conn, message, code_text, keys)
+        return await process_status_request(conn, message, code_text, batch)
     if data:
-        await whatsapp_documents.stage(conn, keys, message, data)
-        return await process_conversation(conn, message, settings, keys)
+        await whatsapp_documents.stage(conn, batch.keys, message, data)
+        return await process_conversation(conn, message, settings, batch)
     answer = parse_answer(message.text)
     if answer is not None:
-        outcome = await process_satisfaction(conn, message, answer, settings, keys)
+        outcome = await process_satisfaction(conn, message, answer, settings, batch)
         if outcome is not None:
             return outcome
-    return await process_conversation(conn, message, settings, keys)
+    return await process_conversation(conn, message, settings, batch)
 
 
 async def process_satisfaction(
@@ -211,7 +358,7 @@ async def process_satisfaction(
     message: InboundMessage,
     answer: Answer,
     settings: IntakeSettings,
-    keys: Keystore,
+    batch: InboxBatch,
 ) -> str | None:
     """PUAS / TIDAK PUAS (or a score) for the sender's most recently closed complaint within
     its 10 days: SatisfactionRated, and a thank-you (or "already recorded"). None when there
@@ -220,7 +367,7 @@ async def process_satisfaction(
     phone = wa_phone(message.wa_id)
     if phone is None:
         return None
-    if answer.bare_score and await whatsapp_inbox.draft_language(conn, keys, message.wa_id):
+    if answer.bare_score and batch.conversations.language(message.wa_id):
         return None
     subject = contact_subject(settings.reporter_hash_key, phone)
     since = message.sent_at - ANSWER_WINDOW
@@ -232,21 +379,21 @@ async def process_satisfaction(
     key = "already" if not recorded else "thanks" if answer.satisfied else "reopened"
     text = satisfaction_reply(language, key, closed.tracking_code)
     outcome = Outcome(None, (text,), language, closed.complaint_id)
-    await enqueue_replies(conn, keys, message, outcome, None)
+    enqueue_replies(batch, message, outcome, None)
     return "satisfaction_recorded" if recorded else "satisfaction_already_recorded"
 
 
 async def refuse_document(
     conn: asyncpg.Connection,
-    keys: Keystore,
+    batch: InboxBatch,
     message: InboundMessage,
     refused: DocumentRefused,
     settings: IntakeSettings,
 ) -> str:
     """Tell the citizen, in their language, why their document was not kept (within their
     open conversation's thread when there is one; the draft stays as it was)."""
-    draft = await whatsapp_inbox.lock_draft(conn, keys, message.wa_id)
-    language = draft.language if draft else await _reply_language(conn, keys, message, None)
+    draft = await batch.conversations.draft(conn, message.wa_id)
+    language = draft.language if draft else _reply_language(batch, message, None)
     reply = refusal_text(
         refused,
         language,
@@ -256,15 +403,16 @@ async def refuse_document(
     result = _single_reply(message, reply, language)
     if draft is not None:
         result = Outcome(None, (reply,), language, draft.complaint_id)
-    await enqueue_replies(conn, keys, message, result, None)
+    enqueue_replies(batch, message, result, None)
     return f"document_refused: {refused.reason.value}"
 
 
 async def process_conversation(
-    conn: asyncpg.Connection, message: InboundMessage, settings: IntakeSettings, keys: Keystore
+    conn: asyncpg.Connection, message: InboundMessage, settings: IntakeSettings, batch: InboxBatch
 ) -> str:
     """One step of the guided conversation; files the complaint when it is complete."""
-    draft = await whatsapp_inbox.lock_draft(conn, keys, message.wa_id)
+    keys = batch.keys
+    draft = await batch.conversations.draft(conn, message.wa_id)
     code = new_tracking_code()
     outcome = handle_message(draft, message, code)
     filed_code: str | None = None
@@ -302,13 +450,13 @@ async def process_conversation(
             reply = follow_up_reply(outcome.language, "too_many_reports")
             outcome = Outcome(None, (reply,), outcome.language, outcome.complaint_id)
     if outcome.draft is None:
-        await whatsapp_inbox.drop_draft(conn, keys, message.wa_id)
+        batch.conversations.drop(message.wa_id)
     else:
         expires_at = outcome.draft.last_message_at + WINDOW
-        await whatsapp_inbox.save_draft(conn, keys, message.wa_id, outcome.draft, expires_at)
-    await enqueue_replies(conn, keys, message, outcome, filed_code)
+        batch.conversations.save(message.wa_id, outcome.draft, expires_at)
+    enqueue_replies(batch, message, outcome, filed_code)
     if outcome.opt_out is not None:
-        await enqueue_opt_out(conn, keys, message, outcome.opt_out)
+        enqueue_opt_out(batch, message, outcome.opt_out)
         return "opted_out" if outcome.opt_out else "opted_in"
     if filed_code:
         return "filed"
@@ -322,24 +470,26 @@ async def process_follow_up(
     message: InboundMessage,
     addition: FollowUp,
     settings: IntakeSettings,
-    keys: Keystore,
+    batch: InboxBatch,
     data: bytes = b"",
 ) -> str:
     """An addition to a filed report by its owner's WhatsApp number: ComplaintUpdated, with
     the message's document (`data`, downloaded and checked) when it carries one."""
     code = _tracking_code(addition.code_text)
-    record = await _owned_record(conn, message, code, keys)
-    language = await _reply_language(conn, keys, message, record)
+    record = await _owned_record(conn, message, code, batch.keys)
+    language = _reply_language(batch, message, record)
     if code is None or (record is not None and not addition.text and addition.attachment is None):
         reply, outcome = follow_up_reply(language, "follow_up_format"), "follow_up_invalid"
     elif record is None:
         reply, outcome = follow_up_reply(language, "follow_up_unknown"), "follow_up_unknown"
     else:
-        reply, outcome = await _add_to_report(conn, message, addition, record, settings, keys, data)
+        reply, outcome = await _add_to_report(
+            conn, message, addition, record, settings, batch.keys, data
+        )
     result = _single_reply(message, reply, language)
     if record is not None:
         result = Outcome(None, (reply,), language, record.complaint_id)
-    await enqueue_replies(conn, keys, message, result, None)
+    enqueue_replies(batch, message, result, None)
     return outcome
 
 
@@ -360,17 +510,14 @@ async def _owned_record(
     return record
 
 
-async def _reply_language(
-    conn: asyncpg.Connection,
-    keys: Keystore,
-    message: InboundMessage,
-    record: repository.ComplaintRecord | None,
+def _reply_language(
+    batch: InboxBatch, message: InboundMessage, record: repository.ComplaintRecord | None
 ) -> Language:
     """The citizen's language: their own report's, else their open conversation's, else
     Bahasa Indonesia."""
     if record is not None:
         return language_of(record.details.get("reporter", {}).get("language"))
-    return language_of(await whatsapp_inbox.draft_language(conn, keys, message.wa_id))
+    return language_of(batch.conversations.language(message.wa_id))
 
 
 async def _add_to_report(
@@ -402,15 +549,15 @@ async def _add_to_report(
 
 
 async def process_status_request(
-    conn: asyncpg.Connection, message: InboundMessage, code_text: str, keys: Keystore
+    conn: asyncpg.Connection, message: InboundMessage, code_text: str, batch: InboxBatch
 ) -> str:
     """`STATUS#<code>`: the public status (no personal data), as on the web, in the
     citizen's language: a secret report shows its status and steps only, even to its owner
     (anyone may send STATUS# with a code)."""
     code = _tracking_code(code_text)
     view = await views.status_view(conn, code) if code else None
-    record = await _owned_record(conn, message, code, keys) if view else None
-    language = await _reply_language(conn, keys, message, record)
+    record = await _owned_record(conn, message, code, batch.keys) if view else None
+    language = _reply_language(batch, message, record)
     if view is None:
         result = _single_reply(message, follow_up_reply(language, "status_unknown"), language)
     else:
@@ -418,7 +565,7 @@ async def process_status_request(
         complaint_id = await views.complaint_id_of(conn, str(view["tracking_code"]))
         assert complaint_id is not None
         result = Outcome(None, (reply,), language, complaint_id)
-    await enqueue_replies(conn, keys, message, result, None)
+    enqueue_replies(batch, message, result, None)
     return "status" if view else "status_unknown"
 
 
@@ -475,28 +622,19 @@ def opt_out_event(message: InboundMessage, opted_out: bool) -> CitizenOptOutRequ
     )
 
 
-async def enqueue_opt_out(
-    conn: asyncpg.Connection, keys: Keystore, message: InboundMessage, opted_out: bool
-) -> None:
+def enqueue_opt_out(batch: InboxBatch, message: InboundMessage, opted_out: bool) -> None:
     """The opt-out (or back in), its address sealed as the replies' are, through the outbox in
     the transaction that marks the message processed."""
-    identity = identity_of(None, message.wa_id, None)
-    event = await keys.seal(conn, opt_out_event(message, opted_out), identity=identity)
-    await outbox.enqueue(conn, [event])
+    key = batch.conversations.key(message.wa_id)
+    batch.events.append(seal_model(opt_out_event(message, opted_out), key))
 
 
-async def enqueue_replies(
-    conn: asyncpg.Connection,
-    keys: Keystore,
-    message: InboundMessage,
-    outcome: Outcome,
-    tracking_code: str | None,
+def enqueue_replies(
+    batch: InboxBatch, message: InboundMessage, outcome: Outcome, tracking_code: str | None
 ) -> None:
     """The replies, their address sealed under the key of the citizen's WhatsApp number (the
-    conversation may not know their NIK yet)."""
-    identity = identity_of(None, message.wa_id, None)
-    events: Sequence[EventEnvelope] = [
-        await keys.seal(conn, event, identity=identity)
-        for event in reply_events(message, outcome, tracking_code)
-    ]
-    await outbox.enqueue(conn, events)
+    conversation may not know their NIK yet), for the outbox in the transaction that marks
+    the message processed."""
+    key = batch.conversations.key(message.wa_id)
+    for event in reply_events(message, outcome, tracking_code):
+        batch.events.append(seal_model(event, key))
