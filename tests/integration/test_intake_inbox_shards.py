@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from bench.whatsapp_flood import nik_for
 from services.intake.adapters.whatsapp_inbox import sender_of, store_messages
 from services.intake.domain.whatsapp import InboundMessage
 from services.intake.entrypoints.inbox_worker import InboxWorker
@@ -28,7 +29,9 @@ pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
 SENDERS = 40
+SENDERS_IN_A_ROW = 4
 TURNS = 6
+REPORT_TURN = 2
 KILL_AT_CALL_IN_BATCH = 3  # the worker is killed after handling two messages of its batch
 
 
@@ -47,22 +50,40 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
-def interleaved_flood(run: str) -> list[InboundMessage]:
-    """Every sender's turn 0, then every sender's turn 1, ...: consecutive messages come from
-    different senders, each sender's are spread across the inbox."""
-    return [
-        InboundMessage.model_validate(
-            {
-                "message_id": f"wamid.shards.{run}.{sender}.{turn}",
-                "wa_id": f"62815{sender:08d}",
-                "sent_at": "2026-11-23T10:00:00Z",
-                "kind": "text",
-                "text": "halo" if turn == 0 else f"Warga {sender} pesan {turn}",
-            }
+def text(sender: int, turn: int) -> str:
+    """A greeting, a name, then a one-message report, then more words."""
+    if turn == REPORT_TURN:
+        return (
+            f"LAPOR#Warga Shard {sender}#{nik_for(sender)}#Jakarta Pusat#Jalan di depan rumah"
+            f" nomor {sender} berlubang sejak bulan lalu dan membahayakan pengendara."
         )
+    return "halo" if turn == 0 else f"Warga {sender} pesan {turn}"
+
+
+def message(run: str, sender: int, turn: int) -> InboundMessage:
+    return InboundMessage.model_validate(
+        {
+            "message_id": f"wamid.shards.{run}.{sender}.{turn}",
+            "wa_id": f"62815{sender:08d}",
+            "sent_at": "2026-11-23T10:00:00Z",
+            "kind": "text",
+            "text": text(sender, turn),
+        }
+    )
+
+
+def interleaved_flood(run: str) -> list[InboundMessage]:
+    """Every sender's turn 0, then every sender's turn 1, ... (consecutive messages come from
+    different senders), with a few senders' turns all in a row in the middle (one sender's
+    messages in one batch, a report followed by more)."""
+    spread = [message(run, sender, turn) for turn in range(TURNS) for sender in range(SENDERS)]
+    in_a_row = [
+        message(run, sender, turn)
+        for sender in range(SENDERS, SENDERS + SENDERS_IN_A_ROW)
         for turn in range(TURNS)
-        for sender in range(SENDERS)
     ]
+    middle = len(spread) // 2
+    return spread[:middle] + in_a_row + spread[middle:]
 
 
 class KillMidBatch:
@@ -132,7 +153,7 @@ async def test_two_instances_work_off_a_flood_exactly_once_in_order_despite_a_ki
     by_sender: dict[str, list[int]] = defaultdict(list)
     for row in rows:
         by_sender[row["sender"]].append(order[row["message_id"]])
-    assert len(by_sender) == SENDERS
+    assert len(by_sender) == SENDERS + SENDERS_IN_A_ROW
     assert all(handled == sorted(handled) for handled in by_sender.values())
     assert set(by_sender) == {sender_of(keys, message.wa_id) for message in messages}
     # The killed batch's messages were handled in it, rolled back, and taken over.
@@ -144,6 +165,19 @@ async def test_two_instances_work_off_a_flood_exactly_once_in_order_despite_a_ki
         "SELECT outcome FROM whatsapp_inbox WHERE message_id = ANY($1::text[])", refs
     )
     assert not [row for row in outcomes if row["outcome"].startswith("failed")]
+    # One complaint for each report, each report's message marked filed.
+    reports = {ref for ref, sent in zip(refs, messages, strict=True) if "LAPOR#" in sent.text}
+    keys_filed = await pool.fetch(
+        "SELECT idempotency_key FROM complaints WHERE idempotency_key = ANY($1::text[])",
+        [f"whatsapp:{ref}" for ref in reports],
+    )
+    assert sorted(row["idempotency_key"] for row in keys_filed) == sorted(
+        f"whatsapp:{ref}" for ref in reports
+    )
+    marked = await pool.fetch(
+        "SELECT outcome FROM whatsapp_inbox WHERE message_id = ANY($1::text[])", list(reports)
+    )
+    assert [row["outcome"] for row in marked] == ["filed"] * len(reports)
 
 
 async def _all_processed(pool: asyncpg.Pool, expected: int) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -67,7 +67,7 @@ from services.intake.domain.whatsapp import (
     status_event_ids,
 )
 from services.intake.handlers import whatsapp_documents
-from services.intake.handlers.filing import FileComplaint, Filed, file_complaints
+from services.intake.handlers.filing import FileComplaint, Filed, FilingOutcome, file_complaints
 from services.intake.handlers.follow_ups import UpdateRefused, add_update
 from services.intake.handlers.satisfaction import rate
 from services.intake.settings import IntakeSettings
@@ -83,6 +83,8 @@ log = logging.getLogger(__name__)
 async def accept_notification(conn: asyncpg.Connection, batch: WebhookBatch, keys: Keystore) -> int:
     """Persist a webhook's messages in the inbox and its status callbacks in the outbox (as
     `WhatsAppStatusReported`), in one transaction; returns how many messages were new."""
+    if not batch.statuses:  # one statement: no transaction of its own to open and commit
+        return await whatsapp_inbox.store_messages(conn, keys, batch.messages)
     async with conn.transaction():
         new = await whatsapp_inbox.store_messages(conn, keys, batch.messages)
         # The recipient is sealed under the key of that WhatsApp number.
@@ -120,16 +122,60 @@ INBOX_WORKER = "intake-whatsapp-inbox"  # names the shards' advisory locks
 Document = tuple[InboundMessage, bytes] | DocumentRefused
 
 
+AfterFiling = Callable[[FilingOutcome], Awaitable[str]]
+DEFERRED = "deferred"  # the outcome of a message whose filing waits for the batch's others
+
+
 @dataclass
 class InboxBatch:
-    """One inbox batch's unit of work: the senders' drafts and keys, read when it starts,
-    and the events its messages publish, written with the drafts when it ends."""
+    """One inbox batch's unit of work: the senders' drafts and keys, read when it starts;
+    its complaints, filed together (`file`); and the events its messages publish, written
+    with the drafts when it ends (`flush`). A careful batch files each at once."""
 
     keys: Keystore
+    settings: IntakeSettings
     conversations: whatsapp_inbox.Conversations
+    careful: bool = False
     events: list[EventEnvelope] = field(default_factory=list)
+    filings: list[tuple[InboundMessage, FileComplaint, AfterFiling]] = field(default_factory=list)
+    filed: dict[str, str] = field(default_factory=dict)  # deferred outcomes by message ref
+
+    async def file(
+        self,
+        conn: asyncpg.Connection,
+        message: InboundMessage,
+        command: FileComplaint,
+        after: AfterFiling,
+    ) -> str:
+        """File `command`, then `after` (the replies, by the filing's outcome): at once in a
+        careful batch, else with the batch's other filings (the message's outcome is then
+        `DEFERRED` until `file_pending`)."""
+        if self.careful:
+            (filed,) = await self._file(conn, [command])
+            return await after(filed)
+        self.filings.append((message, command, after))
+        return DEFERRED
+
+    def waits_for_filing(self, message: InboundMessage) -> bool:
+        """Whether the sender has a filing pending (their next message must wait for it)."""
+        return any(waiting.wa_id == message.wa_id for waiting, _, _ in self.filings)
+
+    async def file_pending(self, conn: asyncpg.Connection) -> None:
+        """File the pending complaints in one group, then each one's replies, in order."""
+        filings, self.filings = self.filings, []
+        if not filings:
+            return
+        outcomes = await self._file(conn, [command for _, command, _ in filings])
+        for (message, _, after), filed in zip(filings, outcomes, strict=True):
+            self.filed[message.message_id] = await after(filed)
+
+    async def _file(
+        self, conn: asyncpg.Connection, commands: list[FileComplaint]
+    ) -> list[FilingOutcome]:
+        return await file_complaints(conn, commands, settings=self.settings, keys=self.keys)
 
     async def flush(self, conn: asyncpg.Connection) -> None:
+        await self.file_pending(conn)
         await self.conversations.flush(conn)
         await outbox.enqueue(conn, self.events)
         self.events = []
@@ -203,15 +249,22 @@ async def _handle_batch(
         messages = _parsed(keys, rows)
         ready = _ready(rows, messages, documents)
         wa_ids = [message.wa_id for message in messages[:ready] if message is not None]
-        batch = InboxBatch(keys, await whatsapp_inbox.Conversations.lock(conn, keys, wa_ids))
+        conversations = await whatsapp_inbox.Conversations.lock(conn, keys, wa_ids)
+        batch = InboxBatch(keys, settings, conversations, careful)
         outcomes = []
         for row, message in zip(rows[:ready], messages, strict=False):
             handle = _carefully if careful else _handle
             document = documents.get(row["message_id"])
             outcome = await handle(conn, batch, settings, row, message, document)
-            outcomes.append((row["message_id"], outcome))
+            outcomes.append((row["message_id"], message, outcome))
         await batch.flush(conn)
-        await whatsapp_inbox.mark_processed(conn, outcomes)
+        await whatsapp_inbox.mark_processed(
+            conn,
+            [
+                (message_id, batch.filed[message.message_id] if outcome == DEFERRED else outcome)
+                for message_id, message, outcome in outcomes
+            ],
+        )
         return batch_size if ready < len(rows) else ready
 
 
@@ -253,6 +306,8 @@ async def _handle(
 ) -> str:
     if message is None:
         raise ValueError("the stored message does not parse")
+    if batch.waits_for_filing(message):
+        await batch.file_pending(conn)  # the sender's filing first: their replies in order
     return await process_within_limit(conn, message, row["earlier"], settings, batch, document)
 
 
@@ -410,45 +465,53 @@ async def refuse_document(
 async def process_conversation(
     conn: asyncpg.Connection, message: InboundMessage, settings: IntakeSettings, batch: InboxBatch
 ) -> str:
-    """One step of the guided conversation; files the complaint when it is complete."""
+    """One step of the guided conversation; files the complaint when it is complete (with
+    the batch's other filings, `InboxBatch.file`)."""
     keys = batch.keys
     draft = await batch.conversations.draft(conn, message.wa_id)
     code = new_tracking_code()
     outcome = handle_message(draft, message, code)
-    filed_code: str | None = None
-    limited = False
-    if outcome.submission is not None:
-        attachments = outcome.submission.attachments
-        (filed,) = await file_complaints(
-            conn,
-            [
-                FileComplaint(
-                    outcome.submission,
-                    idempotency_key=f"whatsapp:{message.message_id}",
-                    fingerprint=None,
-                    uploads=await whatsapp_documents.staged_uploads(
-                        conn, keys, message.wa_id, attachments
-                    ),
-                    complaint_id=outcome.complaint_id,
-                    tracking_code=code,
-                    # The same per-phone / per-NIK limit as the web: a flood of LAPOR# files five.
-                    limited_phone="+" + message.wa_id,
-                )
-            ],
-            settings=settings,
-            keys=keys,
-        )
-        if isinstance(filed, Filed):
-            filed_code = None if filed.replayed else code
+    if outcome.submission is None:
+        return await _converse(conn, batch, message, outcome, None)
+    attachments = outcome.submission.attachments
+    command = FileComplaint(
+        outcome.submission,
+        idempotency_key=f"whatsapp:{message.message_id}",
+        fingerprint=None,
+        uploads=await whatsapp_documents.staged_uploads(conn, keys, message.wa_id, attachments)
+        if attachments
+        else [],
+        complaint_id=outcome.complaint_id,
+        tracking_code=code,
+        # The same per-phone / per-NIK limit as the web: a flood of LAPOR# files five.
+        limited_phone="+" + message.wa_id,
+    )
+
+    async def after_filing(filed: FilingOutcome) -> str:
+        if not isinstance(filed, Filed):
+            reply = follow_up_reply(outcome.language, "too_many_reports")
+            limited = Outcome(None, (reply,), outcome.language, outcome.complaint_id)
+            await _converse(conn, batch, message, limited, None)
+            return "limited: reports"
+        if attachments:
             await repository.drop_staged_whatsapp_media(
                 conn,
                 whatsapp_inbox.sender_of(keys, message.wa_id),
                 [a.attachment_id for a in attachments],
             )
-        else:
-            limited = True
-            reply = follow_up_reply(outcome.language, "too_many_reports")
-            outcome = Outcome(None, (reply,), outcome.language, outcome.complaint_id)
+        return await _converse(conn, batch, message, outcome, None if filed.replayed else code)
+
+    return await batch.file(conn, message, command, after_filing)
+
+
+async def _converse(
+    conn: asyncpg.Connection,
+    batch: InboxBatch,
+    message: InboundMessage,
+    outcome: Outcome,
+    filed_code: str | None,
+) -> str:
+    """The conversation's step done: the draft kept or dropped, the replies and opt-out."""
     if outcome.draft is None:
         batch.conversations.drop(message.wa_id)
     else:
@@ -460,8 +523,6 @@ async def process_conversation(
         return "opted_out" if outcome.opt_out else "opted_in"
     if filed_code:
         return "filed"
-    if limited:
-        return "limited: reports"
     return outcome.draft.step.value if outcome.draft else "closed"
 
 
