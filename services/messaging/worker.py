@@ -49,7 +49,9 @@ class Worker:
 
     `work` handles one batch and returns how many items it handled. When that number reaches
     `batch_size` the next batch starts at once; otherwise the loop waits up to `poll` seconds
-    (or until woken). With `batch_size=None` it always waits (a periodic scan).
+    (or until woken). With `batch_size=None` it always waits (a periodic scan). `linger`
+    lets work gather after a short batch even when woken at once (bigger batches, cheaper
+    items, at that much more latency).
 
     A sharded worker (built by `sharded`) has `work_shard` and runs `workers` tasks, each
     going round the `shards` shards with its own `work`."""
@@ -64,6 +66,7 @@ class Worker:
     shards: int = 0
     workers: int = 1
     work_shard: ShardWork | None = None
+    linger: float = 0.0  # after a short batch, wait this long even when woken
 
     @property
     def lock_key(self) -> int:
@@ -79,6 +82,7 @@ def sharded(
     workers: int,
     batch_size: int,
     poll: float = 1.0,
+    linger: float = 0.0,
 ) -> Worker:
     """A worker of `workers` tasks going round `shards` shards (`work` is one round)."""
     if shards < 1 or workers < 1:
@@ -91,6 +95,7 @@ def sharded(
         shards=shards,
         workers=workers,
         work_shard=work_shard,
+        linger=linger,
     )
 
 
@@ -206,6 +211,8 @@ async def _work_until_stopped(worker: Worker, stop: asyncio.Event, wake: asyncio
         wake.clear()
         handled = await worker.work()
         if worker.batch_size is None or handled < worker.batch_size:
+            if worker.linger and await sleep_or_stop(stop, worker.linger):
+                break
             await _wait_for_either(stop, wake, worker.poll)
     if worker.drain_on_stop:
         # What the final consumer batch committed goes out before the process exits.

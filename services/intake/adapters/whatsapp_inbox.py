@@ -58,20 +58,6 @@ async def store_messages(
 _IN_SHARD = "mod(hashtext(i.sender)::bigint + 2147483648, $2) = $3"
 
 
-async def peek_unprocessed(
-    conn: asyncpg.Connection, batch_size: int, shard: int = 0, shards: int = 1
-) -> list[asyncpg.Record]:
-    """The shard's next batch as it stands, unlocked: what the worker fetches before its
-    transaction (documents from the Graph API)."""
-    return await conn.fetch(
-        "SELECT i.message_id, i.message FROM whatsapp_inbox i"
-        f" WHERE i.processed_at IS NULL AND {_IN_SHARD} ORDER BY i.seq LIMIT $1",
-        batch_size,
-        shards,
-        shard,
-    )
-
-
 async def lock_unprocessed(
     conn: asyncpg.Connection, batch_size: int, shard: int = 0, shards: int = 1
 ) -> list[asyncpg.Record]:
@@ -92,11 +78,13 @@ async def lock_unprocessed(
 
 async def mark_processed(conn: asyncpg.Connection, outcomes: Sequence[tuple[str, str]]) -> None:
     """Done with these messages (id, outcome): their content (personal data) is dropped,
-    their ids kept for dedup."""
+    their ids kept for dedup. Marked at the clock, not the transaction's start: a shard's
+    later batch is marked later (the flood bench checks each sender's order by it)."""
     if not outcomes:
         return
     await conn.execute(
-        "UPDATE whatsapp_inbox i SET processed_at = now(), message = NULL, outcome = d.outcome"
+        "UPDATE whatsapp_inbox i SET processed_at = clock_timestamp(), message = NULL,"
+        " outcome = d.outcome"
         " FROM unnest($1::text[], $2::text[]) AS d(message_id, outcome)"
         " WHERE i.message_id = d.message_id",
         [message_id for message_id, _ in outcomes],
@@ -122,7 +110,9 @@ class Conversations:
         cls, conn: asyncpg.Connection, keys: Keystore, wa_ids: Sequence[str]
     ) -> Conversations:
         identities = sorted({identity_of(None, wa_id, None) for wa_id in wa_ids})
-        data_keys = await keys.keys_for(conn, identities) if identities else {}
+        if not identities:
+            return cls(keys, {}, {})
+        data_keys = await keys.keys_for(conn, identities)
         rows = await conn.fetch(
             "SELECT sender, draft, language FROM whatsapp_conversations"
             " WHERE sender = ANY($1::text[]) ORDER BY sender FOR UPDATE",

@@ -6,10 +6,10 @@ divided by sender into `whatsapp_inbox_shards` shards, and `whatsapp_inbox_worke
 instance go round them, each batch of a shard claimed in its transaction (an advisory lock),
 so one citizen's messages are handled by one worker at a time, in order, across every
 instance; a worker that dies mid-batch rolls back and frees its shard for the next. They
-work in batches until the shards come back short, and the webhook wakes them when new
-messages arrive. A document the Graph API could not serve this time leaves its shard
-waiting for the next poll (Meta keeps media for 7 days). The housekeeping (expired drafts,
-old inbox ids, old limit counters) rides along every minute.
+work in batches until the shards come back short, then wait until the webhook wakes them
+(gathering `LINGER_SECONDS` first) or the poll. A document the Graph API could not serve
+this time leaves its shard waiting for the next poll (Meta keeps media for 7 days). The
+housekeeping (expired drafts, old inbox ids, old limit counters) rides along every minute.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from services.messaging.worker import run_worker, sharded
 from services.personal_data.keystore import Keystore
 
 HOUSEKEEPING_SECONDS = 60.0
+# In a surge the webhook wakes the workers at every message: gathering this long after a
+# short round makes batches of many messages instead of rounds of one each.
+LINGER_SECONDS = 0.05
 log = logging.getLogger(__name__)
 
 
@@ -56,6 +59,7 @@ class InboxWorker:
             workers=settings.whatsapp_inbox_workers,
             batch_size=batch_size,
             poll=poll,
+            linger=LINGER_SECONDS,
         )
 
     async def run(self, stop: asyncio.Event) -> None:

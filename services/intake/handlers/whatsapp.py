@@ -192,43 +192,39 @@ async def process_inbox_batch(
     """Handle up to `batch_size` of the shard's inbox messages in arrival order; returns how
     many (`batch_size` when there are more), None when another worker holds the shard.
 
-    The batch's documents are downloaded first, outside its transaction. Then the batch is
-    handled in one transaction (the shard claimed in it): when a message raises, that
-    transaction rolls back and the batch is handled again, each message in a savepoint."""
-    documents = await fetch_documents(conn, settings, keys, batch_size, shard, shards)
-    try:
-        return await _handle_batch(conn, settings, keys, documents, (batch_size, shard, shards))
-    except TRANSIENT_ERRORS:
-        raise
-    except Exception:  # the careful pass below says which message failed
-        return await _handle_batch(
-            conn, settings, keys, documents, (batch_size, shard, shards), careful=True
-        )
+    The batch is handled in one transaction (the shard claimed in it): when a message
+    raises, that transaction rolls back and the batch is handled again, each message in a
+    savepoint. It stops before a document not downloaded yet: the documents are downloaded
+    outside the transaction, and the batch starts again."""
+    where = (batch_size, shard, shards)
+    documents: dict[str, Document] = {}
+    while True:
+        try:
+            handled, wanted = await _handle_batch(conn, settings, keys, documents, where)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:  # the careful pass below says which message failed
+            handled, wanted = await _handle_batch(
+                conn, settings, keys, documents, where, careful=True
+            )
+        if not wanted:
+            return handled
+        if handled:
+            return batch_size  # the rest, with its documents, in the next batch
+        documents.update(await fetch_documents(settings, wanted))
 
 
 async def fetch_documents(
-    conn: asyncpg.Connection,
-    settings: IntakeSettings,
-    keys: Keystore,
-    batch_size: int,
-    shard: int,
-    shards: int,
+    settings: IntakeSettings, wanted: dict[str, InboundMessage]
 ) -> dict[str, Document]:
-    """The documents the shard's next batch carries, downloaded (or refused) by message id;
-    a transient failure raises `MediaTemporarilyUnavailable` (the shard waits a poll)."""
+    """These messages' documents, downloaded (or refused), by inbox message id; a transient
+    failure raises `MediaTemporarilyUnavailable` (the shard waits a poll)."""
     fetched: dict[str, Document] = {}
-    for row in await whatsapp_inbox.peek_unprocessed(conn, batch_size, shard, shards):
+    for message_id, message in wanted.items():
         try:
-            message = inbox_message(keys, row["message"])
-        except ValueError:
-            continue  # the batch marks it failed
-        if whatsapp_documents.carries_document(message):
-            try:
-                fetched[row["message_id"]] = await whatsapp_documents.receive_document(
-                    message, settings
-                )
-            except DocumentRefused as refused:
-                fetched[row["message_id"]] = refused
+            fetched[message_id] = await whatsapp_documents.receive_document(message, settings)
+        except DocumentRefused as refused:
+            fetched[message_id] = refused
     return fetched
 
 
@@ -240,14 +236,17 @@ async def _handle_batch(
     where: tuple[int, int, int],
     *,
     careful: bool = False,
-) -> int | None:
+) -> tuple[int | None, dict[str, InboundMessage]]:
+    """How many were handled (None: the shard is another worker's), and the messages whose
+    documents must be downloaded before the rest of the batch."""
     batch_size, shard, shards = where
     async with conn.transaction():
         if not await claim_shard(conn, INBOX_WORKER, shard):
-            return None
+            return None, {}
         rows = await whatsapp_inbox.lock_unprocessed(conn, batch_size, shard, shards)
         messages = _parsed(keys, rows)
-        ready = _ready(rows, messages, documents)
+        wanted = _wanted(rows, messages, documents)
+        ready = next((i for i, row in enumerate(rows) if row["message_id"] in wanted), len(rows))
         wa_ids = [message.wa_id for message in messages[:ready] if message is not None]
         conversations = await whatsapp_inbox.Conversations.lock(conn, keys, wa_ids)
         batch = InboxBatch(keys, settings, conversations, careful)
@@ -265,7 +264,7 @@ async def _handle_batch(
                 for message_id, message, outcome in outcomes
             ],
         )
-        return batch_size if ready < len(rows) else ready
+        return ready, wanted
 
 
 def _parsed(keys: Keystore, rows: Sequence[asyncpg.Record]) -> list[InboundMessage | None]:
@@ -279,21 +278,19 @@ def _parsed(keys: Keystore, rows: Sequence[asyncpg.Record]) -> list[InboundMessa
     return parsed
 
 
-def _ready(
+def _wanted(
     rows: Sequence[asyncpg.Record],
     messages: Sequence[InboundMessage | None],
     documents: dict[str, Document],
-) -> int:
-    """How many of the batch can be handled now: up to the first document not downloaded
-    before the transaction (it arrived meanwhile; the next batch fetches it first)."""
-    for index, (row, message) in enumerate(zip(rows, messages, strict=True)):
-        if (
-            message is not None
-            and whatsapp_documents.carries_document(message)
-            and row["message_id"] not in documents
-        ):
-            return index
-    return len(rows)
+) -> dict[str, InboundMessage]:
+    """The batch's messages carrying a document not downloaded yet, by inbox message id."""
+    return {
+        row["message_id"]: message
+        for row, message in zip(rows, messages, strict=True)
+        if message is not None
+        and whatsapp_documents.carries_document(message)
+        and row["message_id"] not in documents
+    }
 
 
 async def _handle(
