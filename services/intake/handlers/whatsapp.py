@@ -364,7 +364,7 @@ async def process_within_limit(
     takes and stores everything (a refusal would make Meta retry), the flood just ends here."""
     limit = settings.whatsapp_messages_per_sender_per_hour
     if limit <= 0 or earlier < limit:
-        return await process_message(conn, message, settings, batch, document)
+        return await process_in_batch(conn, message, settings, batch, document)
     reporter_limits.LIMITED.labels("whatsapp_sender").inc()
     if earlier == limit:
         stored = batch.conversations.language(message.wa_id)
@@ -375,14 +375,26 @@ async def process_within_limit(
 
 
 async def process_message(
+    conn: asyncpg.Connection, message: InboundMessage, settings: IntakeSettings, keys: Keystore
+) -> str:
+    """One message on its own, not counted against the sender's limit (a batch of one,
+    written at once), inside the caller's transaction."""
+    conversations = await whatsapp_inbox.Conversations.lock(conn, keys, [message.wa_id])
+    batch = InboxBatch(keys, settings, conversations, careful=True)
+    outcome = await process_in_batch(conn, message, settings, batch)
+    await batch.flush(conn)
+    return outcome
+
+
+async def process_in_batch(
     conn: asyncpg.Connection,
     message: InboundMessage,
     settings: IntakeSettings,
     batch: InboxBatch,
     document: Document | None = None,
 ) -> str:
-    """One message; `document` is its media, downloaded and checked before the batch's
-    transaction (or why it was refused)."""
+    """One message of `batch`; `document` is its media, downloaded and checked before the
+    batch's transaction (or why it was refused)."""
     data = b""
     if isinstance(document, DocumentRefused):
         return await refuse_document(conn, batch, message, document, settings)
