@@ -1,7 +1,8 @@
 """Intake's sharded WhatsApp inbox against the real PostgreSQL: two instances' workers (each
 an `InboxWorker` with several tasks) work off an interleaved flood from many senders, one
 worker is killed mid-batch (its connection terminated while it holds a shard), and still
-every message is handled exactly once and each sender's messages in the order they came."""
+every message is handled exactly once and each sender's messages in the order they came.
+And the webhook's group commit that fills the inbox."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ import pytest
 
 from bench.whatsapp_flood import nik_for
 from services.intake.adapters.whatsapp_inbox import sender_of, store_messages
-from services.intake.domain.whatsapp import InboundMessage
+from services.intake.domain.whatsapp import InboundMessage, WebhookBatch
 from services.intake.entrypoints.inbox_worker import InboxWorker
+from services.intake.entrypoints.whatsapp_webhook import NotificationStore
 from services.intake.handlers import whatsapp
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
@@ -182,3 +184,34 @@ async def test_two_instances_work_off_a_flood_exactly_once_in_order_despite_a_ki
 
 async def _all_processed(pool: asyncpg.Pool, expected: int) -> bool:
     return await pool.fetchval("SELECT count(processed_at) FROM whatsapp_inbox") >= expected
+
+
+async def test_concurrent_notifications_are_stored_together_each_told_its_new_messages(
+    pool: asyncpg.Pool,
+) -> None:
+    """The webhook's group commit: notifications gathered while a group commits are stored in
+    one statement; each learns how many of its messages were new (one that Meta delivers
+    twice, in two notifications of the group, counts once, for the first)."""
+    keys = default_keystore()
+    run = uuid.uuid4().hex[:6]
+    first, second, third = (message(run, 900 + index, 0) for index in range(3))
+    store = NotificationStore(lambda: pool, keys)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(store.run(stop))
+    await asyncio.sleep(0)  # the loop is waiting for requests
+    assert store.running
+    answers = await asyncio.gather(
+        store.submit(WebhookBatch(messages=(first, second))),
+        store.submit(WebhookBatch(messages=(second, third))),
+        store.submit(WebhookBatch(messages=(third,))),
+    )
+    again = await store.submit(WebhookBatch(messages=(first,)))  # Meta's retry, later
+    stop.set()
+    await loop
+    assert answers == [2, 1, 0] and again == 0
+    assert store.batches == 2  # the three together, then the retry
+    stored = await pool.fetchval(
+        "SELECT count(*) FROM whatsapp_inbox WHERE message_id = ANY($1::text[])",
+        [keys.message_ref(m.message_id) for m in (first, second, third)],
+    )
+    assert stored == 3

@@ -33,25 +33,33 @@ def sender_of(keys: Keystore, wa_id: str) -> str:
 async def store_messages(
     conn: asyncpg.Connection, keys: Keystore, messages: Sequence[InboundMessage]
 ) -> int:
-    """Insert messages not seen before; returns how many were new. A message is named by
-    `Keystore.message_ref` of its wamid (a keyed hash: a wamid encodes the sender's number).
-    Rows stored before intake migration 0012 are named by the plain wamid: a message seen
-    then is still recognised (compared, not stored) until those rows lapse (8 days)."""
+    """Insert messages not seen before; returns how many were new."""
+    return len(await store_new_messages(conn, keys, messages))
+
+
+async def store_new_messages(
+    conn: asyncpg.Connection, keys: Keystore, messages: Sequence[InboundMessage]
+) -> set[str]:
+    """Insert messages not seen before (in one statement); returns the refs of the new ones.
+    A message is named by `Keystore.message_ref` of its wamid (a keyed hash: a wamid encodes
+    the sender's number). Rows stored before intake migration 0012 are named by the plain
+    wamid: a message seen then is still recognised (compared, not stored) until those rows
+    lapse (8 days)."""
     if not messages:
-        return 0
-    new = await conn.fetchval(
-        "WITH inserted AS (INSERT INTO whatsapp_inbox (message_id, sender, message)"
+        return set()
+    rows = await conn.fetch(
+        "INSERT INTO whatsapp_inbox (message_id, sender, message)"
         " SELECT m.ref, m.sender, m.message"
         " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])"
         "  AS m(ref, legacy, sender, message)"
         " WHERE NOT EXISTS (SELECT 1 FROM whatsapp_inbox o WHERE o.message_id = m.legacy)"
-        " ON CONFLICT (message_id) DO NOTHING RETURNING 1) SELECT count(*) FROM inserted",
+        " ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
         [keys.message_ref(m.message_id) for m in messages],
         [m.message_id for m in messages],
         [sender_of(keys, m.wa_id) for m in messages],
         [m.model_dump_json() for m in messages],
     )
-    return int(new)
+    return {row["message_id"] for row in rows}
 
 
 # A sender's shard: all their messages in one, so one worker at a time handles them, in order.

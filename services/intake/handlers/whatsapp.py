@@ -83,19 +83,39 @@ log = logging.getLogger(__name__)
 async def accept_notification(conn: asyncpg.Connection, batch: WebhookBatch, keys: Keystore) -> int:
     """Persist a webhook's messages in the inbox and its status callbacks in the outbox (as
     `WhatsAppStatusReported`), in one transaction; returns how many messages were new."""
-    if not batch.statuses:  # one statement: no transaction of its own to open and commit
-        return await whatsapp_inbox.store_messages(conn, keys, batch.messages)
-    async with conn.transaction():
-        new = await whatsapp_inbox.store_messages(conn, keys, batch.messages)
-        # The recipient is sealed under the key of that WhatsApp number.
-        statuses = [
-            await keys.seal(
-                conn, status_event(status, keys), identity=identity_of(None, status.recipient, None)
-            )
-            for status in batch.statuses
-        ]
-        await outbox.enqueue(conn, statuses)
+    (new,) = await accept_notifications(conn, [batch], keys)
     return new
+
+
+async def accept_notifications(
+    conn: asyncpg.Connection, batches: Sequence[WebhookBatch], keys: Keystore
+) -> list[int]:
+    """`accept_notification` for several webhooks at once (one statement for all their
+    messages); how many of each one's messages were new (a message two of them carry
+    counts for the first)."""
+    messages = [message for batch in batches for message in batch.messages]
+    statuses = [status for batch in batches for status in batch.statuses]
+    if statuses:
+        async with conn.transaction():
+            new = await whatsapp_inbox.store_new_messages(conn, keys, messages)
+            # The recipient is sealed under the key of that WhatsApp number.
+            sealed = [
+                await keys.seal(
+                    conn,
+                    status_event(status, keys),
+                    identity=identity_of(None, status.recipient, None),
+                )
+                for status in statuses
+            ]
+            await outbox.enqueue(conn, sealed)
+    else:  # one statement: no transaction of its own to open and commit
+        new = await whatsapp_inbox.store_new_messages(conn, keys, messages)
+    counts = []
+    for batch in batches:
+        refs = {keys.message_ref(message.message_id) for message in batch.messages}
+        counts.append(len(refs & new))
+        new -= refs
+    return counts
 
 
 def status_event(status: StatusCallback, keys: Keystore) -> WhatsAppStatusReported:
