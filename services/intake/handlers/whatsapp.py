@@ -274,7 +274,7 @@ async def _handle_batch(
         for row, message in zip(rows[:ready], messages, strict=False):
             handle = _carefully if careful else _handle
             document = documents.get(row["message_id"])
-            outcome = await handle(conn, batch, settings, row, message, document)
+            outcome = await handle(conn, batch, row, message, document)
             outcomes.append((row["message_id"], message, outcome))
         await batch.flush(conn)
         await whatsapp_inbox.mark_processed(
@@ -316,7 +316,6 @@ def _wanted(
 async def _handle(
     conn: asyncpg.Connection,
     batch: InboxBatch,
-    settings: IntakeSettings,
     row: asyncpg.Record,
     message: InboundMessage | None,
     document: Document | None,
@@ -325,13 +324,13 @@ async def _handle(
         raise ValueError("the stored message does not parse")
     if batch.waits_for_filing(message):
         await batch.file_pending(conn)  # the sender's filing first: their replies in order
-    return await process_within_limit(conn, message, row["earlier"], settings, batch, document)
+    earlier = row["earlier"]
+    return await process_within_limit(conn, message, earlier, batch.settings, batch, document)
 
 
 async def _carefully(
     conn: asyncpg.Connection,
     batch: InboxBatch,
-    settings: IntakeSettings,
     row: asyncpg.Record,
     message: InboundMessage | None,
     document: Document | None,
@@ -341,7 +340,7 @@ async def _carefully(
     drafts = dict(batch.conversations.drafts)
     try:
         async with conn.transaction():
-            outcome = await _handle(conn, batch, settings, row, message, document)
+            outcome = await _handle(conn, batch, row, message, document)
             await batch.flush(conn)
     except TRANSIENT_ERRORS:
         raise
