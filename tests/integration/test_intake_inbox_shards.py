@@ -102,8 +102,9 @@ class KillMidBatch:
         self.killed = asyncio.Event()
         self.victim: tuple[int, int] | None = None  # (batch, backend pid)
 
-    async def __call__(self, conn: asyncpg.Connection, batch: Any, *args: Any) -> str:
-        row = args[1]
+    async def __call__(
+        self, conn: asyncpg.Connection, batch: Any, row: asyncpg.Record, *rest: Any
+    ) -> str:
         self.batches.append(batch)
         self.calls.append((id(batch), row["message_id"]))
         self.per_batch[id(batch)] += 1
@@ -111,7 +112,7 @@ class KillMidBatch:
             self.victim = (id(batch), conn.get_server_pid())
             self.stopped.set()
             await self.killed.wait()  # resumes on a connection that is gone
-        outcome = await self.real(conn, batch, *args)
+        outcome = await self.real(conn, batch, row, *rest)
         await conn.execute(
             "INSERT INTO handled (message_id, sender) VALUES ($1, $2)",
             row["message_id"],
