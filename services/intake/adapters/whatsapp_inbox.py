@@ -112,6 +112,7 @@ class Conversations:
     drafts: dict[str, tuple[str, str | None]]  # by sender: (sealed draft, language)
     saved: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
     dropped: set[str] = field(default_factory=set)
+    senders: dict[str, str] = field(default_factory=dict)  # by number, see `sender`
 
     @classmethod
     async def lock(
@@ -129,6 +130,13 @@ class Conversations:
         drafts = {row["sender"]: (row["draft"], row["language"]) for row in rows}
         return cls(keys, data_keys, drafts)
 
+    def sender(self, wa_id: str) -> str:
+        """`sender_of` the number, computed once per batch (an HMAC each time otherwise)."""
+        sender = self.senders.get(wa_id)
+        if sender is None:
+            sender = self.senders[wa_id] = sender_of(self.keys, wa_id)
+        return sender
+
     def key(self, wa_id: str) -> DataKey:
         """The data key of this WhatsApp number (a number outside the batch raises)."""
         return self.data_keys[identity_of(None, wa_id, None)]
@@ -136,25 +144,25 @@ class Conversations:
     async def draft(self, conn: asyncpg.Connection, wa_id: str) -> Draft | None:
         """The sender's open conversation; none when there is none or its key was erased
         (the citizen starts over)."""
-        found = self.drafts.get(sender_of(self.keys, wa_id))
+        found = self.drafts.get(self.sender(wa_id))
         opened = await self.keys.reveal(conn, found[0]) if found else None
         return None if opened is None or is_sealed(opened) else Draft.model_validate_json(opened)
 
     def language(self, wa_id: str) -> str | None:
-        found = self.drafts.get(sender_of(self.keys, wa_id))
+        found = self.drafts.get(self.sender(wa_id))
         return found[1] if found else None
 
     def save(self, wa_id: str, draft: Draft, expires_at: datetime) -> None:
         """Keep the draft sealed under the key of the sender's WhatsApp number (erasing the
         number erases it); its language stays readable for replies."""
-        sender = sender_of(self.keys, wa_id)
+        sender = self.sender(wa_id)
         sealed = self.key(wa_id).seal(draft.model_dump_json())
         self.drafts[sender] = (sealed, draft.language.value)
         self.saved[sender] = (sealed, draft.language.value, expires_at)
         self.dropped.discard(sender)
 
     def drop(self, wa_id: str) -> None:
-        sender = sender_of(self.keys, wa_id)
+        sender = self.sender(wa_id)
         self.drafts.pop(sender, None)
         self.saved.pop(sender, None)
         self.dropped.add(sender)
