@@ -36,6 +36,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -126,6 +127,14 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far, from /proc."""
+    with contextlib.suppress(FileNotFoundError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
 def peak_rss_mb(pid: int) -> tuple[float, float]:
     """(VmHWM, VmRSS) of a process in MB, from /proc."""
     found = {"VmHWM": 0.0, "VmRSS": 0.0}
@@ -154,7 +163,9 @@ class FloodReport:
     outcomes: Counter[str] = field(default_factory=Counter)
     complaints: int = 0
     complaints_per_report_max: int = 0
+    out_of_order: int = 0  # phones whose later message was handled before an earlier one
     peak_rss_mb: float = 0.0
+    cpu_seconds: float = 0.0  # intake's, from the first POST until the outbox was empty
     rss_samples_mb: list[float] = field(default_factory=list)
 
     def lost_or_doubled(self) -> list[str]:
@@ -166,6 +177,8 @@ class FloodReport:
         failed = sum(n for outcome, n in self.outcomes.items() if outcome.startswith("failed"))
         if failed:
             problems.append(f"{failed} messages failed")
+        if self.out_of_order:
+            problems.append(f"{self.out_of_order} phones' messages handled out of order")
         if self.complaints != self.reports_sent or self.complaints_per_report_max > 1:
             problems.append(
                 f"{self.complaints} complaints for {self.reports_sent} LAPOR# messages"
@@ -195,6 +208,9 @@ class FloodReport:
             f"outbox published     {out} after the first POST",
             f"outcomes             {dict(self.outcomes.most_common())}",
             f"complaints filed     {self.complaints} for {self.reports_sent} LAPOR# messages",
+            f"intake CPU           {self.cpu_seconds:.1f} s ="
+            f" {self.cpu_seconds / max(self.sent, 1) * 1000:.2f} ms per message (webhook and"
+            " inbox workers together, until the outbox was empty)",
             f"intake memory        peak RSS (VmHWM) {self.peak_rss_mb:.1f} MB; RSS during the"
             f" run min {min(rss, default=0):.1f} / max {max(rss, default=0):.1f} MB",
             "exactly once         "
@@ -342,9 +358,31 @@ async def watch_until_worked_off(
         await conn.close()
 
 
-async def verify(database_url: str, report: FloodReport, refs: list[str]) -> None:
+async def verify(
+    database_url: str, report: FloodReport, refs: list[str], senders: list[str]
+) -> None:
+    """Counts (exactly once) and order: each phone's messages (`senders[i]` sent `refs[i]`,
+    in the order given) processed in that order; a later batch of a shard starts after the
+    earlier one committed, so its processed_at (the clock when it was marked) is later."""
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "intake"})
     try:
+        handled_at = dict(
+            await conn.fetch(
+                "SELECT message_id, processed_at FROM whatsapp_inbox"
+                " WHERE message_id = ANY($1::text[])",
+                refs,
+            )
+        )
+        last: dict[str, datetime] = {}
+        disordered: set[str] = set()
+        for ref, sender in zip(refs, senders, strict=True):
+            at = handled_at.get(ref)
+            if at is None:
+                continue  # never processed: counted below
+            if sender in last and last[sender] >= at:
+                disordered.add(sender)
+            last[sender] = at
+        report.out_of_order = len(disordered)
         row = await conn.fetchrow(
             "SELECT count(*) AS rows, count(processed_at) AS done,"
             " count(DISTINCT message_id) AS ids FROM whatsapp_inbox"
@@ -392,6 +430,7 @@ async def flood_running_intake(
     keys = Keystore.from_env()
     refs = [keys.message_ref(message.message_id) for message in batch]
     report = FloodReport()
+    cpu_before = cpu_seconds(pid) if pid else 0.0
     started = time.perf_counter()
     sending = asyncio.create_task(
         send_all(url, batch, concurrency, report, app_secret, progress_every)
@@ -400,7 +439,9 @@ async def flood_running_intake(
         database_url, messages, started, report, pid, within, refs, sending
     )
     await sending  # surfaces a sender error, if any
-    await verify(database_url, report, refs)
+    if pid:
+        report.cpu_seconds = cpu_seconds(pid) - cpu_before
+    await verify(database_url, report, refs, [message.wa_id for message in batch])
     if pid:
         report.peak_rss_mb = peak_rss_mb(pid)[0]
     return report

@@ -34,8 +34,9 @@ Layout (each layer imports only the ones below it; `settings` is a leaf any laye
   `desk_api`, `whatsapp_webhook`, `documents_api`), the
   shared page rendering (`pages`) and API models (`api_models`), the HTTP guards (`guards`;
   the forms' CSRF guard is shared: `services.runtime.forms`), and the background workers
-  (`group_filing`: the web API's group commit;
-  `inbox_worker`: the WhatsApp inbox on the shared worker loop).
+  (`group_commit`: the one group-commit loop, behind `group_filing` (the web API's filings)
+  and the webhook's `NotificationStore`;
+  `inbox_worker`: the WhatsApp inbox on the shared worker loop, sharded by sender).
 - `handlers/`: the use cases. `filing.file_complaints` is the one way every channel files
   (replays, per-reporter limit, sealing, storage, outbox); `follow_ups` (ownership proof,
   one-time codes, additions), `whatsapp` (webhook intake, the inbox's messages), `walk_in`

@@ -26,7 +26,7 @@ from services.intake.entrypoints.status_api import status_api_router
 from services.intake.entrypoints.web_form import web_form_router
 from services.intake.entrypoints.web_status import web_status_router
 from services.intake.entrypoints.web_updates import web_updates_router
-from services.intake.entrypoints.whatsapp_webhook import whatsapp_router
+from services.intake.entrypoints.whatsapp_webhook import NotificationStore, whatsapp_router
 from services.intake.handlers.statuses import BATCH_HANDLERS, HANDLERS
 from services.intake.handlers.walk_in import WalkInDesk
 from services.intake.settings import IntakeSettings
@@ -64,7 +64,8 @@ def build(settings: Settings) -> ServiceRuntime:
 
     worker = InboxWorker(pool, intake_settings, keys)
     filer = GroupFiler(pool, intake_settings, keys)
-    runtime.background += [worker.run, filer.run]
+    notifications = NotificationStore(pool, keys)
+    runtime.background += [worker.run, filer.run, notifications.run]
     runtime.app = create_app(
         pool,
         intake_settings,
@@ -72,6 +73,7 @@ def build(settings: Settings) -> ServiceRuntime:
         worker=worker,
         clock=desk_clock(intake_settings),
         filer=filer,
+        notifications=notifications,
         document_link_secret=links.document_link_secret,
     )
     return runtime
@@ -92,6 +94,7 @@ def create_app(
     worker: InboxWorker | None = None,
     clock: Clock | None = None,
     filer: GroupFiler | None = None,
+    notifications: NotificationStore | None = None,
     document_link_secret: str | None = None,
 ) -> FastAPI:
     """Intake's HTTP app: the JSON API (the desk's too), the webhook, the citizen's pages."""
@@ -112,7 +115,7 @@ def create_app(
     install_validation_handler(app)  # a 422 that echoes a lone surrogate must not 500
     install_guards(app, settings)
     for router in (
-        whatsapp_router(pool, settings, keys, worker.wake if worker else None),
+        whatsapp_router(pool, settings, keys, worker.wake if worker else None, notifications),
         web_form_router(pool, settings, keys),
         web_updates_router(pool, settings, keys),
         web_status_router(pool),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.runtime.settings import development_only, development_secret
@@ -22,6 +23,11 @@ class IntakeSettings(BaseSettings):
     whatsapp_api_url: str | None = None  # e.g. https://graph.facebook.com
     whatsapp_api_version: str = "v21.0"
     whatsapp_token: str = ""
+    # The inbox is divided into this many shards by sender (one sender's messages in one,
+    # handled in order by one worker at a time); each instance runs this many workers going
+    # round them. Every instance must use the same number of shards.
+    whatsapp_inbox_shards: int = Field(default=16, ge=1, le=1024)
+    whatsapp_inbox_workers: int = Field(default=4, ge=1, le=64)
 
     # Proof of ownership: one-time codes (6 digits) last this long; HMAC key for their digests.
     one_time_code_seconds: int = 600

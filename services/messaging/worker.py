@@ -7,6 +7,14 @@ advisory lock on a dedicated connection for as long as it leads, and the others 
 (the outbox relay and the WhatsApp inbox keep their order that way). Without it every
 instance works, and the work itself must divide the rows (`FOR UPDATE SKIP LOCKED`).
 
+With `shards` set, the work is divided into that many shards (e.g. by a hash of the key
+whose order matters) and `workers` tasks per instance go round them: `work_shard(shard)`
+handles one batch of one shard and claims it first with `claim_shard` (a transaction-level
+advisory lock, taken inside the batch's transaction), so one batch of a shard runs at a
+time across all workers and instances, each shard's batches in order, and a worker that
+dies mid-batch frees its shard with its rolled-back transaction. A claimed shard answers
+`None` (another worker has it) and the worker moves on to the next.
+
 Users: the outbox relay, intake's WhatsApp inbox, the notifier's sender, routing's deadline
 scheduler and SP4N-LAPOR! forwarder.
 """
@@ -18,7 +26,7 @@ import contextlib
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import asyncpg
 
@@ -32,6 +40,7 @@ RETRY_SECONDS = 1.0
 LEADER_WAIT_SECONDS = 2.0
 
 PoolSource = asyncpg.Pool | Callable[[], asyncpg.Pool]
+ShardWork = Callable[[int], Awaitable[int | None]]
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,12 @@ class Worker:
 
     `work` handles one batch and returns how many items it handled. When that number reaches
     `batch_size` the next batch starts at once; otherwise the loop waits up to `poll` seconds
-    (or until woken). With `batch_size=None` it always waits (a periodic scan)."""
+    (or until woken). With `batch_size=None` it always waits (a periodic scan). `linger`
+    lets work gather after a short batch even when woken at once (bigger batches, cheaper
+    items, at that much more latency).
+
+    A sharded worker (built by `sharded`) has `work_shard` and runs `workers` tasks, each
+    going round the `shards` shards with its own `work`."""
 
     name: str
     work: Callable[[], Awaitable[int]]
@@ -49,11 +63,92 @@ class Worker:
     leader_lock: str | None = None
     listen: str | None = None
     drain_on_stop: bool = False
+    shards: int = 0
+    workers: int = 1
+    work_shard: ShardWork | None = None
+    linger: float = 0.0  # after a short batch, wait this long even when woken
 
     @property
     def lock_key(self) -> int:
         assert self.leader_lock is not None
         return zlib.crc32(self.leader_lock.encode())
+
+
+def sharded(
+    name: str,
+    work_shard: ShardWork,
+    *,
+    shards: int,
+    workers: int,
+    batch_size: int,
+    poll: float = 1.0,
+    linger: float = 0.0,
+) -> Worker:
+    """A worker of `workers` tasks going round `shards` shards (`work` is one round)."""
+    if shards < 1 or workers < 1:
+        raise ValueError("a sharded worker needs at least one shard and one worker")
+    return Worker(
+        name=name,
+        work=_round(work_shard, shards, batch_size, 0),
+        poll=poll,
+        batch_size=batch_size,
+        shards=shards,
+        workers=workers,
+        work_shard=work_shard,
+        linger=linger,
+    )
+
+
+def _round(
+    work_shard: ShardWork, shards: int, batch_size: int | None, start: int
+) -> Callable[[], Awaitable[int]]:
+    """One task's round over the shards, from its own `start` (tasks spread over the shards
+    so those of one instance rarely meet); it reports a full batch when any shard gave one
+    (there is more: go round again at once)."""
+
+    async def round_over_shards() -> int:
+        full = False
+        for step in range(shards):
+            handled = await work_shard((start + step) % shards)
+            full = full or handled == batch_size
+        return (batch_size or 0) if full else 0
+
+    return round_over_shards
+
+
+def shard_lock_class(name: str) -> int:
+    """The first key of a sharded worker's advisory locks (a signed 32-bit int)."""
+    key = zlib.crc32(f"lapor-shards-{name}".encode())
+    return key - (1 << 32) if key >= 1 << 31 else key
+
+
+async def claim_shard(conn: asyncpg.Connection, name: str, shard: int) -> bool:
+    """Claim `shard` of the sharded worker `name` for the current transaction (released at
+    its commit or rollback, or when the connection dies); False when another has it."""
+    return bool(
+        await conn.fetchval(
+            "SELECT pg_try_advisory_xact_lock($1, $2)", shard_lock_class(name), shard
+        )
+    )
+
+
+def _tasks(worker: Worker) -> list[Worker]:
+    """A sharded worker's tasks, each a plain worker going round the shards from its own."""
+    assert worker.work_shard is not None
+    return [
+        replace(
+            worker,
+            name=f"{worker.name} {index}",
+            work=_round(
+                worker.work_shard,
+                worker.shards,
+                worker.batch_size,
+                index * worker.shards // worker.workers,
+            ),
+            work_shard=None,
+        )
+        for index in range(worker.workers)
+    ]
 
 
 def _pool(source: PoolSource) -> asyncpg.Pool:
@@ -66,10 +161,17 @@ async def run_worker(
     stop: asyncio.Event,
     wake: asyncio.Event | None = None,
 ) -> None:
-    """Run `worker` until `stop` is set; `wake` lets the process itself cut a wait short."""
+    """Run `worker` until `stop` is set; `wake` lets the process itself cut a wait short.
+    A worker of several tasks (`workers`) runs each as a worker of its own."""
     wake = wake or asyncio.Event()
+    if worker.work_shard is not None:
+        await asyncio.gather(*(run_worker(pool, task, stop, wake) for task in _tasks(worker)))
+        return
     while not stop.is_set():
         try:
+            if worker.leader_lock is None and worker.listen is None:
+                await _work_until_stopped(worker, stop, wake)  # its work takes connections
+                continue
             async with _pool(pool).acquire() as conn:
                 await _session(conn, worker, stop, wake)
         except WORKER_RETRIED_ERRORS as error:
@@ -109,6 +211,8 @@ async def _work_until_stopped(worker: Worker, stop: asyncio.Event, wake: asyncio
         wake.clear()
         handled = await worker.work()
         if worker.batch_size is None or handled < worker.batch_size:
+            if worker.linger and await sleep_or_stop(stop, worker.linger):
+                break
             await _wait_for_either(stop, wake, worker.poll)
     if worker.drain_on_stop:
         # What the final consumer batch committed goes out before the process exits.

@@ -33,7 +33,7 @@ from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
 from services.messaging.kafka import ensure_topics, make_producer
 from services.messaging.outbox import OutboxRelay, enqueue
-from services.messaging.worker import Worker, run_worker
+from services.messaging.worker import Worker, claim_shard, run_worker, sharded
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -248,6 +248,46 @@ async def test_only_one_leader_works_and_another_takes_over(pool) -> None:  # ty
     await running_second
     last_first = len(worked) - 1 - worked[::-1].index("first")
     assert "second" not in worked[:last_first]
+
+
+async def test_sharded_workers_of_two_instances_never_work_one_shard_at_once(pool) -> None:  # type: ignore[no-untyped-def]
+    """Two instances of a sharded worker (three tasks each) over five shards: every shard is
+    worked, by both instances, and never by two tasks at once (each batch claims its shard
+    in its transaction)."""
+    name = f"test-shards-{uuid.uuid4().hex[:6]}"
+    active: set[int] = set()
+    overlaps: list[int] = []
+    worked: list[tuple[str, int]] = []
+    skipped: list[int] = []
+
+    def instance(label: str) -> Worker:
+        async def work_shard(shard: int) -> int | None:
+            async with pool.acquire() as conn, conn.transaction():
+                if not await claim_shard(conn, name, shard):
+                    skipped.append(shard)
+                    return None
+                if shard in active:
+                    overlaps.append(shard)
+                active.add(shard)
+                await conn.execute("SELECT pg_sleep(0.002)")  # a batch's work, others meet it
+                active.discard(shard)
+                worked.append((label, shard))
+                return 1  # a full batch: go round again at once
+
+        return sharded(name, work_shard, shards=5, workers=3, batch_size=1, poll=0.05)
+
+    stop = asyncio.Event()
+    running = [asyncio.create_task(run_worker(pool, instance(label), stop)) for label in "ab"]
+
+    async def every_shard_by_both_and_some_met() -> bool:
+        return {(label, shard) for label in "ab" for shard in range(5)} <= set(worked) and bool(
+            skipped
+        )
+
+    await eventually(every_shard_by_both_and_some_met)
+    stop.set()
+    await asyncio.gather(*running)
+    assert overlaps == []
 
 
 async def test_dead_letter_replay_after_a_fix_is_idempotent(stack, pool, producer) -> None:  # type: ignore[no-untyped-def]

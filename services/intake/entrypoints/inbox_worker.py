@@ -1,11 +1,14 @@
-"""The WhatsApp inbox worker: the webhook persists messages and answers 200 at once; this
-worker then handles each message in arrival order (`handlers.whatsapp`).
+"""The WhatsApp inbox workers: the webhook persists messages and answers 200 at once; these
+workers then handle each message (`handlers.whatsapp`), each sender's in arrival order.
 
-It runs on the shared worker loop (`services.messaging.worker`): one instance leads per
-service (advisory lock), so one citizen's messages are handled in order; it works in batches
-until a batch comes back short, and the webhook wakes it when new messages arrive. A
-document the Graph API could not serve this time rolls the batch back and it is tried again
-at the next poll (Meta keeps media for 7 days). Its
+They run on the shared worker loop (`services.messaging.worker`), sharded: the inbox is
+divided by sender into `whatsapp_inbox_shards` shards, and `whatsapp_inbox_workers` tasks per
+instance go round them, each batch of a shard claimed in its transaction (an advisory lock),
+so one citizen's messages are handled by one worker at a time, in order, across every
+instance; a worker that dies mid-batch rolls back and frees its shard for the next. They
+work in batches until the shards come back short, then wait until the webhook wakes them
+(gathering `LINGER_SECONDS` first) or the poll. A document the Graph API could not serve
+this time leaves its shard waiting for the next poll (Meta keeps media for 7 days). The
 housekeeping (expired drafts, old inbox ids, old limit counters) rides along every minute.
 """
 
@@ -21,10 +24,13 @@ import asyncpg
 from services.intake.adapters.whatsapp_media import MediaTemporarilyUnavailable
 from services.intake.handlers import whatsapp
 from services.intake.settings import IntakeSettings
-from services.messaging.worker import Worker, run_worker
+from services.messaging.worker import run_worker, sharded
 from services.personal_data.keystore import Keystore
 
 HOUSEKEEPING_SECONDS = 60.0
+# In a surge the webhook wakes the workers at every message: gathering this long after a
+# short round makes batches of many messages instead of rounds of one each.
+LINGER_SECONDS = 0.05
 log = logging.getLogger(__name__)
 
 
@@ -46,34 +52,50 @@ class InboxWorker:
         self.clock = clock
         self.wake = asyncio.Event()  # set by the webhook when new messages are stored
         self.next_housekeeping = 0.0
-        self.worker = Worker(
-            name="whatsapp inbox",
-            work=self.work,
-            poll=poll,
+        self.worker = sharded(
+            "whatsapp inbox",
+            self.work_shard,
+            shards=settings.whatsapp_inbox_shards,
+            workers=settings.whatsapp_inbox_workers,
             batch_size=batch_size,
-            leader_lock="lapor-intake-whatsapp-inbox",
+            poll=poll,
+            linger=LINGER_SECONDS,
         )
 
     async def run(self, stop: asyncio.Event) -> None:
         await run_worker(self.pool, self.worker, stop, self.wake)
 
-    async def work(self) -> int:
+    async def work_shard(self, shard: int) -> int | None:
+        """One batch of one shard; None when another worker holds it."""
         try:
-            handled = await self.process_batch()
+            handled = await self.process_batch(shard)
         except MediaTemporarilyUnavailable as error:
-            # The batch rolled back; the message is tried again at the next poll.
+            # Nothing was handled; the shard is tried again at the next poll.
             log.warning("whatsapp media not fetched; retrying", extra={"error": str(error)})
             handled = 0
         if self.clock() >= self.next_housekeeping:
-            await self.forget_expired()
             self.next_housekeeping = self.clock() + HOUSEKEEPING_SECONDS
+            await self.forget_expired()
         return handled
 
-    async def process_batch(self) -> int:
-        async with self.pool().acquire() as conn:
-            return await whatsapp.process_inbox_batch(
-                conn, self.settings, self.keys, self.batch_size
-            )
+    async def process_batch(self, shard: int | None = None) -> int:
+        """One batch of `shard`, or one round over every shard; how many were handled."""
+        shards = range(self.settings.whatsapp_inbox_shards) if shard is None else [shard]
+        handled = 0
+        for each in shards:
+            async with self.pool().acquire() as conn:
+                handled += (
+                    await whatsapp.process_inbox_batch(
+                        conn,
+                        self.settings,
+                        self.keys,
+                        self.batch_size,
+                        each,
+                        self.settings.whatsapp_inbox_shards,
+                    )
+                    or 0
+                )
+        return handled
 
     async def forget_expired(self) -> None:
         async with self.pool().acquire() as conn:

@@ -2,8 +2,9 @@
 
 A POST is checked (signature over the raw bytes, constant time) before it is parsed, then
 persisted (messages into the inbox, statuses into the outbox as `WhatsAppStatusReported`)
-in one transaction (`handlers.whatsapp.accept_notification`), and answered 200. The
-conversation runs afterwards in the inbox worker.
+in one transaction (`handlers.whatsapp.accept_notifications`), and answered 200. Concurrent
+notifications are persisted together (`NotificationStore`, a group commit: one statement for
+all their messages). The conversation runs afterwards in the inbox workers.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from prometheus_client import Counter
 from services.intake.domain.whatsapp import (
     SIGNATURE_HEADER,
     InvalidWebhook,
+    WebhookBatch,
     parse_notification,
     signature_matches,
 )
-from services.intake.handlers.whatsapp import accept_notification
+from services.intake.entrypoints.group_commit import GroupCommit
+from services.intake.handlers.whatsapp import accept_notifications
 from services.intake.settings import IntakeSettings
 from services.personal_data.keystore import Keystore
 
@@ -38,14 +41,31 @@ WEBHOOK_ITEMS = Counter(
 )
 
 
+class NotificationStore(GroupCommit[WebhookBatch, int]):
+    """Persists concurrent webhook notifications together; each answer is how many of its
+    messages were new."""
+
+    name = "whatsapp notifications"
+
+    def __init__(self, pool: Callable[[], asyncpg.Pool], keys: Keystore) -> None:
+        super().__init__(pool)
+        self.keys = keys
+
+    async def commit(self, conn: asyncpg.Connection, items: list[WebhookBatch]) -> list[int]:
+        return await accept_notifications(conn, items, self.keys)
+
+
 def whatsapp_router(
     pool: Callable[[], asyncpg.Pool],
     settings: IntakeSettings,
     keys: Keystore,
     wake_inbox: asyncio.Event | None = None,
+    store: NotificationStore | None = None,
 ) -> APIRouter:
-    """The webhook; `wake_inbox` is the inbox worker's wake-up, set when messages arrive."""
+    """The webhook; `wake_inbox` is the inbox workers' wake-up, set when messages arrive;
+    `store` persists notifications (without its loop running, each on its own)."""
     router = APIRouter(tags=["whatsapp"])
+    store = store or NotificationStore(pool, keys)
 
     @router.get("/webhooks/whatsapp", response_class=PlainTextResponse)
     async def verify_webhook(
@@ -91,8 +111,7 @@ def whatsapp_router(
         except (ValueError, InvalidWebhook) as error:
             detail = str(error) if isinstance(error, InvalidWebhook) else "body is not JSON"
             raise HTTPException(status_code=400, detail=detail) from None
-        async with pool().acquire() as conn:
-            new = await accept_notification(conn, batch, keys)
+        new = await store.submit(batch)
         if wake_inbox is not None and new:
             wake_inbox.set()
         WEBHOOK_ITEMS.labels("message", "new").inc(new)
