@@ -155,7 +155,7 @@ def _kafka_properties(config: InfraConfig) -> str:
 
 
 def _java_command(config: InfraConfig, main_class: str, *args: str) -> list[str]:
-    heap = os.environ.get("LAPOR_INFRA_KAFKA_HEAP", "512m")
+    heap = os.environ.get("LAPOR_INFRA_KAFKA_HEAP", "1g")
     return [
         "java",
         f"-Xms{heap}",

@@ -11,11 +11,14 @@ Each test run gets its own topic prefix and its own database, so runs never see 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import asyncpg
@@ -93,9 +96,37 @@ def module_namespace(request: pytest.FixtureRequest) -> Iterator[str]:
     """Each test module gets its own topic prefix, so a module that starts services and reads
     whole topics never meets another module's events (or its poison)."""
     short = re.sub(r"\W", "", request.module.__name__.rsplit(".", 1)[-1])[:30]
-    os.environ["LAPOR_TOPIC_PREFIX"] = f"t{RUN_ID}.{short}."
+    prefix = f"t{RUN_ID}.{short}."
+    os.environ["LAPOR_TOPIC_PREFIX"] = prefix
     yield short
     os.environ["LAPOR_TOPIC_PREFIX"] = f"t{RUN_ID}."
+    for found in _USED:  # only once a module has used the broker
+        _delete_topics(found.kafka_bootstrap, prefix)
+
+
+def _delete_topics(bootstrap: str, prefix: str) -> None:
+    """Delete a finished module's topics: a whole run otherwise leaves thousands of
+    partitions on one broker, and the single-node broker's heap is sized for a desk, not
+    for every test run's leftovers. A failure here is reported, never fails a test."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def delete() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            topics = [topic for topic in await admin.list_topics() if topic.startswith(prefix)]
+            if topics:
+                await admin.delete_topics(topics)
+        finally:
+            await admin.close()
+
+    # Fixtures finish outside any running loop, but pytest-asyncio may keep one set: a thread
+    # of its own runs the deletion with a fresh loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            pool.submit(asyncio.run, delete()).result(timeout=60)
+        except Exception as error:
+            warnings.warn(f"could not delete the topics {prefix}*: {error!r}", stacklevel=1)
 
 
 @pytest.fixture(scope="module")
