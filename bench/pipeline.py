@@ -43,6 +43,13 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from tqdm import tqdm
 
+from bench.accounting import (
+    cpu_ms_per_unit,
+    infrastructure_meter,
+    kafka_offsets,
+    messages_per_unit,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SERVICES = ("intake", "triage", "routing", "notifier")
@@ -61,15 +68,6 @@ WORDS = (
     "pasar terminal stasiun pelabuhan rumah sakit dokter bidan guru murid orang tua pedagang "
     "nelayan petani buruh pensiunan lansia disabilitas anak ibu bapak keluarga tetangga rt rw"
 ).split()
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds spent on all cores outside idle and iowait since boot (/proc/stat)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / CLOCK_TICKS
 
 
 def free_port() -> int:
@@ -131,6 +129,7 @@ def complaint_event(index: int) -> tuple[uuid.UUID, bytes]:
 class Stack:
     bootstrap: str
     admin_database_url: str
+    standins_pid: int | None = None  # the provider stand-ins' process, once started
 
 
 @dataclass
@@ -189,51 +188,105 @@ def use_prefix(prefix: str) -> None:
 # --------------------------------------------------------------------------- baseline
 
 
-async def run_baseline(stack: Stack, n: int) -> PhaseResult:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+@dataclass(frozen=True)
+class PassThrough:
+    """A baseline's raw Kafka workers: each a process (`bench.passthrough`) in its consumer
+    group, with the topics it reads and where each record goes on to; the load goes into
+    `first`, and a complaint is through when the sink sees it on `last` (from `final_source`,
+    when only that hop's records end it)."""
 
-    from services.messaging.kafka import make_producer
+    name: str
+    desc: str
+    workers: dict[str, tuple[str, dict[str, list[str]]]]  # label -> (group, routes)
+    first: str
+    last: str
+    final_source: str | None = None
 
-    prefix = f"bench-baseline-{uuid.uuid4().hex[:6]}."
+
+def three_hops(prefix: str) -> PassThrough:
     hops = [f"{prefix}hop{index}" for index in range(4)]
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
-    await admin.start()
-    await admin.create_topics([NewTopic(topic, 6, 1) for topic in hops])
-    await admin.close()
-    workers = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.passthrough",
-            stack.bootstrap,
-            hops[i],
-            hops[i + 1],
+    return PassThrough(
+        "baseline",
+        "baseline (raw Kafka, 3 hops)",
+        {f"hop{i + 1}": (f"{hops[i]}-passthrough", {hops[i]: [hops[i + 1]]}) for i in range(3)},
+        hops[0],
+        hops[-1],
+    )
+
+
+def same_topology() -> PassThrough:
+    """The pipeline's own topology under the current topic prefix: the services' topics, each
+    read by the same consumer groups (as each service's `consumes`; triage's faust app in its
+    group), each record passed on where the pipeline's fan-out sends a complaint (accepted,
+    assigned, told twice). Kept by hand: compare its `messages_per_complaint` with the
+    pipeline's."""
+    from schemas.topics import (
+        CASES,
+        COMPLAINTS_INTAKE,
+        COMPLAINTS_TRIAGED,
+        NOTIFICATIONS,
+        WHATSAPP_STATUSES,
+        consumer_group,
+    )
+
+    intake, triaged, cases = COMPLAINTS_INTAKE.name, COMPLAINTS_TRIAGED.name, CASES.name
+    notifications, statuses = NOTIFICATIONS.name, WHATSAPP_STATUSES.name
+    topology: dict[str, dict[str, list[str]]] = {
+        "intake": {triaged: [], cases: [], notifications: []},
+        "triage": {intake: [triaged]},
+        "routing": {triaged: [cases], intake: []},
+        # The receipt from the intake topic, the assignment from the cases topic.
+        "notifier": {intake: [notifications], triaged: [], cases: [notifications], statuses: []},
+    }
+    return PassThrough(
+        "baseline_same_topology",
+        "baseline (raw Kafka, pipeline topology)",
+        {service: (consumer_group(service), routes) for service, routes in topology.items()},
+        intake,
+        notifications,
+        final_source=cases,
+    )
+
+
+async def run_baseline(stack: Stack, n: int, topology: PassThrough, prefix: str) -> PhaseResult:
+    from services.messaging.kafka import ensure_named_topics, make_producer
+
+    topics = {topic for _, routes in topology.workers.values() for topic in routes}
+    topics |= {t for _, routes in topology.workers.values() for ts in routes.values() for t in ts}
+    await ensure_named_topics(stack.bootstrap, [(topic, 6, {}) for topic in sorted(topics)])
+    meter = infrastructure_meter(stack.bootstrap, None)
+    workers = {}
+    for label, (group, routes) in topology.workers.items():
+        specs = [f"{source}={','.join(targets)}" for source, targets in routes.items()]
+        workers[label] = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "bench.passthrough", stack.bootstrap, group, *specs],
             cwd=ROOT,
         )
-        for i in range(3)
-    ]
+        meter.add_process(label, workers[label].pid)
     sink = AIOKafkaConsumer(
-        hops[-1], bootstrap_servers=stack.bootstrap, auto_offset_reset="earliest"
+        topology.last, bootstrap_servers=stack.bootstrap, auto_offset_reset="earliest"
     )
     await sink.start()
-    await asyncio.sleep(3)  # let the hop consumers join their groups
+    await asyncio.sleep(3)  # let the workers join their groups
     payloads = [complaint_event(i) for i in range(n)]
-    producer = make_producer(stack.bootstrap, "bench-baseline")
+    producer = make_producer(stack.bootstrap, f"bench-{topology.name}")
     await producer.start()
     sent_at: dict[bytes, float] = {}
+    offsets_before = await kafka_offsets(stack.bootstrap, prefix)
+    cpu_before = meter.snapshot()
     started = time.monotonic()
-    busy_before = machine_busy_seconds()
 
     async def produce() -> None:
         for complaint_id, value in payloads:
             key = str(complaint_id).encode()
-            future = await producer.send(hops[0], value, key=key)
+            future = await producer.send(topology.first, value, key=key)
             future.add_done_callback(lambda _, key=key: sent_at.__setitem__(key, time.monotonic()))
         await producer.flush()
 
     producer_task = asyncio.create_task(produce())
-    result = PhaseResult("baseline", n, 0.0)
-    with tqdm(total=n, desc="baseline (raw Kafka, 3 hops)", unit="msg") as bar:
+    result = PhaseResult(topology.name, n, 0.0)
+    final = topology.final_source.encode() if topology.final_source else None
+    with tqdm(total=n, desc=topology.desc, unit="msg") as bar:
         # Counted by distinct key: while the hops still write, the sink's getmany has handed
         # back records it had already returned (seen: 36,757 records for 10,000 messages),
         # which ended the phase early and overstated the baseline.
@@ -245,23 +298,28 @@ async def run_baseline(stack: Stack, n: int) -> PhaseResult:
                 for record in records:
                     if record.key in received:
                         continue
+                    if final is not None and dict(record.headers).get("source") != final:
+                        continue
                     received.add(record.key)
                     result.completions.append(now - started)
                     if record.key in sent_at:
                         result.latencies_ms.append((now - sent_at[record.key]) * 1000)
                     bar.update(1)
     result.seconds = time.monotonic() - started
-    # Kafka's own cost per message on this box: what any pipeline pays per hop before it does
-    # any work (the whole machine: broker, hop processes, load generator).
-    result.extra["cpu_ms_per_message"] = {
-        "whole_machine": round((machine_busy_seconds() - busy_before) * 1000 / n, 3)
-    }
+    cpu_after = meter.snapshot()
+    # Kafka's own cost on this box: what any pipeline pays per message before it does any work.
+    per = "cpu_ms_per_message" if final is None else "cpu_ms_per_complaint"
+    result.extra[per] = cpu_ms_per_unit(cpu_before, cpu_after, n)
     await producer_task
     await producer.stop()
     await sink.stop()
-    for worker in workers:
+    for worker in workers.values():
         worker.terminate()
         await worker.wait()
+    messages = messages_per_unit(
+        offsets_before, await kafka_offsets(stack.bootstrap, prefix), prefix, n
+    )
+    result.extra["messages_per_complaint"] = messages
     return result
 
 
@@ -324,17 +382,6 @@ class Pipeline:
                 if line.startswith("VmHWM:"):
                     peaks[service] = round(int(line.split()[1]) / 1024, 1)
         return peaks
-
-    def cpu_seconds(self) -> dict[str, float]:
-        """User + system CPU each service has used so far (from /proc/<pid>/stat)."""
-        used = {}
-        for service, process in self.processes.items():
-            try:
-                fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            used[service] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-        return used
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -477,7 +524,8 @@ async def drive_http(intake_url: str, n: int, concurrency: int = 64) -> PhaseRes
 async def pipeline_phase(
     stack: Stack, label: str, log_root: Path, body: Any
 ) -> tuple[PhaseResult, dict[str, float]]:
-    use_prefix(f"bench{uuid.uuid4().hex[:6]}.")
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    use_prefix(prefix)
     from services.messaging.kafka import ensure_topics
 
     await ensure_topics(stack.bootstrap)
@@ -486,29 +534,61 @@ async def pipeline_phase(
     log_dir.mkdir(parents=True, exist_ok=True)
     pipeline = Pipeline(stack, database_url, log_dir)
     pipeline.start()
+    meter = infrastructure_meter(stack.bootstrap, stack.admin_database_url)
+    for service, process in pipeline.processes.items():
+        meter.add_process(service, process.pid)
+    if stack.standins_pid is not None:
+        meter.add_process("standins", stack.standins_pid)
     try:
         await pipeline.wait_ready()
-        cpu_before, busy_before = pipeline.cpu_seconds(), machine_busy_seconds()
+        offsets_before = await kafka_offsets(stack.bootstrap, prefix)
+        cpu_before = meter.snapshot()
         result = await body(pipeline)
-        cpu_after, busy_after = pipeline.cpu_seconds(), machine_busy_seconds()
+        cpu_after = meter.snapshot()
         peaks = pipeline.peak_rss_mb()
     finally:
         pipeline.stop()
-    # CPU per completed complaint: where the two cores go (the rest of the machine's busy
-    # time is Kafka, PostgreSQL, the provider stand-ins and the load generator).
+    # CPU per completed complaint: where the two cores go, by process (the services, Kafka,
+    # PostgreSQL, the provider stand-ins, the load generator; `other` is the rest of the
+    # machine's busy time), and the Kafka messages each complaint cost, by topic and group.
     if result.count:
-        per_service = {
-            service: round(
-                (cpu_after[service] - cpu_before.get(service, 0.0)) * 1000 / result.count, 2
-            )
-            for service in cpu_after
-        }
-        whole = round((busy_after - busy_before) * 1000 / result.count, 2)
-        result.extra["cpu_ms_per_complaint"] = {**per_service, "whole_machine": whole}
+        result.extra["cpu_ms_per_complaint"] = cpu_ms_per_unit(cpu_before, cpu_after, result.count)
+        result.extra["messages_per_complaint"] = messages_per_unit(
+            offsets_before, await kafka_offsets(stack.bootstrap, prefix), prefix, result.count
+        )
     return result, peaks
 
 
 # --------------------------------------------------------------------------- report
+
+
+PHASES = ("baseline", "baseline_same_topology", "core_saturation", "core_fixed_rate", "http_intake")
+
+
+def accounting_table(report: dict[str, Any]) -> str:
+    """The report's CPU per complaint (per message for the 3-hop baseline) by process, and
+    the Kafka messages per complaint, as text."""
+    lines = ["", "CPU (ms) per complaint (3-hop baseline: per message), by process:"]
+    for phase in PHASES:
+        figures = report.get(phase, {})
+        cpu = figures.get("cpu_ms_per_complaint") or figures.get("cpu_ms_per_message")
+        if cpu:
+            shown = ", ".join(f"{name} {value:.2f}" for name, value in cpu.items())
+            lines.append(f"  {phase}: {shown}")
+    lines.append("Kafka messages per complaint (produced by topic; consumed by group: topic):")
+    for phase in PHASES:
+        messages = report.get(phase, {}).get("messages_per_complaint")
+        if not messages:
+            continue
+        lines.append(
+            f"  {phase}: produced {messages['produced_total']}, "
+            f"consumed {messages['consumed_total']}"
+        )
+        lines += [f"    produced {topic}: {n}" for topic, n in messages["produced"].items()]
+        for group, topics in messages["consumed"].items():
+            shown = ", ".join(f"{topic} {n}" for topic, n in topics.items())
+            lines.append(f"    consumed by {group}: {shown}")
+    return "\n".join(lines)
 
 
 def plot(results: list[PhaseResult], path: Path) -> None:
@@ -596,10 +676,19 @@ async def main() -> None:
         }
     )
 
+    stack.standins_pid = standins.pid
+    baselines: dict[str, PhaseResult] = {}
     if not args.skip_baseline:
-        baseline = await run_baseline(stack, args.n)
-        results.append(baseline)
-        report["baseline"] = baseline.summary()
+        prefix = f"bench-baseline-{uuid.uuid4().hex[:6]}."
+        baselines["baseline"] = await run_baseline(stack, args.n, three_hops(prefix), prefix)
+        prefix = f"bench{uuid.uuid4().hex[:6]}."
+        use_prefix(prefix)
+        baselines["baseline_same_topology"] = await run_baseline(
+            stack, args.n, same_topology(), prefix
+        )
+        for name, baseline in baselines.items():
+            results.append(baseline)
+            report[name] = baseline.summary()
 
     saturation, peaks = await pipeline_phase(
         stack,
@@ -634,15 +723,20 @@ async def main() -> None:
         results.append(http)
         report["http_intake"] = {**http.summary(), "peak_rss_mb": peaks}
 
-    if "baseline" in report:
+    if baselines:
+        # Against the same topology: what Kafka alone allows the pipeline's own message flow.
         report["ratio_pipeline_to_baseline"] = round(
-            saturation.throughput / results[0].throughput, 3
+            saturation.throughput / baselines["baseline_same_topology"].throughput, 3
+        )
+        report["ratio_pipeline_to_3hop_baseline"] = round(
+            saturation.throughput / baselines["baseline"].throughput, 3
         )
     json_path = results_dir / f"pipeline-{stamp}.json"
     png_path = results_dir / f"pipeline-{stamp}.png"
     json_path.write_text(json.dumps(report, indent=2))
     plot(results, png_path)
     print(json.dumps(report, indent=2))
+    print(accounting_table(report))
     print(f"wrote {json_path} and {png_path}")
     standins.terminate()
     await standins.wait()
