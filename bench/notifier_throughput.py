@@ -91,7 +91,7 @@ async def count_rows(database_url: str) -> int:
         await conn.close()
 
 
-async def main(complaints: int) -> None:
+async def main(complaints: int, idle_seconds: float) -> None:
     bootstrap = os.environ.get("LAPOR_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     admin_url = os.environ.get("LAPOR_DATABASE_URL", "postgresql://lapor@127.0.0.1:55432/lapor")
     database = f"lapor_bench_{RUN}"
@@ -129,6 +129,12 @@ async def main(complaints: int) -> None:
         batch = [received for received, _ in pairs] + [assigned for _, assigned in pairs]
         expected = sum(messages_for(index) for index in range(complaints))
         assert notifier.process is not None
+        # What it costs doing nothing (polling Kafka and its queues), which a slow run spreads
+        # over few complaints.
+        idle_before = process_seconds(notifier.process.pid)
+        await asyncio.sleep(idle_seconds)
+        idle = (process_seconds(notifier.process.pid) - idle_before) / idle_seconds
+        print(f"notifier idle: {idle * 1000:.1f} ms of CPU per second")
         cpu_before = process_seconds(notifier.process.pid)
         started = time.perf_counter()
         await publish(producer, batch)
@@ -168,4 +174,6 @@ async def main(complaints: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--complaints", type=int, default=1000)
-    asyncio.run(main(parser.parse_args().complaints))
+    parser.add_argument("--idle-seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    asyncio.run(main(args.complaints, args.idle_seconds))

@@ -2,10 +2,14 @@
 
     python -m bench.pipeline [--n 100000] [--rate 200] [--rate-seconds 30] [--http-n 20000]
 
-1. Baseline: raw aiokafka pass-through over the same three hops as the pipeline
-   (intake topic → triage → triaged → routing → cases → notifier → notifications), each hop a
-   separate process that consumes a batch, produces it (acks=all, idempotent) and commits;
-   same partitions, same broker.
+1. Baselines, raw aiokafka pass-through workers (`bench.passthrough`: consume a batch,
+   produce it on with acks=all and idempotence, commit; no processing), same partitions, same
+   broker:
+   a. three hops (intake topic → triage → triaged → routing → cases → notifier →
+      notifications), one message per hop;
+   b. the pipeline's own topology (`same_topology`): the services' topics, each read by the
+      same consumer groups, with the same fan-out (one complaint in; triaged, assigned, and
+      two notifications on). The pipeline/baseline ratio is computed against this one.
 2. Core pipeline at saturation: N `ComplaintReceived` events written straight to the intake
    output topic; done when the notifier has published the citizen notification for the
    complaint's final step (case assigned, or rejected/held/duplicate).
@@ -15,7 +19,11 @@
 
 Every phase starts from empty topics (a fresh topic prefix) and a fresh database. Prints the
 figures and the pipeline/baseline ratio, writes a JSON result and a PNG plot of throughput and
-latency over time to bench/results/.
+latency over time to bench/results/. For each phase it also reports (`bench.accounting`) the
+CPU per complaint of each service, Kafka, PostgreSQL, the provider stand-ins, the load
+generator, the rest of the machine (`other`: on a shared machine, someone else) and the whole
+machine, and the Kafka messages produced per topic and consumed per group and topic per
+complaint (from the phase's topics' end offsets and its groups' committed offsets).
 """
 
 from __future__ import annotations
