@@ -9,8 +9,9 @@
 - `SmtpStandIn`: an aiosmtpd SMTP server that keeps what it receives.
 
 They bind to 127.0.0.1 only and keep every accepted message for inspection. The HTTP ones
-are lean on purpose (aiohttp's low-level server, one dispatch on method and path, no access
-log): they stand for servers that run elsewhere, so the bench must not measure them.
+are lean on purpose: HTTP/1.1 with keep-alive straight on httptools' parser (`_HttpProtocol`),
+one dispatch on method and path, handlers that answer at once, no access log. They stand for
+servers that run elsewhere, so the bench must not measure them.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ import hashlib
 import json
 import secrets
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import unquote
 
-from aiohttp import web
+import httptools
 
 
 @dataclass
@@ -37,27 +40,107 @@ class Fault:
     retry_after: float | None = None
 
 
-Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+@dataclass(frozen=True)
+class Request:
+    """A request read whole."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+    @property
+    def parts(self) -> list[str]:
+        return self.path.strip("/").split("/")
+
+    def json(self) -> dict[str, Any] | None:
+        """The body's JSON object, or None when it is not one."""
+        try:
+            body = json.loads(self.body)
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
 
 
-def json_response(
-    body: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.Response(
-        body=json.dumps(body).encode(),
-        status=status,
-        headers=headers,
-        content_type="application/json",
-    )
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encode(self, keep_alive: bool) -> bytes:
+        head = [
+            f"HTTP/1.1 {self.status} {HTTPStatus(self.status).phrase}",
+            f"Content-Type: {self.content_type}",
+            f"Content-Length: {len(self.body)}",
+            *(f"{name}: {value}" for name, value in self.headers.items()),
+        ]
+        if not keep_alive:
+            head.append("Connection: close")
+        return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + self.body
 
 
-async def _json_body(request: web.BaseRequest) -> dict[str, Any] | None:
-    """The request's JSON object, or None when it is not one."""
-    try:
-        body = json.loads(await request.read())
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
+Handler = Callable[[Request], Response]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, json.dumps(body).encode(), headers=headers or {})
+
+
+class _HttpProtocol(asyncio.Protocol):
+    """One connection: requests parsed by httptools as they arrive, each answered in order."""
+
+    def __init__(self, standin: _HttpStandIn) -> None:
+        self.standin = standin
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self._url = b""
+        self._headers: dict[str, str] = {}
+        self._body: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.standin._connections.add(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.standin._connections.discard(self.transport)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            assert self.transport is not None
+            self.transport.write(Response(400).encode(keep_alive=False))
+            self.transport.close()
+
+    # httptools' callbacks
+    def on_message_begin(self) -> None:
+        self._url, self._headers, self._body = b"", {}, []
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        assert self.transport is not None
+        request = Request(
+            self.parser.get_method().decode(),
+            unquote(httptools.parse_url(self._url).path.decode()),
+            self._headers,
+            b"".join(self._body),
+        )
+        keep_alive = self.parser.should_keep_alive()
+        self.transport.write(self.standin.answer(request).encode(keep_alive))
+        if not keep_alive:
+            self.transport.close()
 
 
 @dataclass
@@ -67,7 +150,8 @@ class _HttpStandIn:
     received: list[dict[str, Any]] = field(default_factory=list)
     faults: deque[Fault] = field(default_factory=deque)
     requests: int = 0
-    _runner: web.ServerRunner | None = None
+    _server: asyncio.Server | None = None
+    _connections: set[asyncio.Transport] = field(default_factory=set)
 
     def fail_next(self, status: int, times: int = 1, retry_after: float | None = None) -> None:
         self.faults.extend(Fault(status, retry_after) for _ in range(times))
@@ -80,30 +164,31 @@ class _HttpStandIn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def _dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
-        handler = self.route(request.method, request.path.strip("/").split("/"))
+    def answer(self, request: Request) -> Response:
+        handler = self.route(request.method, request.parts)
         if handler is None:
             return json_response({"detail": "Not Found"}, 404)
-        return await handler(request)
+        return handler(request)
 
     async def serve(self, port: int) -> None:
         self.port = port
-        self._runner = web.ServerRunner(
-            web.Server(self._dispatch, access_log=None), handle_signals=False
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _HttpProtocol(self), "127.0.0.1", port
         )
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
 
     async def stop(self) -> None:
-        if self._runner is not None:
+        if self._server is not None:
+            self._server.close()
+            for transport in list(self._connections):
+                transport.close()
             with contextlib.suppress(Exception):
-                await self._runner.cleanup()
-            self._runner = None
+                await self._server.wait_closed()
+            self._server = None
 
-    def _authorised(self, request: web.BaseRequest) -> bool:
-        return request.headers.get("Authorization") == f"Bearer {self.token}"
+    def _authorised(self, request: Request) -> bool:
+        return request.headers.get("authorization") == f"Bearer {self.token}"
 
-    def _fault(self) -> web.Response | None:
+    def _fault(self) -> Response | None:
         if not self.faults:
             return None
         fault = self.faults.popleft()
@@ -170,23 +255,23 @@ class WhatsAppCloudStandIn(_HttpStandIn):
             return self._download if parts[0] == "media-download" else self._lookup
         return None
 
-    async def _download(self, request: web.BaseRequest) -> web.Response:
+    def _download(self, request: Request) -> Response:
         self.media_requests += 1
         if not self._authorised(request):
             return _graph_error(401, 190, "Invalid OAuth access token")
-        token = request.path.strip("/").split("/")[1]
+        token = request.parts[1]
         found = next((m for m in self.media.values() if m.download_token == token), None)
         if found is None:
             return _graph_error(404, 100, "Media not found")
-        return web.Response(body=found.content, content_type=found.mime_type)
+        return Response(200, found.content, found.mime_type)
 
-    async def _lookup(self, request: web.BaseRequest) -> web.Response:
+    def _lookup(self, request: Request) -> Response:
         self.media_requests += 1
         if not self._authorised(request):
             return _graph_error(401, 190, "Invalid OAuth access token")
         if self.media_faults:
             return _graph_error(self.media_faults.popleft().status, 131000, "scripted")
-        media_id = request.path.strip("/").split("/")[1]
+        media_id = request.parts[1]
         found = self.media.get(media_id)
         if found is None:
             # As Meta answers an unknown or expired media id.
@@ -204,14 +289,14 @@ class WhatsAppCloudStandIn(_HttpStandIn):
             }
         )
 
-    async def _send(self, request: web.BaseRequest) -> web.Response:
+    def _send(self, request: Request) -> Response:
         self.requests += 1
         if not self._authorised(request):
             return _graph_error(401, 190, "Invalid OAuth access token")
-        version, phone_number_id, _ = request.path.strip("/").split("/")
+        version, phone_number_id, _ = request.parts
         if phone_number_id != self.phone_number_id:
             return _graph_error(400, 100, "Unsupported post request")
-        body = await _json_body(request)
+        body = request.json()
         if body is None:
             return _graph_error(400, 100, "Invalid parameter")
         if body.get("messaging_product") != "whatsapp" or body.get("type") not in (
@@ -246,17 +331,17 @@ class SmsGatewayStandIn(_HttpStandIn):
     def route(self, method: str, parts: list[str]) -> Handler | None:
         return self._send if method == "POST" and parts == ["sms"] else None
 
-    async def _send(self, request: web.BaseRequest) -> web.Response:
+    def _send(self, request: Request) -> Response:
         self.requests += 1
         if not self._authorised(request):
             return json_response({"error": {"code": "unauthorised"}}, 401)
-        body = await _json_body(request)
+        body = request.json()
         if body is None or not body.get("to") or not body.get("text"):
             return json_response({"error": {"code": "invalid"}}, 400)
         fault = self._fault()
         if fault is not None:
             return fault
-        idempotency_key = request.headers.get("Idempotency-Key")
+        idempotency_key = request.headers.get("idempotency-key")
         if idempotency_key and idempotency_key in self.seen:
             return json_response({"message_id": self.seen[idempotency_key], "status": "queued"})
         message_id = "sms-" + secrets.token_hex(8)
@@ -266,7 +351,7 @@ class SmsGatewayStandIn(_HttpStandIn):
         return json_response({"message_id": message_id, "status": "queued"})
 
 
-def _graph_error(status: int, code: int, message: str) -> web.Response:
+def _graph_error(status: int, code: int, message: str) -> Response:
     return json_response(
         {"error": {"message": message, "type": "OAuthException", "code": code}}, status
     )
