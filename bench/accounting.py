@@ -222,3 +222,16 @@ def messages_per_unit(before: Offsets, after: Offsets, prefix: str, units: int) 
         "produced_total": round(sum(produced.values()), 3),
         "consumed_total": round(sum(v for by in consumed.values() for v in by.values()), 3),
     }
+
+
+async def drop_topics(bootstrap: str, prefix: str) -> None:
+    """Delete the topics under a phase's prefix once it is counted: a broker holding every
+    run's partitions runs out of heap (the shared 512 MB broker did, at about 14,600)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-accounting")
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if topics:
+            await admin.delete_topics(topics)
+    finally:
+        await admin.close()

@@ -23,13 +23,15 @@ latency over time to bench/results/. For each phase it also reports (`bench.acco
 CPU per complaint of each service, Kafka, PostgreSQL, the provider stand-ins, the load
 generator, the rest of the machine (`other`: on a shared machine, someone else) and the whole
 machine, and the Kafka messages produced per topic and consumed per group and topic per
-complaint (from the phase's topics' end offsets and its groups' committed offsets).
+complaint (from the phase's topics' end offsets and its groups' committed offsets). A phase's
+topics are deleted once it is counted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -40,6 +42,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +56,7 @@ from tqdm import tqdm
 
 from bench.accounting import (
     cpu_ms_per_unit,
+    drop_topics,
     infrastructure_meter,
     kafka_offsets,
     messages_per_unit,
@@ -328,6 +332,7 @@ async def run_baseline(stack: Stack, n: int, topology: PassThrough, prefix: str)
         offsets_before, await kafka_offsets(stack.bootstrap, prefix), prefix, n
     )
     result.extra["messages_per_complaint"] = messages
+    await drop_topics(stack.bootstrap, prefix)
     return result
 
 
@@ -564,6 +569,7 @@ async def pipeline_phase(
         result.extra["messages_per_complaint"] = messages_per_unit(
             offsets_before, await kafka_offsets(stack.bootstrap, prefix), prefix, result.count
         )
+    await drop_topics(stack.bootstrap, prefix)
     return result, peaks
 
 
@@ -639,33 +645,12 @@ def plot(results: list[PhaseResult], path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--n", type=int, default=100_000, help="complaints at saturation")
-    parser.add_argument("--rate", type=float, default=200.0, help="offered rate for latency")
-    parser.add_argument("--rate-seconds", type=float, default=30.0)
-    parser.add_argument("--http-n", type=int, default=20_000, help="HTTP requests (0 skips)")
-    parser.add_argument("--skip-baseline", action="store_true")
-    parser.add_argument("--results-dir", type=Path, default=RESULTS, help="JSON, plot and logs")
-    args = parser.parse_args()
-    results_dir: Path = args.results_dir
-
-    stack = await stack_from_env()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    os.makedirs(results_dir, exist_ok=True)
-    log_root = results_dir / f"logs-{stamp}"
-    results: list[PhaseResult] = []
-    report: dict[str, Any] = {
-        "date": stamp,
-        "machine": {"cores": os.cpu_count(), "platform": sys.platform},
-        "args": {**vars(args), "results_dir": str(results_dir)},
-    }
-
-    # The notifier delivers to local stand-ins of WhatsApp, the SMS gateway and SMTP (their own
-    # process, so the load generator's loop does not slow their answers): without providers
-    # every notification would be undeliverable and the run would measure that.
+@contextlib.asynccontextmanager
+async def provider_standins(stack: Stack) -> AsyncIterator[None]:
+    """The notifier delivers to local stand-ins of WhatsApp, the SMS gateway and SMTP (their
+    own process, so the load generator's loop does not slow their answers): without providers
+    every notification would be undeliverable and the run would measure that. Stopped however
+    the run ends (left running, they would hold the caller's output open)."""
     ports = {"whatsapp": free_port(), "sms": free_port(), "smtp": free_port()}
     standins = await asyncio.create_subprocess_exec(
         *[sys.executable, "-m", "ops.standins", *map(str, ports.values())],
@@ -683,32 +668,37 @@ async def main() -> None:
             "LAPOR_NOTIFIER_SMTP_PORT": str(ports["smtp"]),
         }
     )
-
     stack.standins_pid = standins.pid
-    baselines: dict[str, PhaseResult] = {}
-    if not args.skip_baseline:
-        prefix = f"bench-baseline-{uuid.uuid4().hex[:6]}."
-        baselines["baseline"] = await run_baseline(stack, args.n, three_hops(prefix), prefix)
-        prefix = f"bench{uuid.uuid4().hex[:6]}."
-        use_prefix(prefix)
-        baselines["baseline_same_topology"] = await run_baseline(
-            stack, args.n, same_topology(), prefix
-        )
-        for name, baseline in baselines.items():
-            results.append(baseline)
-            report[name] = baseline.summary()
+    try:
+        yield
+    finally:
+        standins.terminate()
+        await standins.wait()
 
-    saturation, peaks = await pipeline_phase(
+
+async def run_baselines(stack: Stack, n: int) -> dict[str, PhaseResult]:
+    prefix = f"bench-baseline-{uuid.uuid4().hex[:6]}."
+    baselines = {"baseline": await run_baseline(stack, n, three_hops(prefix), prefix)}
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    use_prefix(prefix)
+    baselines["baseline_same_topology"] = await run_baseline(stack, n, same_topology(), prefix)
+    return baselines
+
+
+async def run_pipeline_phases(
+    stack: Stack, args: argparse.Namespace, log_root: Path
+) -> list[tuple[str, PhaseResult, dict[str, float]]]:
+    """(report key, result, peak RSS per service) of each pipeline phase."""
+    phases: list[tuple[str, PhaseResult, dict[str, float]]] = []
+    saturation = await pipeline_phase(
         stack,
         "saturation",
         log_root,
         lambda _: drive_core(stack, args.n, None, "core_saturation", "pipeline at saturation"),
     )
-    results.append(saturation)
-    report["core_saturation"] = {**saturation.summary(), "peak_rss_mb": peaks}
-
+    phases.append(("core_saturation", *saturation))
     rate_n = int(args.rate * args.rate_seconds)
-    fixed, peaks = await pipeline_phase(
+    fixed = await pipeline_phase(
         stack,
         "fixed-rate",
         log_root,
@@ -716,11 +706,9 @@ async def main() -> None:
             stack, rate_n, args.rate, "core_fixed_rate", f"pipeline at {args.rate:.0f}/s"
         ),
     )
-    results.append(fixed)
-    report["core_fixed_rate"] = {**fixed.summary(), "peak_rss_mb": peaks}
-
+    phases.append(("core_fixed_rate", *fixed))
     if args.http_n:
-        http, peaks = await pipeline_phase(
+        http = await pipeline_phase(
             stack,
             "http",
             log_root,
@@ -728,10 +716,41 @@ async def main() -> None:
                 f"http://127.0.0.1:{pipeline.ports['intake']}", args.http_n
             ),
         )
-        results.append(http)
-        report["http_intake"] = {**http.summary(), "peak_rss_mb": peaks}
+        phases.append(("http_intake", *http))
+    return phases
 
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=100_000, help="complaints at saturation")
+    parser.add_argument("--rate", type=float, default=200.0, help="offered rate for latency")
+    parser.add_argument("--rate-seconds", type=float, default=30.0)
+    parser.add_argument("--http-n", type=int, default=20_000, help="HTTP requests (0 skips)")
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS, help="JSON, plot and logs")
+    args = parser.parse_args()
+    results_dir: Path = args.results_dir
+
+    stack = await stack_from_env()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    os.makedirs(results_dir, exist_ok=True)
+    report: dict[str, Any] = {
+        "date": stamp,
+        "machine": {"cores": os.cpu_count(), "platform": sys.platform},
+        "args": {**vars(args), "results_dir": str(results_dir)},
+    }
+    async with provider_standins(stack):
+        baselines = {} if args.skip_baseline else await run_baselines(stack, args.n)
+        phases = await run_pipeline_phases(stack, args, results_dir / f"logs-{stamp}")
+    results = [*baselines.values(), *(result for _, result, _ in phases)]
+    for name, baseline in baselines.items():
+        report[name] = baseline.summary()
+    for name, result, peaks in phases:
+        report[name] = {**result.summary(), "peak_rss_mb": peaks}
     if baselines:
+        saturation = phases[0][1]
         # Against the same topology: what Kafka alone allows the pipeline's own message flow.
         report["ratio_pipeline_to_baseline"] = round(
             saturation.throughput / baselines["baseline_same_topology"].throughput, 3
@@ -746,8 +765,6 @@ async def main() -> None:
     print(json.dumps(report, indent=2))
     print(accounting_table(report))
     print(f"wrote {json_path} and {png_path}")
-    standins.terminate()
-    await standins.wait()
 
 
 if __name__ == "__main__":
