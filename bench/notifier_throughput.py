@@ -6,8 +6,11 @@ local SMS gateway stand-in.
     LAPOR_DATABASE_URL=postgresql://lapor@127.0.0.1:55432/lapor \\
     .venv/bin/python bench/notifier_throughput.py --complaints 1000
 
-Each complaint yields two messages (received + assigned); half go by WhatsApp, half by SMS.
-It uses its own database and topic prefix, and drops the database at the end.
+Each complaint yields two messages (received + assigned): a web complaint with a phone, told
+by SMS, as the pipeline bench files them; every fourth is a WhatsApp complaint, told of its
+assignment on WhatsApp (its receipt came from the conversation). Prints the notifier's own
+CPU per complaint (from /proc, over the run). It uses its own database and topic prefix, and
+drops the database at the end.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 RUN = uuid.uuid4().hex[:8]
 os.environ["LAPOR_TOPIC_PREFIX"] = f"bench{RUN}."
 
+from bench.accounting import process_seconds  # noqa: E402
 from ops.standins import SmsGatewayStandIn, WhatsAppCloudStandIn  # noqa: E402
 from schemas.events import (  # noqa: E402
     CaseAssigned,
@@ -45,7 +49,7 @@ from tests.support import ServiceProcess, free_port  # noqa: E402
 def events_for(index: int) -> list[EventEnvelope]:
     complaint_id = uuid.uuid4()
     code = f"LPR-B{index:06d}"
-    channel = Channel.WHATSAPP if index % 2 == 0 else Channel.WEB
+    channel = Channel.WHATSAPP if index % 4 == 0 else Channel.WEB
     received = ComplaintReceived(
         complaint_id=complaint_id,
         correlation_id=complaint_id,
@@ -74,6 +78,11 @@ def events_for(index: int) -> list[EventEnvelope]:
     return [received, assigned]
 
 
+def messages_for(index: int) -> int:
+    """A WhatsApp complaint's receipt came from its conversation: only the assignment."""
+    return 1 if index % 4 == 0 else 2
+
+
 async def count_rows(database_url: str) -> int:
     conn = await asyncpg.connect(database_url)
     try:
@@ -82,7 +91,7 @@ async def count_rows(database_url: str) -> int:
         await conn.close()
 
 
-async def main(complaints: int) -> None:
+async def main(complaints: int, idle_seconds: float) -> None:
     bootstrap = os.environ.get("LAPOR_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     admin_url = os.environ.get("LAPOR_DATABASE_URL", "postgresql://lapor@127.0.0.1:55432/lapor")
     database = f"lapor_bench_{RUN}"
@@ -115,8 +124,18 @@ async def main(complaints: int) -> None:
         notifier.start()
         await notifier.wait_ready()
         await producer.start()
-        batch = [event for index in range(complaints) for event in events_for(index)]
-        expected = len(batch)
+        # As in the pipeline, a complaint's assignment comes well after its receipt.
+        pairs = [events_for(index) for index in range(complaints)]
+        batch = [received for received, _ in pairs] + [assigned for _, assigned in pairs]
+        expected = sum(messages_for(index) for index in range(complaints))
+        assert notifier.process is not None
+        # What it costs doing nothing (polling Kafka and its queues), which a slow run spreads
+        # over few complaints.
+        idle_before = process_seconds(notifier.process.pid)
+        await asyncio.sleep(idle_seconds)
+        idle = (process_seconds(notifier.process.pid) - idle_before) / idle_seconds
+        print(f"notifier idle: {idle * 1000:.1f} ms of CPU per second")
+        cpu_before = process_seconds(notifier.process.pid)
         started = time.perf_counter()
         await publish(producer, batch)
         published = time.perf_counter()
@@ -131,12 +150,17 @@ async def main(complaints: int) -> None:
                 sent = len(whatsapp.received) + len(sms.received)
                 print(f"  {progress - started:5.1f}s: {queued} queued, {sent} sent", flush=True)
         elapsed = time.perf_counter() - started
-        print(f"events published: {expected} in {published - started:.2f}s")
+        cpu = process_seconds(notifier.process.pid) - cpu_before
+        print(f"events published: {len(batch)} in {published - started:.2f}s")
         print(
             f"messages accepted: whatsapp {len(whatsapp.received)}, sms {len(sms.received)}"
             f" in {elapsed:.2f}s"
         )
         print(f"notifications per second, end to end: {expected / elapsed:.0f}")
+        print(
+            f"notifier CPU: {cpu * 1000 / complaints:.2f} ms per complaint,"
+            f" {cpu * 1000 / expected:.2f} ms per message"
+        )
     finally:
         await producer.stop()
         notifier.terminate()
@@ -150,4 +174,6 @@ async def main(complaints: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--complaints", type=int, default=1000)
-    asyncio.run(main(parser.parse_args().complaints))
+    parser.add_argument("--idle-seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    asyncio.run(main(args.complaints, args.idle_seconds))

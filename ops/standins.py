@@ -8,7 +8,10 @@
 - `SmsGatewayStandIn`: the generic JSON SMS gateway, which honours Idempotency-Key;
 - `SmtpStandIn`: an aiosmtpd SMTP server that keeps what it receives.
 
-They bind to 127.0.0.1 only and keep every accepted message for inspection.
+They bind to 127.0.0.1 only and keep every accepted message for inspection. The HTTP ones
+are lean on purpose: HTTP/1.1 with keep-alive straight on httptools' parser (`_HttpProtocol`),
+one dispatch on method and path, handlers that answer at once, no access log. They stand for
+servers that run elsewhere, so the bench must not measure them.
 """
 
 from __future__ import annotations
@@ -17,22 +20,127 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import json
 import secrets
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import unquote
 
-import uvicorn
-from fastapi import FastAPI, Header, Request
-from fastapi.responses import JSONResponse, Response
+import httptools
 
 
 @dataclass
 class Fault:
     status: int
     retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request read whole."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+    @property
+    def parts(self) -> list[str]:
+        return self.path.strip("/").split("/")
+
+    def json(self) -> dict[str, Any] | None:
+        """The body's JSON object, or None when it is not one."""
+        try:
+            body = json.loads(self.body)
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encode(self, keep_alive: bool) -> bytes:
+        head = [
+            f"HTTP/1.1 {self.status} {HTTPStatus(self.status).phrase}",
+            f"Content-Type: {self.content_type}",
+            f"Content-Length: {len(self.body)}",
+            *(f"{name}: {value}" for name, value in self.headers.items()),
+        ]
+        if not keep_alive:
+            head.append("Connection: close")
+        return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + self.body
+
+
+Handler = Callable[[Request], Response]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, json.dumps(body).encode(), headers=headers or {})
+
+
+class _HttpProtocol(asyncio.Protocol):
+    """One connection: requests parsed by httptools as they arrive, each answered in order."""
+
+    def __init__(self, standin: _HttpStandIn) -> None:
+        self.standin = standin
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self._url = b""
+        self._headers: dict[str, str] = {}
+        self._body: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.standin._connections.add(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.standin._connections.discard(self.transport)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            assert self.transport is not None
+            self.transport.write(Response(400).encode(keep_alive=False))
+            self.transport.close()
+
+    # httptools' callbacks
+    def on_message_begin(self) -> None:
+        self._url, self._headers, self._body = b"", {}, []
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        assert self.transport is not None
+        request = Request(
+            self.parser.get_method().decode(),
+            unquote(httptools.parse_url(self._url).path.decode()),
+            self._headers,
+            b"".join(self._body),
+        )
+        keep_alive = self.parser.should_keep_alive()
+        self.transport.write(self.standin.answer(request).encode(keep_alive))
+        if not keep_alive:
+            self.transport.close()
 
 
 @dataclass
@@ -42,48 +150,50 @@ class _HttpStandIn:
     received: list[dict[str, Any]] = field(default_factory=list)
     faults: deque[Fault] = field(default_factory=deque)
     requests: int = 0
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
+    _server: asyncio.Server | None = None
+    _connections: set[asyncio.Transport] = field(default_factory=set)
 
     def fail_next(self, status: int, times: int = 1, retry_after: float | None = None) -> None:
         self.faults.extend(Fault(status, retry_after) for _ in range(times))
 
-    def app(self) -> FastAPI:  # pragma: no cover - overridden
+    def route(self, method: str, parts: list[str]) -> Handler | None:  # pragma: no cover
+        """The handler for a request (`parts`: the path's segments), or None (404)."""
         raise NotImplementedError
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def answer(self, request: Request) -> Response:
+        handler = self.route(request.method, request.parts)
+        if handler is None:
+            return json_response({"detail": "Not Found"}, 404)
+        return handler(request)
+
     async def serve(self, port: int) -> None:
         self.port = port
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                self.app(), host="127.0.0.1", port=port, log_config=None, access_log=False
-            )
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _HttpProtocol(self), "127.0.0.1", port
         )
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            if self._task.done():
-                await self._task
-            await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
+        if self._server is not None:
+            self._server.close()
+            for transport in list(self._connections):
+                transport.close()
             with contextlib.suppress(Exception):
-                await self._task
+                await self._server.wait_closed()
+            self._server = None
 
-    def _authorised(self, authorization: str | None) -> bool:
-        return authorization == f"Bearer {self.token}"
+    def _authorised(self, request: Request) -> bool:
+        return request.headers.get("authorization") == f"Bearer {self.token}"
 
-    def _fault(self) -> JSONResponse | None:
+    def _fault(self) -> Response | None:
         if not self.faults:
             return None
         fault = self.faults.popleft()
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-        return JSONResponse(
+        return json_response(
             {
                 "error": {
                     "message": "scripted failure",
@@ -92,8 +202,8 @@ class _HttpStandIn:
                     "fbtrace_id": secrets.token_hex(8),
                 }
             },
-            status_code=fault.status,
-            headers=headers,
+            fault.status,
+            headers,
         )
 
 
@@ -138,124 +248,112 @@ class WhatsAppCloudStandIn(_HttpStandIn):
         """Scripted failures of the media lookup (e.g. 500: intake must retry)."""
         self.media_faults.extend(Fault(status) for _ in range(times))
 
-    def _media_routes(self, app: FastAPI) -> None:
-        @app.get("/media-download/{token}")
-        async def download(
-            token: str, authorization: str | None = Header(default=None)
-        ) -> Response:
-            self.media_requests += 1
-            if not self._authorised(authorization):
-                return _graph_error(401, 190, "Invalid OAuth access token")
-            found = next((m for m in self.media.values() if m.download_token == token), None)
-            if found is None:
-                return _graph_error(404, 100, "Media not found")
-            return Response(found.content, media_type=found.mime_type)
+    def route(self, method: str, parts: list[str]) -> Handler | None:
+        if method == "POST" and len(parts) == 3 and parts[2] == "messages":
+            return self._send
+        if method == "GET" and len(parts) == 2:
+            return self._download if parts[0] == "media-download" else self._lookup
+        return None
 
-        @app.get("/{version}/{media_id}")
-        async def lookup(
-            version: str, media_id: str, authorization: str | None = Header(default=None)
-        ) -> JSONResponse:
-            self.media_requests += 1
-            if not self._authorised(authorization):
-                return _graph_error(401, 190, "Invalid OAuth access token")
-            if self.media_faults:
-                return _graph_error(self.media_faults.popleft().status, 131000, "scripted")
-            found = self.media.get(media_id)
-            if found is None:
-                # As Meta answers an unknown or expired media id.
-                return _graph_error(
-                    400, 100, f"Unsupported get request. Object with ID '{media_id}' does not exist"
-                )
-            return JSONResponse(
-                {
-                    "messaging_product": "whatsapp",
-                    "url": f"{self.url}/media-download/{found.download_token}",
-                    "mime_type": found.mime_type,
-                    "sha256": hashlib.sha256(found.content).hexdigest(),
-                    "file_size": len(found.content),
-                    "id": media_id,
-                }
+    def _download(self, request: Request) -> Response:
+        self.media_requests += 1
+        if not self._authorised(request):
+            return _graph_error(401, 190, "Invalid OAuth access token")
+        token = request.parts[1]
+        found = next((m for m in self.media.values() if m.download_token == token), None)
+        if found is None:
+            return _graph_error(404, 100, "Media not found")
+        return Response(200, found.content, found.mime_type)
+
+    def _lookup(self, request: Request) -> Response:
+        self.media_requests += 1
+        if not self._authorised(request):
+            return _graph_error(401, 190, "Invalid OAuth access token")
+        if self.media_faults:
+            return _graph_error(self.media_faults.popleft().status, 131000, "scripted")
+        media_id = request.parts[1]
+        found = self.media.get(media_id)
+        if found is None:
+            # As Meta answers an unknown or expired media id.
+            return _graph_error(
+                400, 100, f"Unsupported get request. Object with ID '{media_id}' does not exist"
             )
+        return json_response(
+            {
+                "messaging_product": "whatsapp",
+                "url": f"{self.url}/media-download/{found.download_token}",
+                "mime_type": found.mime_type,
+                "sha256": hashlib.sha256(found.content).hexdigest(),
+                "file_size": len(found.content),
+                "id": media_id,
+            }
+        )
 
-    def app(self) -> FastAPI:
-        app = FastAPI()
-        self._media_routes(app)
-
-        @app.post("/{version}/{phone_number_id}/messages")
-        async def send(
-            version: str,
-            phone_number_id: str,
-            request: Request,
-            authorization: str | None = Header(default=None),
-        ) -> JSONResponse:
-            self.requests += 1
-            if not self._authorised(authorization):
-                return _graph_error(401, 190, "Invalid OAuth access token")
-            if phone_number_id != self.phone_number_id:
-                return _graph_error(400, 100, "Unsupported post request")
-            body = await request.json()
-            if body.get("messaging_product") != "whatsapp" or body.get("type") not in (
-                "text",
-                "template",
-            ):
-                return _graph_error(400, 100, "Invalid parameter")
-            if body["type"] == "text" and not body.get("text", {}).get("body"):
-                return _graph_error(400, 100, "Invalid parameter")
-            if not str(body.get("to", "")).isdigit():
-                return _graph_error(400, 131009, "Parameter value is not valid")
-            fault = self._fault()
-            if fault is not None:
-                return fault
-            wamid = realistic_wamid(str(body["to"]))
-            self.received.append({**body, "id": wamid, "version": version})
-            return JSONResponse(
-                {
-                    "messaging_product": "whatsapp",
-                    "contacts": [{"input": body["to"], "wa_id": body["to"]}],
-                    "messages": [{"id": wamid}],
-                }
-            )
-
-        return app
+    def _send(self, request: Request) -> Response:
+        self.requests += 1
+        if not self._authorised(request):
+            return _graph_error(401, 190, "Invalid OAuth access token")
+        version, phone_number_id, _ = request.parts
+        if phone_number_id != self.phone_number_id:
+            return _graph_error(400, 100, "Unsupported post request")
+        body = request.json()
+        if body is None:
+            return _graph_error(400, 100, "Invalid parameter")
+        if body.get("messaging_product") != "whatsapp" or body.get("type") not in (
+            "text",
+            "template",
+        ):
+            return _graph_error(400, 100, "Invalid parameter")
+        if body["type"] == "text" and not body.get("text", {}).get("body"):
+            return _graph_error(400, 100, "Invalid parameter")
+        if not str(body.get("to", "")).isdigit():
+            return _graph_error(400, 131009, "Parameter value is not valid")
+        fault = self._fault()
+        if fault is not None:
+            return fault
+        wamid = realistic_wamid(str(body["to"]))
+        self.received.append({**body, "id": wamid, "version": version})
+        return json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                "messages": [{"id": wamid}],
+            }
+        )
 
 
+@dataclass
 class SmsGatewayStandIn(_HttpStandIn):
     """Answers a repeated Idempotency-Key with the first answer, without sending again."""
 
-    def app(self) -> FastAPI:
-        app = FastAPI()
-        seen: dict[str, str] = {}
+    seen: dict[str, str] = field(default_factory=dict)
 
-        @app.post("/sms")
-        async def send(
-            request: Request,
-            authorization: str | None = Header(default=None),
-            idempotency_key: str | None = Header(default=None),
-        ) -> JSONResponse:
-            self.requests += 1
-            if not self._authorised(authorization):
-                return JSONResponse({"error": {"code": "unauthorised"}}, status_code=401)
-            body = await request.json()
-            if not body.get("to") or not body.get("text"):
-                return JSONResponse({"error": {"code": "invalid"}}, status_code=400)
-            fault = self._fault()
-            if fault is not None:
-                return fault
-            if idempotency_key and idempotency_key in seen:
-                return JSONResponse({"message_id": seen[idempotency_key], "status": "queued"})
-            message_id = "sms-" + secrets.token_hex(8)
-            if idempotency_key:
-                seen[idempotency_key] = message_id
-            self.received.append({**body, "id": message_id})
-            return JSONResponse({"message_id": message_id, "status": "queued"})
+    def route(self, method: str, parts: list[str]) -> Handler | None:
+        return self._send if method == "POST" and parts == ["sms"] else None
 
-        return app
+    def _send(self, request: Request) -> Response:
+        self.requests += 1
+        if not self._authorised(request):
+            return json_response({"error": {"code": "unauthorised"}}, 401)
+        body = request.json()
+        if body is None or not body.get("to") or not body.get("text"):
+            return json_response({"error": {"code": "invalid"}}, 400)
+        fault = self._fault()
+        if fault is not None:
+            return fault
+        idempotency_key = request.headers.get("idempotency-key")
+        if idempotency_key and idempotency_key in self.seen:
+            return json_response({"message_id": self.seen[idempotency_key], "status": "queued"})
+        message_id = "sms-" + secrets.token_hex(8)
+        if idempotency_key:
+            self.seen[idempotency_key] = message_id
+        self.received.append({**body, "id": message_id})
+        return json_response({"message_id": message_id, "status": "queued"})
 
 
-def _graph_error(status: int, code: int, message: str) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"message": message, "type": "OAuthException", "code": code}},
-        status_code=status,
+def _graph_error(status: int, code: int, message: str) -> Response:
+    return json_response(
+        {"error": {"message": message, "type": "OAuthException", "code": code}}, status
     )
 
 

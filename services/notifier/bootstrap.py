@@ -12,7 +12,11 @@ import asyncpg
 from services.notifier.domain.rules import RateLimit, RetryPolicy
 from services.notifier.entrypoints.access import ApiAccess
 from services.notifier.entrypoints.app import SERVICE, create_app
-from services.notifier.entrypoints.consumer import CONSUMES, event_handlers
+from services.notifier.entrypoints.consumer import (
+    CONSUMES,
+    event_batch_handlers,
+    event_handlers,
+)
 from services.notifier.entrypoints.sender import sender_job
 from services.notifier.handlers.sending import SenderConfig
 from services.notifier.settings import ApiSettings, NotifierSettings
@@ -53,6 +57,7 @@ def build(settings: Settings) -> ServiceRuntime:
         migrations=MIGRATIONS,
         consumes=CONSUMES,
         handlers=event_handlers(keys),
+        batch_handlers=event_batch_handlers(keys),
         keys=keys,
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from prometheus_client import Counter
 
 SEND_ATTEMPTS = Counter(
@@ -12,3 +14,14 @@ NOTIFICATIONS_SENT = Counter(
     "Messages a provider accepted, by channel and mode (text or WhatsApp template)",
     ["channel", "mode"],
 )
+
+
+# Each send counts twice: the labelled children are looked up once, not per message.
+@cache
+def send_attempts(channel: str) -> Counter:
+    return SEND_ATTEMPTS.labels(channel)
+
+
+@cache
+def notifications_sent(channel: str, mode: str) -> Counter:
+    return NOTIFICATIONS_SENT.labels(channel, mode)

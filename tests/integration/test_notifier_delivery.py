@@ -61,7 +61,7 @@ from services.notifier.domain.sending import OutboundMessage
 from services.notifier.domain.templates import Rendered
 from services.notifier.entrypoints.access import ApiAccess
 from services.notifier.entrypoints.app import create_app
-from services.notifier.entrypoints.consumer import event_handlers
+from services.notifier.entrypoints.consumer import event_batch_handlers, event_handlers
 from services.notifier.handlers.sending import Sender, SenderConfig
 from services.notifier.settings import ChannelSettings
 from services.personal_data.field_crypto import identity_of
@@ -73,6 +73,7 @@ pytestmark = pytest.mark.integration
 SCHEMA = "notifier_it"
 KEYS = default_keystore()
 HANDLERS = event_handlers(KEYS)
+BATCH_HANDLERS = event_batch_handlers(KEYS)
 DIGESTS = AddressDigests(KEYS.identity_key)
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notifier" / "migrations"
 
@@ -721,6 +722,61 @@ async def test_an_event_that_overtakes_its_complaint_is_held_not_lost(pool) -> N
     assert not await pool.fetchval(
         "SELECT count(*) FROM held_events WHERE complaint_id = $1", complaint.complaint_id
     )
+
+
+async def test_a_batch_records_every_message_its_events_call_for_and_a_replay_none(pool) -> None:  # type: ignore[no-untyped-def]
+    """The consumer hands the notifying events of a batch to one handler, as the topics
+    interleave them: an event ahead of its complaint in the same batch, a complaint whose
+    event was held by an earlier batch, a WhatsApp complaint (window opened, no receipt of
+    its own), an event whose complaint is still unknown (held)."""
+    web, earlier, chat, unknown = (
+        received(Channel.WEB, phone=new_phone()),
+        received(Channel.WEB, email=f"{uuid.uuid4().hex[:8]}@example.id"),
+        received(Channel.WHATSAPP, phone=new_phone()),
+        received(Channel.WEB, phone=new_phone()),
+    )
+    await handle(pool, follow_up("rejected", earlier))  # held by an earlier batch
+    batch = [
+        follow_up("assigned", web),
+        web,
+        earlier,
+        chat,
+        follow_up("assigned", chat),
+        follow_up("under_review", unknown),
+    ]
+    notify = BATCH_HANDLERS["ComplaintReceived"]
+    assert all(BATCH_HANDLERS[event.event_type] is notify for event in batch)
+    for attempt in ("first", "replay"):
+        async with pool.acquire() as conn, conn.transaction():
+            assert await notify(batch, conn) == ()
+        templates = {
+            complaint.complaint_id: sorted(
+                (r["template"], r["channel"])
+                for r in await notifications(pool, complaint.complaint_id)
+            )
+            for complaint in (web, earlier, chat, unknown)
+        }
+        assert templates == {
+            web.complaint_id: [("assigned", "sms"), ("received", "sms")],
+            earlier.complaint_id: [("received", "email"), ("rejected", "email")],
+            chat.complaint_id: [("assigned", "whatsapp")],
+            unknown.complaint_id: [],
+        }, attempt
+        held = await pool.fetch(
+            "SELECT complaint_id FROM held_events WHERE complaint_id = ANY($1::uuid[])",
+            [c.complaint_id for c in (web, earlier, chat, unknown)],
+        )
+        assert [r["complaint_id"] for r in held] == [unknown.complaint_id], attempt
+    window = await pool.fetchval(
+        "SELECT last_inbound_at FROM whatsapp_windows WHERE address_digest = $1",
+        DIGESTS.keyed(wa_id(chat.payload.reporter.phone or "")),
+    )
+    assert window == chat.payload.received_at
+    await handle(pool, unknown)  # its complaint at last: the held event goes too
+    assert sorted(r["template"] for r in await notifications(pool, unknown.complaint_id)) == [
+        "received",
+        "under_review",
+    ]
 
 
 async def test_a_callback_for_a_timed_out_send_cancels_its_retry(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,80 +43,92 @@ class Recipient:
 
 
 @dataclass(frozen=True)
-class SavedComplaint:
-    recipient: Recipient
-    held_events: list[str]  # events that overtook the complaint, oldest first; released now
+class ComplaintContact:
+    """A complaint's recipient as ComplaintReceived brings it (contact sealed), and the digest
+    of the WhatsApp id the citizen wrote from (None unless they wrote to us on WhatsApp)."""
+
+    event: ComplaintReceived
+    whatsapp_digest: str | None = None
 
 
-async def save_complaint(
-    conn: asyncpg.Connection,
-    event: ComplaintReceived,
-    whatsapp_phone: str | None,
-    digests: AddressDigests,
-) -> SavedComplaint:
-    """In one statement, not four round trips: store the recipient (as it came: sealed; a
-    replay keeps the first), open the WhatsApp window when the citizen wrote to us on
-    WhatsApp from `whatsapp_phone` (in the clear), release the events held for the complaint,
-    and return the stored recipient."""
-    payload = event.payload
-    row = await conn.fetchrow(
+async def save_complaints(
+    conn: asyncpg.Connection, complaints: Sequence[ComplaintContact]
+) -> list[str]:
+    """In one statement for the batch: store the recipients (as they came: sealed; a replay
+    keeps the first), open the WhatsApp windows of those who wrote to us on WhatsApp, and
+    release the events held for these complaints; returns the released events, oldest
+    first."""
+    if not complaints:
+        return []
+    rows = await conn.fetch(
         "WITH saved AS (INSERT INTO recipients (complaint_id, tracking_code, channel, phone,"
-        "  email, language, correlation_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        "  ON CONFLICT (complaint_id) DO NOTHING"
-        "  RETURNING tracking_code, channel, phone, email, language),"
+        "  email, language, correlation_id)"
+        "  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        "   $6::text[], $7::uuid[])"
+        "  ON CONFLICT (complaint_id) DO NOTHING),"
+        # One row per digest: ON CONFLICT DO UPDATE may not touch a row twice in a statement.
         " opened AS (INSERT INTO whatsapp_windows (address_digest, last_inbound_at)"
-        "  SELECT $8::text, $9::timestamptz WHERE $8::text IS NOT NULL"
+        "  SELECT digest, max(at) FROM unnest($8::text[], $9::timestamptz[]) AS w(digest, at)"
+        "  WHERE digest IS NOT NULL GROUP BY digest"
         "  ON CONFLICT (address_digest) DO UPDATE SET last_inbound_at ="
         "  greatest(whatsapp_windows.last_inbound_at, excluded.last_inbound_at)),"
-        " released AS (DELETE FROM held_events WHERE complaint_id = $1 RETURNING event, held_at)"
-        # The statement's snapshot does not see its own insert: `saved` holds the new row,
-        # the SELECT an earlier one; never both. Held events are returned whatever happens.
-        " SELECT r.*, (SELECT coalesce(array_agg(event::text ORDER BY held_at), '{}')"
-        "  FROM released) AS held"
-        " FROM (SELECT 1) AS one LEFT JOIN (SELECT * FROM saved UNION ALL"
-        "  SELECT tracking_code, channel, phone, email, language FROM recipients"
-        "  WHERE complaint_id = $1) AS r ON true",
-        event.complaint_id,
-        payload.tracking_code,
-        payload.channel.value,
-        payload.reporter.phone,
-        payload.reporter.email,
-        payload.reporter.language.value,
-        event.correlation_id,
-        digests.keyed(wa_id(whatsapp_phone)) if whatsapp_phone else None,
-        payload.received_at,
+        " released AS (DELETE FROM held_events WHERE complaint_id = ANY($1::uuid[])"
+        "  RETURNING event, held_at)"
+        " SELECT event::text AS event FROM released ORDER BY held_at",
+        [c.event.complaint_id for c in complaints],
+        [c.event.payload.tracking_code for c in complaints],
+        [c.event.payload.channel.value for c in complaints],
+        [c.event.payload.reporter.phone for c in complaints],
+        [c.event.payload.reporter.email for c in complaints],
+        [c.event.payload.reporter.language.value for c in complaints],
+        [c.event.correlation_id for c in complaints],
+        [c.whatsapp_digest for c in complaints],
+        [c.event.payload.received_at for c in complaints],
     )
-    assert row is not None
-    stored = _recipient(row) if row["tracking_code"] is not None else None
-    if stored is None:
-        # Another instance stored it after this statement's snapshot was taken.
-        stored = await recipient(conn, event.complaint_id)
-        assert stored is not None
-    return SavedComplaint(recipient=stored, held_events=list(row["held"]))
+    return [row["event"] for row in rows]
 
 
 async def recipient(conn: asyncpg.Connection, complaint_id: uuid.UUID) -> Recipient | None:
-    row = await conn.fetchrow(
-        "SELECT tracking_code, channel, phone, email, language FROM recipients"
-        " WHERE complaint_id = $1",
-        complaint_id,
+    return (await recipients(conn, [complaint_id])).get(complaint_id)
+
+
+async def recipients(
+    conn: asyncpg.Connection, complaint_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Recipient]:
+    """The stored recipients of these complaints, in one query."""
+    ids = list(set(complaint_ids))
+    if not ids:
+        return {}
+    rows = await conn.fetch(
+        "SELECT complaint_id, tracking_code, channel, phone, email, language FROM recipients"
+        " WHERE complaint_id = ANY($1::uuid[])",
+        ids,
     )
-    return None if row is None else _recipient(row)
+    return {row["complaint_id"]: _recipient(row) for row in rows}
+
+
+# By stored value: looked up once per row, and calling an Enum is slow.
+_CHANNELS = {channel.value: channel for channel in Channel}
+_LANGUAGES = {language.value: language for language in Language}
 
 
 def _recipient(row: asyncpg.Record) -> Recipient:
     return Recipient(
         tracking_code=row["tracking_code"],
-        contact=Contact(Channel(row["channel"]), row["phone"], row["email"]),
-        language=Language(row["language"]),
+        contact=Contact(_CHANNELS[row["channel"]], row["phone"], row["email"]),
+        language=_LANGUAGES[row["language"]],
     )
 
 
-async def _lock_case_of(conn: asyncpg.Connection, original_complaint_id: uuid.UUID) -> None:
+async def _lock_cases_of(
+    conn: asyncpg.Connection, original_complaint_ids: Iterable[uuid.UUID]
+) -> None:
     """Serialise a join with the case's events (they arrive on other partitions): whichever
-    commits second sees the other's rows."""
+    commits second sees the other's rows. One statement; the locks in a fixed order."""
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", str(original_complaint_id)
+        "SELECT pg_advisory_xact_lock(hashtextextended(id, 0))"
+        " FROM unnest($1::text[]) WITH ORDINALITY AS l(id, n) ORDER BY n",
+        sorted({str(original) for original in original_complaint_ids}),
     )
 
 
@@ -128,7 +140,7 @@ async def add_co_reporter(
     case_id: uuid.UUID,
     joined_at: datetime,
 ) -> None:
-    await _lock_case_of(conn, original_complaint_id)
+    await _lock_cases_of(conn, [original_complaint_id])
     await conn.execute(
         "INSERT INTO co_reporters (complaint_id, original_complaint_id, case_id, joined_at)"
         " VALUES ($1, $2, $3, $4) ON CONFLICT (complaint_id) DO NOTHING",
@@ -140,17 +152,26 @@ async def add_co_reporter(
 
 
 async def co_reporters(
-    conn: asyncpg.Connection, original_complaint_id: uuid.UUID
-) -> list[CoReporter]:
-    """The reporters who joined the case of this complaint (with a known contact)."""
-    await _lock_case_of(conn, original_complaint_id)
+    conn: asyncpg.Connection, original_complaint_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[CoReporter]]:
+    """The reporters who joined the cases of these complaints (with a known contact), by the
+    case's complaint; locks and reads in two statements for the batch."""
+    originals = list(set(original_complaint_ids))
+    if not originals:
+        return {}
+    await _lock_cases_of(conn, originals)
     rows = await conn.fetch(
-        "SELECT c.complaint_id, r.tracking_code, c.joined_at FROM co_reporters c"
-        " JOIN recipients r USING (complaint_id) WHERE c.original_complaint_id = $1"
-        " ORDER BY c.complaint_id",
-        original_complaint_id,
+        "SELECT c.original_complaint_id, c.complaint_id, r.tracking_code, c.joined_at"
+        " FROM co_reporters c JOIN recipients r USING (complaint_id)"
+        " WHERE c.original_complaint_id = ANY($1::uuid[]) ORDER BY c.complaint_id",
+        originals,
     )
-    return [CoReporter(row["complaint_id"], row["tracking_code"], row["joined_at"]) for row in rows]
+    found: dict[uuid.UUID, list[CoReporter]] = {}
+    for row in rows:
+        found.setdefault(row["original_complaint_id"], []).append(
+            CoReporter(row["complaint_id"], row["tracking_code"], row["joined_at"])
+        )
+    return found
 
 
 async def saw_whatsapp_message(
@@ -250,34 +271,52 @@ class NewNotification:
 
 
 async def record_notification(conn: asyncpg.Connection, new: NewNotification) -> bool:
-    """Record a send once per (trigger event, channel), before any attempt; False if it was
-    already recorded. The sender is woken when the transaction commits."""
+    """Record one send (see `record_notifications`); False if it was already recorded."""
+    return await record_notifications(conn, [new]) > 0
+
+
+async def record_notifications(conn: asyncpg.Connection, news: Sequence[NewNotification]) -> int:
+    """Record sends once per (trigger event, channel), before any attempt, in one statement;
+    returns how many were new. The sender is woken when the transaction commits."""
+    if not news:
+        return 0
     # The wake-up rides in the same statement (one round trip, not two); it is sent only when
     # a row was inserted, and PostgreSQL folds repeats within a transaction into one.
-    woken = await conn.fetch(
-        "WITH recorded AS (INSERT INTO notifications (notification_id, complaint_id,"
-        "  correlation_id, trigger_event_id, trigger_type, channel, destination, template,"
-        "  language, tracking_code, context, reply_text, exempt_from_limits, fallback_of)"
-        "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14)"
-        "  ON CONFLICT (trigger_event_id, channel) DO NOTHING RETURNING 1)"
-        " SELECT pg_notify($15, '') FROM recorded",
-        new.notification_id,
-        new.complaint_id,
-        new.correlation_id,
-        new.trigger_event_id,
-        new.trigger_type,
-        new.channel.value,
-        new.destination,
-        new.template,
-        new.language.value,
-        new.tracking_code,
-        json.dumps(new.context),
-        new.reply_text,
-        new.exempt_from_limits,
-        new.fallback_of,
-        WAKE_CHANNEL,
+    return int(
+        await conn.fetchval(
+            "WITH recorded AS (INSERT INTO notifications (notification_id, complaint_id,"
+            "  correlation_id, trigger_event_id, trigger_type, channel, destination, template,"
+            "  language, tracking_code, context, reply_text, exempt_from_limits, fallback_of)"
+            "  SELECT n.id, n.complaint, n.correlation, n.trigger_id, n.trigger_type, n.channel,"
+            "   n.destination, n.template, n.language, n.tracking_code, n.context::jsonb,"
+            "   n.reply_text, n.exempt, n.fallback_of"
+            "  FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],"
+            "   $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],"
+            "   $12::text[], $13::bool[], $14::uuid[]) AS n(id, complaint, correlation,"
+            "   trigger_id, trigger_type, channel, destination, template, language,"
+            "   tracking_code, context, reply_text, exempt, fallback_of)"
+            "  ON CONFLICT (trigger_event_id, channel) DO NOTHING RETURNING 1),"
+            " counted AS (SELECT count(*) AS new FROM recorded)"
+            " SELECT new FROM counted, LATERAL (SELECT pg_notify($15, '')"
+            "  WHERE new > 0) AS woken",
+            [n.notification_id for n in news],
+            [n.complaint_id for n in news],
+            [n.correlation_id for n in news],
+            [n.trigger_event_id for n in news],
+            [n.trigger_type for n in news],
+            [n.channel.value for n in news],
+            [n.destination for n in news],
+            [n.template for n in news],
+            [n.language.value for n in news],
+            [n.tracking_code for n in news],
+            [json.dumps(n.context) for n in news],
+            [n.reply_text for n in news],
+            [n.exempt_from_limits for n in news],
+            [n.fallback_of for n in news],
+            WAKE_CHANNEL,
+        )
+        or 0
     )
-    return bool(woken)
 
 
 async def notification_for_status(
@@ -303,15 +342,20 @@ async def notification_for_status(
     )
 
 
-async def hold_event(
-    conn: asyncpg.Connection, event_id: uuid.UUID, complaint_id: uuid.UUID, raw: bytes
+async def hold_events(
+    conn: asyncpg.Connection, held: Sequence[tuple[uuid.UUID, uuid.UUID, bytes]]
 ) -> None:
+    """Keep events (event id, complaint id, raw event) that overtook their complaint, in one
+    statement."""
+    if not held:
+        return
     await conn.execute(
-        "INSERT INTO held_events (event_id, complaint_id, event) VALUES ($1, $2, $3::jsonb)"
+        "INSERT INTO held_events (event_id, complaint_id, event)"
+        " SELECT e, c, raw::jsonb FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS h(e, c, raw)"
         " ON CONFLICT DO NOTHING",
-        event_id,
-        complaint_id,
-        raw.decode(),
+        [event_id for event_id, _, _ in held],
+        [complaint_id for _, complaint_id, _ in held],
+        [raw.decode() for _, _, raw in held],
     )
 
 

@@ -152,7 +152,8 @@ def compose(
             "channel": row["channel"],
             "rating_url": rating_url(citizen_base_url, context.get("tracking_code")),
         }
-        rendered = render(row["template"], language, {**context, **extra})
+        subject = row["channel"] == OutboundChannel.EMAIL
+        rendered = render(row["template"], language, {**context, **extra}, subject=subject)
     template = None
     if row["channel"] == OutboundChannel.WHATSAPP and not inside_whatsapp_window(
         last_inbound, now, whatsapp_window

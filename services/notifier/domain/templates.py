@@ -57,11 +57,20 @@ def _subject(template: str, language: Language) -> Template:
     return _environment().from_string(catalog()[template]["subject"][language.value])
 
 
-def render(template: str, language: Language, context: dict[str, Any]) -> Rendered:
-    """The free text and email subject of `template` in `language`."""
-    env = _environment()
-    text = env.get_template(f"{language.value}/{template}.txt.j2").render(context).strip()
-    return Rendered(subject=_subject(template, language).render(context), text=text)
+def render(
+    template: str, language: Language, context: dict[str, Any], *, subject: bool = True
+) -> Rendered:
+    """The free text and email subject of `template` in `language`; without `subject` (a
+    message that has none: WhatsApp, SMS) the subject is left empty, not rendered."""
+    text = _text(template, language).render(context).strip()
+    return Rendered(
+        subject=_subject(template, language).render(context) if subject else "", text=text
+    )
+
+
+@cache
+def _text(template: str, language: Language) -> Template:
+    return _environment().get_template(f"{language.value}/{template}.txt.j2")
 
 
 def render_reply(text: str, language: Language) -> Rendered:

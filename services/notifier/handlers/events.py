@@ -49,7 +49,9 @@ from services.notifier.domain.rules import (
     merged_status,
     message_for,
     reply_channel,
+    wa_id,
 )
+from services.personal_data.field_crypto import open_value, sealed_key_ids_in
 from services.personal_data.keystore import Keystore
 
 log = logging.getLogger(__name__)
@@ -58,25 +60,71 @@ log = logging.getLogger(__name__)
 async def notify_citizen(
     event: Event, conn: asyncpg.Connection, keys: Keystore
 ) -> Sequence[EventEnvelope]:
-    if isinstance(event, ComplaintReceived):
-        phone = None
-        if event.payload.channel == Channel.WHATSAPP:
-            # The citizen wrote to us on WhatsApp: the 24-hour window opens.
-            phone = await keys.reveal(conn, event.payload.reporter.phone)
-        saved = await repository.save_complaint(
-            conn, event, phone, AddressDigests(keys.identity_key)
-        )
-        await queue_message(conn, event, saved.recipient)
-        # Events of this complaint that overtook it on their own topics wait no longer.
-        for held in saved.held_events:
-            await queue_message(conn, parse_event(held), saved.recipient)
-        return ()
-    if isinstance(event, CaseReporterJoined):
-        await follow_case(conn, event)
-    await queue_message(conn, event)
-    await queue_co_reporter_messages(conn, event)
-    await queue_staff_email(conn, event)
+    """One event's messages (see `notify_citizens`)."""
+    return await notify_citizens([event], conn, keys)
+
+
+async def notify_citizens(
+    events: list[Event], conn: asyncpg.Connection, keys: Keystore
+) -> Sequence[EventEnvelope]:
+    """Record the messages a batch of events calls for, with one statement per table for the
+    batch: the complaints' recipients first (so an event of a complaint filed in the same
+    batch finds its recipient), then every message, the original reporter's and the
+    co-reporters', in one insert; an event whose complaint is not known yet is held until it
+    is (its ComplaintReceived may come later, on another topic)."""
+    received = [event for event in events if isinstance(event, ComplaintReceived)]
+    others = [event for event in events if not isinstance(event, ComplaintReceived)]
+    for event in others:
+        if isinstance(event, CaseReporterJoined):
+            await follow_case(conn, event)
+    released = await _save_complaints(conn, received, keys)
+    # Events of these complaints that overtook them on their own topics wait no longer.
+    wanted = [
+        (event, message)
+        for event in [*received, *released, *others]
+        if (message := message_for(event)) is not None
+    ]
+    known = await repository.recipients(conn, (event.complaint_id for event, _ in wanted))
+    planned: list[repository.NewNotification] = []
+    held: list[tuple[uuid.UUID, uuid.UUID, bytes]] = []
+    for event, message in wanted:
+        assert event.complaint_id is not None
+        recipient = known.get(event.complaint_id)
+        if recipient is None:
+            held.append((event.event_id, event.complaint_id, serialize_event(event)))
+            continue
+        planned += _notification(event, recipient, event.complaint_id, event.event_id, message)
+    planned += await _co_reporter_notifications(conn, others)
+    await repository.hold_events(conn, held)
+    await repository.record_notifications(conn, planned)
+    for event in others:
+        await queue_staff_email(conn, event)
     return ()
+
+
+async def _save_complaints(
+    conn: asyncpg.Connection, received: list[ComplaintReceived], keys: Keystore
+) -> list[Event]:
+    """Store the complaints' recipients; returns the events released that were held for them."""
+    if not received:
+        return []
+    digests = AddressDigests(keys.identity_key)
+    # A citizen who wrote to us on WhatsApp opens the 24-hour window: their number, opened
+    # with one key lookup for the batch.
+    phones = [
+        event.payload.reporter.phone
+        for event in received
+        if event.payload.channel == Channel.WHATSAPP and event.payload.reporter.phone
+    ]
+    opened = await keys.keys(conn, sealed_key_ids_in(phones)) if phones else {}
+    contacts = []
+    for event in received:
+        phone = None
+        if event.payload.channel == Channel.WHATSAPP and event.payload.reporter.phone:
+            phone = open_value(event.payload.reporter.phone, opened)
+        digest = digests.keyed(wa_id(phone)) if phone else None
+        contacts.append(repository.ComplaintContact(event, digest))
+    return [parse_event(raw) for raw in await repository.save_complaints(conn, contacts)]
 
 
 async def follow_case(conn: asyncpg.Connection, event: CaseReporterJoined) -> None:
@@ -93,24 +141,35 @@ async def follow_case(conn: asyncpg.Connection, event: CaseReporterJoined) -> No
     )
 
 
-async def queue_co_reporter_messages(conn: asyncpg.Connection, event: Event) -> None:
-    """Each co-reporter of the case gets the message the original reporter gets, once each,
-    in their own channel and language, under their own tracking code."""
-    if event.event_type not in FOLLOWED_EVENT_TYPES or message_for(event) is None:
-        return
-    assert event.complaint_id is not None
-    reporters = await repository.co_reporters(conn, event.complaint_id)
-    for planned in co_reporter_messages(event, reporters):
-        recipient = await repository.recipient(conn, planned.complaint_id)
+async def _co_reporter_notifications(
+    conn: asyncpg.Connection, events: list[Event]
+) -> list[repository.NewNotification]:
+    """Each co-reporter of a case gets the message the original reporter gets, once each, in
+    their own channel and language, under their own tracking code."""
+    followed = [
+        event
+        for event in events
+        if event.event_type in FOLLOWED_EVENT_TYPES and message_for(event) is not None
+    ]
+    reporters = await repository.co_reporters(
+        conn, (e.complaint_id for e in followed if e.complaint_id)
+    )
+    messages = [
+        (event, planned)
+        for event in followed
+        for planned in co_reporter_messages(event, reporters.get(event.complaint_id, []))
+    ]
+    if not messages:
+        return []
+    known = await repository.recipients(conn, (planned.complaint_id for _, planned in messages))
+    notifications: list[repository.NewNotification] = []
+    for event, planned in messages:
+        recipient = known.get(planned.complaint_id)
         if recipient is not None:
-            await _record_message(
-                conn,
-                event,
-                recipient,
-                planned.complaint_id,
-                planned.trigger_event_id,
-                planned.message,
+            notifications += _notification(
+                event, recipient, planned.complaint_id, planned.trigger_event_id, planned.message
             )
+    return notifications
 
 
 async def queue_staff_email(conn: asyncpg.Connection, event: Event) -> None:
@@ -150,40 +209,20 @@ async def queue_staff_email(conn: asyncpg.Connection, event: Event) -> None:
     )
 
 
-async def queue_message(
-    conn: asyncpg.Connection, event: Event, recipient: repository.Recipient | None = None
-) -> None:
-    """Record the message `event` calls for; `recipient`, when the caller has it already,
-    saves looking it up."""
-    message = message_for(event)
-    if message is None:
-        return
-    assert event.complaint_id is not None
-    if recipient is None:
-        recipient = await repository.recipient(conn, event.complaint_id)
-    if recipient is None:
-        await repository.hold_event(
-            conn, event.event_id, event.complaint_id, serialize_event(event)
-        )
-        return
-    await _record_message(conn, event, recipient, event.complaint_id, event.event_id, message)
-
-
-async def _record_message(
-    conn: asyncpg.Connection,
+def _notification(
     event: Event,
     recipient: repository.Recipient,
     complaint_id: uuid.UUID,
     trigger_event_id: uuid.UUID,
     message: Message,
-) -> None:
-    """One message to one reporter, once per trigger and channel."""
+) -> list[repository.NewNotification]:
+    """One message to one reporter, once per trigger and channel; none for an anonymous
+    walk-in without phone or email (nothing to send to)."""
     route = first_channel(recipient.contact)
     if route is None:
-        return  # an anonymous walk-in without phone or email: nothing to send to
+        return []
     channel, destination = route
-    await repository.record_notification(
-        conn,
+    return [
         repository.NewNotification(
             notification_id=notification_id_for(trigger_event_id, channel),
             complaint_id=complaint_id,
@@ -196,8 +235,8 @@ async def _record_message(
             language=recipient.language,
             tracking_code=recipient.tracking_code,
             context=message.context,
-        ),
-    )
+        )
+    ]
 
 
 async def deliver_reply(

@@ -66,7 +66,7 @@ from services.notifier.domain.sending import (
     held_back,
 )
 from services.notifier.handlers.events import start_fallback
-from services.notifier.observability import NOTIFICATIONS_SENT, SEND_ATTEMPTS
+from services.notifier.observability import notifications_sent, send_attempts
 from services.personal_data.field_crypto import open_value, sealed_key_ids_in
 from services.personal_data.keystore import Keystore
 
@@ -209,7 +209,7 @@ class Sender:
             facts.texts.get(row["reply_text"], row["reply_text"]),
         )
         adapter = self.adapters.get(channel)
-        SEND_ATTEMPTS.labels(channel.value).inc()
+        send_attempts(channel.value).inc()
         try:
             if adapter is None:
                 raise PermanentSendError(f"channel {channel.value} is not configured")
@@ -264,7 +264,7 @@ class Sender:
             await repository.record_suppressed(conn, suppressed)
             await repository.record_deferred(conn, deferred)
         for s in sent:
-            NOTIFICATIONS_SENT.labels(s.row["channel"], s.mode).inc()
+            notifications_sent(s.row["channel"], s.mode).inc()
 
     async def _transient(self, row: asyncpg.Record, error: TransientSendError) -> None:
         policy = self.config.retry
