@@ -1,7 +1,8 @@
 """The batch consumer loop shared by every database-backed service.
 
 For each batch read with `getmany`:
-1. decode every record; what does not parse goes to the dead-letter list with the reason;
+1. decode every record; what does not parse goes to the dead-letter list with the reason
+   (a record whose `event_type` header names a type without a handler is skipped unparsed);
 2. in one database transaction: mark the batch's event ids in `processed_events` (repeats,
    earlier or inside the batch, are skipped), run the handlers of the new events in batch
    order, and put the events they return into the outbox in one write. An event type has
@@ -146,6 +147,16 @@ class ConsumerLoop:
             await consumer.stop()
             self.consumer = None
 
+    def ignores(self, record: ConsumerRecord) -> bool:
+        """An event this service has no handler for, by its `event_type` header: skipped
+        without parsing its body (a record without the header is parsed, and dead-lettered
+        when it is no event)."""
+        for name, value in record.headers or ():
+            if name == "event_type":
+                event_type = value.decode(errors="replace")
+                return event_type not in self.handlers and event_type not in self.batch_handlers
+        return False
+
     async def process_with_retry(
         self, batches: Mapping[TopicPartition, list[ConsumerRecord]], stop: asyncio.Event
     ) -> BatchResult:
@@ -167,9 +178,11 @@ class ConsumerLoop:
         result = BatchResult()
         letters: list[DeadLetter] = []
         decoded: list[tuple[ConsumerRecord, Event]] = []
-        for records in batches.values():
+        for tp, records in batches.items():
+            EVENTS_IN.labels(self.service, tp.topic).inc(len(records))
             for record in records:
-                EVENTS_IN.labels(self.service, record.topic).inc()
+                if self.ignores(record):
+                    continue
                 item = decode(record)
                 if isinstance(item, str):
                     letters.append(_letter(record, item))

@@ -5,11 +5,10 @@ over the pure signed double-submit tokens of `csrf`) and the security headers of
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from fastapi import Request
 from fastapi.responses import Response
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime import csrf
@@ -26,9 +25,26 @@ PERMISSIONS_POLICY = (
 _PROCESS_FORM_KEY = secrets.token_bytes(32)
 
 
+# Raw ASGI header pairs, added to an answer's headers only where the route set none itself.
+_EVERY_ANSWER = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    # Personal data and CSRF tokens must not sit in shared or browser caches; a route that
+    # wants caching (the stylesheet) says so itself.
+    (b"cache-control", b"no-store"),
+)
+_HTTPS_ANSWER = ((b"strict-transport-security", b"max-age=31536000"),)
+_HTML_PAGE = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"permissions-policy", PERMISSIONS_POLICY.encode()),
+)
+
+
 class SecurityHeaders:
     """nosniff, no framing, no referrer and no-store on everything; a strict
-    Content-Security-Policy and Permissions-Policy on HTML pages."""
+    Content-Security-Policy and Permissions-Policy on HTML pages. Pure ASGI on the raw header
+    list (no per-answer header object): every answer of every service passes here."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -40,22 +56,26 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                # Personal data and CSRF tokens must not sit in shared or browser caches; a
-                # route that wants caching (the stylesheet) says so itself.
-                headers.setdefault("Cache-Control", "no-store")
-                if scope.get("scheme") == "https":
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-                html = headers.get("content-type", "").startswith("text/html")
-                if html and scope["path"] not in DOCS_PATHS:
-                    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-                    headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+                message["headers"] = with_security_headers(scope, message.get("headers", ()))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def with_security_headers(
+    scope: Scope, headers: Iterable[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """`headers` plus the security headers the answer does not set itself."""
+    raw = list(headers)
+    present = {name.lower(): value for name, value in raw}
+    wanted: tuple[tuple[bytes, bytes], ...] = _EVERY_ANSWER
+    if scope.get("scheme") == "https":
+        wanted += _HTTPS_ANSWER
+    html = present.get(b"content-type", b"").startswith(b"text/html")
+    if html and scope["path"] not in DOCS_PATHS:
+        wanted += _HTML_PAGE
+    raw.extend((name, value) for name, value in wanted if name not in present)
+    return raw
 
 
 class FormGuard:

@@ -31,7 +31,7 @@ import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,6 +59,7 @@ METRICS_SAMPLE_SECONDS = 5.0
 # A hung broker or database must not hang the sampler (nor delay shutdown) for long.
 METRICS_SAMPLE_TIMEOUT = 4.0
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+MAX_CACHED_SERIES = 10_000
 
 
 class Settings(BaseSettings):
@@ -85,11 +86,13 @@ def health_app(service: str, ready: Callable[[], Awaitable[bool]]) -> FastAPI:
 
 class HttpMetrics:
     """ASGI middleware counting requests and timing them by route template, so a path with a
-    tracking code in it neither leaks into the metrics nor makes a series per complaint."""
+    tracking code in it neither leaks into the metrics nor makes a series per complaint. The
+    labelled series are looked up once per (method, route, status), not on every request."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,9 +111,23 @@ class HttpMetrics:
             await self.app(scope, receive, send_capturing_status)
         finally:
             route = getattr(scope.get("route"), "path", None) or "<unmatched>"
-            method = scope["method"] if scope["method"] in HTTP_METHODS else "OTHER"
-            HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
-            HTTP_SECONDS.labels(self.service, route).observe(time.perf_counter() - started)
+            requests, seconds = self.series(scope["method"], route, status)
+            requests.inc()
+            seconds.observe(time.perf_counter() - started)
+
+    def series(self, method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+        """The request counter and the latency histogram of one kind of request."""
+        key = (method, route, status)
+        found = self._series.get(key)
+        if found is None:
+            label = method if method in HTTP_METHODS else "OTHER"
+            found = (
+                HTTP_REQUESTS.labels(self.service, label, route, str(status)),
+                HTTP_SECONDS.labels(self.service, route),
+            )
+            if len(self._series) < MAX_CACHED_SERIES:  # odd methods must not grow it forever
+                self._series[key] = found
+        return found
 
 
 def add_health_routes(app: FastAPI, service: str, ready: Callable[[], Awaitable[bool]]) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from services.intake.adapters.whatsapp_inbox import sender_of, store_messages
 from services.intake.bootstrap import create_app
@@ -22,6 +23,7 @@ from services.intake.entrypoints.inbox_worker import InboxWorker
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
 from services.personal_data.keystore import Keystore, default_keystore
+from services.runtime.lifecycle import add_health_routes
 
 pytestmark = pytest.mark.integration
 
@@ -442,3 +444,24 @@ async def test_counters_past_every_window_are_swept(pool) -> None:  # type: igno
         await reporter_limits.forget_old(conn)
     left = {row["subject"] for row in await pool.fetch("SELECT subject FROM intake.limit_events")}
     assert "old" not in left and "recent" in left
+
+
+async def test_requests_are_counted_and_timed_by_route_template(pool) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(lambda: pool, IntakeSettings(**OPEN), default_keystore())  # type: ignore[arg-type]
+
+    async def ready() -> bool:
+        return True
+
+    add_health_routes(app, "intake", ready)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+        route = {"service": "intake", "route": "/v1/complaints/{tracking_code}"}
+        counted = {**route, "method": "GET", "status": "400"}
+        before = REGISTRY.get_sample_value("lapor_http_requests_total", counted) or 0.0
+        timed = REGISTRY.get_sample_value("lapor_http_request_seconds_count", route) or 0.0
+        for _ in range(2):
+            assert (await client.get("/v1/complaints/not-a-code")).status_code == 400
+        assert REGISTRY.get_sample_value("lapor_http_requests_total", counted) == before + 2
+        assert REGISTRY.get_sample_value("lapor_http_request_seconds_count", route) == timed + 2
+        scraped = (await client.get("/metrics")).text
+        assert "not-a-code" not in scraped  # never the raw path

@@ -209,6 +209,21 @@ async def file_json(client: httpx.AsyncClient, **extra: object) -> str:
     return response.json()["tracking_code"]
 
 
+async def test_the_acknowledgement_links_the_public_status(client: httpx.AsyncClient) -> None:
+    body = {"name": "Budi Santoso", "nik": NIK, "phone": "081234567890"}
+    description = "Jalan di depan sekolah rusak parah dan belum diperbaiki sejak Mei."
+    response = await client.post("/v1/complaints", json={**body, "description": description})
+    accepted = response.json()
+    # What Starlette's url_for answers, which the route no longer calls (it walks every route).
+    route = client._transport.app.url_path_for(  # type: ignore[attr-defined]
+        "complaint_status", tracking_code=accepted["tracking_code"]
+    )
+    assert accepted["status_url"] == str(route.make_absolute_url("http://intake"))
+    status = await client.get(accepted["status_url"])
+    assert status.status_code == 200
+    assert status.json()["tracking_code"] == accepted["tracking_code"]
+
+
 async def test_personal_details_only_after_ownership_proof(
     client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:

@@ -72,7 +72,7 @@ async def admit_many(
     ):
         seen[row["subject"]].append(row["at"])
     waits: list[float] = []
-    admitted: list[tuple[str, str, datetime]] = []
+    admitted: list[str] = []
     for names in requests:
         unique = sorted(set(names))
         wait = max((window_wait(seen[name], now, limit, window) for name in unique), default=0.0)
@@ -81,11 +81,14 @@ async def admit_many(
         else:
             for name in unique:
                 seen[name].append(now)  # counts against the requests after it
-                admitted.append((name, action, now))
+                admitted.append(name)
         waits.append(wait)
     if admitted:
-        await conn.executemany(
-            "INSERT INTO limit_events (subject, action, at) VALUES ($1, $2, $3)", admitted
+        await conn.execute(
+            "INSERT INTO limit_events (subject, action, at) SELECT unnest($1::text[]), $2, $3",
+            admitted,
+            action,
+            now,
         )
     return waits
 

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from schemas.events import Attachment, ComplaintReceived, ComplaintUpdated
-from services.intake.domain.complaints import StatusChange
+from services.intake.domain.complaints import StatusChange, fold_status_changes
 from services.personal_data.field_crypto import sealed_key_ids_in
 from services.personal_data.keystore import Keystore
 
@@ -227,53 +227,61 @@ class StatusUpdate:
 
 
 async def apply_statuses(conn: asyncpg.Connection, updates: Sequence[StatusUpdate]) -> None:
-    """Apply the updates as if one by one, in order, with two pipelined statements in all.
+    """Apply the updates as if one by one, in order, in three statements however many.
 
     The timeline inserts and the status updates touch different tables and neither reads
-    the other, so all inserts may go first; the updates stay in order (executemany runs
-    its statements sequentially), which keeps `status_rank <= $3` and the `coalesce` of
-    the agency name and response deadline exactly as they were event by event.
+    the other, so all inserts go first. The complaints concerned are then locked and read
+    (sorted: no deadlock with another instance), each one's updates folded in order onto its
+    stored rank (`fold_status_changes`: the `status_rank <= rank` and `coalesce` of one
+    conditional UPDATE per event, exactly), and what each ends at written in one UPDATE.
     """
     if not updates:
         return
-    await conn.executemany(
+    await conn.execute(
         "INSERT INTO complaint_timeline (event_id, complaint_id, event_type, status, detail,"
-        " occurred_at) SELECT $1, $2, $3, $4, $5, $6"
-        " WHERE EXISTS (SELECT 1 FROM complaints WHERE complaint_id = $2)"
+        " occurred_at) SELECT e, c, t, s, d, o FROM unnest($1::uuid[], $2::uuid[], $3::text[],"
+        " $4::text[], $5::text[], $6::timestamptz[]) AS x(e, c, t, s, d, o)"
+        " WHERE EXISTS (SELECT 1 FROM complaints WHERE complaint_id = x.c)"
         " ON CONFLICT (event_id) DO NOTHING",
-        [
-            (
-                update.event_id,
-                update.complaint_id,
-                update.event_type,
-                update.change.status,
-                update.change.detail,
-                update.occurred_at,
-            )
-            for update in updates
-        ],
+        [update.event_id for update in updates],
+        [update.complaint_id for update in updates],
+        [update.event_type for update in updates],
+        [update.change.status for update in updates],
+        [update.change.detail for update in updates],
+        [update.occurred_at for update in updates],
     )
-    ranked = [update for update in updates if update.change.rank >= 0]
-    if ranked:
-        await conn.executemany(
-            "UPDATE complaints SET status = $2, status_rank = coalesce($8, $3),"
-            " status_detail = $4, agency_name = coalesce($5, agency_name),"
-            " response_due_at = coalesce($6, response_due_at),"
-            " documents_due_at = coalesce($7, documents_due_at), updated_at = now()"
-            " WHERE complaint_id = $1 AND status_rank <= $3",
-            [
-                (
-                    update.complaint_id,
-                    update.change.status,
-                    update.change.rank,
-                    update.change.detail,
-                    update.change.agency_name,
-                    update.change.response_due_at,
-                    update.change.documents_due_at,
-                    update.change.settles_at,
-                )
-                for update in ranked
-            ],
+    changes: dict[uuid.UUID, list[StatusChange]] = {}
+    for update in updates:
+        if update.change.rank >= 0:
+            changes.setdefault(update.complaint_id, []).append(update.change)
+    if not changes:
+        return
+    stored = await conn.fetch(
+        "SELECT complaint_id, status_rank FROM complaints WHERE complaint_id = ANY($1::uuid[])"
+        " ORDER BY complaint_id FOR UPDATE",
+        sorted(changes),
+    )
+    reached = {
+        row["complaint_id"]: fold_status_changes(row["status_rank"], changes[row["complaint_id"]])
+        for row in stored
+    }
+    ends = [(complaint_id, end) for complaint_id, end in reached.items() if end is not None]
+    if ends:
+        await conn.execute(
+            "UPDATE complaints SET status = x.s, status_rank = x.r, status_detail = x.d,"
+            " agency_name = coalesce(x.a, agency_name),"
+            " response_due_at = coalesce(x.rd, response_due_at),"
+            " documents_due_at = coalesce(x.dd, documents_due_at), updated_at = now()"
+            " FROM unnest($1::uuid[], $2::text[], $3::smallint[], $4::text[], $5::text[],"
+            " $6::timestamptz[], $7::timestamptz[]) AS x(c, s, r, d, a, rd, dd)"
+            " WHERE complaint_id = x.c",
+            [complaint_id for complaint_id, _ in ends],
+            [end.status for _, end in ends],
+            [end.rank for _, end in ends],
+            [end.detail for _, end in ends],
+            [end.agency_name for _, end in ends],
+            [end.response_due_at for _, end in ends],
+            [end.documents_due_at for _, end in ends],
         )
 
 

@@ -4,8 +4,10 @@ citizen-facing status that each downstream event means. No I/O here."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from schemas.events import (
     Attachment,
@@ -20,6 +22,8 @@ from schemas.events import (
 )
 from schemas.regions import incident_regency
 from services.personal_data.field_crypto import identity_of
+
+T = TypeVar("T")
 
 PRODUCER = "intake"
 
@@ -166,6 +170,51 @@ def status_change(event: Event) -> StatusChange | None:
 
 
 # The case's events that every co-reporter's complaint follows (keyed by the original's id).
+@dataclass(frozen=True)
+class StatusReached:
+    """Where a complaint's status ends after a run of changes: the columns to store, with
+    None for the agency name and deadlines meaning "keep the stored one"."""
+
+    status: str
+    rank: int
+    detail: str | None
+    agency_name: str | None
+    response_due_at: datetime | None
+    documents_due_at: datetime | None
+
+
+def fold_status_changes(stored_rank: int, changes: Iterable[StatusChange]) -> StatusReached | None:
+    """Apply `changes` in order to a status of `stored_rank`, as one conditional update each
+    would (a change applies when the rank so far is at most its own; its agency name and
+    deadlines replace the earlier ones only when it has them): where the status ends, or
+    None when no change applied."""
+    reached: StatusReached | None = None
+    rank = stored_rank
+    for change in changes:
+        if rank > change.rank:
+            continue
+        rank = change.rank if change.settles_at is None else change.settles_at
+        before = reached
+        reached = StatusReached(
+            status=change.status,
+            rank=rank,
+            detail=change.detail,
+            agency_name=_given(change.agency_name, before.agency_name if before else None),
+            response_due_at=_given(
+                change.response_due_at, before.response_due_at if before else None
+            ),
+            documents_due_at=_given(
+                change.documents_due_at, before.documents_due_at if before else None
+            ),
+        )
+    return reached
+
+
+def _given(new: T | None, earlier: T | None) -> T | None:
+    """SQL's coalesce(new, earlier)."""
+    return earlier if new is None else new
+
+
 FOLLOWED_EVENT_TYPES = frozenset(
     {"CaseAssigned", "CaseStatusChanged", "CaseDeadlineApproaching", "CaseOverdue"}
 )

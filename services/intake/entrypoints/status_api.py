@@ -14,12 +14,14 @@ from services.intake.domain.citizen_status import citizen_view, language_of
 from services.intake.domain.tracking import InvalidTrackingCode, normalise_tracking_code
 from services.intake.entrypoints.api_models import NOT_FOUND, ComplaintStatus, Problem
 
+STATUS_PATH = "/v1/complaints/{tracking_code}"
+
 
 def status_api_router(pool: Callable[[], asyncpg.Pool]) -> APIRouter:
     router = APIRouter()
 
     @router.get(
-        "/v1/complaints/{tracking_code}",
+        STATUS_PATH,
         response_model=ComplaintStatus,
         responses={400: {"model": Problem}, 404: {"model": Problem}},
     )
