@@ -14,6 +14,7 @@ events, tests), so the schema stays `str`. See docs/personal-data.md.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -84,12 +85,21 @@ def personal_text(max_length: int, min_length: int = 0) -> Any:
 
 def is_sealed(value: object) -> bool:
     """True for a sealed personal-data value (it may or may not still be readable)."""
-    return isinstance(value, str) and _SEALED.match(value) is not None
+    return sealed_key_id(value) is not None
 
 
 def sealed_key_id(value: object) -> str | None:
     """The data key a sealed value names (not secret: it names the key, not the person)."""
-    match = _SEALED.match(value) if isinstance(value, str) else None
+    if not isinstance(value, str) or not value.startswith(SEALED_PREFIX):
+        return None  # plain text: no scan (and no plain value in the cache below)
+    return _sealed_key_id(value)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _sealed_key_id(value: str) -> str | None:
+    # A hot path (triage asks it of each candidate signature per complaint): the full-match
+    # scans the whole sealed value, so a value seen before is answered from the cache.
+    match = _SEALED.match(value)
     return match.group(1) if match else None
 
 

@@ -53,7 +53,8 @@ DAYS_SQL = (
 )
 BANS_SQL = "SELECT reporter FROM reporter_bans WHERE reporter = ANY($1::text[])"
 CANDIDATES_SQL = (
-    "SELECT k.area, k.bucket, c.seq, c.complaint_id, c.tracking_code, c.received_day, c.signature"
+    "SELECT k.area, k.bucket, c.seq, c.complaint_id::text, c.tracking_code, c.received_day,"
+    " c.signature"
     " FROM unnest($1::text[], $2::int[]) AS k(area, bucket)"
     " CROSS JOIN LATERAL (SELECT * FROM area_candidates a"
     "  WHERE a.area = k.area AND a.bucket = k.bucket ORDER BY a.seq DESC LIMIT $3) c"
@@ -88,8 +89,8 @@ class TriageState:
         # WITH ORDINALITY and the sorted array: the locks are taken in ascending key order.
         await self.conn.fetchval(LOCK_SQL, lock_keys(areas, reporters))
 
-    async def decisions(self, complaint_ids: Iterable[str]) -> dict[str, EventEnvelope]:
-        rows = await self.conn.fetch(DECISIONS_SQL, [uuid.UUID(c) for c in set(complaint_ids)])
+    async def decisions(self, complaint_ids: Iterable[str | uuid.UUID]) -> dict[str, EventEnvelope]:
+        rows = await self.conn.fetch(DECISIONS_SQL, list(set(complaint_ids)))
         return {str(row["complaint_id"]): parse_event(row["decision"]) for row in rows}
 
     async def history(self, keys: Lookups) -> History:
@@ -107,14 +108,12 @@ class TriageState:
         history.banned = {row["reporter"] for row in bans}
         buckets = _columns(sorted(keys.buckets), 2)
         rows = await self.conn.fetch(CANDIDATES_SQL, *buckets, MAX_CANDIDATES_PER_BUCKET)
-        for row in sorted(rows, key=lambda found: found["seq"]):  # oldest first
-            history.candidates.setdefault((row["area"], row["bucket"]), []).append(
-                Candidate(
-                    str(row["complaint_id"]),
-                    row["tracking_code"],
-                    row["received_day"],
-                    row["signature"],
-                )
+        # Oldest first; the columns by position (a batch reads thousands of candidates).
+        for area, bucket, _, complaint_id, tracking_code, day, signed in sorted(
+            rows, key=lambda found: found[2]
+        ):
+            history.candidates.setdefault((area, bucket), []).append(
+                Candidate(complaint_id, tracking_code, day, signed)
             )
         return history
 
