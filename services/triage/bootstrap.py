@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -19,6 +20,7 @@ from schemas.topics import DEFAULT_PARTITIONS, consumer_group
 from services.messaging.database import create_pool, migrate
 from services.messaging.faust_transport import IdempotentTransport
 from services.messaging.kafka import ensure_topics
+from services.messaging.worker import Worker as MessagingWorker
 from services.observability import configure_logging
 from services.personal_data.keystore import Keystore
 from services.runtime.lifecycle import Settings
@@ -29,6 +31,7 @@ from services.triage.entrypoints.backoffice import Backoffice
 from services.triage.entrypoints.dead_letters import add_dead_letter_pages
 from services.triage.entrypoints.health import add_health_pages
 from services.triage.entrypoints.metrics import install_metrics
+from services.triage.entrypoints.pruning import pruning_worker
 from services.triage.entrypoints.review_routes import ReviewDependencies, add_review_routes
 from services.triage.entrypoints.stream import TriageStream
 from services.triage.settings import DB_SCHEMA, DEFAULT_PORT, SERVICE, TriageSettings
@@ -104,7 +107,15 @@ def build_app(
         return pool
 
     app = faust_app(settings)
-    backoffice = Backoffice(open_pool, settings.kafka_bootstrap)
+
+    def pruning(pool: asyncpg.Pool) -> MessagingWorker:
+        return pruning_worker(
+            pool,
+            timedelta(days=triage_settings.decision_retention_days),
+            triage_settings.prune_interval_seconds,
+        )
+
+    backoffice = Backoffice(open_pool, settings.kafka_bootstrap, [pruning])
 
     @app.task
     async def start_backoffice() -> None:

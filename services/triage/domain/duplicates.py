@@ -177,6 +177,38 @@ def lookups(
     )
 
 
+# ----------------------------------------------------------------------------- pruning
+
+# A complaint received up to this many days before it is triaged (a backlog, a replay) still
+# finds its state: pruning keeps that much more than the rules read for today's complaints.
+PRUNE_GRACE_DAYS = 2
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """The oldest state any rule can still read, as day and bucket numbers: rows below are
+    past their use (`adapters.state.prune` deletes them). Candidates beyond the latest
+    `MAX_CANDIDATES_PER_BUCKET` of their bucket are past their use too."""
+
+    repeat_day: int  # reporter_repeats.received_day below this: outside every repeat window
+    day: int  # reporter_days.day below this: no daily count reads that day
+    bucket: int  # area_candidates.bucket below this: no complaint reads that bucket
+    candidate_day: int  # area_candidates.received_day below this: outside every window
+
+
+def expiry(today: int, grace_days: int = PRUNE_GRACE_DAYS) -> Expiry:
+    """What has expired on `today` (`day_of(now)`) for complaints received since
+    `today - grace_days`, which read their own day, the repeat window before it, and their
+    bucket and the one before within the duplicate window."""
+    earliest = today - grace_days
+    return Expiry(
+        repeat_day=earliest - EXACT_REPEAT_DAYS,
+        day=earliest,
+        bucket=earliest // DUPLICATE_WINDOW_DAYS - 1,
+        candidate_day=earliest - DUPLICATE_WINDOW_DAYS,
+    )
+
+
 # ----------------------------------------------------------------------------- reporter
 
 
