@@ -18,7 +18,7 @@ from faust.worker import Worker
 
 from schemas.topics import DEFAULT_PARTITIONS, consumer_group
 from services.messaging.database import create_pool, migrate
-from services.messaging.faust_transport import IdempotentTransport
+from services.messaging.faust_transport import IdempotentTransport, PromptTableManager
 from services.messaging.kafka import ensure_topics
 from services.messaging.worker import Worker as MessagingWorker
 from services.observability import configure_logging
@@ -61,6 +61,7 @@ def faust_app(settings: Settings) -> TriageApp:
         web_port=settings.http_port or DEFAULT_PORT,
         web_in_thread=False,
         table_standby_replicas=0,
+        TableManager=PromptTableManager,  # no tables: no one-second pause before subscribing
         # No tables (triage's state is in PostgreSQL); faust still wants a directory.
         datadir=tempfile.mkdtemp(prefix="lapor-triage-"),
         broker_commit_every=500,
@@ -117,9 +118,9 @@ def build_app(
 
     backoffice = Backoffice(open_pool, settings.kafka_bootstrap, [pruning])
 
-    @app.task
-    async def start_backoffice() -> None:
-        await app.add_runtime_dependency(backoffice)  # stopped with the app
+    # Started with the app's first services (its start only begins opening the pool, so the
+    # pool and migrations are ready while faust joins the group, not after), stopped last.
+    app.add_dependency(backoffice)
 
     stream = TriageStream(
         app,
