@@ -95,10 +95,11 @@ def sealed_key_id(value: object) -> str | None:
     return _sealed_key_id(value)
 
 
-@functools.lru_cache(maxsize=16_384)
+@functools.lru_cache(maxsize=4096)
 def _sealed_key_id(value: str) -> str | None:
-    # A hot path (triage asks it of each candidate signature per complaint): the full-match
-    # scans the whole sealed value, so a value seen before is answered from the cache.
+    # A hot path (triage asks it several times of each complaint's sealed fields): the
+    # full-match costs ~20 µs on a 1 KB value, a cache hit ~1 µs. 4,096 values of a few KB at
+    # most: a few MB.
     match = _SEALED.match(value)
     return match.group(1) if match else None
 
