@@ -14,7 +14,6 @@ events, tests), so the schema stays `str`. See docs/personal-data.md.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -91,15 +90,7 @@ def is_sealed(value: object) -> bool:
 def sealed_key_id(value: object) -> str | None:
     """The data key a sealed value names (not secret: it names the key, not the person)."""
     if not isinstance(value, str) or not value.startswith(SEALED_PREFIX):
-        return None  # plain text: no scan (and no plain value in the cache below)
-    return _sealed_key_id(value)
-
-
-@functools.lru_cache(maxsize=4096)
-def _sealed_key_id(value: str) -> str | None:
-    # A hot path (triage asks it several times of each complaint's sealed fields): the
-    # full-match costs ~20 µs on a 1 KB value, a cache hit ~1 µs. 4,096 values of a few KB at
-    # most: a few MB.
+        return None  # plain text: no scan of the whole value
     match = _SEALED.match(value)
     return match.group(1) if match else None
 
