@@ -84,12 +84,14 @@ def personal_text(max_length: int, min_length: int = 0) -> Any:
 
 def is_sealed(value: object) -> bool:
     """True for a sealed personal-data value (it may or may not still be readable)."""
-    return isinstance(value, str) and _SEALED.match(value) is not None
+    return sealed_key_id(value) is not None
 
 
 def sealed_key_id(value: object) -> str | None:
     """The data key a sealed value names (not secret: it names the key, not the person)."""
-    match = _SEALED.match(value) if isinstance(value, str) else None
+    if not isinstance(value, str) or not value.startswith(SEALED_PREFIX):
+        return None  # plain text: no scan of the whole value
+    match = _SEALED.match(value)
     return match.group(1) if match else None
 
 

@@ -45,6 +45,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from faust.tables import TableManager
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 from mode import Service
@@ -231,3 +232,18 @@ class CommitOnlyHandledConsumer(faust_aiokafka.Consumer):
 class IdempotentTransport(faust_aiokafka.Transport):
     Producer = IdempotentProducer
     Consumer = CommitOnlyHandledConsumer
+
+
+class PromptTableManager(TableManager):  # type: ignore[misc]
+    """faust's table manager without its fixed one-second pause at start when the app has
+    no tables: the pause lets tables declared late register before recovery, and the
+    consumer subscribes only after it, so every start (and the first event) waited a second
+    for nothing (issue 16: a service processes its first event within 5 s of start)."""
+
+    async def on_start(self) -> None:
+        if len(self):
+            await super().on_start()
+            return
+        if not self.should_stop:
+            await self._update_channels()
+            await self.recovery.start()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import os
@@ -69,25 +70,31 @@ class DataKey:
     def __repr__(self) -> str:
         return f"DataKey({self.key_id})"
 
-    @property
+    # Derived once per key (a batch opens and seals many values with each).
+    @functools.cached_property
     def _aad(self) -> bytes:
         return f"{SEALED_PREFIX}{self.key_id}".encode()
+
+    @functools.cached_property
+    def _cipher(self) -> AESGCM:
+        return AESGCM(self.material[:32])
 
     def seal(self, plaintext: str) -> str:
         """The sealed form of `plaintext`; the same key and text always give the same value."""
         data = plaintext.encode()
         nonce = hmac.new(self.material[32:], self._aad + b"\0" + data, hashlib.sha256).digest()
         nonce = nonce[:NONCE_BYTES]
-        sealed = AESGCM(self.material[:32]).encrypt(nonce, data, self._aad)
+        sealed = self._cipher.encrypt(nonce, data, self._aad)
         return f"{SEALED_PREFIX}{self.key_id}:{_b64encode(nonce + sealed)}"
 
     def open(self, value: str) -> str:
-        if sealed_key_id(value) != self.key_id:
+        # The prefix names the key; a malformed rest fails to decode or to authenticate.
+        if not value.startswith(f"{SEALED_PREFIX}{self.key_id}:"):
             raise Unreadable("the value is not sealed with this key")
         try:
             blob = _b64decode(value.rsplit(":", 1)[1])
             nonce, sealed = blob[:NONCE_BYTES], blob[NONCE_BYTES:]
-            return AESGCM(self.material[:32]).decrypt(nonce, sealed, self._aad).decode()
+            return self._cipher.decrypt(nonce, sealed, self._aad).decode()
         except (InvalidTag, ValueError, binascii.Error):
             raise Unreadable("the value does not decrypt under its key") from None
 
@@ -237,13 +244,20 @@ def whatsapp_message_ref(identity_key: bytes, wamid: str) -> str:
 # ----------------------------------------------------------------------------- models
 
 
+@functools.cache
+def _fields_of(model: type[BaseModel]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """A model class's field names and its personal ones (read once per class: every
+    event of a batch is walked)."""
+    return tuple(model.model_fields), personal_field_names(model)
+
+
 def map_personal(value: Any, change: Callable[[str], str | None]) -> Any:
     """A copy of `value` with `change` applied to every personal-data string in it (fields
     marked `PersonalStr`, at any depth)."""
     if isinstance(value, BaseModel):
-        personal = personal_field_names(type(value))
+        names, personal = _fields_of(type(value))
         updates: dict[str, Any] = {}
-        for name in type(value).model_fields:
+        for name in names:
             item = getattr(value, name)
             if name in personal and isinstance(item, str):
                 new = change(item)

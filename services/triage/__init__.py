@@ -7,8 +7,8 @@
   from the complaint's event; lapor.deadletter.triage.v1.
 - State: PostgreSQL schema `triage`: reporter_repeats, reporter_days, reporter_bans,
   area_candidates and decisions (read and written once per batch, under advisory locks per
-  area and reporter), review_items and review_log (the review queue), and the plumbing's
-  outbox.
+  area and reporter, and pruned of what no rule reads any more by a periodic worker),
+  review_items and review_log (the review queue), and the plumbing's outbox.
 - HTTP (faust web): /healthz, /readyz, /metrics, /v1/review, /v1/review/{id},
   /v1/review/{id}/{action}, /v1/review-log
   (reviewers' tokens, or the back office's staff assertion X-Lapor-Staff with the role
@@ -26,8 +26,9 @@ Layout (each layer imports only the ones below it):
 - `handlers/`: `stages` (a complaint through the reporter's and the area's checks, against
   the batch's state), `batch` (a batch in one transaction), `review` (reviewers' commands:
   enqueue, claim, ban, decide);
-- `entrypoints/`: `stream` (the topics and the one agent), `backoffice` (the database pool and
-  the outbox relay), `review_routes`, `dead_letters`, `health`, `metrics`;
+- `entrypoints/`: `stream` (the topics and the one agent), `backoffice` (the database pool,
+  the outbox relay and the other workers on the pool), `pruning` (the state's periodic
+  cleanup on the shared worker loop), `review_routes`, `dead_letters`, `health`, `metrics`;
 - `bootstrap`: `build_app` builds the settings (checked for production), the key store and the
   faust app with all of the above; `__main__` runs it. `settings` is a leaf any layer reads.
 See `docs/triage.md`; `domain.rules` and `domain.duplicates` hold every threshold.

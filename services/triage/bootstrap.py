@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -17,8 +18,9 @@ from faust.worker import Worker
 
 from schemas.topics import DEFAULT_PARTITIONS, consumer_group
 from services.messaging.database import create_pool, migrate
-from services.messaging.faust_transport import IdempotentTransport
+from services.messaging.faust_transport import IdempotentTransport, PromptTableManager
 from services.messaging.kafka import ensure_topics
+from services.messaging.worker import Worker as MessagingWorker
 from services.observability import configure_logging
 from services.personal_data.keystore import Keystore
 from services.runtime.lifecycle import Settings
@@ -29,6 +31,7 @@ from services.triage.entrypoints.backoffice import Backoffice
 from services.triage.entrypoints.dead_letters import add_dead_letter_pages
 from services.triage.entrypoints.health import add_health_pages
 from services.triage.entrypoints.metrics import install_metrics
+from services.triage.entrypoints.pruning import pruning_worker
 from services.triage.entrypoints.review_routes import ReviewDependencies, add_review_routes
 from services.triage.entrypoints.stream import TriageStream
 from services.triage.settings import DB_SCHEMA, DEFAULT_PORT, SERVICE, TriageSettings
@@ -58,6 +61,7 @@ def faust_app(settings: Settings) -> TriageApp:
         web_port=settings.http_port or DEFAULT_PORT,
         web_in_thread=False,
         table_standby_replicas=0,
+        TableManager=PromptTableManager,  # no tables: no one-second pause before subscribing
         # No tables (triage's state is in PostgreSQL); faust still wants a directory.
         datadir=tempfile.mkdtemp(prefix="lapor-triage-"),
         broker_commit_every=500,
@@ -104,11 +108,19 @@ def build_app(
         return pool
 
     app = faust_app(settings)
-    backoffice = Backoffice(open_pool, settings.kafka_bootstrap)
 
-    @app.task
-    async def start_backoffice() -> None:
-        await app.add_runtime_dependency(backoffice)  # stopped with the app
+    def pruning(pool: asyncpg.Pool) -> MessagingWorker:
+        return pruning_worker(
+            pool,
+            timedelta(days=triage_settings.decision_retention_days),
+            triage_settings.prune_interval_seconds,
+        )
+
+    backoffice = Backoffice(open_pool, settings.kafka_bootstrap, [pruning])
+
+    # Started with the app's first services (its start only begins opening the pool, so the
+    # pool and migrations are ready while faust joins the group, not after), stopped last.
+    app.add_dependency(backoffice)
 
     stream = TriageStream(
         app,

@@ -185,3 +185,47 @@ def test_a_banned_reporter_is_kept_but_never_forwarded() -> None:
     decision = tables.run(received())
     assert decision.event_type == "ComplaintRejected"
     assert "reporter_banned" in {r.code for r in decision.payload.reasons}  # type: ignore[attr-defined]
+
+
+def test_pruned_state_is_state_no_rule_reads_for_a_complaint_within_the_grace() -> None:
+    from services.triage.domain.duplicates import (
+        PRUNE_GRACE_DAYS,
+        Candidate,
+        Original,
+        check_reporter,
+        day_of,
+        expiry,
+        find_near_duplicate,
+        text_fingerprint,
+    )
+
+    expired = expiry(day_of(NOW))
+    late = NOW - timedelta(days=PRUNE_GRACE_DAYS)  # the oldest complaint triaged now
+    signed = "jembatan hubung dua desa camat cibiru retak parah goyang lewat mobil"
+
+    def repeat_found(first_day: int) -> bool:
+        key = ("who", text_fingerprint(TEXT))
+        history = History(repeats={key: Original("first", "LPR-1", first_day)})
+        found = check_reporter(
+            reporter="who",
+            complaint_id="late",
+            tracking_code="LPR-2",
+            text=TEXT,
+            received_at=late,
+            history=history,
+        )
+        return found.repeat_of is not None
+
+    def candidate_found(received_day: int) -> bool:
+        bucket = received_day // DUPLICATE_WINDOW_DAYS
+        history = History(
+            candidates={("a", bucket): [Candidate("first", "LPR-1", received_day, signed)]}
+        )
+        kwargs = {"area": "a", "complaint_id": "late", "received_at": late, "history": history}
+        return find_near_duplicate(text=TEXT, **kwargs) is not None  # type: ignore[arg-type]
+
+    assert repeat_found(expired.repeat_day) and not repeat_found(expired.repeat_day - 1)
+    assert candidate_found(expired.candidate_day)
+    assert not candidate_found(expired.candidate_day - 1)
+    assert expired.candidate_day // DUPLICATE_WINDOW_DAYS >= expired.bucket
+    assert day_of(late) == expired.day  # its daily count reads no earlier day

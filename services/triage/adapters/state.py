@@ -11,6 +11,9 @@ batch, inside the batch's transaction:
   cost does not grow with history;
 - `save`: the batch's new rows (repeats, day entries, candidates, decisions, review items) and
   its decision events into the outbox, one statement per table.
+
+`prune` deletes, in bounded batches and outside any batch's transaction, the rows no rule can
+read any more (`domain.duplicates.Expiry`) and the decisions older than their retention.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import asyncpg
 
@@ -27,6 +31,7 @@ from services.triage.adapters.repository import ReviewRow, enqueue_reviews
 from services.triage.domain.duplicates import (
     MAX_CANDIDATES_PER_BUCKET,
     Candidate,
+    Expiry,
     History,
     Lookups,
     Original,
@@ -53,7 +58,8 @@ DAYS_SQL = (
 )
 BANS_SQL = "SELECT reporter FROM reporter_bans WHERE reporter = ANY($1::text[])"
 CANDIDATES_SQL = (
-    "SELECT k.area, k.bucket, c.seq, c.complaint_id, c.tracking_code, c.received_day, c.signature"
+    "SELECT k.area, k.bucket, c.seq, c.complaint_id::text, c.tracking_code, c.received_day,"
+    " c.signature"
     " FROM unnest($1::text[], $2::int[]) AS k(area, bucket)"
     " CROSS JOIN LATERAL (SELECT * FROM area_candidates a"
     "  WHERE a.area = k.area AND a.bucket = k.bucket ORDER BY a.seq DESC LIMIT $3) c"
@@ -88,8 +94,8 @@ class TriageState:
         # WITH ORDINALITY and the sorted array: the locks are taken in ascending key order.
         await self.conn.fetchval(LOCK_SQL, lock_keys(areas, reporters))
 
-    async def decisions(self, complaint_ids: Iterable[str]) -> dict[str, EventEnvelope]:
-        rows = await self.conn.fetch(DECISIONS_SQL, [uuid.UUID(c) for c in set(complaint_ids)])
+    async def decisions(self, complaint_ids: Iterable[str | uuid.UUID]) -> dict[str, EventEnvelope]:
+        rows = await self.conn.fetch(DECISIONS_SQL, list(set(complaint_ids)))
         return {str(row["complaint_id"]): parse_event(row["decision"]) for row in rows}
 
     async def history(self, keys: Lookups) -> History:
@@ -107,14 +113,12 @@ class TriageState:
         history.banned = {row["reporter"] for row in bans}
         buckets = _columns(sorted(keys.buckets), 2)
         rows = await self.conn.fetch(CANDIDATES_SQL, *buckets, MAX_CANDIDATES_PER_BUCKET)
-        for row in sorted(rows, key=lambda found: found["seq"]):  # oldest first
-            history.candidates.setdefault((row["area"], row["bucket"]), []).append(
-                Candidate(
-                    str(row["complaint_id"]),
-                    row["tracking_code"],
-                    row["received_day"],
-                    row["signature"],
-                )
+        # Oldest first; the columns by position (a batch reads thousands of candidates).
+        for area, bucket, _, complaint_id, tracking_code, day, signed in sorted(
+            rows, key=lambda found: found[2]
+        ):
+            history.candidates.setdefault((area, bucket), []).append(
+                Candidate(complaint_id, tracking_code, day, signed)
             )
         return history
 
@@ -187,3 +191,51 @@ class TriageState:
                 " ON CONFLICT DO NOTHING",
                 *_columns(rows, 4),
             )
+
+
+def _bounded_delete(table: str, rows: str) -> str:
+    """Delete at most $n of `table`'s rows chosen by the query `rows` (which selects ctids)."""
+    return f"DELETE FROM {table} WHERE ctid = ANY(ARRAY({rows}))"
+
+
+# Each statement deletes at most its last parameter's number of rows, in its own transaction.
+PRUNE_SQL = {
+    "reporter_repeats": _bounded_delete(
+        "reporter_repeats", "SELECT ctid FROM reporter_repeats WHERE received_day < $1 LIMIT $2"
+    ),
+    "reporter_days": _bounded_delete(
+        "reporter_days", "SELECT ctid FROM reporter_days WHERE day < $1 LIMIT $2"
+    ),
+    "area_candidates": _bounded_delete(
+        "area_candidates",
+        "SELECT ctid FROM area_candidates WHERE bucket < $1 OR received_day < $2 LIMIT $3",
+    ),
+    "area_candidates_overflow": _bounded_delete(
+        "area_candidates",
+        "SELECT ctid FROM (SELECT ctid, row_number() OVER (PARTITION BY area, bucket"
+        " ORDER BY seq DESC) AS rank FROM area_candidates) ranked WHERE rank > $1 LIMIT $2",
+    ),
+    "decisions": _bounded_delete(
+        "decisions", "SELECT ctid FROM decisions WHERE decided_at < $1 LIMIT $2"
+    ),
+}
+
+
+async def prune(
+    conn: asyncpg.Connection, expired: Expiry, decided_before: datetime, limit: int
+) -> dict[str, int]:
+    """One bounded round of deletes (at most `limit` rows per statement): rows past `expired`,
+    candidates beyond the latest `MAX_CANDIDATES_PER_BUCKET` of their bucket, decisions taken
+    before `decided_before`. Returns the rows deleted per statement."""
+    args: dict[str, tuple[object, ...]] = {
+        "reporter_repeats": (expired.repeat_day,),
+        "reporter_days": (expired.day,),
+        "area_candidates": (expired.bucket, expired.candidate_day),
+        "area_candidates_overflow": (MAX_CANDIDATES_PER_BUCKET,),
+        "decisions": (decided_before,),
+    }
+    deleted = {}
+    for name, sql in PRUNE_SQL.items():
+        status = await conn.execute(sql, *args[name], limit)
+        deleted[name] = int(status.split()[-1])
+    return deleted

@@ -89,7 +89,12 @@ def _same(text: str) -> str:
 
 def signature(text: str) -> str:
     """The content stems of a text, without stop words, in order (what near matching compares)."""
-    return " ".join(word for word in stems(text) if word not in _STOP_WORDS)[:600]
+    return signature_of_stems(stems(text))
+
+
+def signature_of_stems(stemmed: tuple[str, ...]) -> str:
+    """`signature` of a text whose stems are known already (`rules.Assessment.stemmed`)."""
+    return " ".join(word for word in stemmed if word not in _STOP_WORDS)[:600]
 
 
 def similarity(first: str, second: str) -> float:
@@ -169,6 +174,38 @@ def lookups(
         days=frozenset((who, day_of(at)) for who, _, at in reporter_list),
         reporters=frozenset(who for who, _, _ in reporter_list),
         buckets=frozenset(bucket for area, at in areas for bucket in _buckets(area, day_of(at))),
+    )
+
+
+# ----------------------------------------------------------------------------- pruning
+
+# A complaint received up to this many days before it is triaged (a backlog, a replay) still
+# finds its state: pruning keeps that much more than the rules read for today's complaints.
+PRUNE_GRACE_DAYS = 2
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """The oldest state any rule can still read, as day and bucket numbers: rows below are
+    past their use (`adapters.state.prune` deletes them). Candidates beyond the latest
+    `MAX_CANDIDATES_PER_BUCKET` of their bucket are past their use too."""
+
+    repeat_day: int  # reporter_repeats.received_day below this: outside every repeat window
+    day: int  # reporter_days.day below this: no daily count reads that day
+    bucket: int  # area_candidates.bucket below this: no complaint reads that bucket
+    candidate_day: int  # area_candidates.received_day below this: outside every window
+
+
+def expiry(today: int, grace_days: int = PRUNE_GRACE_DAYS) -> Expiry:
+    """What has expired on `today` (`day_of(now)`) for complaints received since
+    `today - grace_days`, which read their own day, the repeat window before it, and their
+    bucket and the one before within the duplicate window."""
+    earliest = today - grace_days
+    return Expiry(
+        repeat_day=earliest - EXACT_REPEAT_DAYS,
+        day=earliest,
+        bucket=earliest // DUPLICATE_WINDOW_DAYS - 1,
+        candidate_day=earliest - DUPLICATE_WINDOW_DAYS,
     )
 
 
@@ -260,14 +297,16 @@ def find_near_duplicate(
     received_at: datetime,
     history: History,
     reveal: Callable[[str], str | None] = _same,
+    signed: str | None = None,
 ) -> Original | None:
     """The most similar earlier complaint of the same area and window, if similar enough.
-    `reveal` opens a stored signature (None: its reporter was erased, so it is skipped)."""
+    `reveal` opens a stored signature (None: its reporter was erased, so it is skipped);
+    `signed`: `signature(text)` when the caller has it already."""
     readable = _readable_candidates(area, complaint_id, received_at, history, reveal)
     if not readable:
         return None
     best = process.extractOne(
-        signature(text),
+        signature(text) if signed is None else signed,
         [mine for _, mine in readable],
         scorer=fuzz.token_set_ratio,
         score_cutoff=NEAR_DUPLICATE_THRESHOLD,
@@ -290,13 +329,14 @@ def resembling(
     history: History,
     reveal: Callable[[str], str | None] = _same,
     limit: int = SHOWN_RESEMBLING,
+    signed: str | None = None,
 ) -> list[dict[str, Any]]:
     """The earlier complaints of the area that a reviewer should read next to this one: the
     most similar first, at or above `RESEMBLING_THRESHOLD`, each with its signature as the
     table keeps it (sealed with its own reporter's key: the review API opens it)."""
     readable = _readable_candidates(area, complaint_id, received_at, history, reveal)
     found = process.extract(
-        signature(text),
+        signature(text) if signed is None else signed,
         [mine for _, mine in readable],
         scorer=fuzz.token_set_ratio,
         score_cutoff=RESEMBLING_THRESHOLD,
@@ -322,6 +362,7 @@ def remember_candidate(
     received_at: datetime,
     history: History,
     seal: Callable[[str], str | None] = _same,
+    signed: str | None = None,
 ) -> None:
     """Keep an accepted complaint as a candidate original (the latest ones per bucket count),
     its signature sealed by `seal` (None: the reporter was erased, nothing to keep)."""
@@ -330,7 +371,7 @@ def remember_candidate(
     entries = history.candidates.setdefault(bucket, [])
     if any(entry.complaint_id == complaint_id for entry in entries):
         return
-    sealed = seal(signature(text))
+    sealed = seal(signature(text) if signed is None else signed)
     if sealed is None:
         return
     candidate = Candidate(complaint_id, tracking_code, day, sealed)

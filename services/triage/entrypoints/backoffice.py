@@ -1,12 +1,13 @@
 """The review queue's back office: the PostgreSQL pool (opened, with its migrations, by the
-bootstrap's `open_pool`, retried until the database answers) and the outbox relay that
-publishes reviewers' decisions. A faust runtime dependency, stopped with the app."""
+bootstrap's `open_pool`, retried until the database answers), the outbox relay that
+publishes the decisions, and the other workers on that pool (the state pruning). A faust
+runtime dependency, stopped with the app."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,7 @@ import mode
 from services.messaging.database import TRANSIENT_ERRORS
 from services.messaging.kafka import make_producer
 from services.messaging.outbox import OutboxRelay
+from services.messaging.worker import Worker, run_worker
 from services.triage.settings import DB_SCHEMA, SERVICE
 
 log = logging.getLogger(__name__)
@@ -30,10 +32,12 @@ class Backoffice(mode.Service):
         self,
         open_pool: Callable[[], Awaitable[asyncpg.Pool]],
         kafka_bootstrap: str,
+        workers: Sequence[Callable[[asyncpg.Pool], Worker]] = (),
         **kwargs: Any,
     ) -> None:
         self.open_pool = open_pool
         self.kafka_bootstrap = kafka_bootstrap
+        self.workers = workers  # each built on the pool once it is open
         self.pool: asyncpg.Pool | None = None
         self.ready = asyncio.Event()
         self.stopping = asyncio.Event()
@@ -56,8 +60,10 @@ class Backoffice(mode.Service):
         producer = make_producer(self.kafka_bootstrap, f"{SERVICE}-outbox")
         await producer.start()
         self.ready.set()
+        relay = OutboxRelay(self.pool, producer, SERVICE, DB_SCHEMA)
+        others = [run_worker(self.pool, build(self.pool), self.stopping) for build in self.workers]
         try:
-            await OutboxRelay(self.pool, producer, SERVICE, DB_SCHEMA).run(self.stopping)
+            await asyncio.gather(relay.run(self.stopping), *others)
         finally:
             await producer.stop()
 

@@ -32,8 +32,8 @@ from services.triage.domain.sealing import Keys
 from services.triage.handlers.stages import (
     Complaint,
     Triaged,
+    batch_keys_needed,
     batch_lookups,
-    keys_needed,
     triage_complaint,
 )
 
@@ -67,14 +67,9 @@ async def triage_batch(
     async with conn.transaction():
         state = TriageState(conn)
         await state.lock((c.area for c in complaints), (c.reporter for c in complaints))
-        decisions = await state.decisions(c.complaint_id for c in complaints)
+        decisions = await state.decisions(c.received.complaint_id for c in complaints)
         history = await state.history(batch_lookups(complaints))
-        needed: set[str] = set()
-        for complaint in complaints:
-            needed |= keys_needed(
-                complaint.received, complaint.opened, history, complaint.assessment
-            )
-        keys = Keys(await personal_data.data_keys(needed))
+        keys = Keys(await personal_data.data_keys(batch_keys_needed(complaints, history)))
         for complaint in complaints:
             try:
                 outcome.triaged.append(

@@ -43,12 +43,14 @@ from services.triage.domain.duplicates import (
     area_key,
     candidate_key_ids,
     check_reporter,
+    day_of,
     find_near_duplicate,
     lookups,
     remember_candidate,
     reporter_key,
     reporter_key_of_data_key,
     resembling,
+    signature_of_stems,
 )
 from services.triage.domain.rules import (
     PRODUCER,
@@ -123,15 +125,21 @@ class Complaint:
     def complaint_id(self) -> str:
         return str(self.received.complaint_id)
 
+    @property
+    def compares(self) -> bool:
+        """Whether its decision may compare it with its area's candidates (not rejected)."""
+        return self.assessment.verdict is not Verdict.REJECT
+
 
 def batch_lookups(complaints: list[Complaint]) -> Lookups:
-    """The state keys a batch reads."""
+    """The state keys a batch reads. A complaint its own text and identity reject never
+    looks at its area (reporter findings only add to a score): no candidates for it."""
     return lookups(
         (
             (c.reporter, c.received.payload.description, c.received.payload.received_at)
             for c in complaints
         ),
-        ((c.area, c.received.payload.received_at) for c in complaints),
+        ((c.area, c.received.payload.received_at) for c in complaints if c.compares),
     )
 
 
@@ -147,6 +155,22 @@ def keys_needed(
     area = area_of(opened, assessment)
     needed = candidate_key_ids(area, opened.payload.received_at, history)
     return needed | {own} if own else needed
+
+
+def batch_keys_needed(complaints: list[Complaint], history: History) -> set[str]:
+    """`keys_needed` of every complaint of a batch, each area's candidates looked at once."""
+    needed = {
+        own
+        for complaint in complaints
+        if (own := sealed_key_id(complaint.received.payload.description)) is not None
+    }
+    seen: set[tuple[str, int]] = set()
+    for complaint in filter(lambda c: c.compares, complaints):
+        received_at = complaint.opened.payload.received_at
+        if (key := (complaint.area, day_of(received_at))) not in seen:
+            seen.add(key)
+            needed |= candidate_key_ids(complaint.area, received_at, history)
+    return needed
 
 
 def resembling_complaints(
@@ -166,7 +190,15 @@ def resembling_complaints(
         received_at=opened.payload.received_at,
         history=history,
         reveal=keys.open,
+        signed=_signed(assessment),
     )
+
+
+def _signed(assessment: Assessment | None) -> str | None:
+    """The near-duplicate signature from the stems `assess` made (None: stem the text)."""
+    if assessment is None or not assessment.stemmed:
+        return None
+    return signature_of_stems(assessment.stemmed)
 
 
 def _with_reporter_reasons(
@@ -254,6 +286,7 @@ def _decide(
         )
     original: Original | None = findings.repeat_of if findings is not None else None
     area = area_key(assessment.region_code, assessment.category)
+    signed = _signed(assessment)
     if original is None and verdict is Verdict.ACCEPT and history is not None:
         original = find_near_duplicate(
             area=area,
@@ -262,6 +295,7 @@ def _decide(
             received_at=payload.received_at,
             history=history,
             reveal=keys.open,
+            signed=signed,
         )
     if original is not None:
         return ComplaintDuplicateDetected(
@@ -295,6 +329,7 @@ def _decide(
             received_at=payload.received_at,
             history=history,
             seal=keys.seal,
+            signed=signed,
         )
     return ComplaintAccepted(
         **ids,
