@@ -263,7 +263,7 @@ PHONE_SHAPE = re.compile(r"(?<![\w.+])(?:\+?62|0)8\d{7,12}(?![\w.])")
 async def test_logs_carry_no_personal_data(pipeline: Pipeline) -> None:
     logs = pipeline.logs()
     assert "service started" in logs or "Worker ready" in logs  # the logs are really there
-    assert "complaint triaged" in logs  # ... of a run that carried complaints end to end
+    assert "complaints triaged" in logs  # ... of a run that carried complaints end to end
     for secret in (NIK, PHONE, PHONE.replace("0", "+62", 1), "Siti Aminah"):
         assert secret not in logs
     for shape in (NIK_SHAPE, PHONE_SHAPE):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -135,6 +136,7 @@ class TriageStream:
             for one in complaints:
                 failed += await self._decide([one])
             return failed
+        _log_decisions(outcome)
         by_event = {id(event): message for message, event in complaints}
         return [(by_event[id(event)], error) for event, error in outcome.failed]
 
@@ -170,6 +172,16 @@ class TriageStream:
             "dead-lettered message",
             extra={"source_topic": message.topic, "offset": message.offset, "reason": reason[:300]},
         )
+
+
+def _log_decisions(outcome: BatchOutcome) -> None:
+    """One line per batch for the operators: how many of each decision, never whose."""
+    taken = Counter(t.decision.event_type for t in outcome.triaged if t.fresh)
+    replayed = sum(not t.fresh for t in outcome.triaged)
+    log.info(
+        "complaints triaged",
+        extra={"decisions": dict(taken), "replayed": replayed, "failed": len(outcome.failed)},
+    )
 
 
 def _forget(app: faust.App, events: Sequence[EventT]) -> None:
