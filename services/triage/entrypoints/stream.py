@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from services.messaging.consumer import decode
 from services.messaging.database import TRANSIENT_ERRORS
 from services.messaging.deadletter import DeadLetter, dead_letter_headers
 from services.messaging.faust_transport import pending_sends
-from services.observability import EVENTS_DEAD_LETTERED, EVENTS_IN
+from services.observability import EVENTS_DEAD_LETTERED, EVENTS_IN, HANDLE_SECONDS
 from services.triage.adapters.personal_data import PersonalDataReader
 from services.triage.entrypoints.backoffice import Backoffice
 from services.triage.handlers.batch import BatchOutcome, triage_batch
@@ -108,6 +109,7 @@ class TriageStream:
 
     async def handle(self, events: Sequence[EventT]) -> None:
         """Dead-letter what does not parse, decide the complaints, dead-letter what fails."""
+        started = time.perf_counter()
         complaints: list[Received] = []
         for event in events:
             message = event.message
@@ -120,6 +122,7 @@ class TriageStream:
         if complaints:
             for message, error in await self._decide(complaints):
                 await self.dead_letter(message, f"handler error: {type(error).__name__}: {error}")
+        HANDLE_SECONDS.labels(SERVICE).observe(time.perf_counter() - started)  # per batch
 
     async def _decide(self, complaints: list[Received]) -> list[tuple[Any, Exception]]:
         """The batch in one transaction; if it fails other than on infrastructure, each
