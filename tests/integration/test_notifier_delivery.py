@@ -1161,8 +1161,10 @@ async def test_an_overdue_case_emails_its_supervisor_once_even_when_replayed(  #
     assert await outbox_types(pool, complaint.complaint_id) == ["CitizenNotified"] * 2
     # Replayed once more after sending: still one row per message, nothing pending.
     await handle(pool, overdue)
-    assert len(await notifications(pool, complaint.complaint_id)) == 3
-    assert await sender.run_once() == 0
+    rows = await notifications(pool, complaint.complaint_id)
+    # This complaint's rows only: the module's other tests share the queue, and a send of
+    # theirs may come due (a retry) at any moment.
+    assert len(rows) == 3 and {r["status"] for r in rows} == {"sent"}
     assert (
         len(
             [
