@@ -406,6 +406,44 @@ class Pipeline:
                 process.kill()
 
 
+class HopClock:
+    """When each complaint's events were produced (the records' CreateTime, set by the
+    producing relay), so the latency splits into the hops that make it up."""
+
+    HOPS = ("triage", "routing", "notifier", "watcher")
+
+    def __init__(self) -> None:
+        self.triaged: dict[str, float] = {}
+        self.assigned: dict[str, float] = {}
+        self.spans: dict[str, list[float]] = {hop: [] for hop in self.HOPS}
+
+    def saw(self, record: Any, event: dict[str, Any], triaged_topic: str) -> None:
+        stamp = record.timestamp / 1000
+        if record.topic == triaged_topic:
+            self.triaged.setdefault(event["complaint_id"], stamp)
+        elif event["event_type"] == "CaseAssigned":
+            self.assigned.setdefault(event["complaint_id"], stamp)
+
+    def done(self, complaint_id: str, acked: float, notified_record: Any, seen: float) -> None:
+        notified = notified_record.timestamp / 1000
+        triaged = self.triaged.get(complaint_id)
+        assigned = self.assigned.get(complaint_id)
+        if triaged is None:
+            return
+        self.spans["triage"].append(triaged - acked)
+        if assigned is not None:
+            self.spans["routing"].append(assigned - triaged)
+        self.spans["notifier"].append(notified - (assigned or triaged))
+        self.spans["watcher"].append(seen - notified)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        return {
+            hop: {q: round(percentile(spans, int(q[1:])) * 1000, 1) for q in ("p50", "p99")}
+            for hop, spans in self.spans.items()
+            if spans
+        }
+
+
 async def watch_notifications(
     bootstrap: str,
     acked_at: dict[str, float],
@@ -415,23 +453,33 @@ async def watch_notifications(
     desc: str,
     stop_after_idle: float = 120.0,
 ) -> None:
-    from schemas.topics import NOTIFICATIONS
+    """Until every complaint's final notification is out; `acked_at` holds wall-clock times,
+    as Kafka's record timestamps do."""
+    from schemas.topics import CASES, COMPLAINTS_TRIAGED, NOTIFICATIONS
 
     consumer = AIOKafkaConsumer(
-        NOTIFICATIONS.name, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+        NOTIFICATIONS.name,
+        COMPLAINTS_TRIAGED.name,
+        CASES.name,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     done: set[str] = set()
     outcomes: dict[str, int] = defaultdict(int)
+    hops = HopClock()
     last_progress = time.monotonic()
     try:
         with tqdm(total=expected, desc=desc, unit="complaint") as bar:
             while len(done) < expected:
                 batch = await consumer.getmany(timeout_ms=1000)
-                now = time.monotonic()
-                for records in batch.values():
+                now, wall = time.monotonic(), time.time()
+                for partition, records in batch.items():
                     for record in records:
                         event = json.loads(record.value)
+                        if partition.topic != NOTIFICATIONS.name:
+                            hops.saw(record, event, COMPLAINTS_TRIAGED.name)
+                            continue
                         # CitizenNotified carries its trigger; status changes do not count.
                         trigger = event["payload"].get("trigger_event_type")
                         complaint_id = event["complaint_id"]
@@ -443,7 +491,9 @@ async def watch_notifications(
                         last_progress = now
                         result.completions.append(now - started)
                         if complaint_id in acked_at:
-                            result.latencies_ms.append((now - acked_at[complaint_id]) * 1000)
+                            acked = acked_at[complaint_id]
+                            result.latencies_ms.append((wall - acked) * 1000)
+                            hops.done(complaint_id, acked, record, wall)
                 if now - last_progress > stop_after_idle:
                     print(f"stalled: {len(done)}/{expected} complete after {stop_after_idle}s idle")
                     break
@@ -451,6 +501,7 @@ async def watch_notifications(
         await consumer.stop()
     result.count = len(done)
     result.extra["outcomes"] = dict(outcomes)
+    result.extra["latency_by_hop_ms"] = hops.summary()
 
 
 async def drive_core(stack: Stack, n: int, rate: float | None, name: str, desc: str) -> PhaseResult:
@@ -475,7 +526,7 @@ async def drive_core(stack: Stack, n: int, rate: float | None, name: str, desc: 
                     await asyncio.sleep(delay)
             key = str(complaint_id)
             future = await producer.send(COMPLAINTS_INTAKE.name, value, key=key.encode())
-            future.add_done_callback(lambda _, key=key: acked_at.__setitem__(key, time.monotonic()))
+            future.add_done_callback(lambda _, key=key: acked_at.__setitem__(key, time.time()))
         await producer.flush()
 
     await produce()

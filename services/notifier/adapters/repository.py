@@ -132,22 +132,27 @@ async def _lock_cases_of(
     )
 
 
-async def add_co_reporter(
-    conn: asyncpg.Connection,
-    *,
-    complaint_id: uuid.UUID,
-    original_complaint_id: uuid.UUID,
-    case_id: uuid.UUID,
-    joined_at: datetime,
-) -> None:
-    await _lock_cases_of(conn, [original_complaint_id])
+@dataclass(frozen=True)
+class CoReporterJoin:
+    complaint_id: uuid.UUID
+    original_complaint_id: uuid.UUID
+    case_id: uuid.UUID
+    joined_at: datetime
+
+
+async def add_co_reporters(conn: asyncpg.Connection, joins: Sequence[CoReporterJoin]) -> None:
+    """Record a batch's joins in two statements (the cases' locks, then one insert)."""
+    if not joins:
+        return
+    await _lock_cases_of(conn, (join.original_complaint_id for join in joins))
     await conn.execute(
         "INSERT INTO co_reporters (complaint_id, original_complaint_id, case_id, joined_at)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT (complaint_id) DO NOTHING",
-        complaint_id,
-        original_complaint_id,
-        case_id,
-        joined_at,
+        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[])"
+        " ON CONFLICT (complaint_id) DO NOTHING",
+        [join.complaint_id for join in joins],
+        [join.original_complaint_id for join in joins],
+        [join.case_id for join in joins],
+        [join.joined_at for join in joins],
     )
 
 

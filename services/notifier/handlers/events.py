@@ -74,9 +74,7 @@ async def notify_citizens(
     is (its ComplaintReceived may come later, on another topic)."""
     received = [event for event in events if isinstance(event, ComplaintReceived)]
     others = [event for event in events if not isinstance(event, ComplaintReceived)]
-    for event in others:
-        if isinstance(event, CaseReporterJoined):
-            await follow_case(conn, event)
+    await follow_cases(conn, [event for event in others if isinstance(event, CaseReporterJoined)])
     released = await _save_complaints(conn, received, keys)
     # Events of these complaints that overtook them on their own topics wait no longer.
     wanted = [
@@ -127,17 +125,23 @@ async def _save_complaints(
     return [parse_event(raw) for raw in await repository.save_complaints(conn, contacts)]
 
 
-async def follow_case(conn: asyncpg.Connection, event: CaseReporterJoined) -> None:
-    """The co-reporter hears the case's later events (keyed by the case's own complaint)."""
-    original = event.payload.original_complaint_id
-    if original is None or original == event.complaint_id:
-        return  # from a routing that did not name the case's complaint yet
-    await repository.add_co_reporter(
+async def follow_cases(conn: asyncpg.Connection, joins: list[CaseReporterJoined]) -> None:
+    """The co-reporters hear their cases' later events (keyed by each case's own complaint)."""
+    await repository.add_co_reporters(
         conn,
-        complaint_id=event.complaint_id,
-        original_complaint_id=original,
-        case_id=event.payload.case_id,
-        joined_at=event.occurred_at,
+        [
+            repository.CoReporterJoin(
+                complaint_id=event.complaint_id,
+                original_complaint_id=original,
+                case_id=event.payload.case_id,
+                joined_at=event.occurred_at,
+            )
+            for event in joins
+            # From a routing that did not name the case's complaint yet: nothing to follow.
+            if (original := event.payload.original_complaint_id) is not None
+            and original != event.complaint_id
+            and event.complaint_id is not None
+        ],
     )
 
 
