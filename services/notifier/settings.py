@@ -49,7 +49,7 @@ class NotifierSettings(ChannelSettings):
     rate_limit_count: int = 5
     rate_limit_window_seconds: float = 600.0
     whatsapp_window_hours: float = 24.0
-    sender_concurrency: int = 16
+    sender_concurrency: int = 64
     sender_poll_seconds: float = 1.0
     # Intake's public address (the citizen's pages): the closing message links to the
     # report's rating page, /lapor/puas (SMS and email answers go there: intake reads no SMS).
