@@ -41,6 +41,9 @@ LEADER_WAIT_SECONDS = 2.0
 
 PoolSource = asyncpg.Pool | Callable[[], asyncpg.Pool]
 ShardWork = Callable[[int], Awaitable[int | None]]
+# The shards that may have work (a superset is fine): one cheap query per round instead of a
+# claim per shard, which going round 16 idle shards every poll cost.
+PendingShards = Callable[[], Awaitable[set[int]]]
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class Worker:
     workers: int = 1
     work_shard: ShardWork | None = None
     linger: float = 0.0  # after a short batch, wait this long even when woken
+    pending_shards: PendingShards | None = None
 
     @property
     def lock_key(self) -> int:
@@ -83,13 +87,16 @@ def sharded(
     batch_size: int,
     poll: float = 1.0,
     linger: float = 0.0,
+    pending: PendingShards | None = None,
 ) -> Worker:
-    """A worker of `workers` tasks going round `shards` shards (`work` is one round)."""
+    """A worker of `workers` tasks going round `shards` shards (`work` is one round); with
+    `pending`, a round visits only the shards it names."""
     if shards < 1 or workers < 1:
         raise ValueError("a sharded worker needs at least one shard and one worker")
     return Worker(
         name=name,
-        work=_round(work_shard, shards, batch_size, 0),
+        work=_round(work_shard, shards, batch_size, 0, pending),
+        pending_shards=pending,
         poll=poll,
         batch_size=batch_size,
         shards=shards,
@@ -100,17 +107,29 @@ def sharded(
 
 
 def _round(
-    work_shard: ShardWork, shards: int, batch_size: int | None, start: int
+    work_shard: ShardWork,
+    shards: int,
+    batch_size: int | None,
+    start: int,
+    pending: PendingShards | None = None,
 ) -> Callable[[], Awaitable[int]]:
-    """One task's round over the shards, from its own `start` (tasks spread over the shards
-    so those of one instance rarely meet); it reports a full batch when any shard gave one
-    (there is more: go round again at once)."""
+    """One task's round over the shards (those `pending` names, when given), from its own
+    `start` (tasks spread over the shards so those of one instance rarely meet); it reports a
+    full batch when any shard gave one (there is more: go round again at once)."""
+
+    busy = False  # the last round found more work: in a surge, skip the pending query
 
     async def round_over_shards() -> int:
+        nonlocal busy
         full = False
+        wanted = await pending() if pending is not None and not busy else None
         for step in range(shards):
-            handled = await work_shard((start + step) % shards)
+            shard = (start + step) % shards
+            if wanted is not None and shard not in wanted:
+                continue
+            handled = await work_shard(shard)
             full = full or handled == batch_size
+        busy = full
         return (batch_size or 0) if full else 0
 
     return round_over_shards
@@ -144,6 +163,7 @@ def _tasks(worker: Worker) -> list[Worker]:
                 worker.shards,
                 worker.batch_size,
                 index * worker.shards // worker.workers,
+                worker.pending_shards,
             ),
             work_shard=None,
         )

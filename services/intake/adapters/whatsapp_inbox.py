@@ -66,6 +66,16 @@ async def store_new_messages(
 _IN_SHARD = "mod(hashtext(i.sender)::bigint + 2147483648, $2) = $3"
 
 
+async def shards_with_unprocessed(conn: asyncpg.Connection | asyncpg.Pool, shards: int) -> set[int]:
+    """The shards holding unprocessed messages (the pending index: cheap when idle)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT mod(hashtext(i.sender)::bigint + 2147483648, $1) AS shard"
+        " FROM whatsapp_inbox i WHERE i.processed_at IS NULL",
+        shards,
+    )
+    return {row["shard"] for row in rows}
+
+
 async def lock_unprocessed(
     conn: asyncpg.Connection, batch_size: int, shard: int = 0, shards: int = 1
 ) -> list[asyncpg.Record]:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import asyncpg
 
+from services.intake.adapters import whatsapp_inbox
 from services.intake.adapters.whatsapp_media import MediaTemporarilyUnavailable
 from services.intake.handlers import whatsapp
 from services.intake.settings import IntakeSettings
@@ -60,10 +61,20 @@ class InboxWorker:
             batch_size=batch_size,
             poll=poll,
             linger=LINGER_SECONDS,
+            pending=self.pending_shards,
         )
 
     async def run(self, stop: asyncio.Event) -> None:
         await run_worker(self.pool, self.worker, stop, self.wake)
+
+    async def pending_shards(self) -> set[int]:
+        """The shards with messages to handle; every shard when housekeeping is due (it
+        rides on a shard's batch)."""
+        if self.clock() >= self.next_housekeeping:
+            return set(range(self.settings.whatsapp_inbox_shards))
+        return await whatsapp_inbox.shards_with_unprocessed(
+            self.pool(), self.settings.whatsapp_inbox_shards
+        )
 
     async def work_shard(self, shard: int) -> int | None:
         """One batch of one shard; None when another worker holds it."""
