@@ -26,7 +26,13 @@ import asyncpg
 
 from schemas.events import Channel, ComplaintReceived, Language
 from services.notifier.domain.co_reporters import CoReporter
-from services.notifier.domain.rules import AddressDigests, Contact, OutboundChannel, wa_id
+from services.notifier.domain.rules import (
+    KEYED_DIGEST_PREFIX,
+    AddressDigests,
+    Contact,
+    OutboundChannel,
+    wa_id,
+)
 from services.notifier.domain.sending import Deferred, Sent, Suppressed
 
 WAKE_CHANNEL = "notifier_sends"  # NOTIFY'd when a send is recorded: wakes the sender
@@ -205,8 +211,9 @@ _DIGEST_TABLES = {
 async def _rekey(conn: Database, table: str, pairs: dict[str, str]) -> None:
     """Move the rows still under a legacy (unkeyed) digest of these addresses to their keyed
     digest (`pairs`: keyed -> legacy), in one statement; a row under both keeps the later
-    time. Nothing to do (one index probe per address) once every row is re-keyed."""
-    if not pairs:
+    time. Nothing to do (one index probe per address) once every row is re-keyed; no
+    statement at all when `pairs` names no legacy digest (the caller knows none is left)."""
+    if not any(pairs.values()):
         return
     at = _DIGEST_TABLES[table]
     await conn.execute(
@@ -381,6 +388,18 @@ async def claim_due(db: Database, batch_size: int, lease: timedelta) -> list[asy
         " RETURNING *",
         batch_size,
         lease.total_seconds(),
+    )
+
+
+async def legacy_digests_left(db: Database) -> bool:
+    """Whether an opt-out or WhatsApp window still sits under a legacy digest. Once none
+    does, none can again: every write is keyed."""
+    return bool(
+        await db.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM opt_outs WHERE address_digest NOT LIKE $1)"
+            " OR EXISTS (SELECT 1 FROM whatsapp_windows WHERE address_digest NOT LIKE $1)",
+            KEYED_DIGEST_PREFIX + "%",
+        )
     )
 
 

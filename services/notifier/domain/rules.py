@@ -351,6 +351,9 @@ class AddressDigests:
     def legacy(address: str) -> str:
         return hashlib.sha256(_normal_address(address).encode()).hexdigest()
 
-    def pairs(self, addresses: Iterable[str]) -> dict[str, str]:
-        """keyed -> legacy digest of each address (once each)."""
+    def pairs(self, addresses: Iterable[str], *, legacy: bool = True) -> dict[str, str]:
+        """keyed -> legacy digest of each address (once each); "" for legacy when none is
+        left to re-key (`legacy=False`)."""
+        if not legacy:
+            return {self.keyed(a): "" for a in addresses}
         return {self.keyed(a): self.legacy(a) for a in addresses}

@@ -105,6 +105,8 @@ class Sender:
         self.dead_letters = dead_letters
         self.config = config
         self._slots = asyncio.Semaphore(self.config.concurrency)
+        # Until a batch finds no legacy digest left (then never again): re-key as we go.
+        self._legacy_digests_left = True
 
     async def run_once(self) -> int:
         """Claim and work one batch of due sends; returns how many rows were claimed."""
@@ -155,9 +157,14 @@ class Sender:
             readable = {d: a for d, a in addresses.items() if a is not None}
             digests = {d: self.digests.keyed(a) for d, a in readable.items()}
             wa_digests = {d: self.digests.keyed(wa_id(a)) for d, a in readable.items()}
-            opted = await repository.opted_out_among(conn, self.digests.pairs(readable.values()))
+            if self._legacy_digests_left:
+                self._legacy_digests_left = await repository.legacy_digests_left(conn)
+            legacy = self._legacy_digests_left
+            opted = await repository.opted_out_among(
+                conn, self.digests.pairs(readable.values(), legacy=legacy)
+            )
             windows = await repository.last_inbound_at(
-                conn, self.digests.pairs(wa_id(a) for a in readable.values())
+                conn, self.digests.pairs((wa_id(a) for a in readable.values()), legacy=legacy)
             )
             recent = await repository.recent_sends(
                 conn, destinations, self.config.rate_limit.window
