@@ -741,6 +741,8 @@ async def run_pipeline_phases(
 ) -> list[tuple[str, PhaseResult, dict[str, float]]]:
     """(report key, result, peak RSS per service) of each pipeline phase."""
     phases: list[tuple[str, PhaseResult, dict[str, float]]] = []
+    if args.n == 0:
+        return await _later_phases(stack, args, log_root, phases)
     saturation = await pipeline_phase(
         stack,
         "saturation",
@@ -748,7 +750,19 @@ async def run_pipeline_phases(
         lambda _: drive_core(stack, args.n, None, "core_saturation", "pipeline at saturation"),
     )
     phases.append(("core_saturation", *saturation))
+    return await _later_phases(stack, args, log_root, phases)
+
+
+async def _later_phases(
+    stack: Stack,
+    args: argparse.Namespace,
+    log_root: Path,
+    phases: list[tuple[str, PhaseResult, dict[str, float]]],
+) -> list[tuple[str, PhaseResult, dict[str, float]]]:
+    """The fixed-rate phase (unless --rate-seconds 0) and the HTTP one (unless --http-n 0)."""
     rate_n = int(args.rate * args.rate_seconds)
+    if rate_n == 0:
+        return await _http_phase(stack, args, log_root, phases)
     fixed = await pipeline_phase(
         stack,
         "fixed-rate",
@@ -758,6 +772,15 @@ async def run_pipeline_phases(
         ),
     )
     phases.append(("core_fixed_rate", *fixed))
+    return await _http_phase(stack, args, log_root, phases)
+
+
+async def _http_phase(
+    stack: Stack,
+    args: argparse.Namespace,
+    log_root: Path,
+    phases: list[tuple[str, PhaseResult, dict[str, float]]],
+) -> list[tuple[str, PhaseResult, dict[str, float]]]:
     if args.http_n:
         http = await pipeline_phase(
             stack,
@@ -775,9 +798,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--n", type=int, default=100_000, help="complaints at saturation")
+    parser.add_argument(
+        "--n", type=int, default=100_000, help="complaints at saturation (0 skips the phase)"
+    )
     parser.add_argument("--rate", type=float, default=200.0, help="offered rate for latency")
-    parser.add_argument("--rate-seconds", type=float, default=30.0)
+    parser.add_argument("--rate-seconds", type=float, default=30.0, help="0 skips the phase")
     parser.add_argument("--http-n", type=int, default=20_000, help="HTTP requests (0 skips)")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--results-dir", type=Path, default=RESULTS, help="JSON, plot and logs")
@@ -793,7 +818,8 @@ async def main() -> None:
         "args": {**vars(args), "results_dir": str(results_dir)},
     }
     async with provider_standins(stack):
-        baselines = {} if args.skip_baseline else await run_baselines(stack, args.n)
+        skip_baseline = args.skip_baseline or args.n == 0
+        baselines = {} if skip_baseline else await run_baselines(stack, args.n)
         phases = await run_pipeline_phases(stack, args, results_dir / f"logs-{stamp}")
     results = [*baselines.values(), *(result for _, result, _ in phases)]
     for name, baseline in baselines.items():
