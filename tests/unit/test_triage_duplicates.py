@@ -110,6 +110,20 @@ def test_near_duplicates_stay_within_region_and_category() -> None:
     )
 
 
+def test_the_courtesy_formula_neither_makes_nor_breaks_a_near_duplicate() -> None:
+    courtesy = " Mohon segera ditindaklanjuti oleh instansi terkait, terima kasih."
+    tables = Tables()
+    tables.run(received("Jalan di depan pasar Kosambi berlubang besar." + courtesy))
+    other_problem = "Jalan di depan terminal Ledeng gelap, lampunya mati semua." + courtesy
+    assert tables.run(received(other_problem, nik="3273011501900002")).event_type == (
+        "ComplaintAccepted"
+    )
+    same_problem = "Jalan di depan pasar Kosambi berlubang besar sekali."
+    assert tables.run(received(same_problem, nik="3273011501900003")).event_type == (
+        "ComplaintDuplicateDetected"
+    )
+
+
 def test_near_duplicates_meet_at_the_incident_region_not_the_reporters_home() -> None:
     tables = Tables()
     first = tables.run(received())  # about Kota Bandung, from a Bandung NIK
