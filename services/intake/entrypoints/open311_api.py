@@ -45,6 +45,26 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (429, "Rate limited; see Retry-After"),
     )
 }
+_FILING_EXAMPLE = {
+    "api_key": "o311_...",
+    "service_code": "land",
+    "address_string": "Kota Bandung",
+    "description": "Sertifikat tanah saya tidak terbit sejak 2019 padahal biaya sudah lunas.",
+    "first_name": "Siti",
+    "last_name": "Aminah",
+    "phone": "0812-3456-7890",
+    "attribute[nik]": "3171015501900001",
+}
+_FILING_FIELDS = (
+    *_FILING_EXAMPLE,
+    "lat",
+    "long",
+    "email",
+    "media_url",
+    "attribute[phone]",
+    "attribute[anonymous]",
+    "attribute[secret]",
+)
 _FILING_FORM = {
     "requestBody": {
         "required": True,
@@ -53,20 +73,13 @@ _FILING_FORM = {
                 "schema": {
                     "type": "object",
                     "required": ["api_key", "service_code", "description", "attribute[nik]"],
-                    "properties": {
-                        name: {"type": "string"}
-                        for name in (
-                            "api_key", "service_code", "lat", "long", "address_string",
-                            "description", "email", "phone", "first_name", "last_name",
-                            "media_url", "attribute[nik]", "attribute[phone]",
-                            "attribute[anonymous]", "attribute[secret]",
-                        )
-                    },
-                }
+                    "properties": {name: {"type": "string"} for name in _FILING_FIELDS},
+                },
+                "example": _FILING_EXAMPLE,
             }
         },
     }
-}  # fmt: skip
+}
 
 
 def answer(
