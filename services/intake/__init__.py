@@ -26,8 +26,9 @@ ownership proof. WhatsApp media are downloaded from the Graph API by the inbox w
 HTTP: the JSON API under /v1 (OpenAPI at /docs), Open311 GeoReport v2 under /open311/v2
 (public reading; filing with a client key; docs/open311.md), the WhatsApp webhook at
 /webhooks/whatsapp, the citizen's pages under /lapor (the rating page /lapor/puas); the
-walk-in desk's API under /v1/walk-in (desk officers work it from the back office's /staff/meja, which calls with its
-staff assertion X-Lapor-Staff, role desk_officer); /v1/dead-letters (admin staff); /healthz,
+walk-in desk's API under /v1/walk-in (desk officers work it from the back office's
+/staff/meja, which calls with its staff assertion X-Lapor-Staff, role desk_officer);
+/v1/open311/clients (Open311 client keys) and /v1/dead-letters (admin staff); /healthz,
 /readyz, /metrics.
 
 Layout (each layer imports only the ones below it; `settings` is a leaf any layer may use):
@@ -36,7 +37,8 @@ Layout (each layer imports only the ones below it; `settings` is a leaf any laye
 - `entrypoints/`: one HTTP router per concern (`complaints_api`, `status_api`, `owner_api`,
   `web_form`, `web_updates`, `web_status`, `rating` (the satisfaction page and API),
   `desk_api`, `whatsapp_webhook`, `documents_api`, `open311_api` with its input checks
-  `open311_input` and the `lapor open311` commands `open311_cli`), the
+  `open311_input`, its client keys' admin API `open311_clients_api` and the `lapor open311`
+  commands `open311_cli`), the
   shared page rendering (`pages`) and API models (`api_models`), the HTTP guards (`guards`;
   the forms' CSRF guard is shared: `services.runtime.forms`), and the background workers
   (`group_commit`: the one group-commit loop, behind `group_filing` (the web API's filings)

@@ -21,6 +21,7 @@ from services.intake.entrypoints.group_filing import GroupFiler
 from services.intake.entrypoints.guards import install_guards
 from services.intake.entrypoints.inbox_worker import InboxWorker
 from services.intake.entrypoints.open311_api import install_error_format, open311_router
+from services.intake.entrypoints.open311_clients_api import open311_clients_router
 from services.intake.entrypoints.owner_api import owner_api_router
 from services.intake.entrypoints.rating import rating_router
 from services.intake.entrypoints.status_api import status_api_router
@@ -129,6 +130,7 @@ def create_app(
         rating_router(pool, settings, keys),
         documents_router(pool, keys, document_link_secret),
         open311_router(pool, filer),
+        open311_clients_router(pool),
     ):
         app.include_router(router)
     install_error_format(app)

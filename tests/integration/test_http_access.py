@@ -89,6 +89,7 @@ PATH_VALUES = {
     "service_code": "land",
     "format": "json",
     "token": str(uuid.uuid4()),
+    "client_id": "app-00000000",
     "offset": "0",
 }
 
@@ -395,6 +396,11 @@ OPEN311_PUBLIC = {
     ("GET", "/open311/v2/tokens/{token}.{format}"),
 }
 OPEN311_CLIENT_KEY = {("POST", "/open311/v2/requests.{format}")}
+OPEN311_CLIENTS_ADMIN = {  # issuing and revoking client keys: admin staff only
+    ("GET", "/v1/open311/clients"),
+    ("POST", "/v1/open311/clients"),
+    ("POST", "/v1/open311/clients/{client_id}/revoke"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -453,3 +459,29 @@ async def test_open311_reading_needs_nothing_and_filing_a_live_client_key(
     async with intake_pool.acquire() as conn:
         rows = await conn.fetch("SELECT open311_client FROM complaints WHERE channel = 'open311'")
     assert [row["open311_client"] for row in rows] == [live_id]
+
+
+async def test_open311_client_keys_are_for_admin_staff_only(intake_pool: asyncpg.Pool) -> None:
+    app = intake_app(lambda: intake_pool, IntakeSettings(), default_keystore())
+    found = {(m, p) for m, p in operations(app) if p.startswith("/v1/open311/")}
+    assert found == OPEN311_CLIENTS_ADMIN
+    admin = {
+        staff.HEADER: staff.sign(StaffMember("adi", frozenset({Role.ADMIN})), assertion_secret())
+    }
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as api:
+        for method, path in sorted(OPEN311_CLIENTS_ADMIN):
+            for headers in (None, bearer("o311_anything"), *BAD_ASSERTIONS):
+                response = await call(api, method, path, headers)
+                assert response.status_code == 401, (method, path, headers)
+            others = StaffMember("dina", frozenset(set(Role) - {Role.ADMIN}), "ATR-BPN")
+            other = {staff.HEADER: staff.sign(others, assertion_secret())}
+            assert (await call(api, method, path, other)).status_code == 403, (method, path)
+        issued = await api.post("/v1/open311/clients", json={"name": "Aplikasi"}, headers=admin)
+        assert issued.status_code == 201 and issued.json()["api_key"].startswith("o311_")
+        client_id = issued.json()["client_id"]
+        listed = await api.get("/v1/open311/clients", headers=admin)
+        assert client_id in listed.text and "o311_" not in listed.text
+        revoke = f"/v1/open311/clients/{client_id}/revoke"
+        assert (await api.post(revoke, headers=admin)).status_code == 200
+        assert (await api.post(revoke, headers=admin)).status_code == 404
