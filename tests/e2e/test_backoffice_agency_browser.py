@@ -3,8 +3,8 @@ their own processes with the same staff assertion secret (the development defaul
 with a whole case file are put into routing's database through its handlers
 (tests/agency_cases.py). An agency officer opens a case file from the inbox, writes its
 public summary, requests documents, then starts, responds and closes it; an officer of
-another agency typing the case's URL gets the 404 page; the supervisor reassigns an overdue case. axe-core checks each
-page (no serious or critical violation); the screenshots go to
+another agency typing the case's URL gets the 404 page; the supervisor reassigns an overdue
+case. axe-core checks each page (no serious or critical violation); the screenshots go to
 docs/screenshots/backoffice-inbox.png, -case.png and -supervisor.png."""
 
 from __future__ import annotations
