@@ -132,17 +132,9 @@ class CasePages:
             body = action_body(action, form)
         except ActionRefused as refused:
             return await self.show(request, session, case_id, 422, error=str(refused), form=form)
-        member = session.account.member()
-        try:
-            answer = await self.services.routing.post(
-                member, f"/v1/desk/cases/{case_id}/{key}", json=body
-            )
-        except ServiceUnavailable:
-            return await self.show(request, session, case_id, 503, error="failed", form=form)
-        if answer.status_code == 404:
-            raise HTTPException(404)
-        if answer.status_code != 200:
-            return await self.refused(request, session, case_id, answer, form)
+        refused = await self.send(request, session, case_id, form, key, body)
+        if refused is not None:
+            return refused
         lang = language(request)
         if key == "not-in-remit":  # no longer the agency's case: back to the inbox
             return RedirectResponse(with_lang(f"{PATH}?done={key}", lang), status_code=303)
@@ -166,9 +158,28 @@ class CasePages:
         """Write (or, empty, withdraw) the public summary: routing publishes it for Open311."""
         form = await self.access.form(request)
         body = {"summary": _text(form, "summary", 1000) or None}
+        refused = await self.send(request, session, case_id, form, "public-summary", body)
+        if refused is not None:
+            return refused
+        return RedirectResponse(
+            with_lang(f"{PATH}/{case_id}?done=public-summary", language(request)),
+            status_code=303,
+        )
+
+    async def send(
+        self,
+        request: Request,
+        session: Session,
+        case_id: uuid.UUID,
+        form: Any,
+        step: str,
+        body: dict[str, Any],
+    ) -> Response | None:
+        """POST routing's `/v1/desk/cases/{id}/{step}`; None when it succeeded, else the page
+        that says why (the 404 page for another agency's case)."""
         try:
             answer = await self.services.routing.post(
-                session.account.member(), f"/v1/desk/cases/{case_id}/public-summary", json=body
+                session.account.member(), f"/v1/desk/cases/{case_id}/{step}", json=body
             )
         except ServiceUnavailable:
             return await self.show(request, session, case_id, 503, error="failed", form=form)
@@ -176,10 +187,7 @@ class CasePages:
             raise HTTPException(404)
         if answer.status_code != 200:
             return await self.refused(request, session, case_id, answer, form)
-        return RedirectResponse(
-            with_lang(f"{PATH}/{case_id}?done=public-summary", language(request)),
-            status_code=303,
-        )
+        return None
 
     async def reassign(self, request: Request, session: Session, case_id: uuid.UUID) -> Response:
         """The supervisor hands the case to one of the agency's enabled officer accounts."""
@@ -191,16 +199,9 @@ class CasePages:
         if officer not in allowed:
             return await self.show(request, session, case_id, 422, error="officer", form=form)
         body = {"officer_id": officer, "note": _text(form, "note") or None}
-        try:
-            answer = await self.services.routing.post(
-                session.account.member(), f"/v1/desk/cases/{case_id}/reassign", json=body
-            )
-        except ServiceUnavailable:
-            return await self.show(request, session, case_id, 503, error="failed", form=form)
-        if answer.status_code == 404:
-            raise HTTPException(404)
-        if answer.status_code != 200:
-            return await self.refused(request, session, case_id, answer, form)
+        refused = await self.send(request, session, case_id, form, "reassign", body)
+        if refused is not None:
+            return refused
         back = SUPERVISION if _text(form, "back") == "pengawasan" else f"{PATH}/{case_id}"
         return RedirectResponse(
             with_lang(f"{back}?done=reassign", language(request)), status_code=303

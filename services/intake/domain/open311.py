@@ -177,76 +177,79 @@ def service(category: Category, language: Language) -> dict[str, Any]:
     }
 
 
-def _choice(
-    yes_id: str, no_id: str, yes_en: str, no_en: str, language: Language
-) -> list[dict[str, str]]:
-    no, yes = (no_id, yes_id) if language is ID else (no_en, yes_en)
-    return [{"key": "false", "name": no}, {"key": "true", "name": yes}]
+def _attribute(
+    code: str,
+    order: int,
+    description: tuple[str, str],
+    datatype_description: tuple[str, str],
+    language: Language,
+    choices: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """One attribute; texts as (Indonesian, English); `choices`: the `true` choice's names
+    of a `singlevaluelist` (its `false` is "Tidak" / "No")."""
+    pick = 0 if language is ID else 1
+    attribute: dict[str, Any] = {
+        "variable": True,
+        "code": code,
+        "datatype": "singlevaluelist" if choices else "string",
+        "required": code == "nik",
+        "datatype_description": datatype_description[pick],
+        "order": order,
+        "description": description[pick],
+    }
+    if choices:
+        no = ("Tidak", "No")[pick]
+        attribute["values"] = [{"key": "false", "name": no}, {"key": "true", "name": choices[pick]}]
+    return attribute
 
 
 def attributes(language: Language) -> list[dict[str, Any]]:
     """The attributes a client sends as `attribute[code]`; descriptions in Indonesian (the
-    desk's language) with English on request."""
-    english = language is EN
+    desk's language) with English on request. Only the NIK is required, as the desk
+    requires it."""
     return [
-        {
-            "variable": True,
-            "code": "nik",
-            "datatype": "string",
-            "required": True,
-            "datatype_description": "16 digits as on the KTP"
-            if english
-            else "16 angka sesuai KTP, misalnya 3171015501900001",
-            "order": 1,
-            "description": "Reporter's NIK" if english else "NIK pelapor",
-        },
-        {
-            "variable": True,
-            "code": "phone",
-            "datatype": "string",
-            "required": False,
-            "datatype_description": "An Indonesian mobile number (or the phone parameter)"
-            if english
-            else "Nomor HP Indonesia, misalnya 0812-3456-7890 (atau parameter phone)",
-            "order": 2,
-            "description": "Phone number for updates" if english else "Nomor HP untuk kabar",
-        },
-        {
-            "variable": True,
-            "code": "anonymous",
-            "datatype": "singlevaluelist",
-            "required": False,
-            "datatype_description": "true: the agency never learns who reported"
-            if english
-            else "true: instansi tidak mengetahui identitas pelapor",
-            "order": 3,
-            "description": "Anonymous" if english else "Anonim",
-            "values": _choice(
-                "Ya, rahasiakan identitas saya dari instansi",
-                "Tidak",
-                "Yes, hide who I am from the agency",
-                "No",
-                language,
+        _attribute(
+            "nik",
+            1,
+            ("NIK pelapor", "Reporter's NIK"),
+            ("16 angka sesuai KTP, misalnya 3171015501900001", "16 digits as on the KTP"),
+            language,
+        ),
+        _attribute(
+            "phone",
+            2,
+            ("Nomor HP untuk kabar", "Phone number for updates"),
+            (
+                "Nomor HP Indonesia, misalnya 0812-3456-7890 (atau parameter phone)",
+                "An Indonesian mobile number (or the phone parameter)",
             ),
-        },
-        {
-            "variable": True,
-            "code": "secret",
-            "datatype": "singlevaluelist",
-            "required": False,
-            "datatype_description": "true: the report is never shown to the public"
-            if english
-            else "true: laporan tidak pernah ditampilkan kepada publik",
-            "order": 4,
-            "description": "Secret" if english else "Rahasia",
-            "values": _choice(
+            language,
+        ),
+        _attribute(
+            "anonymous",
+            3,
+            ("Anonim", "Anonymous"),
+            (
+                "true: instansi tidak mengetahui identitas pelapor",
+                "true: the agency never learns who reported",
+            ),
+            language,
+            ("Ya, rahasiakan identitas saya dari instansi", "Yes, hide who I am from the agency"),
+        ),
+        _attribute(
+            "secret",
+            4,
+            ("Rahasia", "Secret"),
+            (
+                "true: laporan tidak pernah ditampilkan kepada publik",
+                "true: the report is never shown to the public",
+            ),
+            language,
+            (
                 "Ya, jangan tampilkan laporan ini kepada publik",
-                "Tidak",
                 "Yes, never show this report to the public",
-                "No",
-                language,
             ),
-        },
+        ),
     ]
 
 
