@@ -161,6 +161,13 @@ async def test_a_filing_goes_through_the_one_filing_path_sealed_with_the_client_
     # A retry (no Idempotency-Key: the same parameters) files nothing new.
     again = await file(client, form)
     assert again["service_request_id"] == code
+    # With an Idempotency-Key: the same key again with other parameters is refused.
+    keyed = await file(client, filing(api_key), **{"Idempotency-Key": "app-retry-1"})
+    reused = await client.post(
+        f"{V2}/requests.json", data=filing(api_key), headers={"Idempotency-Key": "app-retry-1"}
+    )
+    assert reused.status_code == 409 and reused.json()[0]["code"] == 409
+    assert keyed["service_request_id"] != code
     token = await client.get(f"{V2}/tokens/{answer['token']}.json")
     assert token.json() == [{"service_request_id": code, "token": answer["token"]}]
 
@@ -306,3 +313,49 @@ async def test_services_and_definitions_in_indonesian_or_english(
     assert missing.status_code == 404 and missing.json()[0]["code"] == 404
     wrong_format = await client.get(f"{V2}/services.yaml")
     assert wrong_format.status_code == 400 and wrong_format.json()[0]["code"] == 400
+
+
+async def test_complaints_accepted_before_open311_are_listed_by_the_same_rule(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Migration 0013 takes the category of complaints accepted before it from their
+    timeline; the secret one stays unlisted."""
+    before = tmp_path / "before"
+    before.mkdir()
+    for path in sorted(MIGRATIONS.glob("*.sql")):
+        if path.name < "0013":
+            (before / path.name).write_text(path.read_text())
+    pool = await create_pool(database_url, "intake_before_open311", max_size=1)
+    try:
+        await migrate(pool, "intake_before_open311", before)
+        now = datetime.now(UTC)
+        for code, secret in (("LPR-04PA-FCFY-EST", False), ("LPR-EGEG-5R88-DQR", True)):
+            complaint_id = uuid.uuid4()
+            await pool.execute(
+                "INSERT INTO complaints (complaint_id, tracking_code, channel, status,"
+                " status_rank, received_at, updated_at, details)"
+                " VALUES ($1, $2, 'web', 'forwarded_to_agency', 20, $3, $3, $4::jsonb)",
+                complaint_id,
+                code,
+                now,
+                json.dumps({"secret": secret, "anonymous": False}),
+            )
+            await pool.execute(
+                "INSERT INTO complaint_timeline (event_id, complaint_id, event_type, status,"
+                " detail, occurred_at) VALUES ($1, $2, 'ComplaintAccepted', 'verified',"
+                " 'category: health', $3)",
+                uuid.uuid4(),
+                complaint_id,
+                now,
+            )
+        await migrate(pool, "intake_before_open311", MIGRATIONS)
+        async with pool.acquire() as conn:
+            rows = await open311.public_requests(
+                conn,
+                open311.RequestFilter(start=now - timedelta(days=1), end=now + timedelta(days=1)),
+            )
+        assert [(r["tracking_code"], r["category"]) for r in rows] == [
+            ("LPR-04PA-FCFY-EST", "health")
+        ]
+    finally:
+        await pool.close()

@@ -24,3 +24,15 @@ CREATE TABLE open311_clients (
     created_at timestamptz NOT NULL DEFAULT now(),
     revoked_at timestamptz
 );
+
+-- Complaints accepted before this migration: their category from the timeline's
+-- ComplaintAccepted entry ("category: land"), listable by the same rule. Their region's
+-- source is not known here, so they show no place.
+UPDATE complaints c
+SET category = substring(t.detail FROM '^category: (.+)$'),
+    public = NOT coalesce((c.details->>'secret')::boolean, false)
+             AND NOT coalesce((c.details->>'anonymous')::boolean, false)
+FROM complaint_timeline t
+WHERE t.complaint_id = c.complaint_id
+  AND t.event_type = 'ComplaintAccepted'
+  AND t.detail LIKE 'category: %';
