@@ -223,5 +223,7 @@ def test_a_bad_filing_names_each_parameter() -> None:
         "attribute[nik]",
     ):
         assert parameter in named, refused.value.messages
+    with pytest.raises(InvalidInput, match=r"^phone/email: give a phone number or an email"):
+        filing({**FORM, "phone": ""})
     with pytest.raises(InvalidInput, match="address_string: which regency or city"):
         filing({**FORM, "lat": "", "long": "", "address_string": "Bandung"})

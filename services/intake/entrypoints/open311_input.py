@@ -174,7 +174,8 @@ def fingerprint(form: Mapping[str, str]) -> str:
 
 def _message(detail: Mapping[str, Any]) -> str:
     location = [str(part) for part in detail.get("loc", ())]
-    parameter = _PARAMETER.get(location[0], location[0]) if location else "request"
+    # The one model-wide rule is the contact's (a phone or an email).
+    parameter = _PARAMETER.get(location[0], location[0]) if location else "phone/email"
     if location[:2] == ["location", "address"]:
         parameter = "address_string"
     text = str(detail.get("msg", "invalid")).removeprefix("Value error, ")
