@@ -389,6 +389,7 @@ async def test_intakes_dead_letters_are_for_admin_staff_only() -> None:
 # Reviewed: Open311 GeoReport v2 (docs/open311.md). Reading is public; filing takes a live
 # client application's api_key, never a staff assertion or an officer's token.
 OPEN311_PUBLIC = {
+    ("GET", "/open311/v2/discovery.{format}"),
     ("GET", "/open311/v2/services.{format}"),
     ("GET", "/open311/v2/services/{service_code}.{format}"),
     ("GET", "/open311/v2/requests.{format}"),

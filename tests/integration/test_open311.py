@@ -311,6 +311,10 @@ async def test_services_and_definitions_in_indonesian_or_english(
     ]
     missing = await client.get(f"{V2}/services/jalan.json")
     assert missing.status_code == 404 and missing.json()[0]["code"] == 404
+    found = (await client.get(f"{V2}/discovery.json")).json()
+    assert found["endpoints"][0]["url"] == "http://intake/open311/v2"
+    xml_found = ElementTree.fromstring((await client.get(f"{V2}/discovery.xml")).content)
+    assert xml_found.findtext("endpoints/endpoint/url") == "http://intake/open311/v2"
     wrong_format = await client.get(f"{V2}/services.yaml")
     assert wrong_format.status_code == 400 and wrong_format.json()[0]["code"] == 400
 

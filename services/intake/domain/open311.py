@@ -257,6 +257,42 @@ def service_definition(category: Category, language: Language) -> dict[str, Any]
     return {"service_code": category.value, "attributes": attributes(language)}
 
 
+def discovery(url: str) -> dict[str, Any]:
+    """The spec's discovery document for the one endpoint at `url`."""
+    return {
+        "changeset": "2026-12-07T00:00:00+07:00",
+        "contact": "Sekretariat Wakil Presiden, Lapor Mas Wapres",
+        "key_service": "lapor open311 add-client (the desk issues client keys)",
+        "endpoints": [
+            {
+                "specification": "http://wiki.open311.org/GeoReport_v2",
+                "url": url,
+                "changeset": "2026-12-07T00:00:00+07:00",
+                "type": "production",
+                "formats": ["application/json", "text/xml"],
+            }
+        ],
+    }
+
+
+def discovery_xml(found: Mapping[str, Any]) -> bytes:
+    """`<discovery>` with `<endpoints><endpoint>` and `<formats><format>`."""
+    top = ElementTree.Element("discovery")
+    for name in ("changeset", "contact", "key_service"):
+        ElementTree.SubElement(top, name).text = found[name]
+    endpoints = ElementTree.SubElement(top, "endpoints")
+    for endpoint in found["endpoints"]:
+        element = ElementTree.SubElement(endpoints, "endpoint")
+        for name, value in endpoint.items():
+            child = ElementTree.SubElement(element, name)
+            if isinstance(value, list):
+                for item in value:
+                    ElementTree.SubElement(child, "format").text = item
+            else:
+                child.text = value
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ElementTree.tostring(top, "utf-8")
+
+
 # --------------------------------------------------------------------------- public view
 
 

@@ -108,6 +108,14 @@ def open311_router(pool: Callable[[], asyncpg.Pool], filer: GroupFiler) -> APIRo
 
 
 def _add_services(router: APIRouter) -> None:
+    @router.get(f"{PREFIX}/discovery.{{format}}", responses={200: {"content": _BOTH}, **_ERRORS})
+    async def discovery(format: Format, request: Request) -> Response:
+        """The spec's discovery document: where this endpoint is and what it speaks."""
+        found = spec.discovery(str(request.base_url).rstrip("/") + PREFIX)
+        if format == "xml":
+            return Response(spec.discovery_xml(found), media_type=XML)
+        return JSONResponse(found)
+
     @router.get(f"{PREFIX}/services.{{format}}", responses={200: {"content": _BOTH}, **_ERRORS})
     async def services(format: Format, accept_language: AcceptLanguage = None) -> Response:
         """Every category, named in Bahasa Indonesia (`Accept-Language: en`: English)."""
