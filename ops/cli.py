@@ -40,6 +40,10 @@ cli.add_typer(keys_cli, name="keys")
 
 staff_cli = typer.Typer(help="Back-office staff accounts.", no_args_is_help=True)
 cli.add_typer(staff_cli, name="staff")
+open311_cli = typer.Typer(
+    help="Open311 GeoReport v2 client applications (docs/open311.md).", no_args_is_help=True
+)
+cli.add_typer(open311_cli, name="open311")
 
 # The services on Kafka (consumer groups, dead letters), and every process `lapor up` starts.
 SERVICE_PORTS = {"intake": 8000, "triage": 8001, "routing": 8002, "notifier": 8003}
@@ -392,6 +396,38 @@ def routing_add_officer(
         database_url=os.environ.get("LAPOR_DATABASE_URL", _database_url()),
     )
     typer.echo(token)
+
+
+@open311_cli.command("add-client")
+def open311_add_client(
+    name: Annotated[str, typer.Argument(help="The application's name, e.g. 'Aplikasi Warga'.")],
+) -> None:
+    """Issue a client key for filing through Open311 (printed once, stored only hashed)."""
+    from services.intake.entrypoints.open311_cli import add_client_cli
+
+    client_id, key = add_client_cli(name, os.environ.get("LAPOR_DATABASE_URL", _database_url()))
+    typer.echo(f"client {client_id}: api_key {key}")
+
+
+@open311_cli.command("revoke-client")
+def open311_revoke_client(client_id: str) -> None:
+    """Refuse a client's key from now on (403)."""
+    from services.intake.entrypoints.open311_cli import revoke_client_cli
+
+    if not revoke_client_cli(client_id, os.environ.get("LAPOR_DATABASE_URL", _database_url())):
+        typer.echo(f"no live client {client_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {client_id}")
+
+
+@open311_cli.command("clients")
+def open311_clients() -> None:
+    """The client applications (never their keys) and how many complaints each filed."""
+    from services.intake.entrypoints.open311_cli import clients_cli
+
+    for row in clients_cli(os.environ.get("LAPOR_DATABASE_URL", _database_url())):
+        state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "live"
+        typer.echo(f"{row['client_id']}\t{row['name']}\t{state}\t{row['filed']} filed")
 
 
 @staff_cli.command("add")

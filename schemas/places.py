@@ -341,3 +341,34 @@ def regency_at(latitude: float, longitude: float) -> Regency | None:
     if distance_km(latitude, longitude, nearest.latitude, nearest.longitude) > MAX_PIN_DISTANCE_KM:
         return None
     return regency(nearest.regency_code)
+
+
+CLUSTER_KM = 20.0  # a regency's reference points this close together count as one place
+
+
+@functools.cache
+def _regency_points() -> dict[str, tuple[float, float]]:
+    """Per regency, the reference point with the most of its regency's points near it (the
+    table also holds a few same-named places elsewhere, so a mean would wander off)."""
+    by_code: dict[str, list[_Point]] = {}
+    for point in _points():
+        by_code.setdefault(point.regency_code, []).append(point)
+    return {code: _densest(points) for code, points in by_code.items()}
+
+
+def _densest(points: list[_Point]) -> tuple[float, float]:
+    def neighbours(point: _Point) -> int:
+        return sum(
+            distance_km(point.latitude, point.longitude, other.latitude, other.longitude)
+            <= CLUSTER_KM
+            for other in points
+        )
+
+    best = max(points, key=neighbours)
+    return best.latitude, best.longitude
+
+
+def regency_point(code: str) -> tuple[float, float] | None:
+    """A regency's reference point (a place the public may be shown for any problem in the
+    regency, never a citizen's pin); None if the table has none for it."""
+    return _regency_points().get(code[:5])

@@ -74,6 +74,7 @@ CASES = TopicSpec(
         "CaseDeadlineApproaching",
         "CaseOverdue",
         "CaseReporterJoined",
+        "CasePublicSummaryPublished",
     ),
     producer="routing",
     description="Case lifecycle: assignment to an agency, status changes, deadlines.",

@@ -31,6 +31,7 @@ class Channel(StrEnum):
     WHATSAPP = "whatsapp"
     WEB = "web"
     WALK_IN = "walk_in"
+    OPEN311 = "open311"  # an Open311 GeoReport v2 client application (intake's /open311/v2)
 
 
 class Language(StrEnum):

@@ -136,10 +136,31 @@ class CaseReporterJoined(ComplaintEvent):
     payload: CaseReporterJoinedPayload
 
 
+class CasePublicSummaryPublishedPayload(StrictModel):
+    """The case's public summary as back-office staff wrote it for the public (intake's
+    Open311 view shows it as the request's description). Written for the public, so it is
+    not personal data: staff are asked to leave out names, NIK, phone numbers and addresses."""
+
+    case_id: uuid.UUID
+    tracking_code: str
+    agency_code: str
+    summary: str | None = Field(
+        max_length=1000,
+        description="None: withdrawn (the public view shows the category's name again)",
+    )
+    published_by: str = Field(description="The officer or staff id who wrote it")
+
+
+class CasePublicSummaryPublished(ComplaintEvent):
+    event_type: Literal["CasePublicSummaryPublished"] = "CasePublicSummaryPublished"
+    payload: CasePublicSummaryPublishedPayload
+
+
 EVENTS = (
     CaseAssigned,
     CaseStatusChanged,
     CaseDeadlineApproaching,
     CaseOverdue,
     CaseReporterJoined,
+    CasePublicSummaryPublished,
 )

@@ -24,6 +24,7 @@ from services.backoffice.entrypoints.dead_letters import dead_letters_router
 from services.backoffice.entrypoints.desk_pages import desk_router
 from services.backoffice.entrypoints.disposition import disposition_router
 from services.backoffice.entrypoints.home import home_router
+from services.backoffice.entrypoints.open311_clients import open311_clients_router
 from services.backoffice.entrypoints.pages import render
 from services.backoffice.entrypoints.review_pages import review_router
 from services.backoffice.entrypoints.routing_admin import routing_admin_router
@@ -79,6 +80,7 @@ def create_app(
         routing_admin_router(access, services),
         agencies_router(access, services),
         dead_letters_router(access, services),
+        open311_clients_router(access, services),
         review_router(access, services),
         desk_router(access, services),
     ):

@@ -1,4 +1,5 @@
-"""Intake: the edge where citizens hand in complaints, by WhatsApp, on the web and at the desk.
+"""Intake: the edge where citizens hand in complaints, by WhatsApp, on the web, at the desk and
+from Open311 client applications.
 
 Topics
 - Writes: lapor.complaints.intake.v1 (ComplaintReceived, ComplaintUpdated,
@@ -7,12 +8,14 @@ Topics
   lapor.channels.whatsapp.statuses.v1 (WhatsAppStatusReported),
   always through its outbox, in the same transaction as the state that caused them.
 - Reads: lapor.complaints.triaged.v1, lapor.cases.v1, lapor.notifications.v1, to keep the
-  status read model the citizen sees.
+  status read model the citizen sees and the public facts Open311 shows (category and
+  incident regency from ComplaintAccepted, CasePublicSummaryPublished's summary).
 
 Tables (schema `intake`): complaints, complaint_timeline, complaint_attachments,
 complaint_updates, ownership_codes, limit_events, satisfaction_answers, whatsapp_inbox,
 whatsapp_conversations, whatsapp_media (documents staged for a conversation),
-walk_in_days, walk_in_bookings, plus the plumbing's outbox and processed_events. The WhatsApp
+walk_in_days, walk_in_bookings, open311_clients (client keys as SHA-256 digests), plus the
+plumbing's outbox and processed_events. The WhatsApp
 tables name a sender by a keyed hash, never by number; drafts are sealed
 (docs/personal-data.md).
 
@@ -20,10 +23,12 @@ Documents are kept sealed with the reporter's data key (`handlers.documents`); s
 them through signed links (`schemas.document_links`, `GET /v1/documents/...`), owners after
 ownership proof. WhatsApp media are downloaded from the Graph API by the inbox worker.
 
-HTTP: the JSON API under /v1 (OpenAPI at /docs), the WhatsApp webhook at /webhooks/whatsapp,
-the citizen's pages under /lapor (the rating page /lapor/puas); the walk-in desk's API under
-/v1/walk-in (desk officers work it from the back office's /staff/meja, which calls with its
-staff assertion X-Lapor-Staff, role desk_officer); /v1/dead-letters (admin staff); /healthz,
+HTTP: the JSON API under /v1 (OpenAPI at /docs), Open311 GeoReport v2 under /open311/v2
+(public reading; filing with a client key; docs/open311.md), the WhatsApp webhook at
+/webhooks/whatsapp, the citizen's pages under /lapor (the rating page /lapor/puas); the
+walk-in desk's API under /v1/walk-in (desk officers work it from the back office's
+/staff/meja, which calls with its staff assertion X-Lapor-Staff, role desk_officer);
+/v1/open311/clients (Open311 client keys) and /v1/dead-letters (admin staff); /healthz,
 /readyz, /metrics.
 
 Layout (each layer imports only the ones below it; `settings` is a leaf any layer may use):
@@ -31,7 +36,9 @@ Layout (each layer imports only the ones below it; `settings` is a leaf any laye
   clock, the workers and the app (`create_app`), and the `ServiceRuntime`; `__main__` runs it.
 - `entrypoints/`: one HTTP router per concern (`complaints_api`, `status_api`, `owner_api`,
   `web_form`, `web_updates`, `web_status`, `rating` (the satisfaction page and API),
-  `desk_api`, `whatsapp_webhook`, `documents_api`), the
+  `desk_api`, `whatsapp_webhook`, `documents_api`, `open311_api` with its input checks
+  `open311_input`, its client keys' admin API `open311_clients_api` and the `lapor open311`
+  commands `open311_cli`), the
   shared page rendering (`pages`) and API models (`api_models`), the HTTP guards (`guards`;
   the forms' CSRF guard is shared: `services.runtime.forms`), and the background workers
   (`group_commit`: the one group-commit loop, behind `group_filing` (the web API's filings)
@@ -43,11 +50,13 @@ Layout (each layer imports only the ones below it; `settings` is a leaf any laye
   (the desk), `statuses` (the consumer's handlers for the status read model),
   `satisfaction` (the answer to the closing message, every channel).
 - `adapters/`: all SQL. `repository` (complaint writes and the state use cases decide on),
-  `views` (read queries for pages and APIs), `satisfaction`, `reporter_limits`,
+  `views` (read queries for pages and APIs), `open311` (public requests, client keys, the
+  public facts), `satisfaction`, `reporter_limits`,
   `whatsapp_inbox`, `walk_in`.
 - `domain/`: pure, no I/O. `complaints` (submission to event, status meanings), `whatsapp`
   (Cloud API wire format), `conversation` (the guided chat), `satisfaction` (reading
   PUAS / TIDAK PUAS), `desk` (opening hours, quota,
-  receipts), `limits` (rate arithmetic), `tracking` (codes), `ownership`, `fields`.
+  receipts), `limits` (rate arithmetic), `tracking` (codes), `ownership`, `fields`, `open311`
+  (the catalogue, what is public, the wire formats).
 See docs/intake.md.
 """

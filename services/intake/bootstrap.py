@@ -20,6 +20,8 @@ from services.intake.entrypoints.documents_api import documents_router
 from services.intake.entrypoints.group_filing import GroupFiler
 from services.intake.entrypoints.guards import install_guards
 from services.intake.entrypoints.inbox_worker import InboxWorker
+from services.intake.entrypoints.open311_api import install_error_format, open311_router
+from services.intake.entrypoints.open311_clients_api import open311_clients_router
 from services.intake.entrypoints.owner_api import owner_api_router
 from services.intake.entrypoints.rating import rating_router
 from services.intake.entrypoints.status_api import status_api_router
@@ -127,7 +129,10 @@ def create_app(
         owner_api_router(pool, settings, keys),
         rating_router(pool, settings, keys),
         documents_router(pool, keys, document_link_secret),
+        open311_router(pool, filer),
+        open311_clients_router(pool),
     ):
         app.include_router(router)
+    install_error_format(app)
     mount_dead_letters(app, SERVICE)
     return app

@@ -5,7 +5,8 @@
   kept sealed as it came; ComplaintUpdated: the citizen's additions; SatisfactionRated: the
   citizen's answer to the closing, which re-opens a case refused within 10 days).
 - Writes: lapor.cases.v1 (CaseAssigned, CaseStatusChanged, CaseReporterJoined,
-  CaseDeadlineApproaching, CaseOverdue), always through its outbox.
+  CaseDeadlineApproaching, CaseOverdue, CasePublicSummaryPublished), always through its
+  outbox.
 - Owns tables (schema `routing`): agencies, routing_rules + routing_rule_versions, cases,
   case_history, case_reporters, case_additions, case_files (personal fields sealed with the
   reporter's key), case_file_openings, case_satisfaction, case_deadlines, deadline_alerts,
@@ -18,11 +19,13 @@
   /v1/escalations/overdue and /v1/reopened (Setwapres admins), /v1/desk/cases/{id}/reassign
   (agency supervisors; cases.assigned_officer), /v1/disposition/cases (the manual queue) and
   /v1/sp4n/forwardings (disposition), /v1/agencies (the directory: disposition and admins
-  read it, admins edit an agency at /v1/agencies/{code}), /open311/v2/ (GeoReport v2 read
-  view), /v1/stats and /stats (SVG charts, satisfaction per agency), /v1/dead-letters
-  (admin staff), /healthz, /readyz, /metrics. Besides officers' tokens, the back office's
-  staff assertions (X-Lapor-Staff, schemas.staff): `domain.staff_access` maps their roles
-  to the grants tokens have (`domain.Grant`), the staff id recorded as the actor.
+  read it, admins edit an agency at /v1/agencies/{code}), /v1/desk/cases/{id}/public-summary
+  (the public summary intake's Open311 view shows: CasePublicSummaryPublished; Open311
+  itself is intake's, docs/open311.md), /v1/stats and /stats (SVG charts, satisfaction
+  per agency), /v1/dead-letters (admin staff), /healthz, /readyz, /metrics. Besides
+  officers' tokens, the back office's staff assertions (X-Lapor-Staff, schemas.staff):
+  `domain.staff_access` maps their roles to the grants tokens have (`domain.Grant`), the
+  staff id recorded as the actor.
 - Background jobs: the deadline scheduler and, when LAPOR_ROUTING_SP4N_URL is set,
   SP4N-LAPOR! forwarding.
 
@@ -31,7 +34,7 @@ Layout (each layer imports only the ones below it):
 - `bootstrap`: builds the settings, the runtime (pool, consumer), the app and the jobs;
   `__main__` calls its `main`.
 - `entrypoints/`: `app` (create_app) with one router per concern (`rules_admin`,
-  `calendar`, `agency_desk`, `disposition`, `escalations`, `open311`, `stats` + `stats_page`;
+  `calendar`, `agency_desk`, `disposition`, `escalations`, `stats` + `stats_page`;
   shared `access` and
   `fields`), `consumer` (event type → handler), `workers` (the background jobs),
   `directory_cli` (the `lapor routing` commands).

@@ -1,6 +1,6 @@
 """The one place routing is assembled: settings (checked for deployment), the runtime with
 its pool and consumer handlers, the key store (routing seals nothing; it opens the case
-files' personal fields and the citizen's words for the agency's officers, Open311 and
+files' personal fields and the citizen's words for the agency's officers and
 SP4N-LAPOR!), the HTTP app and the background jobs."""
 
 from __future__ import annotations

@@ -234,6 +234,10 @@ class CaseNotFound(Exception):
     """No such case, or not one the caller may see (the two are indistinguishable)."""
 
 
+class SecretReport(Exception):
+    """A step that would show a secret report to the public (its public summary)."""
+
+
 class UnknownAgency(ValueError):
     """An agency code that is not in the directory (or not one a case may go to)."""
 

@@ -4,7 +4,8 @@ complaint no rule matches (a ComplaintAccepted of category 'other' without a reg
 real Kafka) reaches the manual queue and a disposition officer routes it with the agency
 picker; an admin edits a routing rule and its new version appears; the calendar and the
 dead letters (one on routing's dead-letter topic) are shown; an admin creates a rule, and
-finds an agency and changes its contacts. axe-core checks every page (no
+finds an agency and changes its contacts; an admin issues an Open311 client key (intake runs
+too). axe-core checks every page (no
 serious or critical violation); screenshots go to docs/screenshots/backoffice-*.png."""
 
 from __future__ import annotations
@@ -63,12 +64,19 @@ async def services(
         "LAPOR_STAFF_ASSERTION_SECRET": SECRET,
     }
     routing = ServiceProcess("routing", env, logs).start()
+    intake = ServiceProcess("intake", env, logs).start()
     await routing.wait_ready()
-    backoffice_env = {**env, "LAPOR_BACKOFFICE_ROUTING_URL": routing.url}
+    await intake.wait_ready()
+    backoffice_env = {
+        **env,
+        "LAPOR_BACKOFFICE_ROUTING_URL": routing.url,
+        "LAPOR_BACKOFFICE_INTAKE_URL": intake.url,
+    }
     backoffice = ServiceProcess("backoffice", backoffice_env, logs).start()
     await backoffice.wait_ready()
     yield {"routing": routing, "backoffice": backoffice}
     assert backoffice.terminate() == 0, backoffice.log_tail()
+    assert intake.terminate() == 0, intake.log_tail()
     assert routing.terminate() == 0, routing.log_tail()
 
 
@@ -230,6 +238,12 @@ async def test_an_admin_edits_a_rule_and_a_new_version_appears(
             payload = _wait(browser, "payload").text
             assert "LPR-DEAD-LETT-ERS" in payload and "Siti" not in payload, payload
             _checked(browser, "dead-letter")
+            browser.get(f"{base}/staff/admin/open311")
+            form = _wait(browser, "add-client")
+            form.find_element(By.ID, "client-name").send_keys("Aplikasi Warga Bandung")
+            _submit(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+            assert _wait(browser, "api-key").text.startswith("o311_")
+            _checked(browser, "open311")
             return str(rule_id), before, after
         finally:
             browser.quit()

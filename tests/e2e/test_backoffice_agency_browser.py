@@ -1,10 +1,10 @@
 """The agency pages in a real headless Chromium (issue 15): routing and the back office run as
 their own processes with the same staff assertion secret (the development default); cases
 with a whole case file are put into routing's database through its handlers
-(tests/agency_cases.py). An agency officer opens a case file from the inbox, requests
-documents, then starts, responds and closes it; an officer of another agency typing the
-case's URL gets the 404 page; the supervisor reassigns an overdue case. axe-core checks each
-page (no serious or critical violation); the screenshots go to
+(tests/agency_cases.py). An agency officer opens a case file from the inbox, writes its
+public summary, requests documents, then starts, responds and closes it; an officer of
+another agency typing the case's URL gets the 404 page; the supervisor reassigns an overdue
+case. axe-core checks each page (no serious or critical violation); the screenshots go to
 docs/screenshots/backoffice-inbox.png, -case.png and -supervisor.png."""
 
 from __future__ import annotations
@@ -95,7 +95,13 @@ async def test_an_officer_works_a_case_from_the_inbox_to_closing(desk: Desk) -> 
             table.find_element(By.LINK_TEXT, desk.fresh.tracking_code).click()
             description = _wait(browser, "description").text
             _checked(browser, "case")
-            notices = [_act(browser, "request-documents", "Mohon kirim fotokopi sertifikat.")]
+            summary = browser.find_element(By.ID, "public-summary")
+            summary.find_element(By.TAG_NAME, "textarea").send_keys(
+                "Sertifikat warga sedang diperiksa kantor pertanahan."
+            )
+            _submit(browser, summary.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+            notices = [_wait(browser, "done").text]
+            notices.append(_act(browser, "request-documents", "Mohon kirim fotokopi sertifikat."))
             notices.append(_act(browser, "accept"))
             notices.append(_act(browser, "respond", "Sertifikat sudah terbit, silakan ambil."))
             notices.append(_act(browser, "close"))
@@ -107,6 +113,7 @@ async def test_an_officer_works_a_case_from_the_inbox_to_closing(desk: Desk) -> 
     description, notices, status = await asyncio.to_thread(walk)
     assert description == DESCRIPTION
     assert notices == [
+        "Ringkasan publik disimpan.",
         "Permintaan dokumen dikirim.",
         "Kasus sedang ditangani.",
         "Tanggapan dikirim.",

@@ -36,6 +36,8 @@ from services.backoffice.adapters.services import Services
 from services.backoffice.bootstrap import create_app
 from services.backoffice.handlers.accounts import add_account
 from services.backoffice.settings import BackofficeSettings
+from services.intake.adapters import open311
+from services.intake.entrypoints.open311_clients_api import open311_clients_router
 from services.messaging import outbox
 from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetter, DeadLetterPublisher
@@ -52,6 +54,7 @@ PASSWORD = "kata-sandi-yang-panjang"
 TOTP = pyotp.random_base32()
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 ROUTING_MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "routing" / "migrations"
+INTAKE_MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
 DLQ_SERVICE = f"boadmin{uuid.uuid4().hex[:6]}"
 
 
@@ -79,6 +82,14 @@ async def routing_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture(scope="module")
+async def intake_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, "intake_bo_admin", max_size=2)
+    await migrate(pool, "intake_bo_admin", INTAKE_MIGRATIONS)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="module")
 async def producer(stack) -> AsyncIterator[AIOKafkaProducer]:  # type: ignore[no-untyped-def]
     producer = make_producer(stack.kafka_bootstrap, "backoffice-admin-test")
     await producer.start()
@@ -91,6 +102,7 @@ def app(
     stack,  # type: ignore[no-untyped-def]
     pool: asyncpg.Pool,
     routing_pool: asyncpg.Pool,
+    intake_pool: asyncpg.Pool,
     producer: AIOKafkaProducer,
 ) -> FastAPI:
     routing = routing_app(lambda: routing_pool, keys=default_keystore(), staff_secret=SECRET)
@@ -100,7 +112,10 @@ def app(
             DLQ_SERVICE, stack.kafka_bootstrap, lambda: producer, staff_secret=SECRET
         )
     )
+    intake = FastAPI()  # intake's client keys' API, with the test's staff secret
+    intake.include_router(open311_clients_router(lambda: intake_pool, staff_secret=SECRET))
     transports = {
+        "intake": httpx.ASGITransport(app=intake),
         "routing": httpx.ASGITransport(app=routing),
         "notifier": httpx.ASGITransport(app=dead_letters),
     }
@@ -403,6 +418,34 @@ async def test_an_admin_reads_masked_dead_letters_and_replays_one(
         assert (await client.get("/staff/admin/pesan-gagal/triage")).status_code == 503
 
 
+async def test_an_admin_issues_an_open311_key_once_and_revokes_it(
+    app: FastAPI, intake_pool: asyncpg.Pool
+) -> None:
+    async with signed_in(app, "admin") as client:
+        page = await client.get("/staff/admin/open311")
+        assert page.status_code == 200 and 'id="add-client"' in page.text
+        csrf = CSRF_FIELD.search(page.text).group(1)  # type: ignore[union-attr]
+        empty = await client.post("/staff/admin/open311", data={"csrf_token": csrf, "name": " "})
+        assert empty.status_code == 422 and "Isi nama aplikasinya." in empty.text
+        issued = await client.post(
+            "/staff/admin/open311", data={"csrf_token": csrf, "name": "Aplikasi Warga"}
+        )
+        assert issued.status_code == 201
+        key = re.search(r'<code id="api-key">(o311_[^<]+)</code>', issued.text).group(1)  # type: ignore[union-attr]
+        client_id = re.search(r'data-client-id="(app-[0-9a-f]{8})"', issued.text).group(1)  # type: ignore[union-attr]
+        assert key not in (await client.get("/staff/admin/open311")).text  # shown once
+        revoke = f"/staff/admin/open311/{client_id}/cabut"
+        unsure = await client.post(revoke, data={"csrf_token": csrf})
+        assert unsure.status_code == 422
+        revoked = await client.post(revoke, data={"csrf_token": csrf, f"sure-{client_id}": "1"})
+        assert revoked.status_code == 303
+        done = await client.get(revoked.headers["location"])
+        assert f"Kunci {client_id} dicabut." in done.text and "Dicabut" in done.text
+    async with intake_pool.acquire() as conn:
+        found = await open311.client_by_key(conn, key)
+    assert found is not None and found.revoked
+
+
 async def test_other_roles_get_404_on_the_admin_and_disposition_pages(app: FastAPI) -> None:
     async with signed_in(app, "petugas") as client:
         for page in (
@@ -411,6 +454,7 @@ async def test_other_roles_get_404_on_the_admin_and_disposition_pages(app: FastA
             "/staff/admin/kalender",
             "/staff/admin/pesan-gagal",
             "/staff/admin/pesan-gagal/routing",
+            "/staff/admin/open311",
         ):
             assert (await client.get(page)).status_code == 404, page
         home = await client.get("/staff")

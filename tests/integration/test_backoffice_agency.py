@@ -8,6 +8,7 @@ supervisor's overdue list and reassignment to the agency's own officers."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -302,3 +303,39 @@ async def test_the_supervisor_sees_overdue_cases_and_reassigns_within_the_agency
         assert "reassigned to rekan" in file.text and "Budi cuti" in file.text
         assert f'id="reassign-{case.case_id}"' in file.text  # the supervisor's form here too
     world.clock.now = FILED + timedelta(hours=1)
+
+
+async def test_an_officer_writes_the_public_summary_never_for_a_secret_report(
+    app: FastAPI, world: World, routing_pool: asyncpg.Pool
+) -> None:
+    case = world.cases["plain"]
+    path = f"/staff/instansi/kasus/{case.case_id}"
+    written = "Jalan rusak di kelurahan ini sedang diperbaiki dinas terkait."
+    async with signed_in(app, "petugas") as client:
+        page = await client.get(path)
+        assert 'id="public-summary"' in page.text and "Jangan tulis nama" in page.text
+        saved = await client.post(
+            f"{path}/ringkasan-publik", data={"csrf_token": csrf(page), "summary": written}
+        )
+        assert saved.status_code == 303 and saved.headers["location"] == (
+            f"{path}?done=public-summary"
+        )
+        shown = await client.get(saved.headers["location"])
+        assert "Ringkasan publik disimpan." in shown.text and written in shown.text
+        secret = await client.get(f"/staff/instansi/kasus/{world.cases['secret'].case_id}")
+        assert 'id="public-summary-secret"' in secret.text
+        assert 'id="public-summary"' not in secret.text
+        refused = await client.post(
+            f"/staff/instansi/kasus/{world.cases['secret'].case_id}/ringkasan-publik",
+            data={"csrf_token": csrf(secret), "summary": "Tidak boleh tampil."},
+        )
+        assert refused.status_code == 409
+    published = [
+        json.loads(row["payload"]) for row in await routing_pool.fetch("SELECT payload FROM outbox")
+    ]
+    summaries = [
+        event["payload"]["summary"]
+        for event in published
+        if event["event_type"] == "CasePublicSummaryPublished"
+    ]
+    assert written in summaries and "Tidak boleh tampil." not in summaries

@@ -1,6 +1,7 @@
 """Authentication and authorisation of routing's, notifier's and intake's HTTP APIs, route by
 route: officers' tokens and the back office's staff assertions (`X-Lapor-Staff`,
-schemas.staff). Each app is the one its `create_app` builds, dead-letter routes included
+schemas.staff), and intake's Open311 (public reading, filing with a live client key). Each
+app is the one its `create_app` builds, dead-letter routes included
 (`services.runtime.dead_letters.mount_dead_letters`): admin staff only, on every service.
 
 The route lists come from each app's own OpenAPI document, so a route added later without a
@@ -24,12 +25,13 @@ from fastapi import FastAPI
 from schemas import staff
 from schemas.events import Category, Channel, ComplaintAccepted, ComplaintAcceptedPayload, Priority
 from schemas.staff import Role, StaffMember
+from services.intake.adapters import open311
 from services.intake.bootstrap import create_app as intake_app
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
 from services.notifier.entrypoints.access import ApiAccess
 from services.notifier.entrypoints.app import create_app as notifier_app
-from services.personal_data.keystore import default_keystore
+from services.personal_data.keystore import Keystore, default_keystore
 from services.routing.entrypoints.app import create_app as routing_app
 from services.routing.handlers.opening import open_case
 from services.runtime.staff import assertion_secret
@@ -40,7 +42,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Reviewed: these hold no personal data and no case (see test_public_statistics_...).
 ROUTING_PUBLIC = {
-    ("GET", "/open311/v2/services.json"),
     ("GET", "/v1/stats"),
     ("GET", "/stats"),
 }
@@ -85,6 +86,10 @@ PATH_VALUES = {
     "agency_code": "NO-SUCH-AGENCY",  # the same
     "day": "2026-12-02",
     "service_request_id": "LPR-0000-0000-000",
+    "service_code": "land",
+    "format": "json",
+    "token": str(uuid.uuid4()),
+    "client_id": "app-00000000",
     "offset": "0",
 }
 
@@ -184,12 +189,13 @@ async def test_every_routing_route_but_the_public_ones_needs_an_officer_token(
             assert refused.status_code == 401, (method, path)
 
 
-async def test_the_api_key_query_parameter_works_for_open311_only(
+async def test_a_token_in_the_url_is_refused_and_open311_is_intakes(
     routing: httpx.AsyncClient,
 ) -> None:
     key = "?api_key=token-officer-atr"
-    assert (await routing.get(f"/open311/v2/requests.json{key}")).status_code == 200
-    # elsewhere a token in the URL is refused: URLs end up in proxies' and browsers' logs
+    # Open311 moved to intake (docs/open311.md): routing serves none of it.
+    assert (await routing.get(f"/open311/v2/requests.json{key}")).status_code == 404
+    # A token in the URL is refused: URLs end up in proxies' and browsers' logs.
     assert (await routing.get(f"/v1/desk/cases{key}")).status_code == 401
     assert (await routing.get("/v1/rules?api_key=token-admin-setwapres")).status_code == 401
 
@@ -241,8 +247,8 @@ async def test_staff_assertions_open_each_route_to_its_roles_only(
     found = operations(app)
     assert ROUTING_SUPERVISOR <= set(found)
     for method, path in found:
-        if (method, path) in ROUTING_PUBLIC or path.startswith("/open311/"):
-            continue  # public, or Open311 clients' tokens only
+        if (method, path) in ROUTING_PUBLIC:
+            continue
         allowed = staff_allowed(method, path)
         for role, headers in staff_headers().items():
             response = await call(routing, method, path, headers)
@@ -250,11 +256,6 @@ async def test_staff_assertions_open_each_route_to_its_roles_only(
                 assert response.status_code not in (401, 403), (method, path, role, response.text)
             else:
                 assert response.status_code == 403, (method, path, role, response.text)
-
-
-async def test_open311_takes_no_staff_assertion(routing: httpx.AsyncClient) -> None:
-    response = await routing.get("/open311/v2/requests.json", headers=staff_headers()["officer"])
-    assert response.status_code == 401
 
 
 async def test_public_statistics_hold_no_personal_data_and_no_case(
@@ -383,3 +384,105 @@ async def test_intakes_dead_letters_are_for_admin_staff_only() -> None:
             # An admin passes; not started by a runtime, the routes are not connected yet.
             allowed = await call(api, method, path, admin)
             assert allowed.status_code in (422, 503), (method, path, allowed.text)
+
+
+# Reviewed: Open311 GeoReport v2 (docs/open311.md). Reading is public; filing takes a live
+# client application's api_key, never a staff assertion or an officer's token.
+OPEN311_PUBLIC = {
+    ("GET", "/open311/v2/discovery.{format}"),
+    ("GET", "/open311/v2/services.{format}"),
+    ("GET", "/open311/v2/services/{service_code}.{format}"),
+    ("GET", "/open311/v2/requests.{format}"),
+    ("GET", "/open311/v2/requests/{service_request_id}.{format}"),
+    ("GET", "/open311/v2/tokens/{token}.{format}"),
+}
+OPEN311_CLIENT_KEY = {("POST", "/open311/v2/requests.{format}")}
+OPEN311_CLIENTS_ADMIN = {  # issuing and revoking client keys: admin staff only
+    ("GET", "/v1/open311/clients"),
+    ("POST", "/v1/open311/clients"),
+    ("POST", "/v1/open311/clients/{client_id}/revoke"),
+}
+
+
+@pytest.fixture(scope="module")
+async def intake_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, "intake_access")
+    await migrate(pool, "intake_access", ROOT / "services" / "intake" / "migrations")
+    async with pool.acquire() as conn:
+        await Keystore.ensure(conn)
+    yield pool
+    await pool.close()
+
+
+def open311_filing(api_key: str, n: int) -> dict[str, str]:
+    return {
+        "api_key": api_key,
+        "service_code": "land",
+        "address_string": "Kota Bandung",
+        "description": f"Sertifikat tanah nomor {n} tidak terbit walau biaya sudah dibayar.",
+        "first_name": "Siti",
+        "phone": f"0813{n:08d}",
+        "attribute[nik]": f"317101550190{n:04d}",
+    }
+
+
+async def test_open311_reading_needs_nothing_and_filing_a_live_client_key(
+    intake_pool: asyncpg.Pool,
+) -> None:
+    app = intake_app(lambda: intake_pool, IntakeSettings(), default_keystore())
+    found = {(m, p) for m, p in operations(app) if p.startswith("/open311/")}
+    assert found == OPEN311_PUBLIC | OPEN311_CLIENT_KEY
+    async with intake_pool.acquire() as conn:
+        live_id, live = await open311.add_client(conn, "Aplikasi Hidup")
+        revoked_id, revoked = await open311.add_client(conn, "Aplikasi Dicabut")
+        assert await open311.revoke_client(conn, revoked_id)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as api:
+        for method, path in sorted(OPEN311_PUBLIC):
+            response = await api.request(method, concrete(path))
+            assert response.status_code in (200, 404), (method, path, response.text)
+            if path.endswith("services.{format}") or path.endswith("requests.{format}"):
+                assert response.status_code == 200, (method, path)
+        (method, path), n = next(iter(OPEN311_CLIENT_KEY)), 0
+        officer = {**staff_headers()["officer"], **bearer("token-officer-atr")}
+        for key, headers in (
+            ("", None),
+            ("", officer),  # a staff assertion or an officer's token is no client key
+            ("o311_no-such-key", None),
+            (revoked, None),
+        ):
+            n += 1
+            response = await api.post(concrete(path), data=open311_filing(key, n), headers=headers)
+            assert response.status_code == 403, (key, response.text)
+            assert response.json()[0]["code"] == 403
+        filed = await api.post(concrete(path), data=open311_filing(live, n + 1))
+        assert filed.status_code == 200, filed.text
+    async with intake_pool.acquire() as conn:
+        rows = await conn.fetch("SELECT open311_client FROM complaints WHERE channel = 'open311'")
+    assert [row["open311_client"] for row in rows] == [live_id]
+
+
+async def test_open311_client_keys_are_for_admin_staff_only(intake_pool: asyncpg.Pool) -> None:
+    app = intake_app(lambda: intake_pool, IntakeSettings(), default_keystore())
+    found = {(m, p) for m, p in operations(app) if p.startswith("/v1/open311/")}
+    assert found == OPEN311_CLIENTS_ADMIN
+    admin = {
+        staff.HEADER: staff.sign(StaffMember("adi", frozenset({Role.ADMIN})), assertion_secret())
+    }
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as api:
+        for method, path in sorted(OPEN311_CLIENTS_ADMIN):
+            for headers in (None, bearer("o311_anything"), *BAD_ASSERTIONS):
+                response = await call(api, method, path, headers)
+                assert response.status_code == 401, (method, path, headers)
+            others = StaffMember("dina", frozenset(set(Role) - {Role.ADMIN}), "ATR-BPN")
+            other = {staff.HEADER: staff.sign(others, assertion_secret())}
+            assert (await call(api, method, path, other)).status_code == 403, (method, path)
+        issued = await api.post("/v1/open311/clients", json={"name": "Aplikasi"}, headers=admin)
+        assert issued.status_code == 201 and issued.json()["api_key"].startswith("o311_")
+        client_id = issued.json()["client_id"]
+        listed = await api.get("/v1/open311/clients", headers=admin)
+        assert client_id in listed.text and "o311_" not in listed.text
+        revoke = f"/v1/open311/clients/{client_id}/revoke"
+        assert (await api.post(revoke, headers=admin)).status_code == 200
+        assert (await api.post(revoke, headers=admin)).status_code == 404

@@ -194,7 +194,6 @@ async def test_an_officer_never_reads_or_changes_another_agencys_case(
 ) -> None:
     (assigned,) = await handle(pool, open_case, accepted(Category.LAND, "31.71"))
     case_id = assigned.payload.case_id
-    code = assigned.payload.tracking_code
     own = await api.get(f"/v1/desk/cases/{case_id}", headers=auth("officer-atr"))
     assert own.status_code == 200 and own.json()["agency_code"] == "ATR-BPN"
 
@@ -222,11 +221,9 @@ async def test_an_officer_never_reads_or_changes_another_agencys_case(
     assert str(case_id) not in (await api.get("/v1/desk/cases", headers=setwapres)).text
     accept = await api.post(f"/v1/desk/cases/{case_id}/accept", headers=setwapres)
     assert accept.status_code == 404
-    assert (await api.get(f"/open311/v2/requests/{code}.json", headers=stranger)).status_code == 404
-    assert code not in (await api.get("/open311/v2/requests.json", headers=stranger)).text
-    assert (
-        await api.get(f"/open311/v2/requests/{code}.json?api_key=token-officer-jakpus")
-    ).status_code == 404
+    summary = {"summary": "Sertifikat sedang diproses."}
+    public = f"/v1/desk/cases/{case_id}/public-summary"
+    assert (await api.post(public, json=summary, headers=stranger)).status_code == 404
     # no token, a wrong token, a deactivated officer: all refused
     assert (await api.get(f"/v1/desk/cases/{case_id}")).status_code == 401
     wrong = {"Authorization": "Bearer token-officer-atr-but-not-quite"}
@@ -281,12 +278,20 @@ async def test_the_lifecycle_through_the_desk_publishes_each_change(
     assert {c["status"] for c in inbox.json()["cases"]} == {"closed"}
     overdue = await api.get("/v1/desk/cases?overdue=true", headers=atr)
     assert str(assigned.payload.case_id) not in overdue.text  # its deadlines were met
-    open311 = await api.get(
-        f"/open311/v2/requests/{assigned.payload.tracking_code}.json", headers=atr
-    )
-    (request,) = open311.json()
-    assert request["status"] == "closed" and request["status_notes"] == "close note"
-    assert request["agency_responsible"] == "Kementerian ATR/BPN"
+    # The public summary (intake's Open311 view shows it): kept, shown on the desk, published.
+    written = "Sertifikat tanah warga telah terbit setelah pemeriksaan berkas."
+    response = await api.post(f"{case}/public-summary", json={"summary": written}, headers=atr)
+    assert response.status_code == 200, response.text
+    detail = await api.get(case, headers=atr)
+    assert detail.json()["public_summary"] == written
+    (published,) = [
+        e
+        for e in await outbox_events(pool, event.complaint_id)
+        if e.event_type == "CasePublicSummaryPublished"
+    ]
+    assert published.payload.summary == written and published.payload.published_by == "officer-atr"
+    withdrawn = await api.post(f"{case}/public-summary", json={"summary": " "}, headers=atr)
+    assert withdrawn.json()["public_summary"] is None
 
 
 async def test_not_in_remit_reroutes_to_the_next_competent_agency(

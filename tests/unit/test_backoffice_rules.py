@@ -146,6 +146,7 @@ def test_the_home_page_lists_the_areas_of_the_members_roles() -> None:
         "agencies",
         "calendar",
         "dead_letters",
+        "open311",
     ]
     desk = StaffMember("m", frozenset({Role.DESK_OFFICER}))
     assert [(a.key, a.ready) for a in areas_for(desk)] == [("walk_in", True)]

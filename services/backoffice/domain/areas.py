@@ -32,6 +32,7 @@ AREAS = (
     Area("agencies", "/staff/admin/instansi", frozenset({Role.ADMIN}), True),
     Area("calendar", "/staff/admin/kalender", frozenset({Role.ADMIN}), True),
     Area("dead_letters", "/staff/admin/pesan-gagal", frozenset({Role.ADMIN}), True),
+    Area("open311", "/staff/admin/open311", frozenset({Role.ADMIN}), True),
 )
 
 

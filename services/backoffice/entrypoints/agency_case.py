@@ -4,7 +4,9 @@ reporters as far as the page may show them, chronology, additions, documents wit
 signed links to intake, status history and deadlines in WIB) and the desk's actions as forms,
 each with a "Saya yakin" box: start, request documents, respond, close, not in remit
 (routing's `POST /v1/desk/cases/{id}/{accept|request-documents|respond|close|not-in-remit}`).
-A supervisor also gets the reassignment form (`POST .../alihkan` → routing's `/reassign`),
+Every officer also writes the case's public summary (`POST .../ringkasan-publik` →
+routing's `/public-summary`; intake's Open311 shows it as the description). A supervisor
+also gets the reassignment form (`POST .../alihkan` → routing's `/reassign`),
 with a picker of the agency's enabled officer accounts (the back office's own
 `staff_accounts`). Routing answers 404 for another agency's case: the back office's 404 page.
 Routing's refusals (409 a step the status does not allow, 422) show on the page in words."""
@@ -60,6 +62,7 @@ def _readable(case: dict[str, Any], lang: str, now: Any) -> dict[str, Any]:
         **case,
         "late": overdue(case.get("due_at"), now, case.get("status")),
         "reporters": [{**r, "shown": reporter_shown(r, lang)} for r in case.get("reporters") or []],
+        "secret": any(r.get("original") and r.get("secret") for r in case.get("reporters") or []),
         "documents": [
             {**d, "size": file_size(d.get("size_bytes"), lang)} for d in case.get("documents") or []
         ],
@@ -129,17 +132,9 @@ class CasePages:
             body = action_body(action, form)
         except ActionRefused as refused:
             return await self.show(request, session, case_id, 422, error=str(refused), form=form)
-        member = session.account.member()
-        try:
-            answer = await self.services.routing.post(
-                member, f"/v1/desk/cases/{case_id}/{key}", json=body
-            )
-        except ServiceUnavailable:
-            return await self.show(request, session, case_id, 503, error="failed", form=form)
-        if answer.status_code == 404:
-            raise HTTPException(404)
-        if answer.status_code != 200:
-            return await self.refused(request, session, case_id, answer, form)
+        refused = await self.send(request, session, case_id, form, key, body)
+        if refused is not None:
+            return refused
         lang = language(request)
         if key == "not-in-remit":  # no longer the agency's case: back to the inbox
             return RedirectResponse(with_lang(f"{PATH}?done={key}", lang), status_code=303)
@@ -157,6 +152,43 @@ class CasePages:
             request, session, case_id, answer.status_code, error=key, detail=detail, form=form
         )
 
+    async def public_summary(
+        self, request: Request, session: Session, case_id: uuid.UUID
+    ) -> Response:
+        """Write (or, empty, withdraw) the public summary: routing publishes it for Open311."""
+        form = await self.access.form(request)
+        body = {"summary": _text(form, "summary", 1000) or None}
+        refused = await self.send(request, session, case_id, form, "public-summary", body)
+        if refused is not None:
+            return refused
+        return RedirectResponse(
+            with_lang(f"{PATH}/{case_id}?done=public-summary", language(request)),
+            status_code=303,
+        )
+
+    async def send(
+        self,
+        request: Request,
+        session: Session,
+        case_id: uuid.UUID,
+        form: Any,
+        step: str,
+        body: dict[str, Any],
+    ) -> Response | None:
+        """POST routing's `/v1/desk/cases/{id}/{step}`; None when it succeeded, else the page
+        that says why (the 404 page for another agency's case)."""
+        try:
+            answer = await self.services.routing.post(
+                session.account.member(), f"/v1/desk/cases/{case_id}/{step}", json=body
+            )
+        except ServiceUnavailable:
+            return await self.show(request, session, case_id, 503, error="failed", form=form)
+        if answer.status_code == 404:
+            raise HTTPException(404)
+        if answer.status_code != 200:
+            return await self.refused(request, session, case_id, answer, form)
+        return None
+
     async def reassign(self, request: Request, session: Session, case_id: uuid.UUID) -> Response:
         """The supervisor hands the case to one of the agency's enabled officer accounts."""
         form = await self.access.form(request)
@@ -167,16 +199,9 @@ class CasePages:
         if officer not in allowed:
             return await self.show(request, session, case_id, 422, error="officer", form=form)
         body = {"officer_id": officer, "note": _text(form, "note") or None}
-        try:
-            answer = await self.services.routing.post(
-                session.account.member(), f"/v1/desk/cases/{case_id}/reassign", json=body
-            )
-        except ServiceUnavailable:
-            return await self.show(request, session, case_id, 503, error="failed", form=form)
-        if answer.status_code == 404:
-            raise HTTPException(404)
-        if answer.status_code != 200:
-            return await self.refused(request, session, case_id, answer, form)
+        refused = await self.send(request, session, case_id, form, "reassign", body)
+        if refused is not None:
+            return refused
         back = SUPERVISION if _text(form, "back") == "pengawasan" else f"{PATH}/{case_id}"
         return RedirectResponse(
             with_lang(f"{back}?done=reassign", language(request)), status_code=303
@@ -201,6 +226,10 @@ def agency_case_router(access: Access, services: Services) -> APIRouter:
     @router.post(PATH + "/{case_id}/alihkan")
     async def reassign(request: Request, case_id: str, session: Supervisor) -> Response:
         return await pages.reassign(request, session, _case_id(case_id))
+
+    @router.post(PATH + "/{case_id}/ringkasan-publik")
+    async def public_summary(request: Request, case_id: str, session: AgencyStaff) -> Response:
+        return await pages.public_summary(request, session, _case_id(case_id))
 
     @router.post(PATH + "/{case_id}/{action}")
     async def act(request: Request, case_id: str, action: str, session: AgencyStaff) -> Response:

@@ -121,6 +121,7 @@ WORDS: dict[str, dict[str, Any]] = {
             "close": "Kasus ditutup.",
             "not-in-remit": "Kasus dikembalikan ke Setwapres sebagai bukan wewenang.",
             "reassign": "Kasus dialihkan.",
+            "public-summary": "Ringkasan publik disimpan.",
         },
         "errors": {
             "confirm": "Centang \u201cSaya yakin\u201d untuk melanjutkan.",
@@ -139,6 +140,15 @@ WORDS: dict[str, dict[str, Any]] = {
         "officer": "Petugas",
         "reassign_note": "Catatan (disimpan di riwayat)",
         "reassign_button": "Alihkan",
+        "public_summary": "Ringkasan publik",
+        "public_summary_hint": (
+            "Dibaca siapa saja lewat Open311 sebagai uraian laporan ini. Jangan tulis nama,"
+            " NIK, nomor HP atau alamat. Kosongkan untuk menarik kembali (publik hanya melihat"
+            " nama kategorinya)."
+        ),
+        "public_summary_label": "Ringkasan untuk publik (paling banyak 1.000 karakter)",
+        "public_summary_button": "Simpan ringkasan publik",
+        "public_summary_secret": "Laporan rahasia tidak pernah ditampilkan kepada publik.",
         "overdue_caption": "{count} kasus terlambat, paling lama lebih dulu",
         "deadline": "Batas yang lewat",
         "escalation": "Eskalasi",
@@ -240,6 +250,7 @@ WORDS: dict[str, dict[str, Any]] = {
             "close": "The case was closed.",
             "not-in-remit": "The case went back to Setwapres as not in your remit.",
             "reassign": "The case was reassigned.",
+            "public-summary": "The public summary was saved.",
         },
         "errors": {
             "confirm": "Tick \u201cI am sure\u201d to go on.",
@@ -256,6 +267,15 @@ WORDS: dict[str, dict[str, Any]] = {
         "officer": "Officer",
         "reassign_note": "Note (kept in the history)",
         "reassign_button": "Reassign",
+        "public_summary": "Public summary",
+        "public_summary_hint": (
+            "Anyone reads it through Open311 as this report's description. Write no names,"
+            " NIK, phone numbers or addresses. Leave it empty to withdraw it (the public then"
+            " sees the category's name only)."
+        ),
+        "public_summary_label": "Summary for the public (at most 1,000 characters)",
+        "public_summary_button": "Save the public summary",
+        "public_summary_secret": "A secret report is never shown to the public.",
         "overdue_caption": "{count} overdue cases, the longest overdue first",
         "deadline": "Missed deadline",
         "escalation": "Escalation",

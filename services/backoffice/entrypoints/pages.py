@@ -86,6 +86,7 @@ TEXTS: dict[str, dict[str, Any]] = {
             "agencies": ("Instansi", "Nama, kontak, eskalasi dan tenggat tiap instansi."),
             "calendar": ("Kalender", "Cuti bersama dan hari kerja pengganti."),
             "dead_letters": ("Pesan gagal", "Per layanan: lihat (tersamar) dan kirim ulang."),
+            "open311": ("Aplikasi Open311", "Kunci API aplikasi warga: buat dan cabut."),
         },
     },
     "en": {
@@ -137,6 +138,7 @@ TEXTS: dict[str, dict[str, Any]] = {
             "agencies": ("Agencies", "Each agency's name, contacts, escalation, deadline."),
             "calendar": ("Calendar", "Collective leave and declared working days."),
             "dead_letters": ("Dead letters", "Per service: show (masked) and replay."),
+            "open311": ("Open311 applications", "Citizens' apps' API keys: issue and revoke."),
         },
     },
 }

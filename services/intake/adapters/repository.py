@@ -67,6 +67,8 @@ class NewComplaint:
     officer_id: str | None = None
     documents: Sequence[SealedDocument] = ()
     contact_subject: str | None = None  # keyed hash of the phone: WhatsApp answers find it
+    client_app: str | None = None  # Open311: the client application, and its service_code
+    service_code: str | None = None
 
 
 async def record_complaints(
@@ -78,7 +80,7 @@ async def record_complaints(
     `details` and the contact columns hold ciphertext, which `complaint_record` opens."""
     if not complaints:
         return set()
-    columns: list[list[object]] = [[] for _ in range(11)]
+    columns: list[list[object]] = [[] for _ in range(13)]
     for item in complaints:
         payload = item.event.payload
         row = (
@@ -93,6 +95,8 @@ async def record_complaints(
             payload.reporter.email,
             item.officer_id,
             item.contact_subject,
+            item.client_app,
+            item.service_code,
         )
         for column, value in zip(columns, row, strict=True):
             column.append(value)
@@ -101,11 +105,11 @@ async def record_complaints(
         for row in await conn.fetch(
             "INSERT INTO complaints (complaint_id, tracking_code, channel, idempotency_key,"
             " request_fingerprint, received_at, updated_at, details, contact_phone,"
-            " contact_email, officer_id, contact_subject)"
-            " SELECT c, t, ch, k, f, r, r, d::jsonb, p, e, o, s"
+            " contact_email, officer_id, contact_subject, open311_client, open311_service)"
+            " SELECT c, t, ch, k, f, r, r, d::jsonb, p, e, o, s, a, sc"
             " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
-            " $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])"
-            " AS x(c, t, ch, k, f, r, d, p, e, o, s)"
+            " $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],"
+            " $12::text[], $13::text[]) AS x(c, t, ch, k, f, r, d, p, e, o, s, a, sc)"
             " ON CONFLICT DO NOTHING RETURNING complaint_id",
             *columns,
         )

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.intake.domain import open311
 from services.intake.domain.limits import (
     BodyLimits,
     KeyedBuckets,
@@ -45,11 +46,21 @@ EXEMPT_PATHS = frozenset({"/webhooks/whatsapp", "/healthz", "/readyz", "/metrics
 
 
 async def send_problem(
-    send: Send, status: int, detail: str, headers: dict[str, str] | None = None
+    send: Send,
+    status: int,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    path: str = "",
 ) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    """A refusal: `{"detail": ...}`, or on Open311's paths the spec's error list."""
+    body, kind = json.dumps({"detail": detail}).encode(), b"application/json"
+    if path.startswith("/open311/"):
+        body = json.dumps([open311.error(status, detail)]).encode()
+        if path.endswith(".xml"):
+            body = open311.to_xml("errors", "error", [open311.error(status, detail)])
+            kind = b"application/xml; charset=utf-8"
     raw = [
-        (b"content-type", b"application/json"),
+        (b"content-type", kind),
         (b"content-length", str(len(body)).encode()),
         *((name.lower().encode(), value.encode()) for name, value in (headers or {}).items()),
     ]
@@ -129,6 +140,7 @@ class ClientRateLimit:
                 429,
                 f"too many requests from your network; try again in {seconds} s",
                 {"retry-after": str(seconds)},
+                scope["path"],
             )
             return
         await self.app(scope, receive, send)

@@ -1,5 +1,5 @@
 """Filing complaints: the one use case every channel files through (the JSON API, the web
-form, WhatsApp and the walk-in desk).
+form, WhatsApp, the walk-in desk and Open311 client applications).
 
 `file_complaints` takes a group of filing commands and, in one transaction with one statement
 per table however large the group:
@@ -54,6 +54,9 @@ class FileComplaint:
     limited_phone: str | None = None
     # The desk's booking quota limits walk-ins instead.
     reporter_limit: bool = True
+    # Open311: the client application that filed it and the service_code it chose.
+    client_app: str | None = None
+    service_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,8 @@ def _new_complaint(
         officer_id=command.officer_id,
         documents=seal_documents(key, command.uploads),
         contact_subject=contact_subject(settings.reporter_hash_key, phone) if phone else None,
+        client_app=command.client_app,
+        service_code=command.service_code,
     )
 
 

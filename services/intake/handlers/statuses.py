@@ -1,4 +1,5 @@
-"""Intake's event handlers: keep the citizen-facing status read model from downstream events.
+"""Intake's event handlers: keep the citizen-facing status read model from downstream events,
+and the public view's facts (Open311: category, incident regency, public summary).
 
 Reads: lapor.complaints.triaged.v1, lapor.cases.v1, lapor.notifications.v1.
 
@@ -16,13 +17,14 @@ import asyncpg
 
 from schemas.events import Event, EventEnvelope
 from schemas.events.routing import CaseReporterJoined
-from services.intake.adapters import repository
+from services.intake.adapters import open311, repository
 from services.intake.domain.complaints import (
     FOLLOWED_EVENT_TYPES,
     follower_event_id,
     joined_status,
     status_change,
 )
+from services.intake.domain.open311 import public_facts
 
 
 async def update_statuses(events: list[Event], conn: asyncpg.Connection) -> Sequence[EventEnvelope]:
@@ -41,6 +43,7 @@ async def update_statuses(events: list[Event], conn: asyncpg.Connection) -> Sequ
                     change=change,
                 )
             )
+    await open311.record_public_facts(conn, public_facts(events))
     await repository.follow_cases(conn, case_joins(events))
     await repository.apply_statuses(conn, updates)
     followed = [update for update in updates if update.event_type in FOLLOWED_EVENT_TYPES]
@@ -100,6 +103,7 @@ STATUS_EVENT_TYPES = (
     "CaseOverdue",
     "CaseReporterJoined",
     "CitizenNotified",
+    "CasePublicSummaryPublished",  # the public view's summary (Open311)
 )
 HANDLERS = {event_type: update_status for event_type in STATUS_EVENT_TYPES}
 BATCH_HANDLERS = {event_type: update_statuses for event_type in STATUS_EVENT_TYPES}

@@ -2,7 +2,7 @@
 `summary` (the start of the chronology, sealed by triage), each addition's text and
 attachment filenames in `case_additions` (sealed by intake), and the complaints of the case
 file (`case_files`, intake's ComplaintReceived). Routing keeps them sealed and never logs
-them; they are opened here, in memory, for the agency desk, the case file, the Open311 view
+them; they are opened here, in memory, for the agency desk, the case file
 and the SP4N-LAPOR! forward, through the shared key store (docs/personal-data.md).
 
 Once the reporter is erased their words read as `ERASED`, never as ciphertext, and whether a

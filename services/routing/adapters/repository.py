@@ -354,6 +354,17 @@ async def assign_case(
     )
 
 
+async def set_public_summary(
+    conn: asyncpg.Connection, case_id: uuid.UUID, summary: str | None, actor: str
+) -> None:
+    await conn.execute(
+        "UPDATE cases SET public_summary = $2, public_summary_by = $3 WHERE case_id = $1",
+        case_id,
+        summary,
+        actor,
+    )
+
+
 async def assign_officer(
     conn: asyncpg.Connection, case_id: uuid.UUID, officer_id: str, *, first_only: bool
 ) -> None:

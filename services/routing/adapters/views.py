@@ -1,5 +1,5 @@
 """Routing's read side: the queries behind the rules and calendar pages, the agency desk
-and its case files, the Open311 view and the public statistics. Nothing here writes."""
+and its case files and the public statistics. Nothing here writes."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ async def calendar_overrides(db: Executor) -> list[asyncpg.Record]:
 
 # ------------------------------------------------------------------------- cases
 
-# A case as the desk and Open311 show it: with its agency's name, the open response
+# A case as the desk shows it: with its agency's name, the open response
 # deadline, the number of extra reporters and the SP4N-LAPOR! id of the current round.
 CASE_SELECT = (
     "SELECT c.*, a.name AS agency_name,"
@@ -212,57 +212,6 @@ async def case_files(db: Executor, case_id: uuid.UUID) -> list[asyncpg.Record]:
         " ORDER BY original DESC, f.received_at, f.complaint_id",
         case_id,
     )
-
-
-# ------------------------------------------------------------------------- Open311
-
-
-@dataclass(frozen=True)
-class RequestFilter:
-    """Open311's request list filters; None: no filter."""
-
-    category: str | None = None
-    status: str | None = None  # 'open' or 'closed'
-    start: datetime | None = None
-    end: datetime | None = None
-
-
-async def open311_requests(
-    db: Executor, agency_code: str, wanted: RequestFilter
-) -> list[asyncpg.Record]:
-    return await db.fetch(
-        f"{CASE_SELECT} WHERE c.agency_code = $1"
-        " AND ($2::text IS NULL OR c.category = $2)"
-        " AND ($3::text IS NULL OR ($3 = 'closed') = (c.status = 'closed'))"
-        " AND ($4::timestamptz IS NULL OR c.created_at >= $4)"
-        " AND ($5::timestamptz IS NULL OR c.created_at < $5)"
-        " ORDER BY c.created_at DESC LIMIT 1000",
-        agency_code,
-        wanted.category,
-        wanted.status,
-        wanted.start,
-        wanted.end,
-    )
-
-
-async def open311_request(
-    db: Executor, tracking_code: str, agency_code: str
-) -> list[asyncpg.Record]:
-    return await db.fetch(
-        f"{CASE_SELECT} WHERE c.tracking_code = $1 AND c.agency_code = $2",
-        tracking_code,
-        agency_code,
-    )
-
-
-async def latest_notes(db: Executor, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Each case's latest history note (or reason, or status)."""
-    rows = await db.fetch(
-        "SELECT DISTINCT ON (case_id) case_id, coalesce(note, reason, status) AS note"
-        " FROM case_history WHERE case_id = ANY($1::uuid[]) ORDER BY case_id, id DESC",
-        case_ids,
-    )
-    return {row["case_id"]: row["note"] for row in rows}
 
 
 # ------------------------------------------------------------------------- statistics

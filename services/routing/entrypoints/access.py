@@ -1,5 +1,5 @@
 """Who may call routing's HTTP API: officers by bearer token (scoped to their agency),
-Open311 clients by the same token as `?api_key=`, Setwapres administrators, and staff
+Setwapres administrators, and staff
 members the back office vouches for with `X-Lapor-Staff` (`schemas.staff`), an alternative
 to the token: `domain.staff_access` maps their roles to what tokens may do (`domain.Grant`).
 The dependencies read the pool from `app.state.pool` and the assertions' secret from
@@ -13,7 +13,7 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, HTTPException, Request
-from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.routing.adapters import repository
 from services.routing.adapters.repository import Officer
@@ -40,12 +40,6 @@ officer_bearer = HTTPBearer(
     auto_error=False,
     scheme_name="officerToken",
     description="An officer's token (`lapor routing add-officer`), scoped to one agency",
-)
-open311_key = APIKeyQuery(
-    name="api_key",
-    auto_error=False,
-    scheme_name="open311ApiKey",
-    description="Open311 clients: the officer's token as `api_key`",
 )
 
 
@@ -85,16 +79,6 @@ def requiring(grant: Grant, refusal: str) -> Callable[..., object]:
 current_officer = requiring(Grant.DESK, "only an agency's officers may do this")
 
 
-async def open311_client(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(officer_bearer)],
-    api_key: Annotated[str | None, Depends(open311_key)],
-) -> Officer:
-    """Open311 clients may put the token in the query (GeoReport v2 convention); nowhere
-    else, since URLs end up in proxies' logs."""
-    return await _officer(request, credentials.credentials if credentials else api_key)
-
-
 def is_setwapres_admin(who: Officer) -> bool:
     """May read any agency's case and dispose: Setwapres' own administrators (another
     agency's admin is not) and disposition staff."""
@@ -108,7 +92,6 @@ supervisor = requiring(Grant.SUPERVISE, "only the agency's supervisor may do thi
 # Any caller with a valid token or assertion; the route checks the grants.
 Caller = Annotated[Officer, Depends(current_caller)]
 Authenticated = Annotated[Officer, Depends(current_officer)]
-Open311Client = Annotated[Officer, Depends(open311_client)]
 # Rules, the calendar and the agencies change every agency's work.
 Admin = Annotated[Officer, Depends(setwapres_admin)]
 Disposer = Annotated[Officer, Depends(disposer)]

@@ -30,6 +30,7 @@ from services.routing.domain import (
     CaseNotFound,
     DocumentLinks,
     NotReassignable,
+    SecretReport,
     TransitionNotAllowed,
     UnknownAgency,
 )
@@ -105,6 +106,11 @@ class CaseView(BaseModel):
         default=None,
         description="The officer (or staff id) of the agency who works on it: the first to"
         " act, or whom the supervisor reassigned it to; null: nobody yet",
+    )
+    public_summary: str | None = Field(
+        default=None,
+        description="What the public reads about it (Open311 on intake); null: the category's"
+        " name only",
     )
 
 
@@ -252,6 +258,22 @@ class Inbox(BaseModel):
     agency_code: str
     cases: list[CaseView]
     counts: InboxCounts | None = None
+
+
+class PublicSummaryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    summary: Text | None = Field(
+        default=None,
+        max_length=1000,
+        description="What the public may read about the case (Open311's description): no"
+        " names, NIK, phone numbers or addresses. Empty or null withdraws it",
+    )
+
+
+class PublicSummaryResult(BaseModel):
+    case_id: uuid.UUID
+    public_summary: str | None
 
 
 class ReassignIn(BaseModel):
@@ -448,6 +470,7 @@ def _add_case_actions(router: APIRouter, pool: PoolGetter, clock: Clock) -> None
         add_action_route(path, action)
 
     _add_reassignment(router, pool)
+    _add_public_summary(router, pool, clock)
 
     @router.post(
         "/v1/desk/cases/{case_id}/dispose",
@@ -471,6 +494,35 @@ def _add_case_actions(router: APIRouter, pool: PoolGetter, clock: Clock) -> None
                 ) from None
             await outbox.enqueue(conn, events)
         return DisposeResult(case_id=case_id, agency_code=body.agency_code, status="assigned")
+
+
+def _add_public_summary(router: APIRouter, pool: PoolGetter, clock: Clock) -> None:
+    @router.post(
+        "/v1/desk/cases/{case_id}/public-summary",
+        responses={
+            **OFFICER_ONLY,
+            **UNREADABLE_BODY,
+            409: problem("A secret report, never shown to the public"),
+        },
+    )
+    async def public_summary(
+        case_id: uuid.UUID, body: PublicSummaryIn, who: Authenticated
+    ) -> PublicSummaryResult:
+        """Write (or withdraw) the case's public summary; intake's Open311 view shows it
+        as the request's description (CasePublicSummaryPublished, through the outbox)."""
+        summary = (body.summary or "").strip() or None
+        scope = None if is_setwapres_admin(who) else who.agency_code
+        async with pool().acquire() as conn, conn.transaction():
+            try:
+                event = await commands.publish_public_summary(
+                    conn, case_id, summary, actor=who.officer_id, scope_agency=scope, now=clock()
+                )
+            except CaseNotFound:
+                raise HTTPException(404, "no such case in your agency") from None
+            except SecretReport as error:
+                raise HTTPException(409, str(error)) from None
+            await outbox.enqueue(conn, [event])
+        return PublicSummaryResult(case_id=case_id, public_summary=summary)
 
 
 def _add_reassignment(router: APIRouter, pool: PoolGetter) -> None:

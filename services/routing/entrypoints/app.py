@@ -15,7 +15,6 @@ from services.routing.entrypoints.agency_desk import desk_router
 from services.routing.entrypoints.calendar import calendar_router
 from services.routing.entrypoints.disposition import disposition_router
 from services.routing.entrypoints.escalations import escalations_router
-from services.routing.entrypoints.open311 import open311_router
 from services.routing.entrypoints.rules_admin import rules_router
 from services.routing.entrypoints.stats import stats_router
 from services.routing.settings import SERVICE, RoutingSettings
@@ -52,8 +51,6 @@ and SP4N lists), admins what they do with rules, the calendar and the agencies.
 - `/v1/agencies`: the agency directory (disposition and administrators: the back office's
   agency pickers); `/v1/agencies/{agency_code}`: one agency with its contacts, which
   administrators edit (PUT).
-- `/open311/v2/`: an Open311 GeoReport v2-shaped read view of the same cases (the officer's
-  token as bearer or `?api_key=`); only the service list is public.
 - `/v1/stats` and `/stats`: public aggregate counts and deadline compliance (no personal
   data), with a server-rendered SVG chart.
 """
@@ -80,7 +77,7 @@ def create_app(
     staff_secret: str | None = None,
 ) -> FastAPI:
     """`keys`: the key store the bootstrap built, to open the case files' personal fields and
-    the citizen's words (sealed) for the agency desk and the Open311 view; `links`: how the
+    the citizen's words (sealed) for the agency desk; `links`: how the
     case file signs its documents' links (default: the environment's); `staff_secret`: the
     back office's staff assertions' (default: LAPOR_STAFF_ASSERTION_SECRET)."""
     links = links or document_links_from_env()
@@ -94,7 +91,6 @@ def create_app(
     app.include_router(disposition_router(pool, clock, keys))
     app.include_router(escalations_router(pool, clock))
     app.include_router(agencies_router(pool))
-    app.include_router(open311_router(pool, keys))
     app.include_router(stats_router(pool, clock))
     mount_dead_letters(app, SERVICE, staff_secret=app.state.staff_secret)
     return app

@@ -1,5 +1,6 @@
 """Commands on a case: the desk's actions, re-routing after a not-in-remit, the supervisor's
-reassignment to another officer of the agency, and Setwapres' manual disposition. The
+reassignment to another officer of the agency, Setwapres' manual disposition, and the public
+summary staff write for the public (Open311 on intake). The
 domain decides each new status (`TRANSITIONS`); `change_status` and `reassign` are the only
 places that write one."""
 
@@ -12,7 +13,13 @@ from datetime import datetime
 import asyncpg
 
 from schemas.events import CaseAssigned, CaseAssignedPayload, EventEnvelope
-from schemas.events.routing import CaseStatus, CaseStatusChanged, DeadlineKind
+from schemas.events.routing import (
+    CasePublicSummaryPublished,
+    CasePublicSummaryPublishedPayload,
+    CaseStatus,
+    CaseStatusChanged,
+    DeadlineKind,
+)
 from services.routing.adapters import repository
 from services.routing.domain import (
     DEADLINES_MET,
@@ -21,6 +28,7 @@ from services.routing.domain import (
     Action,
     Assignment,
     CaseNotFound,
+    SecretReport,
     UnknownAgency,
     check_desk_action,
     check_reassignable,
@@ -242,3 +250,34 @@ async def reassign_officer(
         note=note,
     )
     return previous
+
+
+async def publish_public_summary(
+    conn: asyncpg.Connection,
+    case_id: uuid.UUID,
+    summary: str | None,
+    *,
+    actor: str,
+    scope_agency: str | None,
+    now: datetime,
+) -> CasePublicSummaryPublished:
+    """Keep the case's public summary (None: withdraw it) and return the event that tells
+    intake's public view; raises CaseNotFound outside `scope_agency`, SecretReport for a
+    secret report (never public, so it has no public summary)."""
+    case = await repository.lock_case(conn, case_id, scope_agency)
+    if case is None:
+        raise CaseNotFound(str(case_id))
+    if case["secret"]:
+        raise SecretReport("a secret report is never shown to the public")
+    await repository.set_public_summary(conn, case_id, summary, actor)
+    return CasePublicSummaryPublished(
+        **envelope(case),
+        occurred_at=now,
+        payload=CasePublicSummaryPublishedPayload(
+            case_id=case_id,
+            tracking_code=case["tracking_code"],
+            agency_code=case["agency_code"],
+            summary=summary,
+            published_by=actor,
+        ),
+    )
