@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from schemas.topics import EVENT_TOPICS, consumer_group
+from schemas.topics import EVENT_TOPICS, all_topics, consumer_group
 from services.personal_data.field_crypto import new_master_key
 from services.runtime.settings import UnsafeConfiguration
 from tests.deploy.conftest import ROOT, container, objects
@@ -45,10 +45,18 @@ def build(service: str) -> Any:
 
 
 def consumed_topics(service: str) -> set[str]:
+    """The base names of the topics the service consumes (a module may have been imported
+    under the tests' topic prefix: the names are matched by their end)."""
     built = build(service)
     if service == "triage":
-        return {agent.channel.get_topic_name() for agent in built.app.agents.values()}
-    return set(built.consumes)
+        names = {agent.channel.get_topic_name() for agent in built.app.agents.values()}
+    else:
+        names = set(built.consumes)
+    bases = {
+        spec.base_name for spec in EVENT_TOPICS for name in names if name.endswith(spec.base_name)
+    }
+    assert len(bases) == len(names), f"{service} consumes topics outside schemas/topics.py: {names}"
+    return bases
 
 
 def served_paths(service: str) -> set[str]:
@@ -210,9 +218,20 @@ def test_secrets_come_from_the_cluster_never_from_the_repository() -> None:
     assert not objects("production", "Secret"), "production must not carry secret values"
     references = list(secret_references("production"))
     assert references
-    for _, reference in references:
-        assert reference["name"] == "lapor-secrets" and reference["key"] == reference["env"]
+    for deployment, reference in references:
+        assert reference["name"] == "lapor-secrets"
+        if reference["env"] == "LAPOR_DATABASE_URL":  # one database role per service
+            service = deployment.removeprefix("lapor-").upper()
+            assert reference["key"] == f"LAPOR_DATABASE_URL_{service}"
+        else:
+            assert reference["key"] == reference["env"]
     docs = (ROOT / "docs" / "kubernetes.md").read_text()
     for _, reference in references:
         if not reference.get("optional"):
             assert reference["key"] in docs, f"docs/kubernetes.md does not name {reference['key']}"
+
+
+def test_the_kubernetes_docs_list_every_topic_with_its_partitions() -> None:
+    docs = (ROOT / "docs" / "kubernetes.md").read_text()
+    for spec in all_topics():
+        assert f"| `{spec.base_name}` | {spec.partitions} |" in docs, spec.base_name
