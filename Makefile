@@ -31,9 +31,10 @@ lint: install
 schemas: install
 	$(BIN)/lapor schemas export
 
+# install-deploy-tools.sh: promtool, kustomize and checkov for tests/deploy (seconds when Go's
+# build cache is warm); a tool that fails to build makes the tests that need it fail.
 test: lint
 	scripts/install-browser.sh
-	# promtool, kustomize, checkov for tests/deploy; a tool that fails to build fails its tests.
 	scripts/install-deploy-tools.sh || echo "install-deploy-tools failed: tests/deploy will fail"
 	$(BIN)/lapor infra up
 	$(BIN)/pytest -ra

@@ -13,6 +13,10 @@ it. Only wrapped keys are stored; the master keys come from the environment
 - `erase(identities)` deletes the key material (crypto-shredding, UU PDP's deletion duty);
 - `rewrap()` re-wraps every key with the current master key (rotation).
 
+A key that does not unwrap with this instance's master keys (a version missing from
+LAPOR_MASTER_KEYS) raises `KeyConfigError` and counts in
+`lapor_keystore_unwrap_failures_total` (alert LaporKeyUnwrapFailures, docs/runbook.md).
+
 See docs/personal-data.md.
 """
 
