@@ -44,6 +44,8 @@ open311_cli = typer.Typer(
     help="Open311 GeoReport v2 client applications (docs/open311.md).", no_args_is_help=True
 )
 cli.add_typer(open311_cli, name="open311")
+deploy_cli = typer.Typer(help="The Kubernetes manifests' derived files.", no_args_is_help=True)
+cli.add_typer(deploy_cli, name="deploy")
 
 # The services on Kafka (consumer groups, dead letters), and every process `lapor up` starts.
 SERVICE_PORTS = {"intake": 8000, "triage": 8001, "routing": 8002, "notifier": 8003}
@@ -91,6 +93,22 @@ def topics_create() -> None:
     )
     created = asyncio.run(ensure_topics(bootstrap))
     typer.echo("created: " + (", ".join(created) if created else "nothing (all exist)"))
+
+
+@deploy_cli.command("rules")
+def deploy_rules(
+    check: Annotated[bool, typer.Option(help="Fail if the PrometheusRule is stale.")] = False,
+) -> None:
+    """Write deploy/components/monitoring/prometheusrule.yaml from deploy/alerts/lapor.yml."""
+    from ops import deploy
+
+    if check:
+        if deploy.stale_prometheus_rule():
+            typer.echo("stale: the PrometheusRule; run `lapor deploy rules`", err=True)
+            raise typer.Exit(1)
+        typer.echo("the PrometheusRule is up to date")
+        return
+    typer.echo(f"wrote {deploy.write_prometheus_rule().relative_to(deploy.ROOT)}")
 
 
 @schemas_cli.command("export")

@@ -82,6 +82,9 @@ HANDLE_SECONDS = Histogram(
     ["service"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+READY = Gauge(
+    "lapor_ready", "1 while the instance's last /readyz answer was ready, else 0", ["service"]
+)
 OUTBOX_BACKLOG = Gauge("lapor_outbox_backlog", "Outbox rows not yet published", ["service"])
 CONSUMER_LAG = Gauge(
     "lapor_consumer_lag",

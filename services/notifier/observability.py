@@ -15,6 +15,14 @@ NOTIFICATIONS_SENT = Counter(
     ["channel", "mode"],
 )
 
+# A message that could not be delivered on its channel (permanent error, retries exhausted, a
+# WhatsApp "failed" status), by the channel tried next ("none": no channel left).
+UNDELIVERABLE = Counter(
+    "lapor_notifier_undeliverable_total",
+    "Messages undeliverable on their channel, by the fallback channel queued",
+    ["channel", "fallback"],
+)
+
 
 # Each send counts twice: the labelled children are looked up once, not per message.
 @cache

@@ -13,6 +13,10 @@ it. Only wrapped keys are stored; the master keys come from the environment
 - `erase(identities)` deletes the key material (crypto-shredding, UU PDP's deletion duty);
 - `rewrap()` re-wraps every key with the current master key (rotation).
 
+A key that does not unwrap with this instance's master keys (a version missing from
+LAPOR_MASTER_KEYS) raises `KeyConfigError` and counts in
+`lapor_keystore_unwrap_failures_total` (alert LaporKeyUnwrapFailures, docs/runbook.md).
+
 See docs/personal-data.md.
 """
 
@@ -29,10 +33,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
+from prometheus_client import Counter
 from pydantic import BaseModel
 
 from services.personal_data.field_crypto import (
     DataKey,
+    KeyConfigError,
     MasterKeys,
     Unreadable,
     identity_digest,
@@ -53,6 +59,13 @@ _NO_KEYSTORE = (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError)
 DEFAULT_CACHE_SECONDS = 5.0
 MAX_CACHED = 10_000
 _LOCK = zlib.crc32(b"lapor-keystore-schema")
+# A data key this instance cannot unwrap: its master key version is missing from
+# LAPOR_MASTER_KEYS (dropped before `lapor keys rotate` finished) or does not match it.
+UNWRAP_FAILURES = Counter(
+    "lapor_keystore_unwrap_failures_total",
+    "Data keys that did not unwrap with this instance's master keys",
+    ["master_version"],
+)
 
 SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS keystore;
@@ -195,7 +208,7 @@ class Keystore:
         )
         live = {}
         for row in rows:
-            key = self.master.unwrap(row["key_id"], row["master_version"], row["wrapped_key"])
+            key = self._unwrap(row)
             self._remember(key.key_id, key)
             live[row["identity_digest"]] = key
         return live
@@ -236,9 +249,7 @@ class Keystore:
                     found[row["key_id"]] = None
                     self._remember(row["key_id"], None, forever=True)
                 else:
-                    key = self.master.unwrap(
-                        row["key_id"], row["master_version"], row["wrapped_key"]
-                    )
+                    key = self._unwrap(row)
                     found[key.key_id] = key
                     self._remember(key.key_id, key)
             for key_id in missing:
@@ -249,6 +260,13 @@ class Keystore:
 
     async def key(self, conn: asyncpg.Connection, key_id: str) -> DataKey | None:
         return (await self.keys(conn, [key_id]))[key_id]
+
+    def _unwrap(self, row: asyncpg.Record) -> DataKey:
+        try:
+            return self.master.unwrap(row["key_id"], row["master_version"], row["wrapped_key"])
+        except KeyConfigError:
+            UNWRAP_FAILURES.labels(row["master_version"]).inc()
+            raise
 
     def _remember(self, key_id: str, key: DataKey | None, *, forever: bool = False) -> None:
         expires = math.inf if forever else self.clock() + self.cache_seconds

@@ -46,6 +46,7 @@ from services.observability import (
     HTTP_REQUESTS,
     HTTP_SECONDS,
     OUTBOX_BACKLOG,
+    READY,
     configure_logging,
     prime_metrics,
 )
@@ -140,6 +141,7 @@ def add_health_routes(app: FastAPI, service: str, ready: Callable[[], Awaitable[
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
         ok = await ready()
+        READY.labels(service).set(1 if ok else 0)  # the orchestrator probes it every 10 s
         return JSONResponse({"ready": ok, "service": service}, status_code=200 if ok else 503)
 
     @app.get("/metrics", include_in_schema=False)
@@ -209,6 +211,7 @@ class ServiceRuntime:
     # False for a service that neither consumes nor publishes (the back office): no topics,
     # no producer, no outbox relay; only the pool, the migrations and the HTTP server.
     uses_kafka: bool = True
+    _served: FastAPI | None = field(default=None, init=False, repr=False)
 
     async def start(self) -> None:
         self.pool = await create_pool(
@@ -225,6 +228,18 @@ class ServiceRuntime:
             self.settings.kafka_bootstrap, f"{self.service}-{self.settings.instance_id}"
         )
         await self.producer.start()
+
+    def served_app(self) -> FastAPI:
+        """What the HTTP server runs: the service's app with /healthz, /readyz and /metrics
+        added, or those alone for a service without an app. Built once; the deployment
+        tests read its routes to check the Kubernetes probes."""
+        if self._served is None:
+            if self.app is None:
+                self._served = health_app(self.service, self.ready)
+            else:
+                add_health_routes(self.app, self.service, self.ready)
+                self._served = self.app
+        return self._served
 
     async def ready(self) -> bool:
         if self.pool is None:
@@ -281,9 +296,7 @@ class ServiceRuntime:
             tasks.append(asyncio.create_task(job(stop), name=getattr(job, "__name__", "job")))
         tasks.append(asyncio.create_task(self.sample_metrics(stop), name="metrics-sampler"))
 
-        app = self.app or health_app(self.service, self.ready)
-        if self.app is not None:
-            add_health_routes(app, self.service, self.ready)
+        app = self.served_app()
         connect_dead_letters(app, self.settings.kafka_bootstrap, self.producer)
         server = uvicorn.Server(
             uvicorn.Config(

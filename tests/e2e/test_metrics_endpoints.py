@@ -38,6 +38,7 @@ FAMILIES = {
     "lapor_consumer_lag": "gauge",
     "lapor_http_requests": "counter",
     "lapor_http_request_seconds": "histogram",
+    "lapor_ready": "gauge",
 }
 
 
@@ -96,6 +97,8 @@ async def test_every_service_exports_the_pipeline_metrics(pipeline: Pipeline) ->
         assert dead, f"{service} has no dead-letter series"
         routes = {labels["route"] for _, labels, _ in metrics["lapor_http_requests"]}
         assert "/readyz" in routes, f"{service} counted no HTTP request: {routes}"
+        # The last /readyz answer (the pipeline waited for it): what LaporServiceNotReady reads.
+        assert [value for _, _, value in metrics["lapor_ready"]] == [1.0], service
 
     out = await scrape(pipeline.services["routing"].url)
     published = {labels["topic"] for s, labels, _ in out["lapor_events_out"]}

@@ -63,6 +63,7 @@ from services.notifier.entrypoints.access import ApiAccess
 from services.notifier.entrypoints.app import create_app
 from services.notifier.entrypoints.consumer import event_batch_handlers, event_handlers
 from services.notifier.handlers.sending import Sender, SenderConfig
+from services.notifier.observability import UNDELIVERABLE
 from services.notifier.settings import ChannelSettings
 from services.personal_data.field_crypto import identity_of
 from services.personal_data.keystore import default_keystore
@@ -381,6 +382,8 @@ async def test_permanent_whatsapp_error_falls_back_to_sms_once(
     await handle(pool, complaint)
     whatsapp.fail_next(400)
     sender = make_sender()
+    fell_back = UNDELIVERABLE.labels("whatsapp", "sms")
+    before = fell_back._value.get()  # no public reader of a child's value
 
     async def sms_sent():  # type: ignore[no-untyped-def]
         rows = {r["channel"]: r for r in await notifications(pool, complaint.complaint_id)}
@@ -388,6 +391,8 @@ async def test_permanent_whatsapp_error_falls_back_to_sms_once(
 
     rows = await work_until(sender, sms_sent)
     assert rows["whatsapp"]["status"] == "undeliverable"
+    # What LaporNotificationFallbacksHigh reads (other tests may fall back concurrently).
+    assert fell_back._value.get() >= before + 1
     assert rows["sms"]["fallback_of"] == rows["whatsapp"]["notification_id"]
     (text,) = sent_to(sms, complaint)
     assert text["to"] == complaint.payload.reporter.phone

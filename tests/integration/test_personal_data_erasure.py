@@ -40,11 +40,12 @@ from services.notifier.handlers import events as notifier_handlers
 from services.notifier.handlers.sending import Sender, SenderConfig
 from services.personal_data.field_crypto import (
     DEV_MASTER_KEYS,
+    KeyConfigError,
     MasterKeys,
     identity_of,
     new_master_key,
 )
-from services.personal_data.keystore import Keystore, default_keystore
+from services.personal_data.keystore import UNWRAP_FAILURES, Keystore, default_keystore
 from tests.support import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -325,6 +326,24 @@ async def test_rotation_rewraps_every_key_with_the_current_master_key(
         assert set(await during.versions(conn)) <= {"r2", "erased"}
         assert await after.reveal(conn, sealed) == "Rina"  # the old master key can go
         assert await during.rewrap(conn) == 0  # repeatable
+
+
+async def test_a_key_of_a_master_version_this_instance_lacks_is_counted(
+    intake_pool: asyncpg.Pool,
+) -> None:
+    """A master key dropped before the rotation finished: the key does not open, and the
+    failure is counted by version (LaporKeyUnwrapFailures reads it)."""
+    version = f"gone{uuid.uuid4().hex[:6]}"
+    wrapping = Keystore(MasterKeys.parse(f"{version}:{new_master_key()}"), b"unwrap-test")
+    lacking = Keystore(MasterKeys.parse(f"kept:{new_master_key()}"), b"unwrap-test")
+    failures = UNWRAP_FAILURES.labels(version)
+    async with intake_pool.acquire() as conn:
+        key = await wrapping.key_for(conn, identity_of(None, "+6281300000002", None))
+        assert failures._value.get() == 0  # no public reader of a child's value
+        with pytest.raises(KeyConfigError, match=version):
+            await lacking.keys(conn, [key.key_id])
+        assert failures._value.get() == 1
+        await wrapping.erase(conn, key_ids=[key.key_id])
 
 
 async def test_concurrent_filings_of_one_reporter_share_one_key(

@@ -3,6 +3,7 @@ PostgreSQL server (in a schema of their own), with a frozen clock."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -513,6 +514,37 @@ async def test_deadlines_across_a_weekend_and_a_holiday_escalate_once(
         )
         == 2
     )
+
+
+async def test_two_instances_scanning_at_once_fire_each_alert_once(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """The deadline scheduler runs on every routing instance (no leader): two scans of the
+    same moment from two instances' pools lock the case in turn and record each alert once,
+    so any replica count is safe (docs/kubernetes.md)."""
+    event = accepted(Category.LAND, "31.71")
+    (assigned,) = await handle(pool, open_case, event)
+    other_instance = await create_pool(database_url, SCHEMA)
+    saturday = datetime(2026, 8, 22, 9, 0, tzinfo=JAKARTA)  # approaching and overdue are due
+    try:
+        fired = await asyncio.gather(
+            scan_deadlines(pool, saturday), scan_deadlines(other_instance, saturday)
+        )
+    finally:
+        await other_instance.close()
+    kinds = [
+        (e.event_type, e.payload.deadline_kind)
+        for e in await outbox_events(pool, event.complaint_id)
+        if e.event_type in ("CaseDeadlineApproaching", "CaseOverdue")
+    ]
+    assert sorted(kinds) == sorted(set(kinds)), kinds  # nothing twice
+    assert ("CaseOverdue", "agency_response") in kinds
+    assert sum(fired) == len(kinds)  # what both scans fired together, once each
+    recorded = await pool.fetch(
+        "SELECT alert, count(*) AS n FROM deadline_alerts WHERE case_id = $1 GROUP BY alert",
+        assigned.payload.case_id,
+    )
+    assert recorded and all(row["n"] == 1 for row in recorded)
 
 
 async def test_the_scheduler_visits_a_case_only_when_one_of_its_alerts_is_due(

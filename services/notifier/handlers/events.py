@@ -51,6 +51,7 @@ from services.notifier.domain.rules import (
     reply_channel,
     wa_id,
 )
+from services.notifier.observability import UNDELIVERABLE
 from services.personal_data.field_crypto import open_value, sealed_key_ids_in
 from services.personal_data.keystore import Keystore
 
@@ -355,6 +356,8 @@ async def start_fallback(
         )
     )
     route = fallback_for(OutboundChannel(row["channel"]), contact)
+    # Counted in the caller's transaction: a rolled-back batch that is retried counts again.
+    UNDELIVERABLE.labels(row["channel"], route[0].value if route else "none").inc()
     if route is None:
         log.warning("no fallback channel left", extra={"channel": row["channel"], "why": reason})
         return None

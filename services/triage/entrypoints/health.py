@@ -8,6 +8,7 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.observability import READY
 from services.triage.settings import SERVICE
 
 
@@ -19,6 +20,7 @@ def add_health_pages(app: faust.App) -> None:
     @app.page("/readyz")
     async def readyz(web: Any, request: Any) -> Any:
         ready = not app.rebalancing and bool(app.consumer.assignment())
+        READY.labels(SERVICE).set(1 if ready else 0)
         return web.json({"ready": ready, "service": SERVICE}, status=200 if ready else 503)
 
     @app.page("/metrics")
