@@ -831,9 +831,12 @@ class Chaos:
         outboxes = 0
         for service in INSTANCES:  # triage's decisions too go out through its outbox
             outboxes += await conn.fetchval(f"SELECT count(*) FROM {service}.outbox")
-        # Sends still due or in flight will publish CitizenNotified: not settled yet.
+        # Sends due or in flight will publish CitizenNotified: not settled yet. Sends held for
+        # later (a burst reporter's messages past the per-address rate limit) do not hold the
+        # run up: the checks do not count them.
         sending = await conn.fetchval(
-            "SELECT count(*) FROM notifier.notifications WHERE status IN ('pending', 'sending')"
+            "SELECT count(*) FROM notifier.notifications WHERE status = 'sending'"
+            " OR (status = 'pending' AND next_attempt_at <= now())"
         )
         # WhatsApp messages not yet handled (a TAMBAH# after its complaint was filed).
         inbox = await conn.fetchval(

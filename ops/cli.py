@@ -585,6 +585,14 @@ def keys_new_master() -> None:
     typer.echo(new_master_key())
 
 
+def with_latest_run(document: str, latest: str) -> str:
+    """docs/reliability.md with its "Latest chaos run" section replaced by `latest`; the
+    sections after it (earlier runs, what they found) are kept."""
+    start = document.find("## Latest chaos run")
+    later = document.find("\n## ", start + 1) if start != -1 else -1
+    return "# Reliability\n\n" + latest + (document[later:] if later != -1 else "")
+
+
 @cli.command("chaos")
 def chaos(
     complaints: Annotated[int, typer.Option(help="Complaints to drive.")] = 5000,
@@ -605,8 +613,8 @@ def chaos(
     if record:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         command = f"lapor chaos --complaints {complaints} --kills {kills} --seed {seed}"
-        text = (
-            "# Reliability\n\n## Latest chaos run\n\n"
+        latest = (
+            "## Latest chaos run\n\n"
             f"- date: {stamp}\n- command: `{command}`\n"
             f"- duration: {time.monotonic() - started:.0f}s\n"
             f"- result: {'PASSED' if report.passed else 'FAILED'}\n\n"
@@ -614,7 +622,8 @@ def chaos(
             + "\n".join(report.actions)
             + "\n```\n"
         )
-        (infra.REPO_ROOT / "docs" / "reliability.md").write_text(text)
+        path = infra.REPO_ROOT / "docs" / "reliability.md"
+        path.write_text(with_latest_run(path.read_text() if path.exists() else "", latest))
     if not report.passed:
         raise typer.Exit(1)
 
