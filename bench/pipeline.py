@@ -194,9 +194,17 @@ async def fresh_database(stack: Stack, name: str) -> str:
 
 
 async def drop_database(stack: Stack, name: str) -> None:
+    """Drop a phase's database once its services have stopped (PostgreSQL stops an autovacuum
+    worker in it by itself; WITH (FORCE) would need the right to signal it)."""
     admin = await asyncpg.connect(stack.admin_database_url)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(5):
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                return
+            except asyncpg.ObjectInUseError:
+                await asyncio.sleep(1 + attempt)
+        print(f"database {name} still in use: left in place")
     finally:
         await admin.close()
 
