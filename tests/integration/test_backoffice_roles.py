@@ -57,6 +57,7 @@ DUMMY = {  # a well-formed value for each path parameter, so that only the role 
     "action": "respond",
     "booking_code": "KUN-0000-00A",
     "agency_code": "KEMENPU",
+    "client_id": "app-3f9c2a1b",
 }
 ADMIN_TOTP = pyotp.random_base32()
 MEMBERS = {  # staff id, its one role, its agency
