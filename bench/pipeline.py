@@ -760,58 +760,37 @@ async def run_baselines(stack: Stack, n: int) -> dict[str, PhaseResult]:
 async def run_pipeline_phases(
     stack: Stack, args: argparse.Namespace, log_root: Path
 ) -> list[tuple[str, PhaseResult, dict[str, float]]]:
-    """(report key, result, peak RSS per service) of each pipeline phase."""
-    phases: list[tuple[str, PhaseResult, dict[str, float]]] = []
-    if args.n == 0:
-        return await _later_phases(stack, args, log_root, phases)
-    saturation = await pipeline_phase(
-        stack,
-        "saturation",
-        log_root,
-        lambda _: drive_core(stack, args.n, None, "core_saturation", "pipeline at saturation"),
-    )
-    phases.append(("core_saturation", *saturation))
-    return await _later_phases(stack, args, log_root, phases)
-
-
-async def _later_phases(
-    stack: Stack,
-    args: argparse.Namespace,
-    log_root: Path,
-    phases: list[tuple[str, PhaseResult, dict[str, float]]],
-) -> list[tuple[str, PhaseResult, dict[str, float]]]:
-    """The fixed-rate phase (unless --rate-seconds 0) and the HTTP one (unless --http-n 0)."""
+    """(report key, result, peak RSS per service) of each pipeline phase; a phase whose size
+    is 0 (`--n`, `--rate-seconds`, `--http-n`) is skipped."""
     rate_n = int(args.rate * args.rate_seconds)
-    if rate_n == 0:
-        return await _http_phase(stack, args, log_root, phases)
-    fixed = await pipeline_phase(
-        stack,
-        "fixed-rate",
-        log_root,
-        lambda _: drive_core(
-            stack, rate_n, args.rate, "core_fixed_rate", f"pipeline at {args.rate:.0f}/s"
+    planned = [
+        (
+            "core_saturation",
+            "saturation",
+            args.n,
+            lambda _: drive_core(stack, args.n, None, "core_saturation", "pipeline at saturation"),
         ),
-    )
-    phases.append(("core_fixed_rate", *fixed))
-    return await _http_phase(stack, args, log_root, phases)
-
-
-async def _http_phase(
-    stack: Stack,
-    args: argparse.Namespace,
-    log_root: Path,
-    phases: list[tuple[str, PhaseResult, dict[str, float]]],
-) -> list[tuple[str, PhaseResult, dict[str, float]]]:
-    if args.http_n:
-        http = await pipeline_phase(
-            stack,
+        (
+            "core_fixed_rate",
+            "fixed-rate",
+            rate_n,
+            lambda _: drive_core(
+                stack, rate_n, args.rate, "core_fixed_rate", f"pipeline at {args.rate:.0f}/s"
+            ),
+        ),
+        (
+            "http_intake",
             "http",
-            log_root,
+            args.http_n,
             lambda pipeline: drive_http(
                 f"http://127.0.0.1:{pipeline.ports['intake']}", args.http_n
             ),
-        )
-        phases.append(("http_intake", *http))
+        ),
+    ]
+    phases: list[tuple[str, PhaseResult, dict[str, float]]] = []
+    for key, label, size, body in planned:
+        if size:
+            phases.append((key, *await pipeline_phase(stack, label, log_root, body)))
     return phases
 
 
