@@ -29,25 +29,13 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.intake_load import cpu_seconds
-from schemas.events import (
-    CaseAssigned,
-    CaseAssignedPayload,
-    Category,
-    Channel,
-    CitizenNotified,
-    CitizenNotifiedPayload,
-    ComplaintAccepted,
-    ComplaintAcceptedPayload,
-    Event,
-    Language,
-    Priority,
-    follow_up_ids,
-)
+from schemas.events import CitizenNotified, Event, follow_up_ids
 from schemas.events.notifier import (
     CitizenNotificationStatusChanged,
     CitizenNotificationStatusChangedPayload,
 )
 from services.messaging.kafka import event_record, make_producer
+from tests.support import accepted_event, assigned_event, notified_event
 
 HANDLED_PER_COMPLAINT = 4  # timeline entries; the delivery receipt is ignored
 
@@ -55,46 +43,10 @@ HANDLED_PER_COMPLAINT = 4  # timeline entries; the delivery receipt is ignored
 def downstream(complaint_id: uuid.UUID, code: str) -> list[Event]:
     """What triage, routing and the notifier publish back about one accepted complaint."""
     at = datetime.now(UTC)
-    accepted = ComplaintAccepted(
-        complaint_id=complaint_id,
-        correlation_id=complaint_id,
-        producer="triage",
-        occurred_at=at,
-        payload=ComplaintAcceptedPayload(
-            tracking_code=code,
-            channel=Channel.WEB,
-            category=Category.SOCIAL_ASSISTANCE,
-            priority=Priority.NORMAL,
-            summary="Bantuan sosial dihentikan",
-        ),
-    )
-    assigned = CaseAssigned(
-        **follow_up_ids(accepted, "routing", "CaseAssigned"),
-        occurred_at=at + timedelta(seconds=1),
-        payload=CaseAssignedPayload(
-            case_id=uuid.uuid5(complaint_id, "case"),
-            tracking_code=code,
-            agency_code="KEMENSOS",
-            agency_name="Kementerian Sosial",
-            rule_id="social-assistance-national",
-            due_at=at + timedelta(days=20),
-        ),
-    )
+    accepted = accepted_event(complaint_id, code, at)
+    assigned = assigned_event(accepted, at + timedelta(seconds=1))
     notified = [
-        CitizenNotified(
-            **follow_up_ids(cause, "notifier", "CitizenNotified"),
-            occurred_at=at + timedelta(seconds=2),
-            payload=CitizenNotifiedPayload(
-                notification_id=uuid.uuid5(cause.event_id, "notification"),
-                tracking_code=code,
-                trigger_event_id=cause.event_id,
-                trigger_event_type=cause.event_type,
-                channel="whatsapp",
-                template="status",
-                language=Language.INDONESIAN,
-            ),
-        )
-        for cause in (accepted, assigned)
+        notified_event(cause, code, at + timedelta(seconds=2)) for cause in (accepted, assigned)
     ]
     return [accepted, assigned, *notified, delivered(notified[0])]
 

@@ -10,7 +10,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +20,20 @@ import asyncpg
 import httpx
 
 from schemas import regions
+from schemas.events import (
+    CaseAssigned,
+    CaseAssignedPayload,
+    Category,
+    Channel,
+    CitizenNotified,
+    CitizenNotifiedPayload,
+    ComplaintAccepted,
+    ComplaintAcceptedPayload,
+    Event,
+    Language,
+    Priority,
+    follow_up_ids,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -156,4 +172,63 @@ async def where_unassigned(db: asyncpg.Pool, codes: list[str]) -> str:
     )
     return f"{len(codes)} acknowledged, {known} known to intake, without a case: " + "; ".join(
         f"{r['tracking_code']} {r['status']} [{r['steps']}] outbox={r['outbox']}" for r in rows
+    )
+
+
+def accepted_event(
+    complaint_id: uuid.UUID, code: str, at: datetime, **payload: Any
+) -> ComplaintAccepted:
+    """Triage's acceptance of a web complaint about social assistance (`payload` overrides)."""
+    return ComplaintAccepted(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="triage",
+        occurred_at=at,
+        payload=ComplaintAcceptedPayload(
+            **{
+                "tracking_code": code,
+                "channel": Channel.WEB,
+                "category": Category.SOCIAL_ASSISTANCE,
+                "priority": Priority.NORMAL,
+                "summary": "Bantuan sosial dihentikan",
+                **payload,
+            }
+        ),
+    )
+
+
+def assigned_event(accepted: ComplaintAccepted, at: datetime, **payload: Any) -> CaseAssigned:
+    """Routing's assignment that follows `accepted`, due 20 days after `at`."""
+    assert accepted.complaint_id is not None
+    return CaseAssigned(
+        **follow_up_ids(accepted, "routing", "CaseAssigned"),
+        occurred_at=at,
+        payload=CaseAssignedPayload(
+            **{
+                "case_id": uuid.uuid5(accepted.complaint_id, "case"),
+                "tracking_code": accepted.payload.tracking_code,
+                "agency_code": "KEMENSOS",
+                "agency_name": "Kementerian Sosial",
+                "rule_id": "social-assistance-national",
+                "due_at": at + timedelta(days=20),
+                **payload,
+            }
+        ),
+    )
+
+
+def notified_event(cause: Event, code: str, at: datetime) -> CitizenNotified:
+    """The notifier's WhatsApp message about `cause`."""
+    return CitizenNotified(
+        **follow_up_ids(cause, "notifier", "CitizenNotified"),
+        occurred_at=at,
+        payload=CitizenNotifiedPayload(
+            notification_id=uuid.uuid5(cause.event_id, "notification"),
+            tracking_code=code,
+            trigger_event_id=cause.event_id,
+            trigger_event_type=cause.event_type,
+            channel="whatsapp",
+            template="status",
+            language=Language.INDONESIAN,
+        ),
     )

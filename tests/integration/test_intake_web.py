@@ -20,16 +20,9 @@ import pytest
 from schemas.events import (
     CaseAssigned,
     CaseAssignedPayload,
-    Category,
     Channel,
-    CitizenNotified,
-    CitizenNotifiedPayload,
-    ComplaintAccepted,
-    ComplaintAcceptedPayload,
     Event,
     Language,
-    Priority,
-    follow_up_ids,
     parse_event,
 )
 from schemas.events.routing import CaseStatus, CaseStatusChanged, CaseStatusChangedPayload
@@ -43,6 +36,7 @@ from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
 from services.personal_data.keystore import Keystore, default_keystore
 from services.routing.domain import documents_due
+from tests.support import accepted_event, assigned_event, notified_event
 
 pytestmark = pytest.mark.integration
 
@@ -411,50 +405,15 @@ async def test_the_read_model_follows_case_status_changes_and_closing_is_final(
 def status_events(complaint_id: uuid.UUID, code: str) -> list[Event]:
     """A complaint's downstream events, with late ones of lower rank among them."""
     at = datetime(2026, 8, 13, 2, 0, tzinfo=UTC)
-    accepted = ComplaintAccepted(
-        complaint_id=complaint_id,
-        correlation_id=complaint_id,
-        producer="triage",
-        occurred_at=at,
-        payload=ComplaintAcceptedPayload(
-            tracking_code=code,
-            channel=Channel.WEB,
-            category=Category.SOCIAL_ASSISTANCE,
-            priority=Priority.NORMAL,
-            summary="Bantuan sosial dihentikan",
-        ),
-    )
-    assigned = CaseAssigned(
-        **follow_up_ids(accepted, "routing", "CaseAssigned"),
-        occurred_at=at + timedelta(minutes=1),
-        payload=CaseAssignedPayload(
-            case_id=uuid.uuid5(complaint_id, "case"),
-            tracking_code=code,
-            agency_code="KEMENSOS",
-            agency_name="Kementerian Sosial",
-            rule_id="social-assistance-national",
-            due_at=at + timedelta(days=20),
-        ),
-    )
+    accepted = accepted_event(complaint_id, code, at)
+    assigned = assigned_event(accepted, at + timedelta(minutes=1), due_at=at + timedelta(days=20))
 
     def changed(status: CaseStatus, minutes: int, note: str | None = None) -> Event:
         event = case_event(complaint_id, code, status, note)
         return event.model_copy(update={"occurred_at": at + timedelta(minutes=minutes)})
 
     def notified(cause: Event, minutes: int) -> Event:
-        return CitizenNotified(
-            **follow_up_ids(cause, "notifier", "CitizenNotified"),
-            occurred_at=at + timedelta(minutes=minutes),
-            payload=CitizenNotifiedPayload(
-                notification_id=uuid.uuid5(cause.event_id, "notification"),
-                tracking_code=code,
-                trigger_event_id=cause.event_id,
-                trigger_event_type=cause.event_type,
-                channel="whatsapp",
-                template="status",
-                language=Language.INDONESIAN,
-            ),
-        )
+        return notified_event(cause, code, at + timedelta(minutes=minutes))
 
     late_acceptance = accepted.model_copy(
         update={"event_id": uuid.uuid5(complaint_id, "again"), "occurred_at": at}
@@ -653,7 +612,7 @@ ASSIGNED_AT = datetime(2030, 12, 9, 2, 30, tzinfo=UTC)  # 09.30 WIB
 RESPONSE_DUE = datetime(2030, 12, 16, 2, 30, tzinfo=UTC)
 
 
-def assigned_event(complaint_id: uuid.UUID, code: str) -> CaseAssigned:
+def land_case_assigned(complaint_id: uuid.UUID, code: str) -> CaseAssigned:
     return CaseAssigned(
         complaint_id=complaint_id,
         correlation_id=complaint_id,
@@ -676,7 +635,7 @@ async def apply_events(
 ) -> None:
     """Routing assigns the case (with the agency's deadline), then changes its status."""
     complaint_id = (await complaint(pool, code))["complaint_id"]
-    events: list[Event] = [assigned_event(complaint_id, code)]
+    events: list[Event] = [land_case_assigned(complaint_id, code)]
     for minutes, (status, note) in enumerate(steps, start=1):
         event = case_event(complaint_id, code, status, note)
         events.append(

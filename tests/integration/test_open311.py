@@ -17,14 +17,10 @@ import httpx
 import pytest
 
 from schemas.events import (
-    CaseAssigned,
-    CaseAssignedPayload,
     Category,
     Channel,
     ComplaintAccepted,
-    ComplaintAcceptedPayload,
     ComplaintReceived,
-    Priority,
     follow_up_ids,
     parse_event,
 )
@@ -36,6 +32,7 @@ from services.intake.handlers import statuses
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
 from services.personal_data.keystore import Keystore, default_keystore
+from tests.support import accepted_event, assigned_event
 
 pytestmark = pytest.mark.integration
 
@@ -108,32 +105,24 @@ async def accept(
             "SELECT complaint_id FROM complaints WHERE tracking_code = $1", code
         )
     now = datetime.now(UTC)
-    accepted = ComplaintAccepted(
-        complaint_id=complaint_id,
-        correlation_id=complaint_id,
-        producer="triage",
-        payload=ComplaintAcceptedPayload(
-            tracking_code=code,
-            channel=Channel.OPEN311,
-            category=Category.INFRASTRUCTURE,
-            priority=Priority.NORMAL,
-            region_code=region,
-            region_source="incident" if region else None,
-            secret=secret,
-            summary="Jalan berlubang",
-        ),
+    accepted = accepted_event(
+        complaint_id,
+        code,
+        now,
+        channel=Channel.OPEN311,
+        category=Category.INFRASTRUCTURE,
+        region_code=region,
+        region_source="incident" if region else None,
+        secret=secret,
+        summary="Jalan berlubang",
     )
-    assigned = CaseAssigned(
-        **follow_up_ids(accepted, "routing", "CaseAssigned"),
-        payload=CaseAssignedPayload(
-            case_id=uuid.uuid5(complaint_id, "case"),
-            tracking_code=code,
-            agency_code="PEMKOT-BANDUNG",
-            agency_name="Pemerintah Kota Bandung",
-            rule_id="infrastructure-local",
-            due_at=now + timedelta(days=20),
-            response_due_at=now + timedelta(days=7),
-        ),
+    assigned = assigned_event(
+        accepted,
+        now,
+        agency_code="PEMKOT-BANDUNG",
+        agency_name="Pemerintah Kota Bandung",
+        rule_id="infrastructure-local",
+        response_due_at=now + timedelta(days=7),
     )
     async with pool.acquire() as conn, conn.transaction():
         await statuses.update_statuses([accepted, assigned], conn)
