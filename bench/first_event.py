@@ -25,7 +25,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -34,18 +33,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.events import (
-    Channel,
     ComplaintReceived,
-    ComplaintReceivedPayload,
     EventEnvelope,
-    Location,
-    Reporter,
     parse_event,
 )
 from schemas.topics import COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED, TopicSpec, consumer_group
 from services.messaging.kafka import ensure_topics, event_record, make_producer
 from services.triage.handlers.stages import decide
-from tests.support import ServiceProcess
+from tests.support import ServiceProcess, received_event
 
 SERVICES = ("intake", "triage", "routing", "notifier")
 WITHIN = 120.0
@@ -53,22 +48,10 @@ POLL = 0.05
 
 
 def received() -> ComplaintReceived:
-    complaint_id = uuid.uuid4()
-    return ComplaintReceived(
-        complaint_id=complaint_id,
-        correlation_id=complaint_id,
-        producer="intake",
-        payload=ComplaintReceivedPayload(
-            tracking_code=f"LPR-{complaint_id.hex[:8].upper()}",
-            channel=Channel.WEB,
-            reporter=Reporter(name="Warga", nik="3273011501900001", phone="+6281234567890"),
-            description=(
-                "Jembatan penghubung dua desa di Kecamatan Cibiru retak parah dan bergoyang"
-                " setiap kali dilewati mobil, warga takut melintas."
-            ),
-            location=Location(region_code="32.73"),
-            received_at=datetime.now(UTC),
-        ),
+    return received_event(
+        "Jembatan penghubung dua desa di Kecamatan Cibiru retak parah dan bergoyang setiap kali"
+        " dilewati mobil, warga takut melintas.",
+        "3273011501900001",
     )
 
 

@@ -12,7 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,9 +29,14 @@ from schemas.events import (
     CitizenNotifiedPayload,
     ComplaintAccepted,
     ComplaintAcceptedPayload,
+    ComplaintReceived,
+    ComplaintReceivedPayload,
+    Eligibility,
     Event,
     Language,
+    Location,
     Priority,
+    Reporter,
     follow_up_ids,
 )
 
@@ -172,6 +177,27 @@ async def where_unassigned(db: asyncpg.Pool, codes: list[str]) -> str:
     )
     return f"{len(codes)} acknowledged, {known} known to intake, without a case: " + "; ".join(
         f"{r['tracking_code']} {r['status']} [{r['steps']}] outbox={r['outbox']}" for r in rows
+    )
+
+
+def received_event(
+    text: str, nik: str, region: str | None = "32.73", *, filed_before: bool = False
+) -> ComplaintReceived:
+    """A web complaint as intake publishes it (unsealed: what triage reads once opened)."""
+    complaint_id = uuid.uuid4()
+    return ComplaintReceived(
+        complaint_id=complaint_id,
+        correlation_id=complaint_id,
+        producer="intake",
+        payload=ComplaintReceivedPayload(
+            tracking_code=f"LPR-{complaint_id.hex[:8].upper()}",
+            channel=Channel.WEB,
+            reporter=Reporter(name="Warga", nik=nik, phone="+6281234567890"),
+            description=text,
+            location=Location(region_code=region),
+            eligibility=Eligibility(filed_before=filed_before),
+            received_at=datetime.now(UTC),
+        ),
     )
 
 

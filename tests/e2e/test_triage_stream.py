@@ -14,7 +14,6 @@ import os
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -23,20 +22,15 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from schemas.events import (
-    Channel,
     ComplaintReceived,
-    ComplaintReceivedPayload,
     ComplaintUpdated,
     ComplaintUpdatedPayload,
-    Eligibility,
     EventEnvelope,
-    Location,
-    Reporter,
     parse_event,
 )
 from schemas.topics import COMPLAINTS_INTAKE, COMPLAINTS_TRIAGED, dead_letter_topic
 from services.messaging.kafka import ensure_topics, make_producer, publish
-from tests.support import ServiceProcess, eventually
+from tests.support import ServiceProcess, eventually, received_event
 
 pytestmark = pytest.mark.e2e
 
@@ -115,21 +109,7 @@ def env(stack, database_url: str, prefix: str) -> dict[str, str]:  # type: ignor
 def complaint(
     text: str, nik: str, region: str | None = "32.73", filed_before: bool = False
 ) -> ComplaintReceived:
-    complaint_id = uuid.uuid4()
-    return ComplaintReceived(
-        complaint_id=complaint_id,
-        correlation_id=complaint_id,
-        producer="intake",
-        payload=ComplaintReceivedPayload(
-            tracking_code=f"LPR-{complaint_id.hex[:8].upper()}",
-            channel=Channel.WEB,
-            reporter=Reporter(name="Warga", nik=nik, phone="+6281234567890"),
-            description=text,
-            location=Location(region_code=region),
-            eligibility=Eligibility(filed_before=filed_before),
-            received_at=datetime.now(UTC),
-        ),
-    )
+    return received_event(text, nik, region, filed_before=filed_before)
 
 
 def nik(serial: int) -> str:

@@ -9,19 +9,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from schemas.events import (
-    Channel,
     ComplaintReceived,
-    ComplaintReceivedPayload,
     EventEnvelope,
-    Location,
-    Reporter,
     parse_event,
 )
 from services.messaging.database import create_pool, migrate
@@ -34,6 +29,7 @@ from services.triage.domain.duplicates import DAILY_LIMIT_PER_REPORTER
 from services.triage.handlers import review
 from services.triage.handlers.batch import triage_batch
 from services.triage.settings import DB_SCHEMA
+from tests.support import received_event
 
 pytestmark = pytest.mark.integration
 
@@ -73,20 +69,7 @@ def reader(pool: asyncpg.Pool, keys: Keystore) -> PersonalDataReader:
 
 
 def complaint(text: str, nik: str, region: str = "32.73") -> ComplaintReceived:
-    complaint_id = uuid.uuid4()
-    return ComplaintReceived(
-        complaint_id=complaint_id,
-        correlation_id=complaint_id,
-        producer="intake",
-        payload=ComplaintReceivedPayload(
-            tracking_code=f"LPR-{complaint_id.hex[:8].upper()}",
-            channel=Channel.WEB,
-            reporter=Reporter(name="Warga", nik=nik, phone="+6281234567890"),
-            description=text,
-            location=Location(region_code=region),
-            received_at=datetime.now(UTC),
-        ),
-    )
+    return received_event(text, nik, region)
 
 
 def nik(serial: int) -> str:
