@@ -13,7 +13,6 @@ import os
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import holidays
@@ -32,13 +31,12 @@ from services.backoffice.settings import BackofficeSettings
 from services.intake.bootstrap import create_app as intake_app
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
-from services.personal_data.keystore import Keystore, default_keystore
+from services.personal_data.keystore import default_keystore
 from services.runtime.staff import assertion_secret
 from tests.integration.test_backoffice import PASSWORD, browser, sign_in, token
 
 pytestmark = pytest.mark.integration
 
-INTAKE_MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
 WIB = timedelta(hours=7)
 _phones = itertools.count(int(datetime.now(UTC).timestamp()) % 10_000_000)
 
@@ -57,16 +55,6 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     await migrate(pool, SCHEMA, MIGRATIONS)
     for staff_id, role in (("meja1", Role.DESK_OFFICER), ("peninjau9", Role.REVIEWER)):
         await add_account(pool, (staff_id, staff_id, frozenset({role}), None), PASSWORD, "test")
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture(scope="module")
-async def intake_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, "intake", max_size=4)
-    await migrate(pool, "intake", INTAKE_MIGRATIONS)
-    async with pool.acquire() as conn:
-        await Keystore.ensure(conn)
     yield pool
     await pool.close()
 

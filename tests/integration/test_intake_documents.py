@@ -11,7 +11,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -22,12 +21,10 @@ from schemas import document_links
 from schemas.events import parse_event
 from services.intake.bootstrap import create_app
 from services.intake.settings import IntakeSettings
-from services.messaging.database import create_pool, migrate
 from services.personal_data.keystore import Keystore, default_keystore
 
 pytestmark = pytest.mark.integration
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
 SECRET = "test-document-link-secret"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + b"\x00" * 32 + b"\xff\xd9"
@@ -44,13 +41,8 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, "intake", max_size=4)
-    await migrate(pool, "intake", MIGRATIONS)
-    async with pool.acquire() as conn:
-        await Keystore.ensure(conn)
-    yield pool
-    await pool.close()
+def pool(intake_pool: asyncpg.Pool) -> asyncpg.Pool:
+    return intake_pool
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -18,12 +17,10 @@ from services.intake.domain.complaints import Submission
 from services.intake.entrypoints.group_filing import GroupFiler
 from services.intake.handlers.filing import FileComplaint, Filed
 from services.intake.settings import IntakeSettings
-from services.messaging.database import create_pool, migrate
-from services.personal_data.keystore import Keystore, default_keystore
+from services.personal_data.keystore import default_keystore
 
 pytestmark = pytest.mark.integration
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
 _serials = itertools.count(1)
 
 
@@ -40,13 +37,8 @@ def submission() -> Submission:
 
 
 @pytest.fixture(scope="module")
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, "intake", max_size=4)
-    await migrate(pool, "intake", MIGRATIONS)
-    async with pool.acquire() as conn:
-        await Keystore.ensure(conn)
-    yield pool
-    await pool.close()
+def pool(intake_pool: asyncpg.Pool) -> asyncpg.Pool:
+    return intake_pool
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -21,13 +20,11 @@ from services.intake.bootstrap import create_app
 from services.intake.domain.whatsapp import InboundMessage
 from services.intake.entrypoints.inbox_worker import InboxWorker
 from services.intake.settings import IntakeSettings
-from services.messaging.database import create_pool, migrate
-from services.personal_data.keystore import Keystore, default_keystore
+from services.personal_data.keystore import default_keystore
 from services.runtime.lifecycle import add_health_routes
 
 pytestmark = pytest.mark.integration
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 ALLOWED_ORIGIN = "https://lapor.example.go.id"
 # Generous unless a test is about the limit: every test here comes from one address.
@@ -43,13 +40,8 @@ def reporter() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, "intake", max_size=4)
-    await migrate(pool, "intake", MIGRATIONS)
-    async with pool.acquire() as conn:
-        await Keystore.ensure(conn)  # as the service runtime does at start
-    yield pool
-    await pool.close()
+def pool(intake_pool: asyncpg.Pool) -> asyncpg.Pool:
+    return intake_pool
 
 
 @pytest.fixture

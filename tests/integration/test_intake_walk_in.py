@@ -11,7 +11,6 @@ import itertools
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -23,13 +22,11 @@ from schemas.personal_data import is_sealed
 from schemas.staff import Role, StaffMember
 from services.intake.bootstrap import create_app
 from services.intake.settings import IntakeSettings
-from services.messaging.database import create_pool, migrate
-from services.personal_data.keystore import Keystore, default_keystore
+from services.personal_data.keystore import default_keystore
 from services.runtime.staff import assertion_secret
 
 pytestmark = pytest.mark.integration
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
 SETTINGS = IntakeSettings(
     # Fifty bookings at once from one test client: the per-IP limit has its own tests.
     rate_limit_per_ip_per_minute=100_000,
@@ -59,13 +56,8 @@ class Clock:
 
 
 @pytest.fixture(scope="module")
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, "intake", max_size=8)
-    await migrate(pool, "intake", MIGRATIONS)
-    async with pool.acquire() as conn:
-        await Keystore.ensure(conn)  # as the service runtime does at start
-    yield pool
-    await pool.close()
+def pool(intake_pool: asyncpg.Pool) -> asyncpg.Pool:
+    return intake_pool
 
 
 @pytest.fixture

@@ -31,12 +31,13 @@ from services.intake.bootstrap import create_app
 from services.intake.handlers import statuses
 from services.intake.settings import IntakeSettings
 from services.messaging.database import create_pool, migrate
-from services.personal_data.keystore import Keystore, default_keystore
+from services.personal_data.keystore import default_keystore
 from tests.support import accepted_event, assigned_event
 
 pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "intake" / "migrations"
+
 SETTINGS = IntakeSettings(
     rate_limit_per_ip_per_minute=100_000,
     rate_limit_per_ip_burst=10_000,
@@ -46,13 +47,8 @@ V2 = "/open311/v2"
 
 
 @pytest.fixture(scope="module")
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, "intake", max_size=4)
-    await migrate(pool, "intake", MIGRATIONS)
-    async with pool.acquire() as conn:
-        await Keystore.ensure(conn)
-    yield pool
-    await pool.close()
+def pool(intake_pool: asyncpg.Pool) -> asyncpg.Pool:
+    return intake_pool
 
 
 @pytest.fixture(scope="module")

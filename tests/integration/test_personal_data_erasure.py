@@ -81,16 +81,6 @@ KEPT = Person("Budi Santoso", "3273011501900002", "+6281298765432", "08129876543
 
 
 @pytest.fixture(scope="module")
-async def intake_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, "intake", max_size=4)
-    await migrate(pool, "intake", SERVICES / "intake" / "migrations")
-    async with pool.acquire() as conn:
-        await Keystore.ensure(conn)  # as the service runtime does at start
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture(scope="module")
 async def notifier_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(database_url, "notifier", max_size=4)
     await migrate(pool, "notifier", SERVICES / "notifier" / "migrations")

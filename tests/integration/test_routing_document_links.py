@@ -24,7 +24,6 @@ from prometheus_client import REGISTRY
 from schemas.events import ComplaintReceived
 from schemas.personal_data import ERASED
 from services.intake.bootstrap import create_app as intake_app
-from services.messaging.database import create_pool, migrate
 from services.messaging.kafka import make_producer
 from services.personal_data.keystore import Keystore, default_keystore
 from services.routing.domain import DocumentLinks, document_link
@@ -43,16 +42,6 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "test-shared-document-link-secret"
 INTAKE = "http://intake.test"  # routing's LAPOR_ROUTING_INTAKE_PUBLIC_URL in this test
-
-
-@pytest.fixture(scope="module")
-async def intake_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, "intake", max_size=4)
-    await migrate(pool, "intake", ROOT / "services" / "intake" / "migrations")
-    async with pool.acquire() as conn:
-        await Keystore.ensure(conn)
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture(scope="module")

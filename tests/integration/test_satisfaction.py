@@ -26,13 +26,12 @@ from services.intake.handlers import statuses, whatsapp
 from services.intake.handlers.filing import FileComplaint, Filed, file_complaints
 from services.intake.settings import IntakeSettings
 from services.messaging.consumer import ConsumerLoop
-from services.messaging.database import create_pool, migrate
 from services.messaging.deadletter import DeadLetterPublisher
 from services.messaging.kafka import make_producer
 from services.messaging.outbox import OutboxRelay
 from services.notifier.domain.co_reporters import CoReporter, co_reporter_messages
 from services.notifier.domain.rules import message_for
-from services.personal_data.keystore import Keystore, default_keystore
+from services.personal_data.keystore import default_keystore
 from services.routing.entrypoints.app import create_app as routing_app
 from services.routing.entrypoints.consumer import HANDLERS
 from services.routing.handlers.opening import open_case
@@ -44,16 +43,6 @@ SERVICES = Path(__file__).resolve().parents[2] / "services"
 ROUTING = "routing_satisfaction_it"
 SETTINGS = IntakeSettings(one_time_code_key="k", complaints_per_reporter_per_hour=0)
 CSRF = 'name="csrf_token" value="'
-
-
-@pytest.fixture(scope="module")
-async def intake_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, "intake", max_size=4)
-    await migrate(pool, "intake", SERVICES / "intake" / "migrations")
-    async with pool.acquire() as conn:
-        await Keystore.ensure(conn)
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture(scope="module")
